@@ -12,7 +12,7 @@ __all__ = [
 ]
 
 
-class SeawallRejection(Exception):  # noqa: N818  (a rejection, not an error in the app)
+class SeawallRejection(Exception):
     """Seawall refused or cut short a request; ``reason`` is the problem ``type`` suffix."""
 
     status: int = 503

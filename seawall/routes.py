@@ -9,8 +9,8 @@ framework's own spelling. State is only ever kept per configured key, never per 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 __all__ = ["RouteKey", "RouteTable", "normalize_template", "parse_route_key"]
@@ -87,123 +87,66 @@ def parse_route_key(key: str) -> RouteKey:
         template = rest.strip()
         if method not in METHODS:
             raise ValueError(f"unknown method {head!r} in route key {key!r}")
+    if template.upper() in METHODS:
+        raise ValueError(f"route key {key!r} names a method but no template")
     if " " in template:
         raise ValueError(f"route key {key!r} has spaces inside its template")
     segments, prefix = normalize_template(template)
     return RouteKey(method=method, segments=segments, prefix=prefix, text=key)
 
 
-@dataclass(slots=True)
-class _Node(Generic[P]):
-    literal: dict[str, _Node[P]] = field(default_factory=dict)
-    param: _Node[P] | None = None
-    exact: list[tuple[RouteKey, P]] = field(default_factory=list)
-    prefix: list[tuple[RouteKey, P]] = field(default_factory=list)
-
-
 class RouteTable(Generic[P]):
     """Compiled once from ``(key, policy)`` pairs; finds the most specific entry for a request.
 
-    ``match_path`` walks a segment trie for raw paths (plain ASGI/WSGI apps);
-    ``match_template`` looks up a framework's route template, cached per template (bounded,
-    since templates come from the app's router, not from clients).
+    All keys become one regular expression over ``"METHOD /path"`` whose alternatives are
+    sorted by specificity, so the first alternative that matches is the most specific key.
+    ``match_template`` looks up a framework's route template, cached per template (bounded:
+    templates come from the app's router, not from clients).
     """
 
     def __init__(self, entries: Iterable[tuple[str, P]], default: P) -> None:
         self.default = default
-        self._root: _Node[P] = _Node()
-        self._entries: list[tuple[RouteKey, P]] = []
+        parsed = [(parse_route_key(text), policy) for text, policy in entries]
+        parsed.sort(key=lambda kp: kp[0].specificity, reverse=True)
+        self._entries = parsed
         self._template_cache: dict[tuple[str, str], tuple[str | None, P]] = {}
-        for text, policy in entries:
-            key = parse_route_key(text)
-            self._entries.append((key, policy))
-            node = self._root
-            for segment in key.segments:
-                if segment == PARAM:
-                    node.param = node.param or _Node()
-                    node = node.param
-                else:
-                    node = node.literal.setdefault(segment, _Node())
-            (node.prefix if key.prefix else node.exact).append((key, policy))
-        for node in self._walk(self._root):
-            node.exact.sort(key=lambda kp: kp[0].specificity, reverse=True)
-            node.prefix.sort(key=lambda kp: kp[0].specificity, reverse=True)
-        self.empty = not self._entries
-
-    @staticmethod
-    def _walk(node: _Node[P]) -> Iterable[_Node[P]]:
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            yield current
-            stack.extend(current.literal.values())
-            if current.param is not None:
-                stack.append(current.param)
+        self.empty = not parsed
+        alternatives = [f"(?P<r{i}>{_key_pattern(key)})" for i, (key, _) in enumerate(parsed)]
+        self._match = re.compile("|".join(alternatives) or "(?!)").fullmatch
+        self._results: dict[str, tuple[str | None, P]] = {
+            f"r{i}": (key.text, policy) for i, (key, policy) in enumerate(parsed)
+        }
 
     def match_path(self, method: str, path: str) -> tuple[str | None, P]:
         """Return ``(key text, policy)`` for a raw path, or ``(None, default)``."""
         if self.empty:
             return None, self.default
-        segments = [s for s in path.split("/") if s]
-        best = self._search(self._root, segments, 0, method)
-        if best is None:
+        found = self._match(f"{method} {path}")
+        if found is None:
             return None, self.default
-        return best[0].text, best[1]
+        return self._results[found.lastgroup]  # type: ignore[index]
 
     def match_template(self, method: str, template: str) -> tuple[str | None, P]:
         """Return ``(key text, policy)`` for a framework route template in any supported syntax."""
         cache_key = (method, template)
-        found = self._template_cache.get(cache_key)
-        if found is not None:
-            return found
-        if self.empty:
-            return None, self.default
-        segments, prefix = normalize_template(template)
-        # A template matches the key that would match a path made of its own segments.
-        best = self._search(self._root, list(segments), 0, method, template_prefix=prefix)
-        result = (None, self.default) if best is None else (best[0].text, best[1])
-        if len(self._template_cache) < 10_000:
-            self._template_cache[cache_key] = result
+        result = self._template_cache.get(cache_key)
+        if result is None:
+            segments, _ = normalize_template(template)
+            # A template's parameters are spelled "{}": they match a key's {param}, no literal.
+            result = self.match_path(method, "/" + "/".join(segments))
+            if len(self._template_cache) < 10_000:
+                self._template_cache[cache_key] = result
         return result
 
-    def _search(
-        self,
-        node: _Node[P],
-        segments: Sequence[str],
-        index: int,
-        method: str,
-        *,
-        template_prefix: bool = False,
-    ) -> tuple[RouteKey, P] | None:
-        """Depth-first, literal before parameter; the first hit is the most specific."""
-        candidates: list[tuple[RouteKey, P]] = []
-        if index == len(segments):
-            if not template_prefix:
-                hit = _first_for_method(node.exact, method)
-                if hit is not None:
-                    return hit
-        else:
-            segment = segments[index]
-            child = node.literal.get(segment) if segment != PARAM else None
-            if child is not None:
-                hit = self._search(child, segments, index + 1, method, template_prefix=template_prefix)
-                if hit is not None:
-                    candidates.append(hit)
-            if node.param is not None:
-                hit = self._search(
-                    node.param, segments, index + 1, method, template_prefix=template_prefix
-                )
-                if hit is not None:
-                    candidates.append(hit)
-            if candidates:
-                return max(candidates, key=lambda kp: kp[0].specificity)
-        return _first_for_method(node.prefix, method)
 
-
-def _first_for_method(
-    entries: list[tuple[RouteKey, P]], method: str
-) -> tuple[RouteKey, P] | None:
-    for key, policy in entries:
-        if key.method is None or key.method == method or (key.method == "GET" and method == "HEAD"):
-            return key, policy
-    return None
+def _key_pattern(key: RouteKey) -> str:
+    """The regex of one key over ``"METHOD /path"`` (a trailing slash is optional)."""
+    if key.method is None:
+        method = "[A-Z]+"
+    elif key.method == "GET":
+        method = "(?:GET|HEAD)"
+    else:
+        method = key.method
+    path = "".join("/[^/]+" if s == PARAM else "/" + re.escape(s) for s in key.segments)
+    tail = "(?:/.*)?" if key.prefix else "/?"
+    return f"{method} {path}{tail}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import importlib
 import json
 import math
@@ -155,7 +156,7 @@ class PolicySettings:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Validated, frozen settings. Build with :meth:`from_mapping`, :meth:`from_env`, :meth:`load`."""
+    """Validated, frozen settings; see :meth:`from_mapping`, :meth:`from_env`, :meth:`from_toml`."""
 
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
     redaction: RedactionSettings = field(default_factory=RedactionSettings)
@@ -166,7 +167,7 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None = None) -> Settings:
-        """Parse the settings contract (DESIGN section 5); raise :class:`SettingsError` on bad input."""
+        """Parse the settings contract; raise :class:`SettingsError` on bad input."""
         return _parse_settings(dict(data or {}))
 
     @classmethod
@@ -207,7 +208,7 @@ def import_string(dotted: str) -> Any:
 
 
 def merge_env(base: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    """Overlay ``SEAWALL_A__B=value`` onto ``base['a']['b']``; values parse as JSON when they can."""
+    """Overlay ``SEAWALL_A__B=value`` onto ``base["a"]["b"]``; values parse as JSON if they can."""
     merged = _copy_tree(base)
     for name, raw in environ.items():
         if not name.startswith("SEAWALL_"):
@@ -268,7 +269,7 @@ class _Section:
     def get(self, key: str, default: Any = None) -> Any:
         return self.data.get(key, default)
 
-    def bool(self, key: str, default: bool) -> bool:
+    def flag(self, key: str, default: bool) -> bool:
         value = self.data.get(key, default)
         if not isinstance(value, bool):
             raise SettingsError(self.sub(key), f"expected true or false, got {_show(value)}")
@@ -287,7 +288,11 @@ class _Section:
         value = self.data.get(key, default)
         if value is None and (optional or default is None):
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise SettingsError(self.sub(key), f"expected a number, got {_show(value)}")
         if minimum is not None and (value < minimum or (exclusive_min and value == minimum)):
             bound = f"greater than {minimum}" if exclusive_min else f"at least {minimum}"
@@ -349,7 +354,7 @@ class _Section:
         return items
 
     def section(self, key: str, allowed: Iterable[str]) -> _Section:
-        return _Section(self.sub(key), self.data.get(key) or {}, allowed)
+        return _Section(self.sub(key), _or_empty(self.data.get(key)), allowed)
 
     def importable(self, key: str, value: Any, *, want: str) -> Any:
         """Resolve a dotted path (or accept the object itself) at start-up."""
@@ -358,9 +363,12 @@ class _Section:
         try:
             return import_string(value)
         except ImportError as exc:
-            raise SettingsError(
-                self.sub(key), f"cannot import {want} {value!r}: {exc}"
-            ) from None
+            raise SettingsError(self.sub(key), f"cannot import {want} {value!r}: {exc}") from None
+
+
+def _or_empty(value: Any) -> Any:
+    """``None`` (an unset or empty TOML/YAML section) means an empty mapping; other values stay."""
+    return {} if value is None else value
 
 
 def _show(value: Any) -> str:
@@ -414,7 +422,7 @@ def _parse_correlation(root: _Section) -> CorrelationSettings:
         max_length=max_length,
         generator=generator,
         generator_name=generator_name,
-        traceparent=s.bool("traceparent", False),
+        traceparent=s.flag("traceparent", False),
     )
 
 
@@ -427,10 +435,14 @@ def _parse_redaction(root: _Section) -> RedactionSettings:
         ),
     )  # fmt: skip
     detectors_section = s.section("detectors", DETECTOR_NAMES)
-    detectors = {name: detectors_section.bool(name, name != "ip") for name in detectors_section.data}
-    patterns_raw = s.get("patterns", {}) or {}
+    detectors = {
+        name: detectors_section.flag(name, name != "ip") for name in detectors_section.data
+    }
+    patterns_raw = _or_empty(s.get("patterns"))
     if not isinstance(patterns_raw, Mapping):
-        raise SettingsError(s.sub("patterns"), f"expected a mapping of name to regex, got {_show(patterns_raw)}")
+        raise SettingsError(
+            s.sub("patterns"), f"expected a mapping of name to regex, got {_show(patterns_raw)}"
+        )
     patterns: dict[str, str] = {}
     for name, pattern in patterns_raw.items():
         path = f"{s.sub('patterns')}.{name}"
@@ -441,7 +453,9 @@ def _parse_redaction(root: _Section) -> RedactionSettings:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise SettingsError(path, f"{_show(pattern)} is not a valid regular expression: {exc}") from None
+            raise SettingsError(
+                path, f"{_show(pattern)} is not a valid regular expression: {exc}"
+            ) from None
         patterns[name] = pattern
     placeholder = s.choice("placeholder", "label", ("label", "hmac"))
     hmac_key = s.string("hmac_key", None, optional=True)
@@ -454,11 +468,11 @@ def _parse_redaction(root: _Section) -> RedactionSettings:
         patterns=patterns,
         placeholder=placeholder,  # type: ignore[arg-type]
         hmac_key=hmac_key,
-        card_last4=s.bool("card_last4", False),
+        card_last4=s.flag("card_last4", False),
         max_field_length=s.integer("max_field_length", 8192, minimum=16) or 8192,
         max_depth=s.integer("max_depth", 32, minimum=1, maximum=10_000) or 32,
         max_items=s.integer("max_items", 1000, minimum=1) or 1000,
-        frame_locals=s.bool("frame_locals", False),
+        frame_locals=s.flag("frame_locals", False),
     )
 
 
@@ -472,12 +486,14 @@ def _parse_error_mapping(s: _Section) -> ErrorMapping:
             s.sub("classification"),
             f"{_show(classification)} is not one of {', '.join(CLASSIFICATIONS)}",
         )
-    headers_raw = s.get("headers", {}) or {}
+    headers_raw = _or_empty(s.get("headers"))
     if not isinstance(headers_raw, Mapping) or not all(
         isinstance(k, str) and _HEADER_NAME.fullmatch(k) and isinstance(v, str)
         for k, v in headers_raw.items()
     ):
-        raise SettingsError(s.sub("headers"), f"expected header names to strings, got {_show(headers_raw)}")
+        raise SettingsError(
+            s.sub("headers"), f"expected header names to strings, got {_show(headers_raw)}"
+        )
     return ErrorMapping(
         status=status,
         title=s.string("title", None, optional=True),
@@ -489,10 +505,8 @@ def _parse_error_mapping(s: _Section) -> ErrorMapping:
 
 
 def _parse_errors(root: _Section) -> ErrorsSettings:
-    s = root.section(
-        "errors", ("map", "debug", "format", "log_client_errors", "traceback_frames")
-    )
-    map_raw = s.get("map", {}) or {}
+    s = root.section("errors", ("map", "debug", "format", "log_client_errors", "traceback_frames"))
+    map_raw = _or_empty(s.get("map"))
     if not isinstance(map_raw, Mapping):
         raise SettingsError(s.sub("map"), f"expected a mapping, got {_show(map_raw)}")
     mapping: dict[type[BaseException], ErrorMapping] = {}
@@ -502,15 +516,17 @@ def _parse_errors(root: _Section) -> ErrorsSettings:
         if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
             raise SettingsError(map_section.sub(key), f"{_show(key)} is not an exception class")
         spec_section = _Section(
-            map_section.sub(key), spec, ("status", "title", "type", "detail", "classification", "headers")
+            map_section.sub(key),
+            spec,
+            ("status", "title", "type", "detail", "classification", "headers"),
         )
         mapping[exc_type] = _parse_error_mapping(spec_section)
     frames = s.integer("traceback_frames", 30, minimum=0, maximum=500)
     return ErrorsSettings(
         map=mapping,
-        debug=s.bool("debug", False),
+        debug=s.flag("debug", False),
         format=s.choice("format", "auto", ("auto", "json")),  # type: ignore[arg-type]
-        log_client_errors=s.bool("log_client_errors", False),
+        log_client_errors=s.flag("log_client_errors", False),
         traceback_frames=30 if frames is None else frames,
     )
 
@@ -537,32 +553,59 @@ def parse_breaker(path: str, data: Any, base: BreakerSettings | None = None) -> 
     b = base or BreakerSettings()
     statuses_raw = s.get("failure_statuses", sorted(b.failure_statuses))
     if isinstance(statuses_raw, str | bytes) or not isinstance(statuses_raw, Iterable):
-        raise SettingsError(s.sub("failure_statuses"), f"expected a list of statuses, got {_show(statuses_raw)}")
+        raise SettingsError(
+            s.sub("failure_statuses"), f"expected a list of statuses, got {_show(statuses_raw)}"
+        )
     statuses = frozenset(statuses_raw)
-    if not all(isinstance(x, int) and not isinstance(x, bool) and 100 <= x <= 599 for x in statuses):
-        raise SettingsError(s.sub("failure_statuses"), f"expected HTTP statuses, got {_show(statuses_raw)}")
+    if not all(
+        isinstance(x, int) and not isinstance(x, bool) and 100 <= x <= 599 for x in statuses
+    ):
+        raise SettingsError(
+            s.sub("failure_statuses"), f"expected HTTP statuses, got {_show(statuses_raw)}"
+        )
     window_type = s.choice("window_type", b.window_type, ("time", "count"))
     window = s.integer("window", b.window, minimum=1, maximum=100_000)
     open_for = s.number("open_for", b.open_for, minimum=0, exclusive_min=True)
-    max_open_for = s.number("max_open_for", max(b.max_open_for, open_for or 0), minimum=0, exclusive_min=True)
-    assert window is not None and open_for is not None and max_open_for is not None
+    max_open_for = s.number(
+        "max_open_for", max(b.max_open_for, open_for or 0), minimum=0, exclusive_min=True
+    )
+    assert window is not None
+    assert open_for is not None
+    assert max_open_for is not None
     if max_open_for < open_for:
-        raise SettingsError(s.sub("max_open_for"), f"{max_open_for} is less than open_for ({open_for})")
+        raise SettingsError(
+            s.sub("max_open_for"), f"{max_open_for} is less than open_for ({open_for})"
+        )
+    rate = functools.partial(s.number, minimum=0, exclusive_min=True, maximum=1)
+    failure_rate = rate("failure_rate", b.failure_rate)
+    slow_call_rate = rate("slow_call_rate", b.slow_call_rate)
+    minimum_calls = s.integer("minimum_calls", b.minimum_calls, minimum=1)
+    half_open_calls = s.integer("half_open_calls", b.half_open_calls, minimum=1)
+    jitter = s.number("jitter", b.jitter, minimum=0, maximum=1)
+    assert failure_rate is not None
+    assert slow_call_rate is not None
+    assert minimum_calls is not None
+    assert half_open_calls is not None
+    assert jitter is not None
     return BreakerSettings(
-        failure_rate=s.number("failure_rate", b.failure_rate, minimum=0, exclusive_min=True, maximum=1) or b.failure_rate,
-        minimum_calls=s.integer("minimum_calls", b.minimum_calls, minimum=1) or b.minimum_calls,
+        failure_rate=failure_rate,
+        minimum_calls=minimum_calls,
         window_type=window_type,  # type: ignore[arg-type]
         window=window,
         open_for=open_for,
         max_open_for=max_open_for,
-        jitter=s.number("jitter", b.jitter, minimum=0, maximum=1) or 0.0,
-        half_open_calls=s.integer("half_open_calls", b.half_open_calls, minimum=1) or b.half_open_calls,
-        consecutive_failures=s.integer("consecutive_failures", b.consecutive_failures, minimum=1, optional=True),
-        slow_call_duration=s.number("slow_call_duration", b.slow_call_duration, minimum=0, exclusive_min=True, optional=True),
-        slow_call_rate=s.number("slow_call_rate", b.slow_call_rate, minimum=0, exclusive_min=True, maximum=1) or b.slow_call_rate,
+        jitter=jitter,
+        half_open_calls=half_open_calls,
+        consecutive_failures=s.integer(
+            "consecutive_failures", b.consecutive_failures, minimum=1, optional=True
+        ),
+        slow_call_duration=s.number(
+            "slow_call_duration", b.slow_call_duration, minimum=0, exclusive_min=True, optional=True
+        ),
+        slow_call_rate=slow_call_rate,
         failure_statuses=statuses,
         mode=s.choice("mode", b.mode, ("enforce", "metrics_only", "disabled")),  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
 
 
 def parse_policy(path: str, data: Any, base: PolicySettings | None = None) -> PolicySettings:
@@ -581,7 +624,11 @@ def parse_policy(path: str, data: Any, base: PolicySettings | None = None) -> Po
     fallback = b.fallback
     if s.has("fallback"):
         raw_fallback = s.get("fallback")
-        fallback = None if raw_fallback is None else s.importable("fallback", raw_fallback, want="fallback")
+        fallback = (
+            None
+            if raw_fallback is None
+            else s.importable("fallback", raw_fallback, want="fallback")
+        )
         if fallback is not None and not callable(fallback):
             raise SettingsError(s.sub("fallback"), f"{_show(raw_fallback)} is not callable")
     max_concurrency = s.integer("max_concurrency", b.max_concurrency, minimum=1, optional=True)
@@ -597,14 +644,18 @@ def parse_policy(path: str, data: Any, base: PolicySettings | None = None) -> Po
         max_wait=max_wait,
         breaker=breaker,
         fallback=fallback,
-        stale_if_error=s.number("stale_if_error", b.stale_if_error, minimum=0, exclusive_min=True, optional=True),
+        stale_if_error=s.number(
+            "stale_if_error", b.stale_if_error, minimum=0, exclusive_min=True, optional=True
+        ),
     )
 
 
-def _parse_routes(root: _Section, defaults: PolicySettings) -> tuple[tuple[str, PolicySettings], ...]:
+def _parse_routes(
+    root: _Section, defaults: PolicySettings
+) -> tuple[tuple[str, PolicySettings], ...]:
     from seawall.routes import parse_route_key
 
-    raw = root.get("routes", {}) or {}
+    raw = _or_empty(root.get("routes"))
     if not isinstance(raw, Mapping):
         raise SettingsError("routes", f"expected a mapping of route to policy, got {_show(raw)}")
     routes: list[tuple[str, PolicySettings]] = []
@@ -614,7 +665,7 @@ def _parse_routes(root: _Section, defaults: PolicySettings) -> tuple[tuple[str, 
             parse_route_key(key)
         except ValueError as exc:
             raise SettingsError(section.sub(key), str(exc)) from None
-        routes.append((key, parse_policy(section.sub(key), policy or {}, defaults)))
+        routes.append((key, parse_policy(section.sub(key), _or_empty(policy), defaults)))
     return tuple(routes)
 
 
@@ -622,7 +673,7 @@ def _parse_settings(data: dict[str, Any]) -> Settings:
     root = _Section(
         "", data, ("correlation", "redaction", "errors", "logging", "defaults", "routes")
     )
-    defaults = parse_policy("defaults", data.get("defaults") or {})
+    defaults = parse_policy("defaults", _or_empty(data.get("defaults")))
     return Settings(
         correlation=_parse_correlation(root),
         redaction=_parse_redaction(root),

@@ -1,0 +1,77 @@
+"""A plain Starlette app wrapped by seawall's ASGI middleware (no framework adapter).
+
+Run it: ``uvicorn examples.asgi_app:app``. Routes show each feature: ``/hello`` logs a line
+with the correlation id, ``/boom`` fails with secrets in the exception, ``/flaky`` fails on
+demand behind a circuit breaker, ``/slow`` outlives its timeout, ``/stream`` streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
+
+import seawall
+import seawall.logging
+
+SETTINGS = {
+    "routes": {
+        "GET /flaky": {
+            "breaker": {"failure_rate": 0.5, "minimum_calls": 4, "window": 30, "open_for": 2,
+                        "half_open_calls": 1},
+        },
+        "GET /slow": {"timeout": 0.5},
+        "GET /limited": {"max_concurrency": 2},
+    },
+}  # fmt: skip
+
+log = structlog.get_logger("shop")
+
+
+async def hello(request: Request) -> JSONResponse:
+    log.info("hello handled", user_email="jane.doe@example.com")
+    return JSONResponse({"message": "hello", "correlation_id": seawall.get_correlation_id()})
+
+
+async def boom(request: Request) -> JSONResponse:
+    dsn = "postgresql://shop:" + "Sup3r-s3cret!@db.internal:5432/orders"
+    api_key = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+    raise RuntimeError(f"cannot reach {dsn} with key {api_key} for jane.doe@example.com")
+
+
+async def flaky(request: Request) -> JSONResponse:
+    if request.query_params.get("fail") == "1":
+        raise ConnectionError("upstream inventory service refused the connection")
+    return JSONResponse({"inventory": "ok"})
+
+
+async def slow(request: Request) -> JSONResponse:
+    await asyncio.sleep(float(request.query_params.get("seconds", "2")))
+    return JSONResponse({"done": True})
+
+
+async def stream(request: Request) -> StreamingResponse:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for index in range(3):
+            log.info("chunk sent", index=index)
+            yield f"chunk {index}\n".encode()
+
+    return StreamingResponse(chunks(), media_type="text/plain")
+
+
+seawall.logging.configure(format="json")
+starlette_app = Starlette(
+    routes=[
+        Route("/hello", hello),
+        Route("/boom", boom),
+        Route("/flaky", flaky),
+        Route("/slow", slow),
+        Route("/limited", slow),
+        Route("/stream", stream),
+    ]
+)
+app = seawall.ASGIMiddleware(starlette_app, settings=SETTINGS)

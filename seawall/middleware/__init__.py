@@ -1,0 +1,1 @@
+"""Seawall's ASGI and WSGI middleware."""
