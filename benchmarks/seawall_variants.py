@@ -1,0 +1,77 @@
+"""Seawall variants for the shared peer-benchmark kit (``--extra benchmarks/seawall_variants.py``).
+
+Each variant reuses the kit's apps, routes and log sinks, so seawall is measured in the same
+interleaved run as the peers it replaces. ``benchmarks/run.sh`` runs the comparisons.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from variants_asgi import (  # type: ignore[import-not-found]
+    CID_FMT,
+    DEVNULL,
+    Variant,
+    make_stdlib_logger,
+    starlette_app,
+)
+
+import seawall
+import seawall.logging
+
+ROUTES = {
+    "GET /hello": {
+        "timeout": 5.0,
+        "max_concurrency": 100,
+        "breaker": {"failure_rate": 0.99, "minimum_calls": 1_000_000_000},
+    },
+    "GET /boom": {
+        "timeout": 5.0,
+        "max_concurrency": 100,
+        "breaker": {"failure_rate": 0.99, "minimum_calls": 1_000_000_000},
+    },
+}
+
+
+def _quiet_seawall_logger() -> None:
+    """Seawall's own events go through the same JSON pipeline into the kit's devnull sink."""
+    seawall.logging.configure(format="json", stream=DEVNULL, take_over=())
+
+
+def build_asgi_cid_only() -> Any:
+    """asgi-correlation-id alone, no log line: the peer of seawall's correlation stage."""
+    from asgi_correlation_id import CorrelationIdMiddleware
+    from starlette.middleware import Middleware
+
+    return starlette_app(middleware=[Middleware(CorrelationIdMiddleware)])
+
+
+def build_seawall_cid_only() -> Any:
+    """Seawall with no route policies: the correlation stage alone, no log line."""
+    _quiet_seawall_logger()
+    return seawall.ASGIMiddleware(starlette_app())
+
+
+def _seawall_logged_hello() -> Any:
+    from variants_asgi import logged_hello
+
+    log = make_stdlib_logger(
+        "bench.asgi.seawall", CID_FMT, (seawall.logging.CorrelationIdFilter(),)
+    )
+    return logged_hello(log)
+
+
+def build_seawall_stack() -> Any:
+    """Seawall's full stack: id + log line, breaker, timeout, bulkhead, problem+json."""
+    _quiet_seawall_logger()
+    app = starlette_app(hello_ep=_seawall_logged_hello())
+    return seawall.ASGIMiddleware(app, settings={"routes": ROUTES})
+
+
+ASGI_VARIANTS = [
+    Variant("cid_peer_only", "asgi-correlation-id alone, no log line", build_asgi_cid_only),
+    Variant("sw_cid_only", "seawall correlation stage alone, no log line", build_seawall_cid_only),
+    Variant("sw_stack", "seawall: id+log line, breaker, timeout, bulkhead, problems", build_seawall_stack),
+    Variant("err_sw_stack", "seawall full stack, error path", build_seawall_stack, "/boom", 500),
+]
+
