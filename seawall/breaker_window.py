@@ -74,6 +74,8 @@ class TimeWindow:
         "_bucket_slow",
         "_clock",
         "_head",
+        "_head_end",
+        "_index",
         "_size",
         "calls",
         "failures",
@@ -89,16 +91,18 @@ class TimeWindow:
         self._bucket_failures = [0] * seconds
         self._bucket_slow = [0] * seconds
         self._head = int(clock())  # the newest second the ring holds
+        self._head_end = self._head + 1.0  # comparing floats beats int() on every record
+        self._index = self._head % seconds
         self.calls = 0
         self.failures = 0
         self.slow = 0
 
     def record(self, failed: bool, slow: bool) -> None:
         """Add one outcome to the current second's bucket."""
-        second = int(self._clock())
-        if second > self._head:
-            self._advance(second)
-        index = self._head % self._size
+        now = self._clock()
+        if now >= self._head_end:
+            self._advance(int(now))
+        index = self._index
         self._bucket_calls[index] += 1
         self.calls += 1
         if failed:
@@ -110,9 +114,9 @@ class TimeWindow:
 
     def expire(self) -> None:
         """Drop the buckets that fell out of the window; call before reading the totals."""
-        second = int(self._clock())
-        if second > self._head:
-            self._advance(second)
+        now = self._clock()
+        if now >= self._head_end:
+            self._advance(int(now))
 
     def reset(self) -> None:
         """Forget every outcome."""
@@ -120,7 +124,7 @@ class TimeWindow:
         self._bucket_calls[:] = [0] * size
         self._bucket_failures[:] = [0] * size
         self._bucket_slow[:] = [0] * size
-        self._head = int(self._clock())
+        self._set_head(int(self._clock()))
         self.calls = self.failures = self.slow = 0
 
     def _advance(self, second: int) -> None:
@@ -137,7 +141,12 @@ class TimeWindow:
                 self._bucket_calls[index] = 0
                 self._bucket_failures[index] = 0
                 self._bucket_slow[index] = 0
+        self._set_head(second)
+
+    def _set_head(self, second: int) -> None:
         self._head = second
+        self._head_end = second + 1.0
+        self._index = second % self._size
 
 
 Window = CountWindow | TimeWindow

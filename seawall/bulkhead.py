@@ -23,12 +23,12 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-import time
+from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
+from seawall.clock import Clock, monotonic
 from seawall.exceptions import BulkheadFullError
 
 __all__ = ["Bulkhead", "BulkheadSnapshot"]
@@ -48,7 +48,7 @@ class BulkheadSnapshot:
     rejected: int
 
 
-class _Waiter:
+class _Waiter(ABC):
     """A queued caller; ``state`` changes only under the bulkhead's lock."""
 
     __slots__ = ("expires_at", "state")
@@ -57,9 +57,9 @@ class _Waiter:
         self.expires_at = expires_at
         self.state = _WAITING
 
+    @abstractmethod
     def wake(self) -> bool:
         """Tell the waiter its state changed; False when it can no longer be told."""
-        raise NotImplementedError
 
 
 class _ThreadWaiter(_Waiter):
@@ -102,8 +102,8 @@ def _resolve(future: asyncio.Future[None]) -> None:
 class Bulkhead:
     """At most ``max_concurrency`` concurrent holders; ``max_queue`` waiters for ``max_wait`` s.
 
-    ``clock`` (default ``time.monotonic``) decides when a queued waiter has expired at the moment a
-    permit is handed over, so tests can age the queue with a fake clock.
+    ``clock`` (default :func:`seawall.clock.monotonic`) decides whether a queued waiter has
+    expired when a permit is handed over, so tests can age the queue with a fake clock.
     """
 
     def __init__(
@@ -113,7 +113,7 @@ class Bulkhead:
         max_queue: int = 0,
         max_wait: float = 0.0,
         *,
-        clock: Callable[[], float] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -127,7 +127,7 @@ class Bulkhead:
         self.max_concurrency = max_concurrency
         self.max_queue = max_queue
         self.max_wait = max_wait
-        self._clock = clock or time.monotonic
+        self._clock = clock or monotonic
         self._lock = threading.Lock()
         self._in_use = 0
         self._waiters: deque[_Waiter] = deque()
@@ -178,7 +178,10 @@ class Bulkhead:
     def release(self) -> None:
         """Return a permit: the oldest live waiter gets it, else it becomes free."""
         with self._lock:
-            self._release_locked()
+            if self._waiters or self._in_use <= 0:
+                self._release_locked()
+            else:
+                self._in_use -= 1
 
     def slot(self, wait: float | None = None) -> _Slot:
         """``with bulkhead.slot():`` holds a permit for the block."""
@@ -290,7 +293,10 @@ class _Slot:
             self._bulkhead.acquire(self._wait)
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._bulkhead.release()
 
@@ -307,6 +313,9 @@ class _AsyncSlot:
             await self._bulkhead.aacquire(self._wait)
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._bulkhead.release()

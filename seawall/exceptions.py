@@ -21,9 +21,12 @@ class SeawallRejection(Exception):
     detail: str = "The service cannot handle this request right now. Please retry later."
 
     def __init__(self, route: str | None = None, retry_after: float | None = None) -> None:
+        # No message is built here: rejections are made per request under load.
         self.route = route
         self.retry_after = retry_after
-        super().__init__(f"{self.reason} on route {route or '(default)'}")
+
+    def __str__(self) -> str:
+        return f"{self.reason} on route {self.route or '(default)'}"
 
 
 class CircuitOpenError(SeawallRejection):

@@ -1,0 +1,210 @@
+"""TimeoutScheduler: coarse-bucket route timeouts that really cancel, and only their own task."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from seawall.exceptions import RequestTimeoutError
+from seawall.timeouts import DEFAULT_RESOLUTION, TimeoutScheduler, get_scheduler, timeout
+
+SHORT = 0.05
+
+
+def test_overdue_block_is_cancelled_with_request_timeout_error() -> None:
+    """A block still running after its timeout raises RequestTimeoutError naming the route."""
+
+    async def scenario() -> float:
+        started = time.monotonic()
+        with pytest.raises(RequestTimeoutError) as info:
+            async with timeout(SHORT, route="GET /slow"):
+                await asyncio.sleep(10)
+        assert info.value.route == "GET /slow"
+        assert info.value.status == 504
+        return time.monotonic() - started
+
+    assert SHORT <= asyncio.run(scenario()) < 1.0
+
+
+def test_block_that_finishes_in_time_is_left_alone() -> None:
+    """A fast block returns normally and is never cancelled later."""
+
+    async def scenario() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        async with timeout(SHORT) as entry:
+            await asyncio.sleep(0)
+        assert not entry.expired
+        assert get_scheduler().pending == 0
+        await asyncio.sleep(SHORT + 2 * DEFAULT_RESOLUTION)  # past the deadline: no stray cancel
+        assert task.cancelling() == 0
+
+    asyncio.run(scenario())
+
+
+def test_outer_cancel_propagates_as_cancelled_error() -> None:
+    """A cancel from outside (client disconnect) is not turned into a timeout."""
+
+    async def scenario() -> None:
+        async def handler() -> None:
+            async with timeout(10):
+                await asyncio.sleep(10)
+
+        task = asyncio.create_task(handler())
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+
+
+def test_outer_cancel_landing_with_the_timeout_still_propagates() -> None:
+    """When an outer cancel and the timeout hit the same task together, CancelledError wins."""
+
+    entry = timeout(SHORT)
+
+    async def scenario() -> None:
+        async def handler() -> None:
+            async with entry:
+                await asyncio.sleep(10)
+
+        task = asyncio.create_task(handler())
+        await asyncio.sleep(0)
+        time.sleep(SHORT + 2 * DEFAULT_RESOLUTION)  # block the loop: the timer is due now
+        await asyncio.sleep(0)  # next loop pass: this step, then the due timer, then the handler
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert entry.expired  # the timeout did fire as well
+
+    asyncio.run(scenario())
+
+
+def test_inner_timeout_leaves_the_outer_block_running() -> None:
+    """A nested timeout that fires is converted, and the outer block carries on uncancelled."""
+
+    async def scenario() -> str:
+        async with timeout(10):
+            with pytest.raises(RequestTimeoutError):
+                async with timeout(SHORT):
+                    await asyncio.sleep(10)
+            await asyncio.sleep(0)
+            return "outer finished"
+
+    assert asyncio.run(scenario()) == "outer finished"
+
+
+def test_none_means_no_timeout() -> None:
+    """timeout(None) registers nothing."""
+
+    async def scenario() -> None:
+        async with timeout(None):
+            assert get_scheduler().pending == 0
+
+    asyncio.run(scenario())
+
+
+def test_only_overdue_tasks_are_cancelled() -> None:
+    """Of several requests, the scheduler cancels the overdue one and spares the others."""
+
+    async def request(seconds: float, work: float) -> str:
+        try:
+            async with timeout(seconds):
+                await asyncio.sleep(work)
+        except RequestTimeoutError:
+            return "timed out"
+        return "ok"
+
+    async def scenario() -> list[str]:
+        return list(
+            await asyncio.gather(request(SHORT, 10), request(10, SHORT * 2), request(10, 0))
+        )
+
+    assert asyncio.run(scenario()) == ["timed out", "ok", "ok"]
+
+
+def count_timers(loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record every ``loop.call_at`` the scheduler makes."""
+    armed: list[float] = []
+    call_at = loop.call_at
+
+    def recording_call_at(when: float, callback: Callable[..., Any], *args: Any) -> Any:
+        armed.append(when)
+        return call_at(when, callback, *args)
+
+    monkeypatch.setattr(loop, "call_at", recording_call_at)
+    return armed
+
+
+def test_requests_that_finish_in_time_arm_no_new_timers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many register/unregister cycles with the same timeout arm the loop timer once."""
+
+    async def scenario() -> list[float]:
+        loop = asyncio.get_running_loop()
+        armed = count_timers(loop, monkeypatch)
+        scheduler = TimeoutScheduler(loop, resolution=1.0)
+        for _ in range(1000):
+            async with scheduler.timeout(30):
+                pass
+        return armed
+
+    assert len(asyncio.run(scenario())) == 1
+
+
+def test_timer_is_rearmed_only_for_an_earlier_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later deadline reuses the armed timer; an earlier one moves it."""
+
+    async def scenario() -> list[float]:
+        loop = asyncio.get_running_loop()
+        armed = count_timers(loop, monkeypatch)
+        scheduler = TimeoutScheduler(loop, resolution=1.0)
+        async with scheduler.timeout(30), scheduler.timeout(60):
+            assert len(armed) == 1
+            async with scheduler.timeout(5):
+                pass
+        return armed
+
+    armed = asyncio.run(scenario())
+    assert len(armed) == 2
+    assert armed[1] < armed[0]
+
+
+def test_each_loop_has_its_own_scheduler() -> None:
+    """get_scheduler returns one scheduler per running loop."""
+
+    async def current() -> TimeoutScheduler:
+        assert get_scheduler() is get_scheduler()
+        return get_scheduler()
+
+    assert asyncio.run(current()) is not asyncio.run(current())
+
+
+def test_scheduler_does_not_keep_its_loop_alive() -> None:
+    """A closed loop with a scheduler is garbage collected."""
+    loop = asyncio.new_event_loop()
+
+    async def use() -> None:
+        async with timeout(10):
+            await asyncio.sleep(0)
+
+    loop.run_until_complete(use())
+    loop.close()
+    ref = weakref.ref(loop)
+    del loop
+    gc.collect()
+    assert ref() is None
+
+
+def test_timeout_outside_a_task_is_an_error() -> None:
+    """Entering a timeout needs a running asyncio task."""
+    entry = timeout(1.0)
+    coro = entry.__aenter__()
+    with pytest.raises(RuntimeError):
+        coro.send(None)
