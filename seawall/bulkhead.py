@@ -289,8 +289,7 @@ class _Slot:
         self._wait = wait
 
     def __enter__(self) -> None:
-        if not self._bulkhead.try_acquire():
-            self._bulkhead.acquire(self._wait)
+        self._bulkhead.acquire(self._wait)
 
     def __exit__(
         self,
@@ -309,7 +308,7 @@ class _AsyncSlot:
         self._wait = wait
 
     async def __aenter__(self) -> None:
-        if not self._bulkhead.try_acquire():
+        if not self._bulkhead.try_acquire():  # skips creating a coroutine when uncontended
             await self._bulkhead.aacquire(self._wait)
 
     async def __aexit__(

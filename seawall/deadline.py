@@ -22,8 +22,8 @@ Scopes nest; an inner scope can only shorten the deadline, never extend it:
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
 from types import TracebackType
+from typing import NamedTuple
 
 from seawall.clock import Clock, monotonic
 from seawall.exceptions import DeadlineExceededError
@@ -39,9 +39,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Deadline:
-    """A point in time ``at`` on ``clock``."""
+class Deadline(NamedTuple):
+    """A point in time ``at`` on ``clock`` (immutable)."""
 
     at: float
     clock: Clock = monotonic
@@ -86,7 +85,7 @@ def expired() -> bool:
 def check_deadline(route: str | None = None) -> None:
     """Raise :class:`DeadlineExceededError` (a 503) if the deadline has already passed."""
     deadline = _current.get()
-    if deadline is not None and deadline.expired():
+    if deadline is not None and deadline.clock() >= deadline.at:
         raise DeadlineExceededError(route=route)
 
 
@@ -112,7 +111,8 @@ class DeadlineScope:
         # The outer deadline wins when it leaves no more time than ours would.
         if outer is not None and outer.at - outer.clock() <= seconds:
             return outer
-        deadline = Deadline.after(seconds, self._clock)
+        clock = self._clock or monotonic
+        deadline = Deadline(clock() + seconds, clock)
         self._token = _current.set(deadline)
         return deadline
 

@@ -71,7 +71,11 @@ class Timeout:
                 raise RuntimeError("a seawall timeout must be used inside an asyncio task")
             self._task = task
             self._cancelling = task.cancelling()
-            scheduler = self._scheduler or get_scheduler(task.get_loop())
+            scheduler = self._scheduler
+            if scheduler is None:
+                scheduler = get_scheduler(task.get_loop())
+            elif scheduler._loop() is not task.get_loop():
+                raise RuntimeError("this TimeoutScheduler belongs to another event loop")
             scheduler._add(self, self._seconds)
         return self
 

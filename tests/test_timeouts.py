@@ -202,6 +202,22 @@ def test_scheduler_does_not_keep_its_loop_alive() -> None:
     assert ref() is None
 
 
+def test_scheduler_refuses_a_task_of_another_loop() -> None:
+    """A scheduler only serves tasks of the loop it was made for."""
+    other = asyncio.new_event_loop()
+    scheduler = TimeoutScheduler(other)
+
+    async def use() -> None:
+        async with scheduler.timeout(1.0):
+            pass
+
+    try:
+        with pytest.raises(RuntimeError, match="another event loop"):
+            asyncio.run(use())
+    finally:
+        other.close()
+
+
 def test_timeout_outside_a_task_is_an_error() -> None:
     """Entering a timeout needs a running asyncio task."""
     entry = timeout(1.0)
