@@ -139,6 +139,10 @@ class Permit:
         """The call failed."""
         self._breaker._settle(self, _FAILURE, duration)
 
+    def error(self, exc: BaseException, duration: float | None = None) -> None:
+        """The call raised ``exc``: the breaker's classifier decides how it counts."""
+        self._breaker._settle(self, self._breaker._verdict(exc), duration)
+
     def ignore(self) -> None:
         """Not the callee's fault (429, client gone, cancelled): count nothing, free the slot."""
         self._breaker._settle(self, _IGNORE, None)

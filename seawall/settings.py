@@ -636,6 +636,10 @@ def parse_policy(path: str, data: Any, base: PolicySettings | None = None) -> Po
     max_wait = s.number("max_wait", b.max_wait, minimum=0) or 0.0
     if max_concurrency is None and s.has("max_queue") and max_queue:
         raise SettingsError(s.sub("max_queue"), "needs max_concurrency to be set")
+    if max_queue and not max_wait:
+        raise SettingsError(
+            s.sub("max_wait"), "a queue (max_queue > 0) needs max_wait > 0, the longest wait"
+        )
     return PolicySettings(
         timeout=s.number("timeout", b.timeout, minimum=0, exclusive_min=True, optional=True),
         timeout_mode=s.choice("timeout_mode", b.timeout_mode, ("deadline", "thread")),  # type: ignore[arg-type]

@@ -78,7 +78,10 @@ class ASGIMiddleware:
             if self.policies:
                 route, guard = pipeline.guards.for_path(scope["method"], scope["path"])
                 try:
-                    await guard.run_asgi(self.app, scope, receive, send_with_id)
+                    if guard is None:
+                        await self.app(scope, receive, send_with_id)
+                    else:
+                        await guard.run_asgi(self.app, scope, receive, send_with_id)
                 except Exception as exc:
                     await _failed(pipeline, exc, scope, send_with_id, started, route)
             else:

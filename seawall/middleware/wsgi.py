@@ -12,8 +12,8 @@ from types import TracebackType
 from typing import Any
 
 from seawall.correlation import _correlation_id
-from seawall.exceptions import InvalidCorrelationIdError
-from seawall.guard import Ticket
+from seawall.exceptions import InvalidCorrelationIdError, SeawallRejection
+from seawall.guard import RouteGuard, Ticket
 from seawall.middleware.headers import set_header_str
 from seawall.pipeline import Pipeline
 from seawall.settings import Settings
@@ -65,9 +65,8 @@ class WSGIMiddleware:
                 route, guard = pipeline.guards.for_path(
                     environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
                 )
-                call.route = route
-                call.ticket = guard.enter()
-                return call.run(guard.wrap_wsgi(self.app))
+                if guard is not None:
+                    return call.guarded(guard, route)
             return call.run(self.app)
         except Exception as exc:
             return call.failed(exc)
@@ -109,12 +108,35 @@ class _Call:
             return self.start_response(status, headers)
         return self.start_response(status, headers, exc_info)
 
-    def run(self, app: WSGIApp) -> Iterable[bytes]:
+    def guarded(self, guard: RouteGuard, route: str | None) -> Iterable[bytes]:
+        """Admit through the route's guard, run the app, and answer rejections."""
+        self.route = route
+        try:
+            self.ticket = guard.enter()
+            return self.run(guard.wrap_wsgi(self.middleware.app), guard)
+        except SeawallRejection as rejection:
+            return self.rejected(rejection, guard)
+
+    def run(self, app: WSGIApp, guard: RouteGuard | None = None) -> Iterable[bytes]:
         try:
             body = app(self.environ, self._start)
+        except SeawallRejection as rejection:
+            if guard is not None and self.status is None:
+                return self.rejected(rejection, guard)
+            return self.failed(rejection)
         except Exception as exc:
             return self.failed(exc)
         return _Body(self, body)
+
+    def rejected(self, rejection: SeawallRejection, guard: RouteGuard) -> Iterable[bytes]:
+        """A fallback's response if the route has one that works, else the problem."""
+        answer = guard.fallback_wsgi(rejection, self.environ)
+        if answer is None:
+            return self.failed(rejection)
+        status, headers, body = answer
+        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+        self._start(f"{status} {_reason(status)}", pairs)
+        return _Body(self, [body], failure=rejection)
 
     def failed(self, exc: Exception) -> Iterable[bytes]:
         """Before any body byte was sent, the failure becomes a problem response."""

@@ -1,0 +1,379 @@
+"""A route's guard: bulkhead, circuit breaker, timeout and fallback around one request.
+
+:class:`RouteGuard` runs the policy of one route key for ASGI (``run_asgi``) and WSGI
+(``enter`` + :class:`Ticket`); :class:`GuardTable` finds the guard for a request, by raw path
+or by a framework's route template. Guards exist per configured key or router template,
+never per raw URL.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from seawall.breaker import BreakerEvent, CircuitBreaker, Permit
+from seawall.bulkhead import Bulkhead
+from seawall.clock import Clock, monotonic
+from seawall.correlation import get_correlation_id
+from seawall.deadline import DeadlineScope, check_deadline, remaining
+from seawall.exceptions import CircuitOpenError, SeawallRejection
+from seawall.isolation import IsolationPool
+from seawall.policy import policy_of
+from seawall.routes import RouteTable
+from seawall.settings import PolicySettings, Settings
+from seawall.timeouts import timeout as route_timeout
+
+__all__ = ["FallbackRequest", "FallbackResponse", "GuardTable", "RouteGuard", "Ticket"]
+
+Message = MutableMapping[str, Any]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackRequest:
+    """What a fallback callable is told: the request and why seawall did not run the handler."""
+
+    method: str
+    path: str
+    route: str | None
+    reason: str
+    correlation_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackResponse:
+    """A fallback's answer; a fallback may also return ``str``, ``bytes``, a dict or a list."""
+
+    body: bytes | str | dict[str, Any] | list[Any]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str | None = None
+
+    def encode(self, reason: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Status, ASGI-style headers and body bytes; marks the response as a fallback."""
+        media = self.media_type
+        body = self.body
+        if isinstance(body, dict | list):
+            payload = json.dumps(body, separators=(",", ":")).encode()
+            media = media or "application/json"
+        elif isinstance(body, str):
+            payload = body.encode()
+            media = media or "text/plain; charset=utf-8"
+        else:
+            payload = body
+            media = media or "application/octet-stream"
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()]
+        headers += [
+            (b"content-type", media.encode("latin-1")),
+            (b"content-length", str(len(payload)).encode()),
+            (b"seawall-fallback", reason.encode()),
+        ]
+        return self.status, headers, payload
+
+
+class RouteGuard:
+    """The policy of one route key, ready to run requests."""
+
+    __slots__ = ("breaker", "bulkhead", "fallback", "key", "logger", "pool", "timeout", "_timed")
+
+    def __init__(
+        self,
+        key: str | None,
+        policy: PolicySettings,
+        *,
+        classify: Callable[[BaseException], str] | None,
+        clock: Clock | None,
+        logger: Any,
+    ) -> None:
+        name = key or "(default)"
+        self.key = key
+        self.logger = logger
+        self.timeout = policy.timeout
+        self.fallback = policy.fallback
+        self.breaker: CircuitBreaker | None = None
+        self._timed = False
+        if policy.breaker is not None:
+            self.breaker = CircuitBreaker(
+                name, policy.breaker, clock=clock, classify=classify, probe_timeout=policy.timeout
+            )
+            self.breaker.add_listener(self._transition)
+            self._timed = policy.breaker.slow_call_duration is not None
+        self.bulkhead = (
+            Bulkhead(name, policy.max_concurrency, policy.max_queue, policy.max_wait, clock=clock)
+            if policy.max_concurrency is not None
+            else None
+        )
+        self.pool = (
+            IsolationPool(max_workers=policy.max_concurrency or 32, name=f"seawall {name}")
+            if policy.timeout is not None and policy.timeout_mode == "thread"
+            else None
+        )
+
+    def _transition(self, event: BreakerEvent) -> None:
+        self.logger.warning(
+            "breaker_state_changed",
+            route=event.name,
+            old_state=str(event.old_state),
+            new_state=str(event.new_state),
+            reason=event.reason,
+        )
+
+    def _admit(self) -> Permit | None:
+        breaker = self.breaker
+        if breaker is None:
+            return None
+        permit = breaker.try_acquire()
+        if permit is None:
+            raise CircuitOpenError(self.key, retry_after=breaker.retry_after())
+        return permit
+
+    async def run_asgi(self, app: ASGIApp, scope: Message, receive: Any, send: Send) -> None:
+        """Run ``app`` under this route's bulkhead, breaker and timeout (ASGI)."""
+        try:
+            bulkhead = self.bulkhead
+            if bulkhead is not None and not bulkhead.try_acquire():
+                await bulkhead.aacquire()
+            try:
+                permit = self._admit()
+                if permit is None:
+                    await self._call_asgi(app, scope, receive, send)
+                else:
+                    await self._call_asgi_recorded(permit, app, scope, receive, send)
+            finally:
+                if bulkhead is not None:
+                    bulkhead.release()
+        except SeawallRejection as rejection:
+            if self.fallback is None or not await self._fallback_asgi(rejection, scope, send):
+                raise
+
+    async def _call_asgi(self, app: ASGIApp, scope: Message, receive: Any, send: Send) -> None:
+        if self.timeout is None:
+            await app(scope, receive, send)
+            return
+        with DeadlineScope(self.timeout):
+            async with route_timeout(self.timeout, self.key):
+                await app(scope, receive, send)
+
+    async def _call_asgi_recorded(
+        self, permit: Permit, app: ASGIApp, scope: Message, receive: Any, send: Send
+    ) -> None:
+        status = 0
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = monotonic() if self._timed else 0.0
+        try:
+            await self._call_asgi(app, scope, receive, send_status)
+        except BaseException as exc:
+            permit.error(exc, monotonic() - started if self._timed else None)
+            raise
+        duration = monotonic() - started if self._timed else None
+        if status:
+            permit.status(status, duration)
+        else:
+            permit.failure(duration)
+
+    async def _fallback_asgi(self, rejection: SeawallRejection, scope: Message, send: Send) -> bool:
+        answer = self._fallback_answer(rejection, scope.get("method", "GET"), scope.get("path", ""))
+        if inspect.isawaitable(answer):
+            answer = await answer
+        encoded = self._encode(answer, rejection)
+        if encoded is None:
+            return False
+        status, headers, body = encoded
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
+
+    def _fallback_answer(self, rejection: SeawallRejection, method: str, path: str) -> Any:
+        assert self.fallback is not None
+        request = FallbackRequest(method, path, self.key, rejection.reason, get_correlation_id())
+        try:
+            return self.fallback(request)
+        except Exception as exc:
+            self._fallback_failed(exc)
+            return None
+
+    def _encode(
+        self, answer: Any, rejection: SeawallRejection
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """Normalize a fallback's answer; ``None`` (or a bad answer) means: use the problem."""
+        if answer is None:
+            return None
+        if not isinstance(answer, FallbackResponse):
+            if not isinstance(answer, str | bytes | dict | list):
+                self._fallback_failed(TypeError(f"fallback returned {type(answer).__name__}"))
+                return None
+            answer = FallbackResponse(answer)
+        return answer.encode(rejection.reason)
+
+    def _fallback_failed(self, exc: BaseException) -> None:
+        self.logger.error(
+            "fallback_failed", route=self.key, exception=type(exc).__qualname__
+        )
+
+    def fallback_wsgi(
+        self, rejection: SeawallRejection, environ: dict[str, Any]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """The fallback's response for a rejected WSGI request, or ``None`` to send the problem."""
+        if self.fallback is None:
+            return None
+        answer = self._fallback_answer(
+            rejection, environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
+        )
+        if inspect.isawaitable(answer):
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+            self._fallback_failed(TypeError("a WSGI fallback must be a plain function"))
+            return None
+        return self._encode(answer, rejection)
+
+    def enter(self) -> Ticket:
+        """WSGI admission: deadline starts, bulkhead slot (waiting at most until the deadline),
+        deadline check, breaker permit. Raises a :class:`SeawallRejection` when refused."""
+        scope = DeadlineScope(self.timeout) if self.timeout is not None else None
+        if scope is not None:
+            scope.__enter__()
+        bulkhead = self.bulkhead
+        acquired = False
+        try:
+            if bulkhead is not None and not bulkhead.try_acquire():
+                bulkhead.acquire(remaining())
+            acquired = bulkhead is not None
+            if scope is not None:
+                check_deadline(self.key)
+            permit = self._admit()
+        except BaseException:
+            if acquired and bulkhead is not None:
+                bulkhead.release()
+            if scope is not None:
+                scope.__exit__(None, None, None)
+            raise
+        return Ticket(self, permit, scope, monotonic() if self._timed else 0.0)
+
+    def wrap_wsgi(self, app: Callable[..., Any]) -> Callable[..., Any]:
+        """In thread mode, run the whole app call (body included) on the isolation pool."""
+        pool = self.pool
+        if pool is None:
+            return app
+
+        def isolated(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+            captured: list[Any] = []
+
+            def record(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                captured[:] = [status, headers]
+                return _no_write
+
+            def work() -> list[bytes]:
+                body = app(environ, record)
+                try:
+                    return list(body)
+                finally:
+                    close = getattr(body, "close", None)
+                    if close is not None:
+                        close()
+
+            chunks = pool.run(work, remaining(), route=self.key)
+            start_response(captured[0], captured[1])
+            return chunks
+
+        return isolated
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("seawall thread isolation does not support the WSGI write() callable")
+
+
+class Ticket:
+    """An admitted WSGI request: report how it ended with :meth:`finish`, exactly once."""
+
+    __slots__ = ("_guard", "_permit", "_scope", "_started")
+
+    def __init__(
+        self, guard: RouteGuard, permit: Permit | None, scope: DeadlineScope | None, started: float
+    ) -> None:
+        self._guard = guard
+        self._permit = permit
+        self._scope = scope
+        self._started = started
+
+    def finish(self, status: int | None, failure: BaseException | None) -> None:
+        guard = self._guard
+        try:
+            permit = self._permit
+            if permit is not None:
+                duration = monotonic() - self._started if guard._timed else None
+                if failure is not None:
+                    permit.error(failure, duration)
+                elif status:
+                    permit.status(status, duration)
+                else:
+                    permit.failure(duration)
+        finally:
+            if guard.bulkhead is not None:
+                guard.bulkhead.release()
+            if self._scope is not None:
+                self._scope.__exit__(None, None, None)
+
+
+class GuardTable:
+    """Finds the guard for a request: by raw path (plain apps) or router template (adapters)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        classify: Callable[[BaseException], str] | None = None,
+        clock: Clock | None = None,
+        logger: Any,
+    ) -> None:
+        self._settings = settings
+        self._make = lambda key, policy: (
+            None
+            if policy.is_empty
+            else RouteGuard(key, policy, classify=classify, clock=clock, logger=logger)
+        )
+        self._table: RouteTable[RouteGuard | None] = RouteTable(
+            [(key, self._make(key, policy)) for key, policy in settings.routes],
+            default=self._make(None, settings.defaults),
+        )
+        self._by_template: dict[tuple[str, str, object], tuple[str | None, RouteGuard | None]] = {}
+        self.empty = all(g is None for _, g in settings.routes) and settings.defaults.is_empty
+
+    def for_path(self, method: str, path: str) -> tuple[str | None, RouteGuard | None]:
+        """The guard of the most specific key matching a raw path (default: the defaults')."""
+        return self._table.match_path(method, path)
+
+    def for_template(
+        self, method: str, template: str, view: object = None
+    ) -> tuple[str, RouteGuard | None]:
+        """The guard for a framework route: its settings key, or the template itself.
+
+        Unmatched templates get their own guard from the defaults, and a view decorated with
+        ``@seawall.policy`` its own merged policy: bounded by the router, not by traffic.
+        """
+        cache_key = (method, template, view)
+        found = self._by_template.get(cache_key)
+        if found is None:
+            key, guard = self._table.match_template(method, template)
+            own_key = f"{method} {template}"
+            base = self._settings.defaults
+            if key is not None:
+                base = dict(self._settings.routes)[key]
+            override = policy_of(view, base, f"@seawall.policy on {own_key}")
+            if override is not None:
+                key, guard = key or own_key, self._make(key or own_key, override)
+            elif key is None:
+                key, guard = own_key, self._make(own_key, base)
+            found = (key, guard)
+            self._by_template[cache_key] = found
+        return found  # type: ignore[return-value]
