@@ -1,0 +1,76 @@
+"""Helpers for testing apps that use seawall: captured log events, a fake clock, breakers.
+
+>>> with capture_logs() as logs:
+...     client.get("/boom")
+>>> [e["event"] for e in logs.events]
+['request_failed']
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+
+import seawall.logging as seawall_logging
+from seawall.breaker import CircuitBreaker
+from seawall.clock import FakeClock
+from seawall.pipeline import Pipeline
+from seawall.settings import Settings
+
+__all__ = ["CapturedLogs", "FakeClock", "breaker_for", "capture_logs"]
+
+
+class CapturedLogs:
+    """The JSON lines written while :func:`capture_logs` was active, as they would be shipped."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines() if line.startswith("{")]
+
+    def named(self, event: str) -> list[dict[str, Any]]:
+        """The events whose ``event`` field equals ``event``."""
+        return [e for e in self.events if e.get("event") == event]
+
+
+@contextmanager
+def capture_logs(
+    settings: Settings | Mapping[str, Any] | None = None, level: str = "DEBUG"
+) -> Iterator[CapturedLogs]:
+    """Route structlog and stdlib logging through seawall's redacting JSON chain into memory.
+
+    The previous structlog configuration and root handlers are restored afterwards.
+    """
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    captured = CapturedLogs()
+    seawall_logging.configure(
+        settings, format="json", level=level, stream=captured.stream, take_over=()
+    )
+    try:
+        yield captured
+    finally:
+        structlog.configure(**saved)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+
+
+def breaker_for(pipeline: Pipeline, method: str, path: str) -> CircuitBreaker:
+    """The circuit breaker guarding ``method path`` in ``pipeline`` (to force or inspect it)."""
+    _, guard = pipeline.guards.for_path(method, path)
+    if guard is None or guard.breaker is None:
+        raise LookupError(f"no breaker guards {method} {path}")
+    return guard.breaker
