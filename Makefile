@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	PYTHON=$(BIN)/python benchmarks/run.sh
 
 clean:
 	rm -rf $(VENV)

@@ -1,6 +1,8 @@
-"""A plain Starlette app wrapped by seawall's ASGI middleware (no framework adapter).
+"""A plain ASGI app (a Starlette router) wrapped by seawall's ASGI middleware.
 
-Run it: ``uvicorn examples.asgi_app:app``. Routes show each feature: ``/hello`` logs a line
+Run it: ``uvicorn examples.asgi_app:app``. A full ``Starlette``/``FastAPI`` application answers
+500s itself before any outer wrapper sees the exception: use ``seawall.integrations.starlette``
+for those (see ``examples/fastapi_app.py``). Routes show each feature: ``/hello`` logs a line
 with the correlation id, ``/boom`` fails with secrets in the exception, ``/flaky`` fails on
 demand behind a circuit breaker, ``/slow`` outlives its timeout, ``/stream`` streams.
 """
@@ -10,10 +12,9 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, Router
 
 import seawall
 import seawall.logging
@@ -64,7 +65,7 @@ async def stream(request: Request) -> StreamingResponse:
 
 
 seawall.logging.configure(format="json")
-starlette_app = Starlette(
+router = Router(
     routes=[
         Route("/hello", hello),
         Route("/boom", boom),
@@ -74,4 +75,4 @@ starlette_app = Starlette(
         Route("/stream", stream),
     ]
 )
-app = seawall.ASGIMiddleware(starlette_app, settings=SETTINGS)
+app = seawall.ASGIMiddleware(router, settings=SETTINGS)

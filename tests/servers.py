@@ -43,6 +43,15 @@ class Server:
                     continue
         return events
 
+    def wait_until(self, condition: Any, timeout: float = 10.0) -> bool:
+        """Poll ``condition()`` until true or ``timeout``: the server flushes logs on its own."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def wait_for_events(self, predicate: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Log lines are flushed by another process: poll the file until they appear."""
         deadline = time.monotonic() + timeout

@@ -11,12 +11,10 @@ from typing import Any
 import httpx
 import pytest
 import structlog
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route, Router, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
 
@@ -100,8 +98,9 @@ SETTINGS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def make(settings: dict[str, Any] | None = None, **kwargs: Any) -> ASGIMiddleware:
-    return ASGIMiddleware(Starlette(routes=ROUTES, **kwargs), settings=settings or SETTINGS)
+def make(settings: dict[str, Any] | None = None, inner: Any = None) -> ASGIMiddleware:
+    """A plain ASGI app (a Starlette Router: no framework error layer) wrapped by seawall."""
+    return ASGIMiddleware(inner or Router(routes=ROUTES), settings=settings or SETTINGS)
 
 
 def client(app: Any) -> httpx.AsyncClient:
@@ -145,7 +144,7 @@ async def test_hostile_id_is_replaced_and_only_hinted(logs: CapturedLogs, hostil
     assert response.headers["x-request-id"] != hostile
     warnings = logs.named("correlation_id_invalid")
     assert len(warnings) == 1
-    assert hostile not in logs.text
+    assert len(hostile) <= 16 or hostile[:17] not in logs.text  # at most 16 characters, escaped
     assert len(warnings[0]["hint"]) < 60
 
 
@@ -176,7 +175,7 @@ async def test_app_set_header_is_replaced_not_duplicated(logs: CapturedLogs) -> 
 
 async def test_cors_expose_header_is_merged(logs: CapturedLogs) -> None:
     """Starlette's CORS middleware expose list keeps its names and gains the id header."""
-    app = make(middleware=[Middleware(CORSMiddleware, allow_origins=["*"], expose_headers=["X-Total"])])
+    app = make(inner=CORSMiddleware(Router(routes=ROUTES), allow_origins=["*"], expose_headers=["X-Total"]))
     async with client(app) as c:
         response = await c.get("/hello", headers={"Origin": "http://a.example"})
     assert response.headers["access-control-expose-headers"] == "X-Total, X-Request-ID"
@@ -281,7 +280,7 @@ async def test_breaker_half_opens_on_fake_clock_and_closes(logs: CapturedLogs) -
     """With an injected clock the breaker half-opens after open_for and a good probe closes it."""
     clock = FakeClock()
     pipeline = Pipeline(SETTINGS, clock=clock)
-    app = ASGIMiddleware(Starlette(routes=ROUTES), pipeline=pipeline)
+    app = ASGIMiddleware(Router(routes=ROUTES), pipeline=pipeline)
     async with client(app) as c:
         for _ in range(2):
             await c.get("/flaky", params={"fail": "1"})
@@ -327,7 +326,7 @@ async def test_full_bulkhead_answers_503(logs: CapturedLogs) -> None:
         return PlainTextResponse("done")
 
     app = ASGIMiddleware(
-        Starlette(routes=[Route("/held", held)]),
+        Router(routes=[Route("/held", held)]),
         settings={"routes": {"GET /held": {"max_concurrency": 2}}},
     )
     async with client(app) as c:
