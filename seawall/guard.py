@@ -66,7 +66,9 @@ class FallbackResponse:
         else:
             payload = body
             media = media or "application/octet-stream"
-        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()]
+        headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()
+        ]
         headers += [
             (b"content-type", media.encode("latin-1")),
             (b"content-length", str(len(payload)).encode()),
@@ -78,7 +80,7 @@ class FallbackResponse:
 class RouteGuard:
     """The policy of one route key, ready to run requests."""
 
-    __slots__ = ("breaker", "bulkhead", "fallback", "key", "logger", "pool", "timeout", "_timed")
+    __slots__ = ("_timed", "breaker", "bulkhead", "fallback", "key", "logger", "pool", "timeout")
 
     def __init__(
         self,
@@ -213,7 +215,8 @@ class RouteGuard:
                 self._fallback_failed(TypeError(f"fallback returned {type(answer).__name__}"))
                 return None
             answer = FallbackResponse(answer)
-        return answer.encode(rejection.reason)
+        encoded: tuple[int, list[tuple[bytes, bytes]], bytes] = answer.encode(rejection.reason)
+        return encoded
 
     def _fallback_failed(self, exc: BaseException) -> None:
         self.logger.error(
@@ -337,17 +340,21 @@ class GuardTable:
         logger: Any,
     ) -> None:
         self._settings = settings
-        self._make = lambda key, policy: (
-            None
-            if policy.is_empty
-            else RouteGuard(key, policy, classify=classify, clock=clock, logger=logger)
+        self._classify = classify
+        self._clock = clock
+        self._logger = logger
+        guards = [(key, self._make(key, policy)) for key, policy in settings.routes]
+        default = self._make(None, settings.defaults)
+        self._table: RouteTable[RouteGuard | None] = RouteTable(guards, default=default)
+        self._by_template: dict[tuple[str, str, object], tuple[str, RouteGuard | None]] = {}
+        self.empty = default is None and all(guard is None for _, guard in guards)
+
+    def _make(self, key: str | None, policy: PolicySettings) -> RouteGuard | None:
+        if policy.is_empty:
+            return None
+        return RouteGuard(
+            key, policy, classify=self._classify, clock=self._clock, logger=self._logger
         )
-        self._table: RouteTable[RouteGuard | None] = RouteTable(
-            [(key, self._make(key, policy)) for key, policy in settings.routes],
-            default=self._make(None, settings.defaults),
-        )
-        self._by_template: dict[tuple[str, str, object], tuple[str | None, RouteGuard | None]] = {}
-        self.empty = all(g is None for _, g in settings.routes) and settings.defaults.is_empty
 
     def for_path(self, method: str, path: str) -> tuple[str | None, RouteGuard | None]:
         """The guard of the most specific key matching a raw path (default: the defaults')."""
@@ -376,4 +383,4 @@ class GuardTable:
                 key, guard = own_key, self._make(own_key, base)
             found = (key, guard)
             self._by_template[cache_key] = found
-        return found  # type: ignore[return-value]
+        return found
