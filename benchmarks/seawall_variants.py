@@ -68,9 +68,16 @@ def build_seawall_stack() -> Any:
     return seawall.ASGIMiddleware(app, settings={"routes": ROUTES})
 
 
+def build_seawall_stack_no_log() -> Any:
+    """Seawall's full stack without any log line: correlation, breaker, timeout, bulkhead."""
+    _quiet_seawall_logger()
+    return seawall.ASGIMiddleware(starlette_app(), settings={"routes": ROUTES})
+
+
 ASGI_VARIANTS = [
     Variant("cid_peer_only", "asgi-correlation-id alone, no log line", build_asgi_cid_only),
     Variant("sw_cid_only", "seawall correlation stage alone, no log line", build_seawall_cid_only),
+    Variant("sw_stack_nolog", "seawall full stack, no log line", build_seawall_stack_no_log),
     Variant("sw_stack", "seawall: id+log line, breaker, timeout, bulkhead, problems", build_seawall_stack),
     Variant("err_sw_stack", "seawall full stack, error path", build_seawall_stack, "/boom", 500),
 ]

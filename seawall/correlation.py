@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar, Token
-from typing import NamedTuple
 
 from seawall.settings import CorrelationSettings
 
@@ -82,44 +81,49 @@ def hint(value: str | bytes | None) -> str:
     return f"'{escaped}'{suffix}"
 
 
-_V4_MASK = ~(0xF << 76 | 0x3 << 62) & ((1 << 128) - 1)
-_V4_BITS = 0x4 << 76 | 0x2 << 62
+_V4_VERSION = bytes((b & 0x0F) | 0x40 for b in range(256))  # byte 6: version 4
+_V4_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))  # byte 8: RFC 4122 variant
+_BATCH = 256
 
 
 class _RandomIds:
-    """Random 128-bit values made 256 at a time per thread: one syscall per batch, no lock."""
+    """Random ids made 256 at a time per thread: one syscall and a few C calls per batch."""
 
     def __init__(self) -> None:
         self._local = threading.local()
         os.register_at_fork(after_in_child=self._forget)
 
     def _forget(self) -> None:
-        # A forked worker must never hand out the values its parent's batch still holds.
+        # A forked worker must never hand out the ids its parent's batch still holds.
         self._local = threading.local()
 
-    def next(self) -> int:
-        value: int | None = next(getattr(self._local, "batch", _EMPTY), None)
+    def uuid4_hex(self) -> str:
+        value: str | None = next(getattr(self._local, "uuid4", _EMPTY), None)
         if value is None:
-            raw = os.urandom(4096)
-            batch = iter([int.from_bytes(raw[i : i + 16]) for i in range(0, 4096, 16)])
-            self._local.batch = batch
+            raw = bytearray(os.urandom(16 * _BATCH))
+            raw[6::16] = raw[6::16].translate(_V4_VERSION)
+            raw[8::16] = raw[8::16].translate(_V4_VARIANT)
+            text = raw.hex()
+            batch = iter([text[i : i + 32] for i in range(0, 32 * _BATCH, 32)])
+            self._local.uuid4 = batch
             value = next(batch)
         return value
 
+    def bits(self, count: int) -> int:
+        """``count`` (at most 128) random bits."""
+        return int(self.uuid4_hex(), 16) >> (128 - count)
 
-_EMPTY: Iterator[int] = iter(())
+
+_EMPTY: Iterator[str] = iter(())
 _random = _RandomIds()
-
-
-def uuid4_hex() -> str:
-    """A random (version 4) UUID as 32 hex digits."""
-    return "%032x" % (_random.next() & _V4_MASK | _V4_BITS)
+uuid4_hex = _random.uuid4_hex
+"""A random (version 4) UUID as 32 hex digits."""
 
 
 def uuid7_hex() -> str:
     """A time-ordered (version 7) UUID as 32 hex digits: sortable ids for log search."""
     millis = time.time_ns() // 1_000_000
-    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | _random.next() & ((1 << 80) - 1)
+    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | _random.bits(80)
     value = value & ~(0xF << 76) | 0x7 << 76  # version 7
     value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 4122 variant
     return f"{value:032x}"
@@ -138,18 +142,15 @@ def parse_traceparent(value: bytes) -> str | None:
     return trace_id.decode("ascii")
 
 
-class Resolution(NamedTuple):
-    """A request's id, and an escaped hint of the client's id when that one was invalid."""
-
-    correlation_id: str
-    invalid_hint: str | None
+Resolution = tuple[str, str | None]
+"""A request's id, and an escaped hint of the client's id when that one was invalid."""
 
 
 class CorrelationPolicy:
     """Decides a request's correlation id from its raw ASGI-style header list."""
 
     __slots__ = (
-        "_accept", "_generate", "_header_names", "_match", "_traceparent", "max_length",
+        "_accept", "_generate", "_header_names", "_match", "_single", "_traceparent", "max_length",
         "reject_invalid", "response_header", "response_header_bytes",
     )  # fmt: skip
 
@@ -161,6 +162,8 @@ class CorrelationPolicy:
         self._accept = settings.incoming != "ignore"
         self.reject_invalid = settings.incoming == "reject"
         self._traceparent = settings.traceparent
+        single = len(self._header_names) == 1 and not self._traceparent
+        self._single = self._header_names[0] if single else None
         self.response_header = settings.response_header
         self.response_header_bytes = settings.response_header.lower().encode("latin-1")
         if settings.generator is not None:
@@ -177,7 +180,9 @@ class CorrelationPolicy:
     def resolve(self, headers: Iterable[tuple[bytes, bytes]]) -> Resolution:
         """Pick the id for a request: a valid incoming id, a traceparent trace id, or a new one."""
         if not self._accept:
-            return Resolution(self._generate(), None)
+            return (self._generate(), None)
+        if self._single is not None:
+            return self._resolve_single(headers, self._single)
         names = self._header_names
         found: bytes | None = None
         found_rank = len(names)
@@ -194,14 +199,28 @@ class CorrelationPolicy:
                 traceparent = value
         if found is not None:
             if not duplicate and self._match(found) is not None:
-                return Resolution(found.decode("ascii"), None)
+                return (found.decode("ascii"), None)
             shown = "(several values)" if duplicate else hint(found)
-            return Resolution(self._generate(), shown)
+            return (self._generate(), shown)
         if traceparent is not None and self._traceparent:
             trace_id = parse_traceparent(traceparent)
             if trace_id is not None:
-                return Resolution(trace_id, None)
-        return Resolution(self._generate(), None)
+                return (trace_id, None)
+        return (self._generate(), None)
+
+    def _resolve_single(self, headers: Iterable[tuple[bytes, bytes]], target: bytes) -> Resolution:
+        """The common case, one id header and no traceparent: one comparison per header."""
+        found: bytes | None = None
+        duplicate = False
+        for name, value in headers:
+            if name == target:
+                duplicate = found is not None
+                found = value
+        if found is None:
+            return (self._generate(), None)
+        if not duplicate and self._match(found) is not None:
+            return (found.decode("ascii"), None)
+        return (self._generate(), "(several values)" if duplicate else hint(found))
 
     def resolve_environ(self, environ: dict[str, object]) -> Resolution:
         """The WSGI twin of :meth:`resolve`, reading ``HTTP_*`` keys.
