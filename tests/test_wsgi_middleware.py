@@ -203,7 +203,7 @@ def test_breaker_closes_after_good_probe_on_fake_clock(logs: CapturedLogs) -> No
         for _ in range(2):
             c.get("/flaky", params={"fail": "1"})
         assert c.get("/flaky").status_code == 503
-        clock.advance(10.5)
+        clock.advance(12)  # past open_for plus its 10% jitter
         assert c.get("/flaky").status_code == 200
         assert c.get("/flaky").status_code == 200
 

@@ -1,0 +1,135 @@
+"""Value detectors: credential formats and personal data found anywhere in free text.
+
+Every pattern has bounded quantifiers only (no nested unbounded repetition), so matching is
+linear in the text: no ReDoS. Each detector names literal ``anchors``; a detector runs only
+when one of them occurs in the text, which keeps the common case (nothing secret) cheap.
+Checksums (Luhn, IBAN mod-97) and structure (JWT header) cut false positives.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["DETECTORS", "DIGITS", "Detector", "iban_valid", "luhn_valid"]
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    """One kind of secret: ``group`` is the part to replace (0 = the whole match)."""
+
+    name: str
+    pattern: re.Pattern[str]
+    anchors: tuple[str, ...]
+    group: int = 0
+    check: Callable[[str], bool] | None = None
+    case_insensitive_anchors: bool = False
+
+
+def luhn_valid(number: str) -> bool:
+    digits = [int(c) for c in number if c.isdigit()]
+    if not 13 <= len(digits) <= 19 or len(set(digits)) == 1:
+        return False
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        if index % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def iban_valid(text: str) -> bool:
+    compact = text.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    moved = compact[4:] + compact[:4]
+    try:
+        return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+    except ValueError:
+        return False
+
+
+def _jwt_valid(token: str) -> bool:
+    header = token.split(".", 1)[0]
+    try:
+        decoded = base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))
+        return "alg" in json.loads(decoded)
+    except (ValueError, binascii.Error, TypeError):
+        return False
+
+
+def _phone_valid(text: str) -> bool:
+    return 8 <= sum(c.isdigit() for c in text) <= 15
+
+
+def _ipv4_valid(text: str) -> bool:
+    parts = text.split(".")
+    return all(int(p) <= 255 for p in parts) and text not in ("0.0.0.0", "127.0.0.1")
+
+
+def _aws_secret_valid(text: str) -> bool:
+    # 40 characters of base64 with both cases and a digit: not a 40-hex git SHA.
+    return any(c.isupper() for c in text) and any(c.islower() for c in text)
+
+
+DIGITS = "#digits"
+"""Anchor meaning: the text has a run of at least eight digits (spaces and dashes allowed)."""
+
+_B = r"(?<![A-Za-z0-9_])"  # a token boundary before
+_E = r"(?![A-Za-z0-9_])"  # and after
+
+
+def _d(
+    name: str,
+    pattern: str,
+    anchors: tuple[str, ...],
+    group: int = 0,
+    check: Callable[[str], bool] | None = None,
+    flags: int = 0,
+) -> Detector:
+    return Detector(
+        name, re.compile(pattern, flags), anchors, group, check, bool(flags & re.IGNORECASE)
+    )
+
+
+DETECTORS: tuple[Detector, ...] = (
+    _d("pem", r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[\s\S]{0,16384}?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|\Z)", ("PRIVATE KEY",)),
+    _d("aws", _B + r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}" + _E, ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA")),
+    _d("aws", r"(?i:aws)[A-Za-z0-9_ .\-\"':=]{0,40}?(?<![A-Za-z0-9/+=])([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])", ("aws", "AWS", "Aws"), 1, _aws_secret_valid),
+    _d("google", _B + r"AIza[0-9A-Za-z_\-]{35}" + _E.replace("_", "_\\-"), ("AIza",)),
+    _d("azure", r"(?i)(?:AccountKey|SharedAccessKey|SharedAccessSignature)=([^;\s\"']{8,512})", ("accountkey", "sharedaccess"), 1, flags=re.IGNORECASE),
+    _d("azure", r"[?&]sig=([A-Za-z0-9%+/=]{16,256})", ("sig=",), 1),
+    _d("github", _B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})" + _E, ("gh", "github_pat_")),
+    _d("gitlab", _B + r"gl(?:pat|dt|rt|cbt|ptt)-[A-Za-z0-9_\-]{20,64}", ("gl",)),
+    _d("slack", _B + r"xox[abposre]-[A-Za-z0-9-]{10,255}", ("xox",)),
+    _d("slack", r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_\-]{8,255}", ("hooks.slack.com",)),
+    _d("stripe", _B + r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,255}" + _E, ("_live_", "_test_")),
+    _d("stripe", _B + r"whsec_[A-Za-z0-9]{24,255}" + _E, ("whsec_",)),
+    _d("sendgrid", _B + r"SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64}", ("SG.",)),
+    _d("twilio", _B + r"SK[0-9a-fA-F]{32}" + _E, ("SK",)),
+    _d("npm", _B + r"npm_[A-Za-z0-9]{36}" + _E, ("npm_",)),
+    _d("pypi", _B + r"pypi-AgE[A-Za-z0-9_\-]{40,512}", ("pypi-",)),
+    _d("anthropic", _B + r"sk-ant-[a-z0-9]{2,12}-[A-Za-z0-9_\-]{20,255}", ("sk-ant-",)),
+    _d("openai", _B + r"sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,255}", ("sk-",)),
+    _d("huggingface", _B + r"hf_[A-Za-z]{30,64}" + _E, ("hf_",)),
+    _d("jwt", _B + r"eyJ[A-Za-z0-9_\-]{4,2048}\.eyJ[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,2048}", ("eyJ",), 0, _jwt_valid),
+    _d("auth_header", r"(?i)\b(?:bearer|basic|token|digest|apikey)[ \t]+([A-Za-z0-9._~+/=\-]{8,4096})", ("bearer", "basic", "token", "digest", "apikey"), 1, flags=re.IGNORECASE),
+    _d("email", r"(?<![A-Za-z0-9._%+\-/:])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}" + _E, ("@",)),
+    _d("card", r"(?<![\d.\-])\d(?:[ \-]?\d){12,18}(?![\d\-])", (DIGITS,), 0, luhn_valid),
+    _d("iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", (DIGITS,), 0, iban_valid),
+    _d("ssn", r"(?<![\d\-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d\-])", ("-",)),
+    _d("phone", r"(?<![\w+])\+[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}(?![\d\-])", ("+",), 0, _phone_valid),
+    _d("ip", r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", (".",), 0, _ipv4_valid),
+)  # fmt: skip
+"""Built-in detectors, most specific first (``sk-ant-`` before ``sk-``)."""
+
+CONTEXT_DETECTORS: frozenset[str] = frozenset(
+    {"url_userinfo", "dsn_password", "key_value", "query_param"}
+)
+"""Detectors implemented by the redactor itself, because they depend on key names."""
