@@ -26,6 +26,14 @@ TYPE_BASE = "https://seawall.dev/problems/"
 """``type`` URI prefix of seawall's own rejections (``…/circuit_open``, ``…/timeout``)."""
 
 GENERIC_DETAIL = {
+    400: "The request is not valid.",
+    401: "Authentication is required.",
+    403: "You do not have permission to do this.",
+    404: "The resource was not found.",
+    405: "This method is not allowed here.",
+    409: "The request conflicts with the current state of the resource.",
+    422: "The request is not valid.",
+    429: "Too many requests. Please retry later.",
     500: "An unexpected error occurred. Quote the error id when you report it.",
     501: "This operation is not implemented.",
     502: "An upstream service answered badly. Please retry later.",
@@ -299,7 +307,7 @@ class ProblemRegistry:
                 raw = extracted.get("detail")
                 if raw is None:
                     raw = spec.detail(exc) if callable(spec.detail) else spec.detail
-                detail = redact(raw) if raw else None
+                detail = redact(raw) if raw else GENERIC_DETAIL.get(status)
             else:
                 fixed = spec.detail if isinstance(spec.detail, str) else None
                 detail = fixed or GENERIC_DETAIL.get(status, GENERIC_DETAIL[500])
@@ -332,7 +340,8 @@ class ProblemRegistry:
         self, status: int, *, correlation_id: str | None, instance: str | None
     ) -> Problem:
         """A problem for an error response the framework made without an exception."""
-        detail = None if status < 500 else GENERIC_DETAIL.get(status, GENERIC_DETAIL[500])
+        fallback = GENERIC_DETAIL[500] if status >= 500 else None
+        detail = GENERIC_DETAIL.get(status, fallback)
         return Problem(
             status=status,
             title=_phrase(status),
