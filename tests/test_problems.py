@@ -94,10 +94,10 @@ def pydantic_validation() -> BaseException:
     ("make", "status", "classification"),
     [
         (lambda: TimeoutError("read timed out"), 504, "transient"),
-        (lambda: TimeoutError(), 504, "transient"),
+        (TimeoutError, 504, "transient"),
         (lambda: ConnectionRefusedError("refused"), 503, "transient"),
         (lambda: PermissionError("denied"), 403, "authorization"),
-        (lambda: NotImplementedError(), 501, "permanent"),
+        (NotImplementedError, 501, "permanent"),
         (lambda: ValueError(SECRET), 500, "unknown"),
         (lambda: KeyError(SECRET), 500, "unknown"),
         (starlette_http, 404, "not_found"),
