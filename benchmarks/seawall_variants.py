@@ -61,17 +61,44 @@ def _seawall_logged_hello() -> Any:
     return logged_hello(log)
 
 
+def _seawall_around(app_factory: Any, settings: dict[str, Any]) -> Any:
+    """Correlation outermost, problem mapping inside Starlette's error layer (as in install())."""
+    from starlette.middleware import Middleware
+
+    from seawall.middleware.asgi import ProblemMiddleware
+    from seawall.pipeline import Pipeline
+
+    _quiet_seawall_logger()
+    pipeline = Pipeline(settings)
+    app = app_factory(middleware=[Middleware(ProblemMiddleware, pipeline=pipeline)])
+    return seawall.ASGIMiddleware(app, pipeline=pipeline)
+
+
 def build_seawall_stack() -> Any:
     """Seawall's full stack: id + log line, breaker, timeout, bulkhead, problem+json."""
-    _quiet_seawall_logger()
-    app = starlette_app(hello_ep=_seawall_logged_hello())
-    return seawall.ASGIMiddleware(app, settings={"routes": ROUTES})
+    hello = _seawall_logged_hello()
+    return _seawall_around(
+        lambda middleware: starlette_app(hello_ep=hello, middleware=middleware), {"routes": ROUTES}
+    )
+
+
+def build_peer_error_stack() -> Any:
+    """The error-path peer: asgi-correlation-id + problem+json handler + 1 log line with exc_info."""
+    from asgi_correlation_id import CorrelationIdMiddleware
+    from starlette.middleware import Middleware
+    from variants_asgi import cid_logger, problem_json_handler
+
+    return starlette_app(
+        middleware=[Middleware(CorrelationIdMiddleware)],
+        exception_handlers={Exception: problem_json_handler(cid_logger(), True, exc_info=True)},
+    )
 
 
 def build_seawall_stack_no_log() -> Any:
     """Seawall's full stack without any log line: correlation, breaker, timeout, bulkhead."""
-    _quiet_seawall_logger()
-    return seawall.ASGIMiddleware(starlette_app(), settings={"routes": ROUTES})
+    return _seawall_around(
+        lambda middleware: starlette_app(middleware=middleware), {"routes": ROUTES}
+    )
 
 
 ASGI_VARIANTS = [
@@ -79,6 +106,7 @@ ASGI_VARIANTS = [
     Variant("sw_cid_only", "seawall correlation stage alone, no log line", build_seawall_cid_only),
     Variant("sw_stack_nolog", "seawall full stack, no log line", build_seawall_stack_no_log),
     Variant("sw_stack", "seawall: id+log line, breaker, timeout, bulkhead, problems", build_seawall_stack),
-    Variant("err_sw_stack", "seawall full stack, error path", build_seawall_stack, "/boom", 500),
+    Variant("err_sw_stack", "seawall full stack, error path (event with redacted traceback)", build_seawall_stack, "/boom", 500),
+    Variant("err_peer_cid_problem_tb", "asgi-correlation-id + problem+json handler + log line with exc_info", build_peer_error_stack, "/boom", 500),
 ]
 

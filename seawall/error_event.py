@@ -16,7 +16,18 @@ from typing import Any
 
 from seawall.problems import Problem
 
-__all__ = ["error_event", "fingerprint"]
+__all__ = ["PRE_REDACTED", "error_event", "fingerprint"]
+
+PRE_REDACTED = "_seawall_redacted"
+"""Event key naming the fields that are already redacted, so the log chain need not redo them.
+
+Only the fields listed are skipped; anything merged into the event later (context variables,
+user processors) is still redacted.
+"""
+_SAFE_FIELDS = (
+    "message", "causes", "traceback", "sub_exceptions", "fingerprint", "exception", "error_id",
+    "correlation_id", "status", "classification",
+)  # fmt: skip
 
 _LIBRARY_PATHS = tuple(
     {p for p in (sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("purelib"),
@@ -111,6 +122,7 @@ def error_event(
         "message": _message(exc, redactor_text),
         "fingerprint": fingerprint(exc, raw_frames),
         "traceback": traceback,
+        PRE_REDACTED: _SAFE_FIELDS,
     }
     causes = _causes(exc, redactor_text)
     if causes:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any
 
+from seawall.error_event import PRE_REDACTED
 from seawall.redaction.redactor import Redactor
 
 __all__ = ["RedactingFilter", "RedactingProcessor"]
@@ -23,8 +24,13 @@ class RedactingProcessor:
     def __call__(
         self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        redacted: MutableMapping[str, Any] = self.redactor.redact(event_dict)
-        return redacted
+        safe = event_dict.pop(PRE_REDACTED, None)
+        if not safe:
+            redacted: MutableMapping[str, Any] = self.redactor.redact(event_dict)
+            return redacted
+        # Seawall's own events: fields built from redacted parts pass, the rest is redacted.
+        rest = self.redactor.redact({k: v for k, v in event_dict.items() if k not in safe})
+        return {**{k: v for k, v in event_dict.items() if k in safe}, **rest}
 
 
 class RedactingFilter(logging.Filter):

@@ -21,7 +21,6 @@ from seawall.settings import RedactionSettings
 
 __all__ = ["Redactor"]
 
-_DIGIT_RUN = re.compile(r"\d(?:[ \-]?\d){7}").search
 _KEY_VALUE = re.compile(
     # The value is a lookahead: the scan resumes right after each separator, so a harmless
     # pair ("failed: password=x") never hides the sensitive one inside its value.
@@ -31,6 +30,12 @@ _KEY_VALUE = re.compile(
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}://")
 _URL_END = re.compile(r"[\s\"'<>]")
 _MARK = "[REDACTED"
+_ALWAYS = "#always"
+# A sensitive-looking key name followed by a separator: worth running the pair scanner.
+_PAIR_TRIGGER = (
+    r"(?P<pair>(?i:pass|pwd|secret|token|key|auth|cookie|session|sid|dsn|sig|otp|pin|cvv|cvc"
+    r"|card|pan|cred|bearer|signature|conn|url)[A-Za-z0-9_.\-\[\]]{0,40}[\"']?[ \t]{0,4}[=:])"
+)
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "apikey", "negotiate"})
 _TRUNCATED = "...[truncated]"
 _SCAN_MARGIN = 4096
@@ -55,6 +60,28 @@ class Redactor:
             Detector(name, re.compile(pattern), ()) for name, pattern in settings.patterns.items()
         ]
         self._url = enabled("url_userinfo")
+        self._by_anchor: dict[str, list[int]] = {}
+        literal: set[str] = set()
+        folded: set[str] = set()
+        for index, detector in enumerate(self._detectors):
+            anchors = detector.anchors or (_ALWAYS,)
+            for anchor in anchors:
+                key = "digits" if anchor == DIGITS else anchor.lower() if detector.case_insensitive_anchors else anchor
+                if anchor == _ALWAYS:
+                    key = "always"
+                self._by_anchor.setdefault(key, []).append(index)
+                if anchor not in (DIGITS, _ALWAYS):
+                    (folded if detector.case_insensitive_anchors else literal).add(anchor)
+        parts = [
+            r"(?P<digits>\d(?:[ \-]?\d){7})",
+            r"(?P<url>://)",
+            _PAIR_TRIGGER,
+            r"(?P<always>^)" if "always" in self._by_anchor else "",
+            *(re.escape(a) for a in sorted(literal, key=len, reverse=True)),
+        ]
+        if folded:
+            parts.append("(?i:" + "|".join(re.escape(a) for a in sorted(folded, key=len, reverse=True)) + ")")
+        self._anchors = re.compile("|".join(p for p in parts if p)).finditer
         self._pairs = {
             label: enabled(label) for label in ("key_value", "dsn_password", "query_param")
         }
@@ -88,36 +115,35 @@ class Redactor:
             return "[REDACTED:unredactable]"
 
     def _spans(self, text: str) -> list[Span]:
-        if len(text) < 6:
+        if len(text) < 8:
+            return []
+        # One pass of the combined anchor regex says which detectors can match at all.
+        hits: set[str] = set()
+        for match in self._anchors(text):
+            found = match.lastgroup or match.group()
+            hits.add(found)
+            hits.add(found.lower())  # case-insensitive anchors are registered folded
+        if not hits:
             return []
         spans: list[Span] = []
-        lowered: str | None = None
-        digit_run: bool | None = None
-        for detector in self._detectors:
-            anchors = detector.anchors
-            if anchors:
-                if anchors[0] == DIGITS:
-                    if digit_run is None:
-                        digit_run = _DIGIT_RUN(text) is not None
-                    if not digit_run:
-                        continue
-                elif detector.case_insensitive_anchors:
-                    if lowered is None:
-                        lowered = text.lower()
-                    if not any(a in lowered for a in anchors):
-                        continue
-                elif not any(a in text for a in anchors):
-                    continue
+        for detector in self._detectors_for(hits):
             group, check = detector.group, detector.check
             for match in detector.pattern.finditer(text):
                 found = match.group(group)
                 if found and not found.startswith(_MARK) and (check is None or check(found)):
                     spans.append((match.start(group), match.end(group), detector.name))
-        if self._url and "://" in text:
+        if "url" in hits and self._url:
             spans += self._url_spans(text)
-        if self._any_pairs and ("=" in text or ":" in text):
+        if "pair" in hits and self._any_pairs:
             spans += self._pair_spans(text)
         return spans
+
+    def _detectors_for(self, hits: set[str]) -> list[Detector]:
+        """The detectors one of whose anchors was hit, in their declared order."""
+        wanted: set[int] = set()
+        for hit in hits:
+            wanted.update(self._by_anchor.get(hit, ()))
+        return [self._detectors[i] for i in sorted(wanted)]
 
     def _url_spans(self, text: str) -> list[Span]:
         """Userinfo of URLs, split on the last ``@`` of the authority; any characters allowed."""
