@@ -30,14 +30,16 @@ _KEY_VALUE = re.compile(
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}://")
 _URL_END = re.compile(r"[\s\"'<>]")
 _MARK = "[REDACTED"
-_ALWAYS = "#always"
-# A sensitive-looking key name followed by a separator: worth running the pair scanner.
-_PAIR_TRIGGER = (
-    r"(?P<pair>(?i:pass|pwd|secret|token|key|auth|cookie|session|sid|dsn|sig|otp|pin|cvv|cvc"
-    r"|card|pan|cred|bearer|signature|conn|url)[A-Za-z0-9_.\-\[\]]{0,40}[\"']?[ \t]{0,4}[=:])"
-)
+_DIGIT_RUN = re.compile(r"\d(?:[ \-]?\d){7}").search
+# Parts of sensitive key names: the pair scanner runs only on text that holds one.
+_KEY_STEMS = (
+    "pass", "pwd", "secret", "token", "key", "auth", "cookie", "session", "sid", "dsn", "sig",
+    "otp", "pin", "cvv", "cvc", "card", "pan", "cred", "bearer", "conn", "url",
+)  # fmt: skip
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "apikey", "negotiate"})
 _TRUNCATED = "...[truncated]"
+_CACHE_SIZE = 4096
+_SCALARS = frozenset({bool, int, float})
 _SCAN_MARGIN = 4096
 _LOG_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -60,28 +62,25 @@ class Redactor:
             Detector(name, re.compile(pattern), ()) for name, pattern in settings.patterns.items()
         ]
         self._url = enabled("url_userinfo")
-        self._by_anchor: dict[str, list[int]] = {}
-        literal: set[str] = set()
-        folded: set[str] = set()
+        # Anchor -> detector indices; checked with plain substring tests (fast C loops).
+        literal: dict[str, list[int]] = {}
+        folded: dict[str, list[int]] = {}
+        self._digit_detectors: list[int] = []
+        self._always: list[int] = []
         for index, detector in enumerate(self._detectors):
-            anchors = detector.anchors or (_ALWAYS,)
-            for anchor in anchors:
-                key = "digits" if anchor == DIGITS else anchor.lower() if detector.case_insensitive_anchors else anchor
-                if anchor == _ALWAYS:
-                    key = "always"
-                self._by_anchor.setdefault(key, []).append(index)
-                if anchor not in (DIGITS, _ALWAYS):
-                    (folded if detector.case_insensitive_anchors else literal).add(anchor)
-        parts = [
-            r"(?P<digits>\d(?:[ \-]?\d){7})",
-            r"(?P<url>://)",
-            _PAIR_TRIGGER,
-            r"(?P<always>^)" if "always" in self._by_anchor else "",
-            *(re.escape(a) for a in sorted(literal, key=len, reverse=True)),
-        ]
-        if folded:
-            parts.append("(?i:" + "|".join(re.escape(a) for a in sorted(folded, key=len, reverse=True)) + ")")
-        self._anchors = re.compile("|".join(p for p in parts if p)).finditer
+            if not detector.anchors:
+                self._always.append(index)
+            for anchor in detector.anchors:
+                if anchor == DIGITS:
+                    self._digit_detectors.append(index)
+                elif detector.case_insensitive_anchors:
+                    folded.setdefault(anchor.lower(), []).append(index)
+                else:
+                    literal.setdefault(anchor, []).append(index)
+        self._literal = tuple((a, tuple(i)) for a, i in literal.items())
+        self._folded = tuple((a, tuple(i)) for a, i in folded.items())
+        self._text_cache: dict[str, str] = {}
+        self._key_cache: dict[str, tuple[str, str | None]] = {}
         self._pairs = {
             label: enabled(label) for label in ("key_value", "dsn_password", "query_param")
         }
@@ -98,7 +97,22 @@ class Redactor:
     # -- text -----------------------------------------------------------------------------
 
     def text(self, value: str) -> str:
-        """Secrets in free text replaced, control characters escaped, length capped."""
+        """Secrets in free text replaced, control characters escaped, length capped.
+
+        Short strings repeat in logs (event names, levels, routes), so their results are cached
+        (bounded, in process memory only).
+        """
+        if len(value) > 64:
+            return self._text(value)
+        cache = self._text_cache
+        result = cache.get(value)
+        if result is None:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            result = cache[value] = self._text(value)
+        return result
+
+    def _text(self, value: str) -> str:
         try:
             limit = self._limit
             truncated = len(value) > limit
@@ -117,33 +131,33 @@ class Redactor:
     def _spans(self, text: str) -> list[Span]:
         if len(text) < 8:
             return []
-        # One pass of the combined anchor regex says which detectors can match at all.
-        hits: set[str] = set()
-        for match in self._anchors(text):
-            found = match.lastgroup or match.group()
-            hits.add(found)
-            hits.add(found.lower())  # case-insensitive anchors are registered folded
-        if not hits:
-            return []
+        wanted: set[int] = set(self._always)
+        for anchor, indices in self._literal:
+            if anchor in text:
+                wanted.update(indices)
+        lowered = text.lower()
+        for anchor, indices in self._folded:
+            if anchor in lowered:
+                wanted.update(indices)
+        if self._digit_detectors and _DIGIT_RUN(text) is not None:
+            wanted.update(self._digit_detectors)
         spans: list[Span] = []
-        for detector in self._detectors_for(hits):
+        for index in sorted(wanted):
+            detector = self._detectors[index]
             group, check = detector.group, detector.check
             for match in detector.pattern.finditer(text):
                 found = match.group(group)
                 if found and not found.startswith(_MARK) and (check is None or check(found)):
                     spans.append((match.start(group), match.end(group), detector.name))
-        if "url" in hits and self._url:
+        if self._url and "://" in text:
             spans += self._url_spans(text)
-        if "pair" in hits and self._any_pairs:
+        if (
+            self._any_pairs
+            and ("=" in text or ":" in text)
+            and any(stem in lowered for stem in _KEY_STEMS)
+        ):
             spans += self._pair_spans(text)
         return spans
-
-    def _detectors_for(self, hits: set[str]) -> list[Detector]:
-        """The detectors one of whose anchors was hit, in their declared order."""
-        wanted: set[int] = set()
-        for hit in hits:
-            wanted.update(self._by_anchor.get(hit, ()))
-        return [self._detectors[i] for i in sorted(wanted)]
 
     def _url_spans(self, text: str) -> list[Span]:
         """Userinfo of URLs, split on the last ``@`` of the authority; any characters allowed."""
@@ -230,9 +244,16 @@ class Redactor:
 
     def _walk(self, obj: Any, depth: int, seen: set[int]) -> Any:
         try:
-            if isinstance(obj, str):
+            kind = type(obj)
+            if kind is str:
                 return self.text(obj)
-            if obj is None or isinstance(obj, bool | int | float):
+            if obj is None or kind in _SCALARS:
+                return obj
+            if kind is dict or kind is list or kind is tuple:
+                return self._container(obj, depth, seen)
+            if isinstance(obj, str):
+                return self.text(str(obj))
+            if isinstance(obj, bool | int | float):
                 return obj
             if isinstance(obj, bytes | bytearray | memoryview):
                 return self.text(bytes(obj).decode("utf-8", "backslashreplace"))
@@ -240,46 +261,60 @@ class Redactor:
                 return self.exception_text(obj)
             if isinstance(obj, logging.LogRecord):
                 return self.record(obj)
-            if depth >= self.settings.max_depth:
-                return "[REDACTED:too_deep]"
-            if id(obj) in seen:
-                return "[REDACTED:cycle]"
-            if isinstance(obj, Mapping):
-                seen.add(id(obj))
-                try:
-                    return self._mapping(obj, depth, seen)
-                finally:
-                    seen.discard(id(obj))
-            if isinstance(obj, list | tuple | set | frozenset):
-                seen.add(id(obj))
-                try:
-                    items = list(obj)
-                    limit = self.settings.max_items
-                    out = [self._walk(item, depth + 1, seen) for item in items[:limit]]
-                    if len(items) > limit:
-                        out.append(f"[REDACTED:{len(items) - limit} more items]")
-                    return out
-                finally:
-                    seen.discard(id(obj))
+            if isinstance(obj, Mapping | list | tuple | set | frozenset):
+                return self._container(obj, depth, seen)
             return self.text(_safe_repr(obj))
         except Exception:
             return "[REDACTED:unredactable]"
 
+    def _container(self, obj: Any, depth: int, seen: set[int]) -> Any:
+        if depth >= self.settings.max_depth:
+            return "[REDACTED:too_deep]"
+        marker = id(obj)
+        if marker in seen:
+            return "[REDACTED:cycle]"
+        seen.add(marker)
+        try:
+            if isinstance(obj, Mapping):
+                return self._mapping(obj, depth, seen)
+            items = list(obj)
+            limit = self.settings.max_items
+            walk = self._walk
+            out = [walk(item, depth + 1, seen) for item in items[:limit]]
+            if len(items) > limit:
+                out.append(f"[REDACTED:{len(items) - limit} more items]")
+            return out
+        finally:
+            seen.discard(marker)
+
     def _mapping(self, obj: Mapping[Any, Any], depth: int, seen: set[int]) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        label_of = self.keys.label
+        key_info = self._key_info
+        text = self.text
         for index, (key, value) in enumerate(obj.items()):
             if index >= self.settings.max_items:
                 out["[REDACTED:more]"] = f"{len(obj) - index} more keys"
                 break
-            name = key if isinstance(key, str) else _safe_repr(key)
-            label = label_of(name)
-            safe_key = escape(name) if isinstance(key, str) else self.text(name)
+            safe_key, label = key_info(key if isinstance(key, str) else _safe_repr(key))
             if label is not None and value is not None and value != "":
                 out[safe_key] = f"[REDACTED:{label}]"
+            elif type(value) is str:
+                out[safe_key] = text(value)
+            elif value is None or type(value) in _SCALARS:
+                out[safe_key] = value
             else:
                 out[safe_key] = self._walk(value, depth + 1, seen)
         return out
+
+    def _key_info(self, key: str) -> tuple[str, str | None]:
+        """The key as it may be logged (escaped) and its sensitivity label; cached per key."""
+        cache = self._key_cache
+        info = cache.get(key)
+        if info is None:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            info = cache[key] = (escape(key)[: self._limit], self.keys.label(key))
+        return info
 
     def exception_text(self, exc: BaseException) -> str:
         """``Type: message``, notes, chained causes and group members, all redacted, one line."""
