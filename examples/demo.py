@@ -20,13 +20,19 @@ import httpx
 
 from tests.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
 
-APPS = {
-    "asgi": lambda port: uvicorn_argv("examples.asgi_app:app", port),
-    "fastapi": lambda port: uvicorn_argv("examples.fastapi_app:app", port),
-    "wsgi": lambda port: gunicorn_argv("examples.wsgi_app:app", port),
-    "flask": lambda port: gunicorn_argv("examples.flask_app:app", port),
-    "django": lambda port: gunicorn_argv("examples.django_project.wsgi:application", port),
+EXAMPLES = Path(__file__).resolve().parent
+SERVERS = {
+    "asgi": ("asgi_app.py", lambda port: uvicorn_argv("examples.asgi_app:app", port)),
+    "wsgi": ("wsgi_app.py", lambda port: gunicorn_argv("examples.wsgi_app:app", port)),
+    "fastapi": ("fastapi_app.py", lambda port: uvicorn_argv("examples.fastapi_app:app", port)),
+    "flask": ("flask_app.py", lambda port: gunicorn_argv("examples.flask_app:app", port)),
+    "django": (
+        "django_project",
+        lambda port: gunicorn_argv("examples.django_project.wsgi:application", port),
+    ),
 }
+APPS = {name: argv for name, (source, argv) in SERVERS.items() if (EXAMPLES / source).exists()}
+"""The example apps present in this checkout, by the name ``make demo APP=...`` takes."""
 
 BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
 
@@ -48,9 +54,10 @@ def main(name: str) -> None:
     port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="seawall-demo-")) / "server.log"
     print(f"Starting the {name} example on 127.0.0.1:{port} (server log: {log_path})")
-    with serve(APPS[name](port), port, log_path) as server, httpx.Client(
-        base_url=server.base_url, timeout=10
-    ) as client:
+    with (
+        serve(APPS[name](port), port, log_path) as server,
+        httpx.Client(base_url=server.base_url, timeout=10) as client,
+    ):
         correlation_ids(server, client)
         mapped_error(server, client)
         breaker(server, client)

@@ -1,20 +1,34 @@
 """A plain WSGI app wrapped by seawall's WSGI middleware (no framework adapter).
 
 Run it: ``gunicorn examples.wsgi_app:app``. ``/hello`` logs a line with the correlation id,
-``/boom`` fails with secrets in the exception, ``/stream`` streams lines that log too.
+``/boom`` fails with secrets in the exception, ``/stream`` streams lines that log too,
+``/flaky?fail=1`` fails behind a circuit breaker and ``/slow`` outlives its timeout (thread
+isolation answers 504 while the abandoned work finishes in the background).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from urllib.parse import parse_qs
 
 import seawall
 import seawall.logging
 
 log = logging.getLogger("shop")
+
+SETTINGS = {
+    "routes": {
+        "GET /flaky": {
+            "breaker": {"failure_rate": 0.5, "minimum_calls": 4, "window": 30, "open_for": 2,
+                        "half_open_calls": 1},
+        },
+        "GET /slow": {"timeout": 0.5, "timeout_mode": "thread", "max_concurrency": 4},
+    },
+}  # fmt: skip
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -27,6 +41,16 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
     if path == "/boom":
         password = "Sup3r-" + "s3cret!"
         raise RuntimeError(f"login failed: password={password} for jane.doe@example.com")
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if path == "/flaky":
+        if query.get("fail") == ["1"]:
+            raise ConnectionError("upstream inventory service refused the connection")
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"inventory": "ok"}']
+    if path == "/slow":
+        time.sleep(float(query.get("seconds", ["2"])[0]))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"done": true}']
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return _stream()
@@ -41,4 +65,4 @@ def _stream() -> Iterator[bytes]:
 
 
 seawall.logging.configure(format="json")
-app = seawall.WSGIMiddleware(application)
+app = seawall.WSGIMiddleware(application, settings=SETTINGS)
