@@ -117,53 +117,47 @@ def test_control_characters_cannot_forge_lines(logs: CapturedLogs) -> None:
     assert [e["event"] for e in logs.events] == ["user input"]
 
 
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Tests that call configure() themselves get the previous set-up back afterwards."""
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    yield
+    structlog.configure(**saved)
+    root.handlers[:] = handlers
+
+
+@pytest.mark.usefixtures("restore_logging")
 def test_console_format_is_readable_and_json_is_default_off_tty() -> None:
     """``auto`` picks JSON for a non-terminal stream; ``console`` renders for people."""
-    saved = structlog.get_config()
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-    try:
-        stream = io.StringIO()
-        seawall_logging.configure(stream=stream, take_over=())
-        structlog.get_logger().info("auto")
-        json.loads(stream.getvalue().splitlines()[-1])
-        stream = io.StringIO()
-        seawall_logging.configure(format="console", stream=stream, take_over=())
-        structlog.get_logger().info("readable")
-        assert "readable" in stream.getvalue()
-        assert not stream.getvalue().startswith("{")
-    finally:
-        structlog.configure(**saved)
-        root.handlers[:] = handlers
+    stream = io.StringIO()
+    seawall_logging.configure(stream=stream, take_over=())
+    structlog.get_logger().info("auto")
+    json.loads(stream.getvalue().splitlines()[-1])
+    stream = io.StringIO()
+    seawall_logging.configure(format="console", stream=stream, take_over=())
+    structlog.get_logger().info("readable")
+    assert "readable" in stream.getvalue()
+    assert not stream.getvalue().startswith("{")
 
 
+@pytest.mark.usefixtures("restore_logging")
 def test_configure_twice_keeps_one_handler() -> None:
     """Calling configure() again replaces seawall's handler instead of adding a second one."""
-    saved = structlog.get_config()
+    seawall_logging.configure(stream=io.StringIO(), take_over=())
+    seawall_logging.configure(stream=io.StringIO(), take_over=())
     root = logging.getLogger()
-    handlers = list(root.handlers)
-    try:
-        seawall_logging.configure(stream=io.StringIO(), take_over=())
-        seawall_logging.configure(stream=io.StringIO(), take_over=())
-        assert sum(1 for h in root.handlers if getattr(h, "_seawall_handler", False)) == 1
-    finally:
-        structlog.configure(**saved)
-        root.handlers[:] = handlers
+    assert sum(1 for h in root.handlers if getattr(h, "_seawall_handler", False)) == 1
 
 
+@pytest.mark.usefixtures("restore_logging")
 def test_framework_loggers_are_taken_over() -> None:
     """uvicorn's own handlers are removed so its lines go through seawall's chain."""
-    saved = structlog.get_config()
-    root = logging.getLogger()
-    handlers = list(root.handlers)
     access = logging.getLogger("uvicorn.access")
     access.addHandler(logging.NullHandler())
     access.propagate = False
-    try:
-        stream = io.StringIO()
-        seawall_logging.configure(format="json", stream=stream)
-        access.info("GET / 200")
-        assert json.loads(stream.getvalue().splitlines()[-1])["event"] == "GET / 200"
-    finally:
-        structlog.configure(**saved)
-        root.handlers[:] = handlers
+    stream = io.StringIO()
+    seawall_logging.configure(format="json", stream=stream)
+    access.info("GET / 200")
+    assert json.loads(stream.getvalue().splitlines()[-1])["event"] == "GET / 200"
