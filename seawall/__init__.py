@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     )
     from seawall.middleware.asgi import ASGIMiddleware
     from seawall.middleware.wsgi import WSGIMiddleware
-    from seawall.policy import policy
+    from seawall.policies import policy
     from seawall.problems import problem
     from seawall.redaction import Redactor, redact
     from seawall.settings import Settings, SettingsError
@@ -58,7 +58,7 @@ _LOCATIONS = {
     "SettingsError": "seawall.settings",
     "WSGIMiddleware": "seawall.middleware.wsgi",
     "get_correlation_id": "seawall.correlation",
-    "policy": "seawall.policy",
+    "policy": "seawall.policies",
     "problem": "seawall.problems",
     "redact": "seawall.redaction",
     "set_correlation_id": "seawall.correlation",

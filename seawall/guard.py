@@ -21,7 +21,7 @@ from seawall.correlation import get_correlation_id
 from seawall.deadline import DeadlineScope, check_deadline, remaining
 from seawall.exceptions import CircuitOpenError, SeawallRejection
 from seawall.isolation import IsolationPool
-from seawall.policy import policy_of
+from seawall.policies import policy_of
 from seawall.routes import RouteTable
 from seawall.settings import PolicySettings, Settings
 from seawall.timeouts import timeout as route_timeout
@@ -251,6 +251,29 @@ class RouteGuard:
         try:
             if bulkhead is not None and not bulkhead.try_acquire():
                 bulkhead.acquire(remaining())
+            acquired = bulkhead is not None
+            if scope is not None:
+                check_deadline(self.key)
+            permit = self._admit()
+        except BaseException:
+            if acquired and bulkhead is not None:
+                bulkhead.release()
+            if scope is not None:
+                scope.__exit__(None, None, None)
+            raise
+        return Ticket(self, permit, scope, monotonic() if self._timed else 0.0)
+
+    async def aenter(self) -> Ticket:
+        """:meth:`enter` for coroutines (Django async middleware): a queued wait never blocks
+        the event loop. Finish the ticket in the same context."""
+        scope = DeadlineScope(self.timeout) if self.timeout is not None else None
+        if scope is not None:
+            scope.__enter__()
+        bulkhead = self.bulkhead
+        acquired = False
+        try:
+            if bulkhead is not None and not bulkhead.try_acquire():
+                await bulkhead.aacquire(remaining())
             acquired = bulkhead is not None
             if scope is not None:
                 check_deadline(self.key)

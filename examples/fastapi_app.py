@@ -1,0 +1,63 @@
+"""A FastAPI app with seawall installed: ``uvicorn examples.fastapi_app:app``.
+
+``/hello`` logs a line, ``/boom`` fails with secrets in the exception, ``/flaky?fail=1`` fails
+behind a circuit breaker, ``/slow`` outlives its timeout, ``/items/{item_id}`` validates input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from fastapi import FastAPI
+
+import seawall.logging
+from seawall.integrations.fastapi import CorrelationId, install
+
+SETTINGS = {
+    "routes": {
+        "GET /flaky": {
+            "breaker": {"failure_rate": 0.5, "minimum_calls": 4, "window": 30, "open_for": 2,
+                        "half_open_calls": 1},
+        },
+        "GET /slow": {"timeout": 0.5},
+    },
+}  # fmt: skip
+
+log = structlog.get_logger("shop")
+seawall.logging.configure(format="json")
+app = FastAPI()
+
+
+@app.get("/hello")
+async def hello(correlation_id: CorrelationId) -> dict[str, str | None]:
+    log.info("hello handled", user_email="jane.doe@example.com")
+    return {"message": "hello", "correlation_id": correlation_id}
+
+
+@app.get("/boom")
+async def boom() -> None:
+    dsn = "postgresql://shop:" + "Sup3r-s3cret!@db.internal:5432/orders"
+    api_key = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+    raise RuntimeError(f"cannot reach {dsn} with key {api_key} for jane.doe@example.com")
+
+
+@app.get("/flaky")
+async def flaky(fail: int = 0) -> dict[str, str]:
+    if fail:
+        raise ConnectionError("upstream inventory service refused the connection")
+    return {"inventory": "ok"}
+
+
+@app.get("/slow")
+async def slow(seconds: float = 2) -> dict[str, bool]:
+    await asyncio.sleep(seconds)
+    return {"done": True}
+
+
+@app.get("/items/{item_id}")
+async def item(item_id: int) -> dict[str, int]:
+    return {"item_id": item_id}
+
+
+install(app, SETTINGS)

@@ -1,0 +1,171 @@
+"""FastAPI/Starlette adapter in production mode: ids, problems for every error, route policies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI, HTTPException
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import PlainTextResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+import seawall
+from seawall.integrations import fastapi as seawall_fastapi
+from seawall.integrations import starlette as seawall_starlette
+from seawall.settings import SettingsError
+from seawall.testing import CapturedLogs, capture_logs
+
+SECRET = "postgresql://shop:" + "Hunter2-pa55@db/orders"
+calls: dict[str, int] = {}
+
+
+def make_app(settings: dict[str, Any] | None = None) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/hello")
+    async def hello(cid: seawall_fastapi.CorrelationId) -> dict[str, Any]:
+        return {"correlation_id": cid}
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int) -> dict[str, int]:
+        if item_id == 0:
+            raise HTTPException(404, detail="No such item")
+        return {"item_id": item_id}
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError(f"cannot reach {SECRET}")
+
+    @app.get("/own-id")
+    async def own_id() -> PlainTextResponse:
+        return PlainTextResponse("x", headers={"X-Request-ID": "app-set"})
+
+    @app.get("/api/flaky/{n}")
+    async def flaky(n: int, fail: int = 0) -> dict[str, str]:
+        calls["flaky"] = calls.get("flaky", 0) + 1
+        if fail:
+            raise ConnectionError("upstream down")
+        return {"ok": "yes"}
+
+    @app.get("/slow")
+    @seawall.policy(timeout=0.05)
+    async def slow() -> dict[str, str]:
+        await asyncio.sleep(5)
+        return {}
+
+    seawall_fastapi.install(app, settings or {"routes": {"GET /api/flaky/{n}": {"breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}}}})
+    return app
+
+
+@pytest.fixture
+def logs() -> Iterator[CapturedLogs]:
+    with capture_logs() as captured:
+        yield captured
+
+
+@pytest.fixture
+def client(logs: CapturedLogs) -> Iterator[TestClient]:
+    with TestClient(make_app(), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_id_on_200_and_dependency(client: TestClient) -> None:
+    """The id is on the response and available through the CorrelationId dependency."""
+    response = client.get("/hello", headers={"X-Request-ID": "fa-1"})
+    assert response.headers["x-request-id"] == "fa-1"
+    assert response.json() == {"correlation_id": "fa-1"}
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/nowhere", 404), ("POST", "/hello", 405), ("GET", "/items/abc", 422), ("GET", "/items/0", 404)])
+def test_framework_errors_are_problems_with_the_id(client: TestClient, method: str, path: str, status: int) -> None:
+    """404, 405, 422 and HTTPException answers are problem+json and carry the id."""
+    response = client.request(method, path, headers={"X-Request-ID": f"fa-{status}"})
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["x-request-id"] == response.json()["correlation_id"] == f"fa-{status}"
+
+
+def test_validation_problem_lists_errors(client: TestClient) -> None:
+    """A 422 lists field, message and type of each error."""
+    body = client.get("/items/abc").json()
+    assert body["errors"][0]["field"] == "path.item_id"
+    assert body["status"] == 422
+
+
+def test_http_exception_keeps_its_detail(client: TestClient) -> None:
+    """An HTTPException's own (safe) detail is kept."""
+    assert client.get("/items/0").json()["detail"] == "No such item"
+
+
+def test_500_is_a_problem_with_one_log_and_no_secret(client: TestClient, logs: CapturedLogs) -> None:
+    """An unhandled exception answers 500 problem+json, logged once, without the secret."""
+    response = client.get("/boom", headers={"X-Request-ID": "fa-500"})
+    assert response.status_code == 500
+    assert response.json()["correlation_id"] == "fa-500"
+    events = logs.named("request_failed")
+    assert len(events) == 1
+    assert events[0]["route"] == "GET /boom"
+    assert "Hunter2" not in response.text
+    assert "Hunter2" not in logs.text
+
+
+def test_app_set_id_is_not_duplicated(client: TestClient) -> None:
+    """An id header set by the app is replaced, not duplicated."""
+    response = client.get("/own-id", headers={"X-Request-ID": "fa-own"})
+    assert response.headers.get_list("x-request-id") == ["fa-own"]
+
+
+def test_breaker_keyed_by_router_template(client: TestClient) -> None:
+    """The breaker of ``GET /api/flaky/{n}`` opens after failures and rejects without calling."""
+    for n in range(2):
+        assert client.get(f"/api/flaky/{n}", params={"fail": 1}).status_code == 503
+    before = calls["flaky"]
+    rejected = client.get("/api/flaky/99")
+    assert rejected.status_code == 503
+    assert rejected.json()["reason"] == "circuit_open"
+    assert int(rejected.headers["retry-after"]) >= 1
+    assert rejected.headers["x-request-id"]
+    assert calls["flaky"] == before
+
+
+def test_policy_decorator_sets_a_timeout(client: TestClient) -> None:
+    """``@seawall.policy(timeout=...)`` on an endpoint gives it a 504 at its timeout."""
+    response = client.get("/slow")
+    assert response.status_code == 504
+    assert response.json()["reason"] == "timeout"
+
+
+def test_cors_expose_header_is_merged(logs: CapturedLogs) -> None:
+    """CORSMiddleware's expose list keeps its names and gains the id header."""
+    app = make_app()
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], expose_headers=["X-Total"])
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        response = test_client.get("/hello", headers={"Origin": "http://a.example"})
+    assert response.headers["access-control-expose-headers"] == "X-Total, X-Request-ID"
+
+
+def test_settings_errors_raise_at_install() -> None:
+    """A bad setting fails install() with the key named."""
+    with pytest.raises(SettingsError, match=r"routes\.\"GET /x\"\.timeout"):
+        seawall_fastapi.install(FastAPI(), {"routes": {"GET /x": {"timeout": -1}}})
+
+
+def test_plain_starlette_with_mount(logs: CapturedLogs) -> None:
+    """On a Starlette app, a mounted route is keyed by its full template."""
+
+    async def report(request: Request) -> PlainTextResponse:
+        await asyncio.sleep(5)
+        return PlainTextResponse("late")
+
+    app = Starlette(routes=[Mount("/reports", routes=[Route("/{id}", report)])])
+    seawall_starlette.install(app, {"routes": {"GET /reports/{id}": {"timeout": 0.05}}})
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        response = test_client.get("/reports/7")
+    assert response.status_code == 504
+    assert response.json()["instance"] == "/reports/7"
