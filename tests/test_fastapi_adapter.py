@@ -169,3 +169,22 @@ def test_plain_starlette_with_mount(logs: CapturedLogs) -> None:
         response = test_client.get("/reports/7")
     assert response.status_code == 504
     assert response.json()["instance"] == "/reports/7"
+
+
+def test_included_routers_are_reported_not_silently_unguarded(logs: CapturedLogs) -> None:
+    """Routes seawall cannot guard (FastAPI include_router) are named in a warning."""
+    from fastapi import APIRouter
+
+    app = FastAPI()
+    router = APIRouter(prefix="/api")
+
+    @router.get("/orders")
+    async def orders() -> list[str]:
+        return []
+
+    app.include_router(router)
+    seawall_fastapi.install(app, {"defaults": {"timeout": 5}})
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        assert test_client.get("/api/orders").status_code == 200
+    warning = logs.named("routes_without_policies")[0]
+    assert warning["paths"] == ["/api/orders"]

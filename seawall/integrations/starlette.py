@@ -94,6 +94,14 @@ def _guard_routes(routes: Iterable[BaseRoute], prefix: str, pipeline: Pipeline) 
         if isinstance(route, Route) and not isinstance(route.app, GuardedRoute):
             template = prefix + route.path_format
             route.app = GuardedRoute(route.app, template, route.endpoint, pipeline)
+        elif hasattr(route, "original_router"):
+            # FastAPI 0.16x include_router(): its routes are rebuilt internally, out of reach.
+            names = [getattr(r, "path", "?") for r in route.original_router.routes]
+            pipeline.logger.warning(
+                "routes_without_policies",
+                reason="included with FastAPI include_router(); declare them on the app to guard",
+                paths=names[:20],
+            )
         elif isinstance(route, Mount):
             inner = route.app
             routes_of = getattr(inner, "routes", None)
