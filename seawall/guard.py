@@ -243,46 +243,46 @@ class RouteGuard:
     def enter(self) -> Ticket:
         """WSGI admission: deadline starts, bulkhead slot (waiting at most until the deadline),
         deadline check, breaker permit. Raises a :class:`SeawallRejection` when refused."""
-        scope = DeadlineScope(self.timeout) if self.timeout is not None else None
-        if scope is not None:
-            scope.__enter__()
-        bulkhead = self.bulkhead
-        acquired = False
+        scope = self._open_deadline()
         try:
+            bulkhead = self.bulkhead
             if bulkhead is not None and not bulkhead.try_acquire():
                 bulkhead.acquire(remaining())
-            acquired = bulkhead is not None
-            if scope is not None:
-                check_deadline(self.key)
-            permit = self._admit()
         except BaseException:
-            if acquired and bulkhead is not None:
-                bulkhead.release()
-            if scope is not None:
-                scope.__exit__(None, None, None)
+            _close(scope)
             raise
-        return Ticket(self, permit, scope, monotonic() if self._timed else 0.0)
+        return self._admitted(scope)
 
     async def aenter(self) -> Ticket:
         """:meth:`enter` for coroutines (Django async middleware): a queued wait never blocks
         the event loop. Finish the ticket in the same context."""
-        scope = DeadlineScope(self.timeout) if self.timeout is not None else None
-        if scope is not None:
-            scope.__enter__()
-        bulkhead = self.bulkhead
-        acquired = False
+        scope = self._open_deadline()
         try:
+            bulkhead = self.bulkhead
             if bulkhead is not None and not bulkhead.try_acquire():
                 await bulkhead.aacquire(remaining())
-            acquired = bulkhead is not None
+        except BaseException:
+            _close(scope)
+            raise
+        return self._admitted(scope)
+
+    def _open_deadline(self) -> DeadlineScope | None:
+        if self.timeout is None:
+            return None
+        scope = DeadlineScope(self.timeout)
+        scope.__enter__()
+        return scope
+
+    def _admitted(self, scope: DeadlineScope | None) -> Ticket:
+        """With the bulkhead slot held: check the deadline, take a breaker permit."""
+        try:
             if scope is not None:
                 check_deadline(self.key)
             permit = self._admit()
         except BaseException:
-            if acquired and bulkhead is not None:
-                bulkhead.release()
-            if scope is not None:
-                scope.__exit__(None, None, None)
+            if self.bulkhead is not None:
+                self.bulkhead.release()
+            _close(scope)
             raise
         return Ticket(self, permit, scope, monotonic() if self._timed else 0.0)
 
@@ -313,6 +313,11 @@ class RouteGuard:
             return chunks
 
         return isolated
+
+
+def _close(scope: DeadlineScope | None) -> None:
+    if scope is not None:
+        scope.__exit__(None, None, None)
 
 
 def _no_write(data: bytes) -> None:

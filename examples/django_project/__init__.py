@@ -1,0 +1,1 @@
+"""A minimal Django project with seawall: ``gunicorn examples.django_project.wsgi:application``."""

@@ -1,0 +1,48 @@
+"""Settings of the example project: seawall's app and middleware, DRF, no database.
+
+Per-route policies are keyed by Django's own route syntax (``"GET flaky"``,
+``"GET api/items/<int:pk>"``), as ``resolver_match.route`` prints them.
+"""
+
+from __future__ import annotations
+
+import seawall.logging
+
+DEBUG = False
+SECRET_KEY = "seawall-example-only-not-a-secret"
+ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+ROOT_URLCONF = "examples.django_project.urls"
+APPEND_SLASH = False
+USE_TZ = True
+DATABASES: dict[str, object] = {}
+
+INSTALLED_APPS = [
+    "seawall.integrations.django",
+    "rest_framework",
+]
+MIDDLEWARE = [
+    "seawall.integrations.django.SeawallMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+REST_FRAMEWORK = {
+    "EXCEPTION_HANDLER": "seawall.integrations.django.drf.exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+SEAWALL = {
+    "routes": {
+        "GET flaky": {
+            "breaker": {"failure_rate": 0.5, "minimum_calls": 4, "window": 30, "open_for": 2,
+                        "half_open_calls": 1},
+        },
+        "GET slow": {"timeout": 0.5, "timeout_mode": "thread", "max_concurrency": 4},
+        "GET api/items/<int:pk>": {"max_concurrency": 16},
+    },
+}  # fmt: skip
+
+# Seawall writes every log line (Django's too) as redacted JSON with the correlation id.
+LOGGING_CONFIG = None
+seawall.logging.configure(format="json")

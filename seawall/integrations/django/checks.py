@@ -1,0 +1,98 @@
+"""System checks: ``manage.py check`` reports seawall mistakes with stable ids.
+
+``seawall.E001``  ``settings.SEAWALL`` is invalid (the message names the key).
+``seawall.W001``  ``SeawallMiddleware`` is not first in ``MIDDLEWARE``.
+``seawall.W002``  the app is installed but ``SeawallMiddleware`` is not in ``MIDDLEWARE``.
+``seawall.W003``  DRF is installed but its ``EXCEPTION_HANDLER`` is not seawall's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
+
+from seawall.settings import SettingsError
+
+__all__ = ["check_drf", "check_middleware", "check_settings"]
+
+MIDDLEWARE_PATH = "seawall.integrations.django.SeawallMiddleware"
+_MIDDLEWARE_PATHS = frozenset(
+    {MIDDLEWARE_PATH, "seawall.integrations.django.middleware.SeawallMiddleware"}
+)
+DRF_HANDLER = "seawall.integrations.django.drf.exception_handler"
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``seawall.E001``: ``SEAWALL`` must parse; the message names the bad key."""
+    from seawall.integrations.django.conf import load_settings
+
+    try:
+        load_settings()
+    except SettingsError as exc:
+        return [
+            Error(
+                str(exc),
+                hint=f"Fix SEAWALL key {exc.path!r}; see seawall's settings reference.",
+                obj="settings.SEAWALL",
+                id="seawall.E001",
+            )
+        ]
+    return []
+
+
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``seawall.W001``/``W002``: the middleware must run first to see every response."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    positions = [i for i, path in enumerate(middleware) if path in _MIDDLEWARE_PATHS]
+    if not positions:
+        return [
+            Warning(
+                f"{MIDDLEWARE_PATH} is not in MIDDLEWARE.",
+                hint="Add it as the first entry of MIDDLEWARE.",
+                obj="settings.MIDDLEWARE",
+                id="seawall.W002",
+            )
+        ]
+    if positions[0] != 0:
+        return [
+            Warning(
+                f"{MIDDLEWARE_PATH} is not first in MIDDLEWARE.",
+                hint=(
+                    "Move it to the top: middleware above it answer without a correlation id "
+                    "and their failures are not turned into problem responses."
+                ),
+                obj="settings.MIDDLEWARE",
+                id="seawall.W001",
+            )
+        ]
+    return []
+
+
+def check_drf(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``seawall.W003``: with DRF, API errors should be problems too."""
+    if not apps.is_installed("rest_framework"):
+        return []
+    handler = (getattr(settings, "REST_FRAMEWORK", None) or {}).get("EXCEPTION_HANDLER")
+    if handler in (DRF_HANDLER, _drf_handler()):
+        return []
+    return [
+        Warning(
+            "REST framework errors are not rendered as problem responses.",
+            hint=f'Set REST_FRAMEWORK["EXCEPTION_HANDLER"] = "{DRF_HANDLER}".',
+            obj="settings.REST_FRAMEWORK",
+            id="seawall.W003",
+        )
+    ]
+
+
+for _check in (check_settings, check_middleware, check_drf):
+    register(_check)
+
+
+def _drf_handler() -> Any:
+    from seawall.integrations.django.drf import exception_handler
+
+    return exception_handler

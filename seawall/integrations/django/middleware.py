@@ -1,0 +1,396 @@
+"""``SeawallMiddleware``: seawall for Django, first in ``MIDDLEWARE``, under WSGI and ASGI.
+
+Django converts every exception into a response inside its handler chain, so no outer WSGI or
+ASGI wrapper ever sees one (DESIGN section 3). The middleware hooks the chain itself: the
+correlation id around the whole request, the route's guard in ``process_view`` (route template
+from ``resolver_match.route``), ``process_exception`` for view errors, and a response phase
+that turns Django's own error pages into problem responses for API clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextvars import Token
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings as django_settings
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import Resolver404, resolve
+
+from seawall.correlation import _correlation_id
+from seawall.deadline import remaining
+from seawall.exceptions import InvalidCorrelationIdError, RequestTimeoutError, SeawallRejection
+from seawall.guard import RouteGuard, Ticket
+from seawall.integrations.django.conf import Runtime, get_runtime
+from seawall.middleware.headers import merge_expose
+from seawall.pipeline import Pipeline
+from seawall.problem_render import negotiate
+from seawall.timeouts import Timeout
+from seawall.timeouts import timeout as route_timeout
+
+__all__ = ["STATE", "RequestState", "SeawallMiddleware", "problem_response"]
+
+STATE = "_seawall"
+"""The request attribute holding the :class:`RequestState` of a request seawall is handling."""
+
+ERROR_PAGES = frozenset({400, 403, 404, 500})
+_EXPOSE = "Access-Control-Expose-Headers"
+
+GetResponse = Callable[[HttpRequest], Any]
+
+
+class RequestState:
+    """What seawall knows about one request while Django's chain runs."""
+
+    __slots__ = (
+        "active", "django_exc", "django_logged", "failure", "guard", "route", "runtime",
+        "ticket", "timer",
+    )  # fmt: skip
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.route: str | None = None
+        self.guard: RouteGuard | None = None
+        self.ticket: Ticket | None = None
+        self.timer: Timeout | None = None
+        self.failure: BaseException | None = None
+        # An exception Django turned into a response itself (seen via its logger or signal).
+        self.django_exc: BaseException | None = None
+        self.django_logged = False
+        self.active = False  # True while the rest of the chain runs
+
+    def finish(self, status: int | None) -> None:
+        """Report the outcome to the route's guard, once."""
+        ticket = self.ticket
+        if ticket is not None:
+            self.ticket = None
+            ticket.finish(status, self.failure)
+
+
+def problem_response(
+    pipeline: Pipeline, request: HttpRequest, exc: BaseException, route: str | None
+) -> HttpResponse:
+    """Log ``exc`` once and answer it with its problem (JSON, or HTML for browsers)."""
+    status, headers, body = pipeline.problem_response(
+        exc,
+        method=request.method or "GET",
+        path=request.path,
+        route=route,
+        accept=request.META.get("HTTP_ACCEPT"),
+    )
+    return to_response(status, headers, body)
+
+
+def to_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> HttpResponse:
+    """A Django response from seawall's ASGI-style triple; Django will not log it again."""
+    response = HttpResponse(body, status=status)
+    for name, value in headers:
+        response.headers[name.decode("latin-1")] = value.decode("latin-1")
+    response._seawall_problem = True
+    response._has_been_logged = True  # read by django.utils.log.log_response
+    return response
+
+
+class SeawallMiddleware:
+    """Correlation id, per-route guard and problem responses for a Django project.
+
+    >>> MIDDLEWARE = ["seawall.integrations.django.SeawallMiddleware", ...]  # first
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+            # Django awaits an async process_view directly instead of hopping to a thread.
+            self.process_view = self._aprocess_view  # type: ignore[method-assign]
+
+    # -- the request ---------------------------------------------------------------------------
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        runtime = get_runtime()
+        pipeline = runtime.pipeline
+        correlation_id, invalid = pipeline.correlation.resolve_environ(request.META)
+        token = _correlation_id.set(correlation_id)
+        state = RequestState(runtime)
+        setattr(request, STATE, state)
+        closing_later = False
+        try:
+            if invalid is not None and pipeline.invalid_correlation_id(invalid):
+                response = problem_response(pipeline, request, InvalidCorrelationIdError(), None)
+            else:
+                state.active = True
+                try:
+                    if runtime.isolating:
+                        response = self._maybe_isolated(request, state)
+                    else:
+                        response = self.get_response(request)
+                finally:
+                    state.active = False
+                response = self.process_response(request, response)
+            _set_header(response, runtime.header, correlation_id)
+            if response.streaming:
+                # The body is iterated (and logs) after we return: clean up when it is closed.
+                response._resource_closers.append(_Closer(state, token, response.status_code))
+                closing_later = True
+            else:
+                state.finish(response.status_code)
+            return response
+        finally:
+            if not closing_later:
+                try:
+                    state.finish(None)
+                finally:
+                    _correlation_id.reset(token)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        runtime = get_runtime()
+        pipeline = runtime.pipeline
+        correlation_id, invalid = pipeline.correlation.resolve_environ(request.META)
+        token = _correlation_id.set(correlation_id)
+        state = RequestState(runtime)
+        setattr(request, STATE, state)
+        closing_later = False
+        try:
+            if invalid is not None and pipeline.invalid_correlation_id(invalid):
+                response = problem_response(pipeline, request, InvalidCorrelationIdError(), None)
+            else:
+                state.active = True
+                try:
+                    response = await self.get_response(request)
+                except asyncio.CancelledError as cancelled:
+                    response = await self._cancelled(request, state, cancelled)
+                finally:
+                    state.active = False
+                timer = state.timer
+                if timer is not None:
+                    state.timer = None
+                    await timer.__aexit__(None, None, None)
+                response = self.process_response(request, response)
+            _set_header(response, runtime.header, correlation_id)
+            state.finish(response.status_code)
+            if response.streaming and response.is_async:
+                response.streaming_content = _reset_after(
+                    response.streaming_content,
+                    token,
+                )
+                closing_later = True
+            return response
+        finally:
+            if not closing_later:
+                try:
+                    state.finish(None)
+                finally:
+                    _correlation_id.reset(token)
+
+    async def _cancelled(
+        self, request: HttpRequest, state: RequestState, cancelled: asyncio.CancelledError
+    ) -> HttpResponseBase:
+        """Our own timeout becomes a 504 problem; any other cancellation propagates."""
+        timer = state.timer
+        if timer is None:
+            raise cancelled
+        state.timer = None
+        try:
+            await timer.__aexit__(type(cancelled), cancelled, cancelled.__traceback__)
+        except RequestTimeoutError as exc:
+            state.failure = exc
+            return self._rejected(request, state, exc)
+        state.failure = cancelled  # the client went away: the breaker ignores it
+        raise cancelled
+
+    def _maybe_isolated(self, request: HttpRequest, state: RequestState) -> HttpResponseBase:
+        """Routes in thread mode run the rest of the chain on their isolation pool."""
+        try:
+            match = resolve(request.path_info, getattr(request, "urlconf", None))
+        except Resolver404:
+            return self.get_response(request)
+        pipeline = state.runtime.pipeline
+        key, guard = pipeline.guards.for_template(request.method or "GET", match.route, match.func)
+        if guard is None or guard.pool is None:
+            return self.get_response(request)
+        state.route, state.guard = key, guard
+        try:
+            state.ticket = guard.enter()
+            return guard.pool.run(lambda: self._isolated(request), remaining(), route=key)
+        except SeawallRejection as rejection:
+            state.failure = rejection
+            return self._rejected(request, state, rejection)
+
+    def _isolated(self, request: HttpRequest) -> HttpResponseBase:
+        try:
+            return self.get_response(request)
+        finally:
+            connections.close_all()  # the pool's threads outlive requests; their connections not
+
+    # -- Django's hooks ------------------------------------------------------------------------
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: Any,
+        view_kwargs: Any,
+    ) -> HttpResponseBase | None:
+        """Find the route's guard by template and enter it; a rejection answers at once."""
+        state: RequestState | None = getattr(request, STATE, None)
+        if state is None or state.guard is not None:
+            return None
+        guard = self._route(request, state, view_func)
+        if guard is None:
+            return None
+        try:
+            state.ticket = guard.enter()
+        except SeawallRejection as rejection:
+            return self._rejected(request, state, rejection)
+        return None
+
+    async def _aprocess_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: Any,
+        view_kwargs: Any,
+    ) -> HttpResponseBase | None:
+        state: RequestState | None = getattr(request, STATE, None)
+        if state is None or state.guard is not None:
+            return None
+        guard = self._route(request, state, view_func)
+        if guard is None:
+            return None
+        try:
+            state.ticket = await guard.aenter()
+        except SeawallRejection as rejection:
+            return self._rejected(request, state, rejection)
+        if guard.timeout is not None:
+            # Entered here, left in __acall__ (same task): cancels the view for real.
+            timer = route_timeout(guard.timeout, state.route)
+            await timer.__aenter__()
+            state.timer = timer
+        return None
+
+    def _route(
+        self, request: HttpRequest, state: RequestState, view_func: Callable[..., Any]
+    ) -> RouteGuard | None:
+        match = request.resolver_match
+        if match is None:
+            return None
+        pipeline = state.runtime.pipeline
+        key, guard = pipeline.guards.for_template(request.method or "GET", match.route, view_func)
+        state.route, state.guard = key, guard
+        return guard
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
+        """A view's exception becomes a problem response and one sanitized log event."""
+        state: RequestState | None = getattr(request, STATE, None)
+        if state is None:
+            return None
+        state.failure = exception
+        pipeline = state.runtime.pipeline
+        accept = request.META.get("HTTP_ACCEPT")
+        if django_settings.DEBUG and negotiate(accept, pipeline.settings.errors.format) == "html":
+            return None  # a developer's browser gets Django's debug page, logged once below
+        return problem_response(pipeline, request, exception, state.route)
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        """Django's own error pages become problems for API clients; browsers keep the page."""
+        if response.status_code < 400 or getattr(response, "_seawall_problem", False):
+            return response
+        state: RequestState | None = getattr(request, STATE, None)
+        if state is None or not _made_by_django(request, response, state):
+            return response
+        pipeline = state.runtime.pipeline
+        exc = state.django_exc
+        if exc is not None and state.failure is None:
+            state.failure = exc
+        accept = request.META.get("HTTP_ACCEPT")
+        keep_page = negotiate(accept, pipeline.settings.errors.format) == "html"
+        method = request.method or "GET"
+        if exc is not None and (
+            response.status_code >= 500 or pipeline.problems.spec_for(type(exc)) is not None
+        ):
+            problem = pipeline.problem(exc, method=method, path=request.path, route=state.route)
+        else:
+            problem = pipeline.problems.problem_for_status(
+                response.status_code,
+                correlation_id=_correlation_id.get(),
+                instance=request.path,
+            )
+        if keep_page:
+            return response
+        status, headers, body = pipeline.render(problem, accept)
+        return to_response(status, headers, body)
+
+    def _rejected(
+        self, request: HttpRequest, state: RequestState, rejection: SeawallRejection
+    ) -> HttpResponseBase:
+        """The route's fallback answer if it has one that works, else the problem."""
+        guard = state.guard
+        if guard is not None:
+            answer = guard.fallback_wsgi(rejection, request.META)
+            if answer is not None:
+                return to_response(*answer)
+        return problem_response(state.runtime.pipeline, request, rejection, state.route)
+
+
+def _made_by_django(request: HttpRequest, response: HttpResponseBase, state: RequestState) -> bool:
+    """An error response that Django (not the app's view) produced."""
+    if state.django_exc is not None or state.django_logged:
+        return True
+    return (
+        request.resolver_match is None
+        and response.status_code in ERROR_PAGES
+        and response.get("Content-Type", "").startswith("text/html")
+    )
+
+
+def _set_header(response: HttpResponseBase, name: str, value: str) -> None:
+    """Set or replace the correlation header; merge it into an existing expose list."""
+    headers = response.headers
+    headers[name] = value
+    expose = headers.get(_EXPOSE)
+    if expose is not None:
+        headers[_EXPOSE] = merge_expose(expose, name)
+
+
+class _Closer:
+    """Run when Django closes a streamed response (same thread, WSGI): finish and reset."""
+
+    __slots__ = ("state", "status", "token")
+
+    def __init__(self, state: RequestState, token: Token[str | None], status: int) -> None:
+        self.state = state
+        self.token = token
+        self.status = status
+
+    def __call__(self) -> None:
+        try:
+            self.state.finish(self.status)
+        finally:
+            with contextlib.suppress(ValueError):  # closed from another context, which ends
+                _correlation_id.reset(self.token)
+
+
+async def _reset_after(
+    content: AsyncIterator[bytes], token: Token[str | None]
+) -> AsyncIterator[bytes]:
+    """Stream ``content`` with the correlation id still set; reset it when the stream ends."""
+    try:
+        async for chunk in content:
+            yield chunk
+    finally:
+        with contextlib.suppress(ValueError):  # finalized outside the request's task
+            _correlation_id.reset(token)
