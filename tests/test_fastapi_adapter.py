@@ -188,3 +188,28 @@ def test_included_routers_are_reported_not_silently_unguarded(logs: CapturedLogs
         assert test_client.get("/api/orders").status_code == 200
     warning = logs.named("routes_without_policies")[0]
     assert warning["paths"] == ["/api/orders"]
+
+
+def test_openapi_documents_problem_responses(client: TestClient) -> None:
+    """The schema has a Problem component; 422 and default responses use problem+json."""
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status"]
+    responses = schema["paths"]["/items/{item_id}"]["get"]["responses"]
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert responses["422"]["content"] == problem
+    assert responses["default"]["content"] == problem
+
+
+def test_app_debug_adds_exception_details(logs: CapturedLogs) -> None:
+    """With ``debug=True`` the body names the exception class, with a redacted message."""
+    app = FastAPI(debug=True)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError(f"cannot reach {SECRET}")
+
+    seawall_fastapi.install(app)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        body = test_client.get("/boom").json()
+    assert body["exception"] == "builtins.RuntimeError"
+    assert "Hunter2" not in body["message"]
