@@ -1,0 +1,147 @@
+"""Seawall for Flask: ``Seawall(app)`` or ``Seawall()`` + ``init_app(app)`` (app factories).
+
+Flask turns exceptions into 500 pages inside ``wsgi_app``, so seawall wraps ``app.wsgi_app`` for
+the correlation id only, and registers error handlers for ``HTTPException`` and ``Exception``
+that answer with problems (Flask then does not log the raw exception). Route policies are found
+from ``request.url_rule.rule`` in ``before_request``; settings come from
+``app.config["SEAWALL"]`` plus ``SEAWALL_SECTION__KEY`` config keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from seawall.exceptions import SeawallRejection
+from seawall.guard import RouteGuard
+from seawall.middleware.wsgi import WSGIMiddleware
+from seawall.pipeline import Pipeline
+from seawall.settings import Settings
+
+__all__ = ["Seawall"]
+
+EXTENSION = "seawall"
+_ISOLATED = "__seawall_isolated__"
+
+
+class Seawall:
+    """The Flask extension; one instance may serve several apps.
+
+    >>> app.config["SEAWALL"] = {"routes": {"GET /reports/<int:id>": {"timeout": 2}}}
+    >>> Seawall(app)
+    """
+
+    def __init__(
+        self, app: Flask | None = None, settings: Settings | Mapping[str, Any] | None = None
+    ) -> None:
+        self.settings = settings
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> Pipeline:
+        """Validate the settings (errors name the key) and hook seawall into ``app``."""
+        pipeline = Pipeline(self._settings_for(app))
+        app.extensions[EXTENSION] = pipeline
+        app.wsgi_app = WSGIMiddleware(app.wsgi_app, pipeline=pipeline, policies=False)  # type: ignore[method-assign]
+        app.register_error_handler(HTTPException, _handle)
+        app.register_error_handler(Exception, _handle)
+        app.before_request(_before)
+        app.after_request(_after)
+        app.teardown_request(_teardown)
+        return pipeline
+
+    def _settings_for(self, app: Flask) -> Settings | Mapping[str, Any]:
+        if isinstance(self.settings, Settings):
+            return self.settings
+        data: dict[str, Any] = _copy(self.settings or app.config.get("SEAWALL") or {})
+        for name, value in app.config.items():
+            if name.startswith("SEAWALL_"):
+                path = [part.lower() for part in name[len("SEAWALL_") :].split("__") if part]
+                target = data
+                for part in path[:-1]:
+                    target = target.setdefault(part, {})
+                target[path[-1]] = value
+        if app.debug:
+            data.setdefault("errors", {}).setdefault("debug", True)
+        return data
+
+
+def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+
+
+def _pipeline() -> Pipeline:
+    pipeline: Pipeline = current_app.extensions[EXTENSION]
+    return pipeline
+
+
+def _before() -> None:
+    """Find the route's guard by its rule and admit the request (rejections raise)."""
+    rule = request.url_rule
+    if rule is None:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    key, guard = _pipeline().guards.for_template(request.method, rule.rule, view)
+    g.seawall_route = key
+    if guard is None:
+        return
+    g.seawall_guard = guard
+    g.seawall_ticket = guard.enter()
+    if guard.pool is not None and view is not None and not getattr(view, _ISOLATED, False):
+        current_app.view_functions[request.endpoint or ""] = _isolated(view, guard)
+
+
+def _isolated(view: Callable[..., Any], guard: RouteGuard) -> Callable[..., Any]:
+    """Run the view on the route's isolation pool: 504 at the deadline, bounded threads."""
+    from seawall.deadline import remaining
+
+    def run(**kwargs: Any) -> Any:
+        assert guard.pool is not None
+        return guard.pool.run(lambda: view(**kwargs), remaining(), route=guard.key)
+
+    setattr(run, _ISOLATED, True)
+    run.__name__ = getattr(view, "__name__", "view")
+    return run
+
+
+def _after(response: Response) -> Response:
+    g.seawall_status = response.status_code
+    return response
+
+
+def _teardown(exc: BaseException | None) -> None:
+    ticket = g.pop("seawall_ticket", None)
+    if ticket is not None:
+        ticket.finish(g.get("seawall_status"), g.get("seawall_failure") or exc)
+
+
+def _handle(exc: Exception) -> Any:
+    """Answer with the route's fallback (for rejections) or the problem of ``exc``."""
+    if isinstance(exc, HTTPException) and exc.response is not None:
+        return exc
+    guard: RouteGuard | None = g.get("seawall_guard")
+    if isinstance(exc, SeawallRejection) and guard is not None:
+        answer = guard.fallback_wsgi(exc, request.environ)
+        if answer is not None:
+            g.seawall_failure = exc
+            return _response(*answer)
+    if not isinstance(exc, HTTPException):
+        g.seawall_failure = exc
+    status, headers, body = _pipeline().problem_response(
+        exc,
+        method=request.method,
+        path=request.path,
+        route=g.get("seawall_route"),
+        accept=request.headers.get("Accept"),
+    )
+    return _response(status, headers, body)
+
+
+def _response(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Response:
+    response = Response(body, status=status)
+    for name, value in headers:
+        response.headers[name.decode("latin-1")] = value.decode("latin-1")
+    return response
