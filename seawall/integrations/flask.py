@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from seawall.deadline import remaining
 from seawall.exceptions import SeawallRejection
-from seawall.guard import RouteGuard
+from seawall.guard import RouteGuard, Ticket
 from seawall.middleware.wsgi import WSGIMiddleware
 from seawall.pipeline import Pipeline
 from seawall.settings import Settings
@@ -25,6 +26,7 @@ __all__ = ["Seawall"]
 
 EXTENSION = "seawall"
 _ISOLATED = "__seawall_isolated__"
+_STATE = "seawall.state"
 
 
 class Seawall:
@@ -46,11 +48,12 @@ class Seawall:
         pipeline = Pipeline(self._settings_for(app))
         app.extensions[EXTENSION] = pipeline
         app.wsgi_app = WSGIMiddleware(app.wsgi_app, pipeline=pipeline, policies=False)  # type: ignore[method-assign]
-        app.register_error_handler(HTTPException, _handle)
-        app.register_error_handler(Exception, _handle)
-        app.before_request(_before)
-        app.after_request(_after)
-        app.teardown_request(_teardown)
+        hooks = _Hooks(app, pipeline)
+        app.register_error_handler(HTTPException, hooks.handle)
+        app.register_error_handler(Exception, hooks.handle)
+        app.before_request(hooks.before)
+        app.after_request(hooks.after)
+        app.teardown_request(hooks.teardown)
         return pipeline
 
     def _settings_for(self, app: Flask) -> Settings | Mapping[str, Any]:
@@ -73,30 +76,86 @@ def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
-def _pipeline() -> Pipeline:
-    pipeline: Pipeline = current_app.extensions[EXTENSION]
-    return pipeline
+class _State:
+    """One request's seawall state, kept in the WSGI environ (one lookup, no proxies)."""
+
+    __slots__ = ("failure", "guard", "route", "status", "ticket")
+
+    def __init__(self) -> None:
+        self.route: str | None = None
+        self.guard: RouteGuard | None = None
+        self.ticket: Ticket | None = None
+        self.status: int | None = None
+        self.failure: BaseException | None = None
 
 
-def _before() -> None:
-    """Find the route's guard by its rule and admit the request (rejections raise)."""
-    rule = request.url_rule
-    if rule is None:
-        return
-    view = current_app.view_functions.get(request.endpoint or "")
-    key, guard = _pipeline().guards.for_template(request.method, rule.rule, view)
-    g.seawall_route = key
-    if guard is None:
-        return
-    g.seawall_guard = guard
-    g.seawall_ticket = guard.enter()
-    if guard.pool is not None and view is not None and not getattr(view, _ISOLATED, False):
-        current_app.view_functions[request.endpoint or ""] = _isolated(view, guard)
+def _state() -> _State:
+    environ = request.environ
+    state: _State | None = environ.get(_STATE)
+    if state is None:
+        state = environ[_STATE] = _State()
+    return state
+
+
+class _Hooks:
+    """The request hooks of one app, bound to its pipeline."""
+
+    def __init__(self, app: Flask, pipeline: Pipeline) -> None:
+        self.app = app
+        self.pipeline = pipeline
+
+    def before(self) -> None:
+        """Find the route's guard by its rule and admit the request (rejections raise)."""
+        rule = request.url_rule
+        if rule is None:
+            return
+        state = _state()
+        endpoint = request.endpoint or ""
+        view = self.app.view_functions.get(endpoint)
+        state.route, guard = self.pipeline.guards.for_template(request.method, rule.rule, view)
+        if guard is None:
+            return
+        state.guard = guard
+        state.ticket = guard.enter()
+        if guard.pool is not None and view is not None and not getattr(view, _ISOLATED, False):
+            self.app.view_functions[endpoint] = _isolated(view, guard)
+
+    def after(self, response: Response) -> Response:
+        state = request.environ.get(_STATE)
+        if state is not None:
+            state.status = response.status_code
+        return response
+
+    def teardown(self, exc: BaseException | None) -> None:
+        state = request.environ.get(_STATE)
+        if state is not None and state.ticket is not None:
+            ticket, state.ticket = state.ticket, None
+            ticket.finish(state.status, state.failure or exc)
+
+    def handle(self, exc: Exception) -> Any:
+        """Answer with the route's fallback (for rejections) or the problem of ``exc``."""
+        if isinstance(exc, HTTPException) and exc.response is not None:
+            return exc
+        state = _state()
+        if isinstance(exc, SeawallRejection) and state.guard is not None:
+            answer = state.guard.fallback_wsgi(exc, request.environ)
+            if answer is not None:
+                state.failure = exc
+                return _response(*answer)
+        if not isinstance(exc, HTTPException):
+            state.failure = exc
+        status, headers, body = self.pipeline.problem_response(
+            exc,
+            method=request.method,
+            path=request.path,
+            route=state.route,
+            accept=request.headers.get("Accept"),
+        )
+        return _response(status, headers, body)
 
 
 def _isolated(view: Callable[..., Any], guard: RouteGuard) -> Callable[..., Any]:
     """Run the view on the route's isolation pool: 504 at the deadline, bounded threads."""
-    from seawall.deadline import remaining
 
     def run(**kwargs: Any) -> Any:
         assert guard.pool is not None
@@ -105,39 +164,6 @@ def _isolated(view: Callable[..., Any], guard: RouteGuard) -> Callable[..., Any]
     setattr(run, _ISOLATED, True)
     run.__name__ = getattr(view, "__name__", "view")
     return run
-
-
-def _after(response: Response) -> Response:
-    g.seawall_status = response.status_code
-    return response
-
-
-def _teardown(exc: BaseException | None) -> None:
-    ticket = g.pop("seawall_ticket", None)
-    if ticket is not None:
-        ticket.finish(g.get("seawall_status"), g.get("seawall_failure") or exc)
-
-
-def _handle(exc: Exception) -> Any:
-    """Answer with the route's fallback (for rejections) or the problem of ``exc``."""
-    if isinstance(exc, HTTPException) and exc.response is not None:
-        return exc
-    guard: RouteGuard | None = g.get("seawall_guard")
-    if isinstance(exc, SeawallRejection) and guard is not None:
-        answer = guard.fallback_wsgi(exc, request.environ)
-        if answer is not None:
-            g.seawall_failure = exc
-            return _response(*answer)
-    if not isinstance(exc, HTTPException):
-        g.seawall_failure = exc
-    status, headers, body = _pipeline().problem_response(
-        exc,
-        method=request.method,
-        path=request.path,
-        route=g.get("seawall_route"),
-        accept=request.headers.get("Accept"),
-    )
-    return _response(status, headers, body)
 
 
 def _response(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Response:
