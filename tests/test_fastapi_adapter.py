@@ -171,23 +171,36 @@ def test_plain_starlette_with_mount(logs: CapturedLogs) -> None:
     assert response.json()["instance"] == "/reports/7"
 
 
-def test_included_routers_are_reported_not_silently_unguarded(logs: CapturedLogs) -> None:
-    """Routes seawall cannot guard (FastAPI include_router) are named in a warning."""
+def test_included_router_routes_get_their_policies(logs: CapturedLogs) -> None:
+    """Routes of an APIRouter included with a prefix are guarded by their full template."""
     from fastapi import APIRouter
 
     app = FastAPI()
     router = APIRouter(prefix="/api")
+    hits: list[int] = []
 
-    @router.get("/orders")
-    async def orders() -> list[str]:
-        return []
+    @router.get("/orders/{order_id}")
+    async def orders(order_id: int) -> dict[str, int]:
+        hits.append(order_id)
+        raise ConnectionError("orders service down")
 
-    app.include_router(router)
-    seawall_fastapi.install(app, {"defaults": {"timeout": 5}})
+    @router.get("/slow")
+    async def slow() -> dict[str, str]:
+        await asyncio.sleep(5)
+        return {}
+
+    app.include_router(router, prefix="/v1")
+    seawall_fastapi.install(app, {"routes": {
+        "GET /v1/api/orders/{order_id}": {"breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}},
+        "GET /v1/api/slow": {"timeout": 0.05},
+    }})  # fmt: skip
     with TestClient(app, raise_server_exceptions=False) as test_client:
-        assert test_client.get("/api/orders").status_code == 200
-    warning = logs.named("routes_without_policies")[0]
-    assert warning["paths"] == ["/api/orders"]
+        assert [test_client.get(f"/v1/api/orders/{n}").status_code for n in range(2)] == [503, 503]
+        rejected = test_client.get("/v1/api/orders/9")
+        slow_response = test_client.get("/v1/api/slow")
+    assert rejected.json()["reason"] == "circuit_open"
+    assert hits == [0, 1]
+    assert slow_response.status_code == 504
 
 
 def test_openapi_documents_problem_responses(client: TestClient) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Blueprint, Flask, Response, abort, jsonify, stream_with_context
+from flask.testing import FlaskClient
 
 import seawall
 from seawall.integrations.flask import Seawall
@@ -19,8 +20,17 @@ calls: dict[str, int] = {}
 extension = Seawall()
 
 
+class BufferedClient(FlaskClient):
+    """Reads and closes every body, as a WSGI server does (Werkzeug's default leaves it open)."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.test_client_class = BufferedClient
     app.config.update(TESTING=True, PROPAGATE_EXCEPTIONS=False)
     app.config["SEAWALL"] = {
         "routes": {
@@ -159,3 +169,10 @@ def test_one_extension_serves_two_apps(logs: CapturedLogs) -> None:
     assert first.extensions["seawall"] is not second.extensions["seawall"]
     assert first.test_client().get("/hello", headers={"X-Request-ID": "keep"}).headers["X-Request-ID"] == "keep"
     assert second.test_client().get("/hello", headers={"X-Request-ID": "keep"}).headers["X-Request-ID"] != "keep"
+
+
+def test_no_id_survives_the_requests(client: Any) -> None:
+    """After requests (ok, failing, rejected, streamed) the test thread holds no id."""
+    for path in ("/hello", "/boom", "/nowhere", "/stream", "/items/0"):
+        client.get(path)
+    assert seawall.get_correlation_id() is None

@@ -116,13 +116,16 @@ def test_app_set_header_is_replaced_once(logs: CapturedLogs) -> None:
     assert response.headers["access-control-expose-headers"] == "X-Total, X-Request-ID"
 
 
-def test_streamed_body_keeps_the_id_until_close(logs: CapturedLogs) -> None:
-    """Log lines written while the body streams carry the id; after close() it is gone."""
+def test_streamed_body_keeps_the_id_while_it_streams(logs: CapturedLogs) -> None:
+    """Log lines written while the body streams carry the id; once it is sent, the id is gone."""
     middleware = WSGIMiddleware(app)
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/stream", "HTTP_X_REQUEST_ID": "s-1"}
     body = middleware(environ, lambda status, headers, exc_info=None: None)
-    chunks = list(body)
+    iterator = iter(body)
+    first = next(iterator)
     assert seawall.get_correlation_id() == "s-1"
+    chunks = [first, *iterator]
+    assert seawall.get_correlation_id() is None
     body.close()  # type: ignore[attr-defined]
     assert seawall.get_correlation_id() is None
     assert chunks == [b"0 s-1\n", b"1 s-1\n", b"2 s-1\n"]

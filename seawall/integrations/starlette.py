@@ -9,6 +9,8 @@ Route policies wrap each route's app, keyed by the router's template (mount pref
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,10 +23,12 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from seawall.middleware.asgi import ASGIMiddleware, ProblemMiddleware
 from seawall.pipeline import Pipeline
 from seawall.settings import Settings
+from seawall.timeouts import timeout as route_timeout
 
 __all__ = ["GuardedRoute", "install", "problem_handler"]
 
 ROUTE_KEY = "seawall.route"
+_GUARDED = "__seawall_guarded__"
 _INSTALLED = "_seawall_pipeline"
 
 
@@ -100,19 +104,70 @@ class GuardedRoute:
             await guard.run_asgi(self.app, scope, receive, send)
 
 
+def _guarded_endpoint(route: Route, template: str, pipeline: Pipeline) -> Callable[..., Any]:
+    """The endpoint run under its route's guard (for routes seawall cannot wrap as ASGI apps).
+
+    The breaker sees the endpoint's outcome (an exception, or success) rather than the status.
+    """
+    endpoint = route.endpoint
+    method = min((m for m in route.methods or {"GET"} if m != "HEAD"), default="GET")
+    key, guard = pipeline.guards.for_template(method, template, endpoint)
+    if guard is None:
+        return endpoint
+    active = guard
+    if inspect.iscoroutinefunction(endpoint):
+
+        @functools.wraps(endpoint)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            ticket = await active.aenter()
+            try:
+                async with route_timeout(active.timeout, key):
+                    result = await endpoint(*args, **kwargs)
+            except BaseException as exc:
+                ticket.finish(None, exc)
+                raise
+            ticket.finish(200, None)
+            return result
+
+    else:
+
+        @functools.wraps(endpoint)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            ticket = active.enter()
+            try:
+                result = endpoint(*args, **kwargs)
+            except BaseException as exc:
+                ticket.finish(None, exc)
+                raise
+            ticket.finish(200, None)
+            return result
+
+    setattr(guarded, _GUARDED, True)
+    return guarded
+
+
 def _guard_routes(routes: Iterable[BaseRoute], prefix: str, pipeline: Pipeline) -> None:
     for route in routes:
         if isinstance(route, Route) and not isinstance(route.app, GuardedRoute):
             template = prefix + route.path_format
             route.app = GuardedRoute(route.app, template, route.endpoint, pipeline)
         elif hasattr(route, "original_router"):
-            # FastAPI 0.16x include_router(): its routes are rebuilt internally, out of reach.
-            names = [getattr(r, "path", "?") for r in route.original_router.routes]
-            pipeline.logger.warning(
-                "routes_without_policies",
-                reason="included with FastAPI include_router(); declare them on the app to guard",
-                paths=names[:20],
-            )
+            # FastAPI 0.16x include_router(): routes are rebuilt lazily from the original ones,
+            # so the original endpoints are guarded before that happens.
+            branch: Any = route  # fastapi.routing._IncludedRouter, private to FastAPI
+            included = prefix + branch.include_context.prefix
+            for inner in branch.original_router.routes:
+                if hasattr(inner, "original_router"):
+                    _guard_routes([inner], included, pipeline)
+                elif isinstance(inner, Route) and not getattr(inner.endpoint, _GUARDED, False):
+                    template = included + inner.path_format
+                    inner.endpoint = _guarded_endpoint(inner, template, pipeline)
+                else:
+                    pipeline.logger.warning(
+                        "route_without_policies",
+                        reason="not an HTTP route of an included router",
+                        path=getattr(inner, "path", "?"),
+                    )
         elif isinstance(route, Mount):
             inner = route.app
             routes_of = getattr(inner, "routes", None)

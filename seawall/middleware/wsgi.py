@@ -1,7 +1,8 @@
 """Pure WSGI middleware: correlation id, per-route policy and problem responses for any app.
 
-The correlation id stays set until the server closes the body iterable, so streamed bodies
-log with it; it is reset then, also after errors, so a reused worker thread never keeps it.
+The correlation id stays set while the server iterates the body, so streamed bodies log with
+it; it is reset when the body is exhausted or closed (whichever comes first), also after
+errors, so a reused worker thread never keeps it.
 """
 
 from __future__ import annotations
@@ -197,6 +198,9 @@ class _Body:
                 )
                 raise ResponseAborted("response aborted after it started") from None
             yield from call.problem(exc, exc).iterable  # type: ignore[attr-defined]
+        # Fully sent: release the id now. Servers also call close(), but test clients often
+        # never do, and the id must not outlive its request in the caller's thread.
+        call.finish(self.failure)
 
     def close(self) -> None:
         try:
