@@ -3,8 +3,8 @@
 Flask turns exceptions into 500 pages inside ``wsgi_app``, so seawall wraps ``app.wsgi_app`` for
 the correlation id only, and registers error handlers for ``HTTPException`` and ``Exception``
 that answer with problems (Flask then does not log the raw exception). Route policies are found
-from ``request.url_rule.rule`` in ``before_request``; settings come from
-``app.config["SEAWALL"]`` plus ``SEAWALL_SECTION__KEY`` config keys.
+from ``request.url_rule.rule`` in ``before_request`` and the WSGI layer records the outcome.
+Settings come from ``app.config["SEAWALL"]`` plus ``SEAWALL_SECTION__KEY`` config keys.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from seawall.deadline import remaining
 from seawall.exceptions import SeawallRejection
 from seawall.guard import RouteGuard, Ticket
-from seawall.middleware.wsgi import WSGIMiddleware
+from seawall.middleware.wsgi import HANDOVER, WSGIMiddleware
 from seawall.pipeline import Pipeline
 from seawall.settings import Settings
 
@@ -26,7 +26,7 @@ __all__ = ["Seawall"]
 
 EXTENSION = "seawall"
 _ISOLATED = "__seawall_isolated__"
-_STATE = "seawall.state"
+_STATE = HANDOVER
 
 
 class Seawall:
@@ -52,8 +52,6 @@ class Seawall:
         app.register_error_handler(HTTPException, hooks.handle)
         app.register_error_handler(Exception, hooks.handle)
         app.before_request(hooks.before)
-        app.after_request(hooks.after)
-        app.teardown_request(hooks.teardown)
         return pipeline
 
     def _settings_for(self, app: Flask) -> Settings | Mapping[str, Any]:
@@ -77,15 +75,15 @@ def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _State:
-    """One request's seawall state, kept in the WSGI environ (one lookup, no proxies)."""
+    """One request's seawall state in the WSGI environ; the WSGI layer finishes its ticket
+    with the final status when the body is sent (see ``seawall.middleware.wsgi.HANDOVER``)."""
 
-    __slots__ = ("failure", "guard", "route", "status", "ticket")
+    __slots__ = ("failure", "guard", "route", "ticket")
 
     def __init__(self) -> None:
         self.route: str | None = None
         self.guard: RouteGuard | None = None
         self.ticket: Ticket | None = None
-        self.status: int | None = None
         self.failure: BaseException | None = None
 
 
@@ -119,18 +117,6 @@ class _Hooks:
         state.ticket = guard.enter()
         if guard.pool is not None and view is not None and not getattr(view, _ISOLATED, False):
             self.app.view_functions[endpoint] = _isolated(view, guard)
-
-    def after(self, response: Response) -> Response:
-        state = request.environ.get(_STATE)
-        if state is not None:
-            state.status = response.status_code
-        return response
-
-    def teardown(self, exc: BaseException | None) -> None:
-        state = request.environ.get(_STATE)
-        if state is not None and state.ticket is not None:
-            ticket, state.ticket = state.ticket, None
-            ticket.finish(state.status, state.failure or exc)
 
     def handle(self, exc: Exception) -> Any:
         """Answer with the route's fallback (for rejections) or the problem of ``exc``."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from seawall.correlation import _correlation_id
 from seawall.exceptions import InvalidCorrelationIdError, SeawallRejection
@@ -19,7 +19,19 @@ from seawall.middleware.headers import set_header_str
 from seawall.pipeline import Pipeline
 from seawall.settings import Settings
 
-__all__ = ["ResponseAborted", "WSGIMiddleware"]
+__all__ = ["HANDOVER", "ResponseAborted", "WSGIMiddleware"]
+
+HANDOVER = "seawall.handover"
+"""Environ key where a framework adapter leaves the route ticket it took inside the app.
+
+The middleware finishes it with the final status once the body is sent or closed, so the
+adapter needs no after-response hooks of its own.
+"""
+
+
+class _Handover(Protocol):
+    ticket: Ticket | None
+    failure: BaseException | None
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 StartResponse = Callable[..., Callable[[bytes], object]]
@@ -164,6 +176,10 @@ class _Call:
             return
         self.closed = True
         try:
+            # An adapter that admitted the request inside the app hands its ticket over here.
+            handed: _Handover | None = self.environ.get(HANDOVER)
+            if handed is not None and handed.ticket is not None:
+                handed.ticket.finish(self.status, handed.failure or failure)
             if self.ticket is not None:
                 self.ticket.finish(self.status, failure)
         finally:
