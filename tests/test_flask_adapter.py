@@ -65,6 +65,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         time.sleep(2)
         return jsonify(done=True)
 
+    @app.get("/own-id")
+    def own_id() -> Any:
+        return "x", 200, {"X-Request-ID": "app-set", "Access-Control-Expose-Headers": "X-Total"}
+
     @app.get("/stream")
     def stream() -> Response:
         def lines() -> Iterator[str]:
@@ -176,3 +180,37 @@ def test_no_id_survives_the_requests(client: Any) -> None:
     for path in ("/hello", "/boom", "/nowhere", "/stream", "/items/0"):
         client.get(path)
     assert seawall.get_correlation_id() is None
+
+
+def test_app_set_id_is_replaced_and_expose_header_merged(client: Any) -> None:
+    """An id header set by the view is replaced once; its expose list gains the name."""
+    response = client.get("/own-id", headers={"X-Request-ID": "fl-own"})
+    assert response.headers.getlist("X-Request-ID") == ["fl-own"]
+    assert response.headers["Access-Control-Expose-Headers"] == "X-Total, X-Request-ID"
+
+
+def test_full_bulkhead_answers_503(logs: CapturedLogs) -> None:
+    """With its only slot taken by a running request, a route refuses the next one at once."""
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+    app = Flask(__name__)
+    app.test_client_class = BufferedClient
+    app.config.update(PROPAGATE_EXCEPTIONS=False, SEAWALL={"routes": {"GET /held": {"max_concurrency": 1}}})
+
+    @app.get("/held")
+    def held() -> Any:
+        entered.set()
+        release.wait(10)
+        return "done"
+
+    Seawall(app)
+    client = app.test_client()
+    worker = threading.Thread(target=client.get, args=("/held",))
+    worker.start()
+    assert entered.wait(10)
+    refused = client.get("/held")
+    release.set()
+    worker.join(10)
+    assert refused.status_code == 503
+    assert refused.get_json()["reason"] == "bulkhead_full"
