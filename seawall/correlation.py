@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar, Token
 
 from seawall.settings import CorrelationSettings
@@ -150,7 +150,8 @@ class CorrelationPolicy:
     """Decides a request's correlation id from its raw ASGI-style header list."""
 
     __slots__ = (
-        "_accept", "_generate", "_header_names", "_match", "_single", "_traceparent", "max_length",
+        "_accept", "_environ_keys", "_generate", "_header_names", "_match", "_match_str", "_single",
+        "_traceparent", "max_length",
         "reject_invalid", "response_header", "response_header_bytes",
     )  # fmt: skip
 
@@ -162,6 +163,11 @@ class CorrelationPolicy:
         self._accept = settings.incoming != "ignore"
         self.reject_invalid = settings.incoming == "reject"
         self._traceparent = settings.traceparent
+        self._environ_keys = tuple(
+            "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+            for name in self._header_names
+        )
+        self._match_str = re.compile(rf"[A-Za-z0-9._:-]{{1,{settings.max_length}}}").fullmatch
         single = len(self._header_names) == 1 and not self._traceparent
         self._single = self._header_names[0] if single else None
         self.response_header = settings.response_header
@@ -222,14 +228,23 @@ class CorrelationPolicy:
             return (found.decode("ascii"), None)
         return (self._generate(), "(several values)" if duplicate else hint(found))
 
-    def resolve_environ(self, environ: dict[str, object]) -> Resolution:
+    def resolve_environ(self, environ: Mapping[str, object]) -> Resolution:
         """The WSGI twin of :meth:`resolve`, reading ``HTTP_*`` keys.
 
         WSGI servers join repeated headers with commas, which the allowlist already rejects.
         """
+        if not self._accept:
+            return (self._generate(), None)
+        if self._single is not None:
+            value = environ.get(self._environ_keys[0])
+            if not isinstance(value, str):
+                return (self._generate(), None)
+            if value.isascii() and self._match_str(value) is not None:
+                return (value, None)
+            return (self._generate(), hint(value.encode("latin-1", "backslashreplace")))
         pairs: list[tuple[bytes, bytes]] = []
-        for name in self._header_names:
-            value = environ.get("HTTP_" + name.decode("latin-1").upper().replace("-", "_"))
+        for name, key in zip(self._header_names, self._environ_keys, strict=True):
+            value = environ.get(key)
             if isinstance(value, str):
                 pairs.append((name, value.encode("latin-1", "backslashreplace")))
         if self._traceparent:

@@ -87,8 +87,7 @@ class _State:
         self.failure: BaseException | None = None
 
 
-def _state() -> _State:
-    environ = request.environ
+def _state(environ: dict[str, Any]) -> _State:
     state: _State | None = environ.get(_STATE)
     if state is None:
         state = environ[_STATE] = _State()
@@ -104,13 +103,14 @@ class _Hooks:
 
     def before(self) -> None:
         """Find the route's guard by its rule and admit the request (rejections raise)."""
-        rule = request.url_rule
+        current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+        rule = current.url_rule
         if rule is None:
             return
-        state = _state()
-        endpoint = request.endpoint or ""
+        state = _state(current.environ)
+        endpoint = current.endpoint or ""
         view = self.app.view_functions.get(endpoint)
-        state.route, guard = self.pipeline.guards.for_template(request.method, rule.rule, view)
+        state.route, guard = self.pipeline.guards.for_template(current.method, rule.rule, view)
         if guard is None:
             return
         state.guard = guard
@@ -122,7 +122,7 @@ class _Hooks:
         """Answer with the route's fallback (for rejections) or the problem of ``exc``."""
         if isinstance(exc, HTTPException) and exc.response is not None:
             return exc
-        state = _state()
+        state = _state(request.environ)
         if isinstance(exc, SeawallRejection) and state.guard is not None:
             answer = state.guard.fallback_wsgi(exc, request.environ)
             if answer is not None:
