@@ -6,7 +6,7 @@ problem responses. Compare it in one run with ``flask_bare``, ``flask_peer_nomet
 + log line, pybreaker, semaphore bulkhead, problem+json handler) and ``flask_peer``:
 
   python ../shared/bench-peers/wsgi_inprocess.py --extra benchmarks/kit_flask.py \\
-      -v flask_bare,flask_peer_nomet,flask_peer,flask_seawall
+      -v flask_bare,flask_peer_reqid_breaker,flask_peer_nomet,flask_peer,flask_seawall
   python ../shared/bench-peers/wsgi_inprocess.py --error --extra benchmarks/kit_flask.py \\
       -v err_flask_bare,err_flask_peer_nomet,err_flask_seawall
 """
@@ -42,6 +42,11 @@ def build_flask_seawall() -> Any:
 
 
 WSGI_VARIANTS = [
+    Variant(
+        "flask_peer_reqid_breaker",
+        "issue 6's Flask peer: request-id extension + filter/log line + pybreaker",
+        lambda: flask_app(log="rid", request_id=True, breaker=True),
+    ),
     Variant("flask_seawall", "seawall Flask integration: id+log line, breaker, bulkhead, problems", build_flask_seawall),
     Variant("err_flask_seawall", "seawall Flask integration, error path", build_flask_seawall, "/boom", 500),
 ]
