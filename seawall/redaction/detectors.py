@@ -128,8 +128,3 @@ DETECTORS: tuple[Detector, ...] = (
     _d("ip", r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", (".",), 0, _ipv4_valid),
 )  # fmt: skip
 """Built-in detectors, most specific first (``sk-ant-`` before ``sk-``)."""
-
-CONTEXT_DETECTORS: frozenset[str] = frozenset(
-    {"url_userinfo", "dsn_password", "key_value", "query_param"}
-)
-"""Detectors implemented by the redactor itself, because they depend on key names."""
