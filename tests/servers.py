@@ -62,6 +62,20 @@ class Server:
             time.sleep(0.02)
 
 
+def slow_and_flaky(server: Server) -> tuple[Any, Any]:
+    """Drive an example's ``/slow`` past its timeout and ``/flaky`` until its breaker opens.
+
+    Returns the slow response and the first response after the failures (both httpx).
+    """
+    import httpx
+
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        slow = client.get("/slow", params={"seconds": "3"})
+        for _ in range(4):
+            client.get("/flaky", params={"fail": "1"})
+        return slow, client.get("/flaky")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

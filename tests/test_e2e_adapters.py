@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
+from tests.servers import Server, free_port, gunicorn_argv, serve, slow_and_flaky, uvicorn_argv
 
 pytestmark = pytest.mark.e2e
 SERVERS = {
@@ -63,11 +63,7 @@ def test_failures_and_framework_errors_are_problems(server: Server) -> None:
 
 def test_slow_route_answers_504_and_breaker_rejects(server: Server) -> None:
     """The slow route is cut at its timeout; the flaky route's breaker opens after failures."""
-    with httpx.Client(base_url=server.base_url, timeout=10) as client:
-        slow = client.get("/slow", params={"seconds": "3"})
-        for _ in range(4):
-            client.get("/flaky", params={"fail": "1"})
-        rejected = client.get("/flaky")
+    slow, rejected = slow_and_flaky(server)
     assert slow.status_code == 504
     assert slow.elapsed.total_seconds() < 2
     assert rejected.status_code == 503

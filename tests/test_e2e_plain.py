@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
+from tests.servers import Server, free_port, gunicorn_argv, serve, slow_and_flaky, uvicorn_argv
 
 pytestmark = pytest.mark.e2e
 SECRETS = ("Sup3r-s3cret!", "4eC39HqLyjWDarjtT1zdp7dc", "jane.doe@example.com")
@@ -83,11 +83,7 @@ def test_streamed_wsgi_body_logs_with_the_id(gunicorn_server: Server) -> None:
 
 def test_uvicorn_slow_route_times_out_and_breaker_opens(uvicorn_server: Server) -> None:
     """The slow route answers 504 at its timeout; failures open the flaky route's breaker."""
-    with httpx.Client(base_url=uvicorn_server.base_url, timeout=10) as client:
-        slow = client.get("/slow", params={"seconds": "3"})
-        for _ in range(4):
-            client.get("/flaky", params={"fail": "1"})
-        rejected = client.get("/flaky")
+    slow, rejected = slow_and_flaky(uvicorn_server)
     assert slow.status_code == 504
     assert slow.elapsed.total_seconds() < 2
     assert rejected.status_code == 503

@@ -242,12 +242,10 @@ class SeawallMiddleware:
         view_kwargs: Any,
     ) -> HttpResponseBase | None:
         """Find the route's guard by template and enter it; a rejection answers at once."""
-        state: RequestState | None = getattr(request, STATE, None)
-        if state is None or state.guard is not None:
+        found = self._unentered(request, view_func)
+        if found is None:
             return None
-        guard = self._route(request, state, view_func)
-        if guard is None:
-            return None
+        state, guard = found
         try:
             state.ticket = guard.enter()
         except SeawallRejection as rejection:
@@ -261,12 +259,10 @@ class SeawallMiddleware:
         view_args: Any,
         view_kwargs: Any,
     ) -> HttpResponseBase | None:
-        state: RequestState | None = getattr(request, STATE, None)
-        if state is None or state.guard is not None:
+        found = self._unentered(request, view_func)
+        if found is None:
             return None
-        guard = self._route(request, state, view_func)
-        if guard is None:
-            return None
+        state, guard = found
         try:
             state.ticket = await guard.aenter()
         except SeawallRejection as rejection:
@@ -277,6 +273,16 @@ class SeawallMiddleware:
             await timer.__aenter__()
             state.timer = timer
         return None
+
+    def _unentered(
+        self, request: HttpRequest, view_func: Callable[..., Any]
+    ) -> tuple[RequestState, RouteGuard] | None:
+        """The request's state and route guard, unless there is none or it was entered already."""
+        state: RequestState | None = getattr(request, STATE, None)
+        if state is None or state.guard is not None:
+            return None
+        guard = self._route(request, state, view_func)
+        return None if guard is None else (state, guard)
 
     def _route(
         self, request: HttpRequest, state: RequestState, view_func: Callable[..., Any]
