@@ -101,6 +101,17 @@ def build_seawall_stack_no_log() -> Any:
     )
 
 
+def build_seawall_install() -> Any:
+    """What ``seawall.integrations.starlette.install`` gives a Starlette app: the full stack
+    (id, breaker, timeout, bulkhead, problems) keyed by the router's templates, no log line."""
+    from seawall.integrations.starlette import install
+
+    _quiet_seawall_logger()
+    app = starlette_app()
+    install(app, {"routes": ROUTES})
+    return app
+
+
 def _seawall_one_policy(policy: dict[str, Any]) -> Any:
     """Seawall with a single policy on /hello: to see what each stage costs."""
     return lambda: _seawall_around(
@@ -113,6 +124,7 @@ ASGI_VARIANTS = [
     Variant("cid_peer_only", "asgi-correlation-id alone, no log line", build_asgi_cid_only),
     Variant("sw_cid_only", "seawall correlation stage alone, no log line", build_seawall_cid_only),
     Variant("sw_stack_nolog", "seawall full stack, no log line", build_seawall_stack_no_log),
+    Variant("sw_install", "seawall install() on Starlette: full stack, no log line", build_seawall_install),
     Variant("sw_timeout_only", "seawall, timeout only", _seawall_one_policy({"timeout": 5.0})),
     Variant("sw_breaker_only", "seawall, breaker only", _seawall_one_policy(ROUTES["GET /hello"] | {"timeout": None, "max_concurrency": None})),
     Variant("sw_bulkhead_only", "seawall, bulkhead only", _seawall_one_policy({"max_concurrency": 100})),

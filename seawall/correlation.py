@@ -86,44 +86,49 @@ _V4_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))  # byte 8: RFC 4122 v
 _BATCH = 256
 
 
-class _RandomIds:
-    """Random ids made 256 at a time per thread: one syscall and a few C calls per batch."""
+class _Batch(threading.local):
+    """This thread's unused random ids (the class default is an empty batch)."""
 
-    def __init__(self) -> None:
-        self._local = threading.local()
-        os.register_at_fork(after_in_child=self._forget)
-
-    def _forget(self) -> None:
-        # A forked worker must never hand out the ids its parent's batch still holds.
-        self._local = threading.local()
-
-    def uuid4_hex(self) -> str:
-        value: str | None = next(getattr(self._local, "uuid4", _EMPTY), None)
-        if value is None:
-            raw = bytearray(os.urandom(16 * _BATCH))
-            raw[6::16] = raw[6::16].translate(_V4_VERSION)
-            raw[8::16] = raw[8::16].translate(_V4_VARIANT)
-            text = raw.hex()
-            batch = iter([text[i : i + 32] for i in range(0, 32 * _BATCH, 32)])
-            self._local.uuid4 = batch
-            value = next(batch)
-        return value
-
-    def bits(self, count: int) -> int:
-        """``count`` (at most 128) random bits."""
-        return int(self.uuid4_hex(), 16) >> (128 - count)
+    ids: Iterator[str] = iter(())
 
 
-_EMPTY: Iterator[str] = iter(())
-_random = _RandomIds()
-uuid4_hex = _random.uuid4_hex
-"""A random (version 4) UUID as 32 hex digits."""
+_batch = _Batch()
+
+
+def _forget_batch() -> None:
+    # A forked worker must never hand out the ids its parent's batch still holds.
+    global _batch
+    _batch = _Batch()
+
+
+os.register_at_fork(after_in_child=_forget_batch)
+
+
+def uuid4_hex() -> str:
+    """A random (version 4) UUID as 32 hex digits.
+
+    Made 256 at a time per thread: one ``urandom`` call and a few C calls per batch.
+    """
+    value = next(_batch.ids, None)
+    if value is None:
+        raw = bytearray(os.urandom(16 * _BATCH))
+        raw[6::16] = raw[6::16].translate(_V4_VERSION)
+        raw[8::16] = raw[8::16].translate(_V4_VARIANT)
+        text = raw.hex()
+        batch = _batch.ids = iter([text[i : i + 32] for i in range(0, 32 * _BATCH, 32)])
+        value = next(batch)
+    return value
+
+
+def _random_bits(count: int) -> int:
+    """``count`` (at most 128) random bits."""
+    return int(uuid4_hex(), 16) >> (128 - count)
 
 
 def uuid7_hex() -> str:
     """A time-ordered (version 7) UUID as 32 hex digits: sortable ids for log search."""
     millis = time.time_ns() // 1_000_000
-    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | _random.bits(80)
+    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | _random_bits(80)
     value = value & ~(0xF << 76) | 0x7 << 76  # version 7
     value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 4122 variant
     return f"{value:032x}"
@@ -168,7 +173,7 @@ class CorrelationPolicy:
             for name in self._header_names
         )
         self._match_str = re.compile(rf"[A-Za-z0-9._:-]{{1,{settings.max_length}}}").fullmatch
-        single = len(self._header_names) == 1 and not self._traceparent
+        single = self._accept and len(self._header_names) == 1 and not self._traceparent
         self._single = self._header_names[0] if single else None
         self.response_header = settings.response_header
         self.response_header_bytes = settings.response_header.lower().encode("latin-1")
@@ -185,12 +190,23 @@ class CorrelationPolicy:
 
     def resolve(self, headers: Iterable[tuple[bytes, bytes]]) -> Resolution:
         """Pick the id for a request: a valid incoming id, a traceparent trace id, or a new one."""
+        target = self._single
+        if target is not None:  # the common case, one id header and no traceparent
+            found: bytes | None = None
+            duplicate = False
+            for name, value in headers:
+                if name == target:
+                    duplicate = found is not None
+                    found = value
+            if found is None:
+                return (self._generate(), None)
+            if not duplicate and self._match(found) is not None:
+                return (found.decode("ascii"), None)
+            return (self._generate(), "(several values)" if duplicate else hint(found))
         if not self._accept:
             return (self._generate(), None)
-        if self._single is not None:
-            return self._resolve_single(headers, self._single)
         names = self._header_names
-        found: bytes | None = None
+        found = None
         found_rank = len(names)
         duplicate = False
         traceparent: bytes | None = None
@@ -214,27 +230,11 @@ class CorrelationPolicy:
                 return (trace_id, None)
         return (self._generate(), None)
 
-    def _resolve_single(self, headers: Iterable[tuple[bytes, bytes]], target: bytes) -> Resolution:
-        """The common case, one id header and no traceparent: one comparison per header."""
-        found: bytes | None = None
-        duplicate = False
-        for name, value in headers:
-            if name == target:
-                duplicate = found is not None
-                found = value
-        if found is None:
-            return (self._generate(), None)
-        if not duplicate and self._match(found) is not None:
-            return (found.decode("ascii"), None)
-        return (self._generate(), "(several values)" if duplicate else hint(found))
-
     def resolve_environ(self, environ: Mapping[str, object]) -> Resolution:
         """The WSGI twin of :meth:`resolve`, reading ``HTTP_*`` keys.
 
         WSGI servers join repeated headers with commas, which the allowlist already rejects.
         """
-        if not self._accept:
-            return (self._generate(), None)
         if self._single is not None:
             value = environ.get(self._environ_keys[0])
             if not isinstance(value, str):

@@ -35,6 +35,8 @@ __all__ = [
     "current_deadline",
     "deadline_scope",
     "expired",
+    "pop_deadline",
+    "push_deadline",
     "remaining",
 ]
 
@@ -60,6 +62,7 @@ class Deadline(NamedTuple):
 
 
 _current: ContextVar[Deadline | None] = ContextVar("seawall_deadline", default=None)
+DeadlineToken = Token[Deadline | None]
 
 
 def current_deadline() -> Deadline | None:
@@ -101,20 +104,13 @@ class DeadlineScope:
     def __init__(self, seconds: float | None, clock: Clock | None = None) -> None:
         self._seconds = seconds
         self._clock = clock
-        self._token: Token[Deadline | None] | None = None
+        self._token: DeadlineToken | None = None
 
     def __enter__(self) -> Deadline | None:
-        outer = _current.get()
-        seconds = self._seconds
-        if seconds is None:
-            return outer
-        # The outer deadline wins when it leaves no more time than ours would.
-        if outer is not None and outer.at - outer.clock() <= seconds:
-            return outer
-        clock = self._clock or monotonic
-        deadline = Deadline(clock() + seconds, clock)
-        self._token = _current.set(deadline)
-        return deadline
+        if self._seconds is None:
+            return _current.get()
+        self._token = push_deadline(self._seconds, self._clock)
+        return _current.get()
 
     def __exit__(
         self,
@@ -125,6 +121,28 @@ class DeadlineScope:
         if self._token is not None:
             _current.reset(self._token)
             self._token = None
+
+
+_new_deadline = tuple.__new__  # Deadline(at, clock) without the NamedTuple's Python-level __new__
+
+
+def push_deadline(seconds: float, clock: Clock | None = None) -> DeadlineToken | None:
+    """Set the deadline ``seconds`` from now unless an outer one is as soon; for hot paths.
+
+    Returns the token to hand to :func:`pop_deadline`, or ``None`` when the outer deadline stays.
+    """
+    outer = _current.get()
+    # The outer deadline wins when it leaves no more time than ours would.
+    if outer is not None and outer.at - outer.clock() <= seconds:
+        return None
+    clock = clock or monotonic
+    return _current.set(_new_deadline(Deadline, (clock() + seconds, clock)))
+
+
+def pop_deadline(token: DeadlineToken | None) -> None:
+    """Restore the deadline that :func:`push_deadline` replaced."""
+    if token is not None:
+        _current.reset(token)
 
 
 def deadline_scope(seconds: float | None, *, clock: Clock | None = None) -> DeadlineScope:

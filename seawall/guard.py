@@ -12,19 +12,20 @@ import inspect
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from seawall.breaker import BreakerEvent, CircuitBreaker, Permit
 from seawall.bulkhead import Bulkhead
 from seawall.clock import Clock, monotonic
 from seawall.correlation import get_correlation_id
-from seawall.deadline import DeadlineScope, check_deadline, remaining
+from seawall.deadline import DeadlineScope, check_deadline, pop_deadline, push_deadline, remaining
 from seawall.exceptions import CircuitOpenError, SeawallRejection
 from seawall.isolation import IsolationPool
+from seawall.middleware.exchange import Exchange
 from seawall.policies import policy_of
 from seawall.routes import RouteTable
 from seawall.settings import PolicySettings, Settings
-from seawall.timeouts import timeout as route_timeout
+from seawall.timeouts import Timeout
 
 __all__ = ["FallbackRequest", "FallbackResponse", "GuardTable", "RouteGuard", "Ticket"]
 
@@ -75,6 +76,12 @@ class FallbackResponse:
             (b"seawall-fallback", reason.encode()),
         ]
         return self.status, headers, payload
+
+
+class ResponseRecord(Protocol):
+    """What the guard needs to know of a response: its status, 0 until it starts."""
+
+    status: int
 
 
 class RouteGuard:
@@ -133,55 +140,68 @@ class RouteGuard:
             raise CircuitOpenError(self.key, retry_after=breaker.retry_after())
         return permit
 
-    async def run_asgi(self, app: ASGIApp, scope: Message, receive: Any, send: Send) -> None:
-        """Run ``app`` under this route's bulkhead, breaker and timeout (ASGI)."""
+    async def run_asgi(
+        self,
+        app: ASGIApp,
+        scope: Message,
+        receive: Any,
+        send: Send,
+        response: ResponseRecord | None = None,
+    ) -> None:
+        """Run ``app`` under this route's bulkhead, breaker, deadline and timeout (ASGI).
+
+        ``response`` is the record of a layer that sees every message ``send`` gets as soon as
+        it gets it; without one the breaker wraps ``send`` to learn the status. One frame for
+        every stage: no nested coroutines or context managers per request.
+        """
+        bulkhead = self.bulkhead
         try:
-            bulkhead = self.bulkhead
             if bulkhead is not None and not bulkhead.try_acquire():
                 await bulkhead.aacquire()
             try:
-                permit = self._admit()
-                if permit is None:
-                    await self._call_asgi(app, scope, receive, send)
-                else:
-                    await self._call_asgi_recorded(permit, app, scope, receive, send)
+                breaker = self.breaker
+                permit = None
+                if breaker is not None:
+                    permit = breaker.try_acquire()
+                    if permit is None:
+                        raise CircuitOpenError(self.key, retry_after=breaker.retry_after())
+                    if response is None:
+                        response = Exchange(send)
+                        send = response.send
+                started = monotonic() if self._timed else 0.0
+                seconds = self.timeout
+                try:
+                    if seconds is None:
+                        await app(scope, receive, send)
+                    else:
+                        token = push_deadline(seconds)
+                        timer = Timeout(seconds, self.key)
+                        timer.start()
+                        try:
+                            await app(scope, receive, send)
+                        except BaseException as exc:
+                            pop_deadline(token)
+                            timer.stop(exc)  # our own expiry raises RequestTimeoutError
+                            raise
+                        pop_deadline(token)
+                        timer.stop(None)
+                except BaseException as exc:
+                    if permit is not None:
+                        permit.error(exc, monotonic() - started if self._timed else None)
+                    raise
+                if permit is not None:
+                    assert response is not None
+                    duration = monotonic() - started if self._timed else None
+                    if response.status:
+                        permit.status(response.status, duration)
+                    else:
+                        permit.failure(duration)
             finally:
                 if bulkhead is not None:
                     bulkhead.release()
         except SeawallRejection as rejection:
             if self.fallback is None or not await self._fallback_asgi(rejection, scope, send):
                 raise
-
-    async def _call_asgi(self, app: ASGIApp, scope: Message, receive: Any, send: Send) -> None:
-        if self.timeout is None:
-            await app(scope, receive, send)
-            return
-        with DeadlineScope(self.timeout):
-            async with route_timeout(self.timeout, self.key):
-                await app(scope, receive, send)
-
-    async def _call_asgi_recorded(
-        self, permit: Permit, app: ASGIApp, scope: Message, receive: Any, send: Send
-    ) -> None:
-        status = 0
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = monotonic() if self._timed else 0.0
-        try:
-            await self._call_asgi(app, scope, receive, send_status)
-        except BaseException as exc:
-            permit.error(exc, monotonic() - started if self._timed else None)
-            raise
-        duration = monotonic() - started if self._timed else None
-        if status:
-            permit.status(status, duration)
-        else:
-            permit.failure(duration)
 
     async def _fallback_asgi(self, rejection: SeawallRejection, scope: Message, send: Send) -> bool:
         answer = self._fallback_answer(rejection, scope.get("method", "GET"), scope.get("path", ""))

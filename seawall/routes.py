@@ -95,13 +95,18 @@ def parse_route_key(key: str) -> RouteKey:
     return RouteKey(method=method, segments=segments, prefix=prefix, text=key)
 
 
+_PATH_CACHE_SIZE = 2048
+"""Raw paths whose match is remembered; the cache starts over when full (memory stays flat)."""
+
+
 class RouteTable(Generic[P]):
     """Compiled once from ``(key, policy)`` pairs; finds the most specific entry for a request.
 
     All keys become one regular expression over ``"METHOD /path"`` whose alternatives are
     sorted by specificity, so the first alternative that matches is the most specific key.
     ``match_template`` looks up a framework's route template, cached per template (bounded:
-    templates come from the app's router, not from clients).
+    templates come from the app's router, not from clients); raw paths are cached too, in a
+    cache that starts over when full.
     """
 
     def __init__(self, entries: Iterable[tuple[str, P]], default: P) -> None:
@@ -110,6 +115,7 @@ class RouteTable(Generic[P]):
         parsed.sort(key=lambda kp: kp[0].specificity, reverse=True)
         self._entries = parsed
         self._template_cache: dict[tuple[str, str], tuple[str | None, P]] = {}
+        self._path_cache: dict[str, tuple[str | None, P]] = {}
         self.empty = not parsed
         alternatives = [f"(?P<r{i}>{_key_pattern(key)})" for i, (key, _) in enumerate(parsed)]
         self._match = re.compile("|".join(alternatives) or "(?!)").fullmatch
@@ -121,10 +127,15 @@ class RouteTable(Generic[P]):
         """Return ``(key text, policy)`` for a raw path, or ``(None, default)``."""
         if self.empty:
             return None, self.default
-        found = self._match(f"{method} {path}")
-        if found is None:
-            return None, self.default
-        return self._results[found.lastgroup]  # type: ignore[index]
+        subject = f"{method} {path}"
+        result = self._path_cache.get(subject)
+        if result is None:
+            found = self._match(subject)
+            result = (None, self.default) if found is None else self._results[found.lastgroup]  # type: ignore[index]
+            if len(self._path_cache) >= _PATH_CACHE_SIZE:
+                self._path_cache.clear()  # bounded whatever the clients send
+            self._path_cache[subject] = result
+        return result
 
     def match_template(self, method: str, template: str) -> tuple[str | None, P]:
         """Return ``(key text, policy)`` for a framework route template in any supported syntax."""

@@ -57,7 +57,7 @@ class Timeout:
         self, seconds: float | None, route: str | None, scheduler: TimeoutScheduler | None = None
     ) -> None:
         self._scheduler = scheduler
-        self._seconds = seconds
+        self._seconds = seconds if seconds is None or seconds > 0.0 else 0.0
         self.route = route
         self._task: asyncio.Task[object] | None = None
         self._bucket: set[Timeout] | None = None
@@ -65,18 +65,7 @@ class Timeout:
         self.expired = False
 
     async def __aenter__(self) -> Timeout:
-        if self._seconds is not None:
-            task = asyncio.current_task()
-            if task is None:
-                raise RuntimeError("a seawall timeout must be used inside an asyncio task")
-            self._task = task
-            self._cancelling = task.cancelling()
-            scheduler = self._scheduler
-            if scheduler is None:
-                scheduler = get_scheduler(task.get_loop())
-            elif scheduler._loop() is not task.get_loop():
-                raise RuntimeError("this TimeoutScheduler belongs to another event loop")
-            scheduler._add(self, self._seconds)
+        self.start()
         return self
 
     async def __aexit__(
@@ -85,6 +74,30 @@ class Timeout:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.stop(exc)
+
+    def start(self) -> None:
+        """Register with the loop's scheduler (the sync half of ``async with``)."""
+        seconds = self._seconds
+        if seconds is None:
+            return
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
+        if task is None:
+            raise RuntimeError("a seawall timeout must be used inside an asyncio task")
+        self._task = task
+        self._cancelling = task.cancelling()
+        scheduler = self._scheduler
+        if scheduler is None:
+            last = _last
+            scheduler = last if last is not None and last._loop() is loop else get_scheduler(loop)
+        elif scheduler._loop() is not loop:
+            raise RuntimeError("this TimeoutScheduler belongs to another event loop")
+        scheduler._add(self, seconds, loop)
+
+    def stop(self, exc: BaseException | None) -> None:
+        """Unregister; raise :class:`RequestTimeoutError` from ``exc`` when this timeout
+        cancelled the block and no other cancellation is pending."""
         bucket = self._bucket
         if bucket is not None:  # finished in time: the common case
             bucket.discard(self)
@@ -92,7 +105,9 @@ class Timeout:
         elif self.expired:
             assert self._task is not None
             # Ours only if no other cancel request remains (as asyncio.timeout decides).
-            if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
+            if self._task.uncancel() <= self._cancelling and isinstance(
+                exc, asyncio.CancelledError
+            ):
                 raise RequestTimeoutError(route=self.route) from exc
 
     def _expire(self) -> None:
@@ -133,12 +148,9 @@ class TimeoutScheduler:
         """Timeouts registered and not yet finished or expired."""
         return sum(len(bucket) for bucket in self._buckets.values())
 
-    def _add(self, entry: Timeout, seconds: float) -> None:
-        loop = self._loop()
-        if loop is None:  # pragma: no cover - a running task keeps its loop alive
-            raise RuntimeError("the scheduler's event loop is gone")
+    def _add(self, entry: Timeout, seconds: float, loop: asyncio.AbstractEventLoop) -> None:
         # Bucket k is drained at k * resolution, never before the timeout is due.
-        tick = int((loop.time() + max(seconds, 0.0)) * self._per_second) + 1
+        tick = int((loop.time() + seconds) * self._per_second) + 1
         bucket = self._buckets.get(tick)
         if bucket is None:
             bucket = self._buckets[tick] = set()

@@ -22,6 +22,7 @@ import seawall
 from seawall.clock import FakeClock
 from seawall.guard import FallbackRequest, FallbackResponse
 from seawall.middleware.asgi import ASGIMiddleware
+from seawall.middleware.headers import set_header_bytes
 from seawall.pipeline import Pipeline
 from seawall.testing import CapturedLogs, breaker_for, capture_logs
 
@@ -383,3 +384,31 @@ def test_problem_json_is_valid_rfc9457(logs: CapturedLogs) -> None:
     assert {"type", "title", "status", "correlation_id", "error_id"} <= body.keys()
     assert body["status"] == response.status_code
     assert calls["boom"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ([(b"content-type", b"text/plain")], [(b"content-type", b"text/plain"), (b"x-request-id", b"n")]),
+        ([(b"X-Request-ID", b"old"), (b"a", b"1")], [(b"a", b"1"), (b"x-request-id", b"n")]),
+        ([(b"x-request-id", b"old")], [(b"x-request-id", b"n")]),
+        (
+            [(b"Access-Control-Expose-Headers", b"ETag")],
+            [(b"Access-Control-Expose-Headers", b"ETag, X-Request-ID"), (b"x-request-id", b"n")],
+        ),
+        (
+            iter([(b"access-control-expose-headers", b"*"), (b"etag", b"1")]),
+            [(b"access-control-expose-headers", b"*"), (b"etag", b"1"), (b"x-request-id", b"n")],
+        ),
+        ((), [(b"x-request-id", b"n")]),
+    ],
+)
+def test_set_header_bytes_replaces_merges_and_never_mutates(
+    headers: Any, expected: list[tuple[bytes, bytes]]
+) -> None:
+    """The id header replaces any spelling of an old one, joins the expose list, and the
+    app's own header list (often a response object's) is left as it was."""
+    original = list(headers) if isinstance(headers, list) else None
+    assert set_header_bytes(headers, b"x-request-id", b"n", "X-Request-ID") == expected
+    if original is not None:
+        assert headers == original

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -226,3 +227,86 @@ def test_app_debug_adds_exception_details(logs: CapturedLogs) -> None:
         body = test_client.get("/boom").json()
     assert body["exception"] == "builtins.RuntimeError"
     assert "Hunter2" not in body["message"]
+
+
+class HoldStart:
+    """A user middleware that holds the response start until the first body message (as
+    compressing middleware does) and refuses a second start."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        held: list[Any] = []
+
+        async def holding_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                if held:
+                    raise AssertionError("a second response start reached the middleware")
+                held.append(message)
+                return
+            if held:
+                await send(held.pop())
+            await send(message)
+
+        await self.app(scope, receive, holding_send)
+
+
+class StartsThenFails:
+    """A raw ASGI route app that starts its response, then fails."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise RuntimeError(f"failed after start, {SECRET}")
+
+
+def test_start_held_inside_problem_mapping_still_gets_a_problem(logs: CapturedLogs) -> None:
+    """A start held by a middleware inside problem mapping never reached the client: the
+    failure still gets its problem response, with the id and without the secret."""
+    app = Starlette(routes=[Route("/started", StartsThenFails())])
+    app.add_middleware(HoldStart)
+    seawall_starlette.install(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/started")
+    assert response.status_code == 500
+    assert response.json()["correlation_id"] == response.headers["x-request-id"]
+    assert "a second response start" not in logs.text
+    assert "Hunter2" not in response.text + logs.text
+
+
+def test_start_held_outside_problem_mapping_is_an_abort(logs: CapturedLogs) -> None:
+    """Middleware added after install() sits outside problem mapping: once the app has sent
+    its start into it, a failure is logged as aborted and no second start is sent."""
+    app = Starlette(routes=[Route("/started", StartsThenFails())])
+    seawall_starlette.install(app)
+    app.add_middleware(HoldStart)
+    # No response reaches the test client, which raises for that.
+    with TestClient(app, raise_server_exceptions=False) as client, contextlib.suppress(Exception):
+        client.get("/started")
+    assert len(logs.named("response_aborted")) == 1
+    assert "a second response start" not in logs.text
+    assert "Hunter2" not in logs.text
+
+
+@pytest.mark.parametrize("added_after_install", [False, True])
+def test_failure_before_start_is_a_problem_whatever_the_middleware_order(
+    logs: CapturedLogs, added_after_install: bool
+) -> None:
+    """Before the response starts, a failure becomes one problem response with the id."""
+    app = Starlette(routes=[Route("/boom", _boom)])
+    if added_after_install:
+        seawall_starlette.install(app)
+        app.add_middleware(HoldStart)
+    else:
+        app.add_middleware(HoldStart)
+        seawall_starlette.install(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["correlation_id"] == response.headers["x-request-id"]
+    assert "Hunter2" not in response.text + logs.text
+
+
+async def _boom(request: Request) -> Any:
+    raise RuntimeError(f"cannot reach {SECRET}")

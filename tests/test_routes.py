@@ -84,9 +84,10 @@ def test_bad_keys_are_rejected(key: str) -> None:
 
 
 def test_distinct_urls_leave_memory_flat() -> None:
-    """Matching raw paths keeps no per-URL state (the 1 M case runs in benchmarks/)."""
+    """Matching raw paths keeps no per-URL state beyond a bounded cache, filled here first
+    (the 1 M case runs in benchmarks/)."""
     table = RouteTable([("GET /items/{id}", 1)], default=0)
-    for warm in range(1000):
+    for warm in range(5000):
         table.match_path("GET", f"/items/{warm}")
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
@@ -96,3 +97,15 @@ def test_distinct_urls_leave_memory_flat() -> None:
     tracemalloc.stop()
     grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
     assert grown < 64 * 1024
+
+
+def test_raw_path_cache_stays_bounded_and_correct() -> None:
+    """Many distinct raw paths never grow the match cache past its bound, and every answer
+    stays the one the compiled table gives, before and after the cache starts over."""
+    table = RouteTable([("GET /items/{id}", "item"), ("/static/*", "static")], default="dflt")
+    for n in range(5_000):
+        assert table.match_path("GET", f"/items/{n}") == ("GET /items/{id}", "item")
+        assert table.match_path("GET", f"/static/{n}/a.css") == ("/static/*", "static")
+        assert table.match_path("GET", f"/other/{n}") == (None, "dflt")
+        assert len(table._path_cache) <= 2048
+    assert table.match_path("POST", "/items/7") == (None, "dflt")

@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
@@ -43,12 +44,16 @@ def install(app: Starlette, settings: Settings | Any = None) -> Pipeline:
     setattr(app.state, _INSTALLED, pipeline)
     handler = problem_handler(pipeline)
     app.add_exception_handler(HTTPException, handler)
-    app.add_middleware(ProblemMiddleware, pipeline=pipeline)
+    problems = Middleware(ProblemMiddleware, pipeline=pipeline)
+    app.user_middleware.insert(0, problems)
     build = app.build_middleware_stack
 
     def build_with_seawall() -> Any:
-        # Routes may be added after install(): guard them when the stack is built (first call).
+        # Routes and middleware may be added after install(): look when the stack is built.
         _guard_routes(app.router.routes, "", pipeline)
+        # Right inside ServerErrorMiddleware (nothing added later in between), problem mapping
+        # can read the correlation layer's record of the response instead of wrapping send.
+        problems.kwargs["adjacent"] = app.user_middleware[0] is problems
         return ASGIMiddleware(build(), pipeline=pipeline, policies=False)
 
     app.build_middleware_stack = build_with_seawall  # type: ignore[method-assign]

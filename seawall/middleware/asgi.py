@@ -12,6 +12,7 @@ from typing import Any
 
 from seawall.correlation import _correlation_id
 from seawall.exceptions import InvalidCorrelationIdError
+from seawall.middleware.exchange import EXCHANGE, Exchange
 from seawall.middleware.headers import set_header_bytes
 from seawall.pipeline import Pipeline
 from seawall.settings import Settings
@@ -43,57 +44,40 @@ class ASGIMiddleware:
         self.pipeline = pipeline or Pipeline(settings)
         self.policies = policies and not self.pipeline.guards.empty
         correlation = self.pipeline.correlation
+        self._resolve = correlation.resolve
         self._name = correlation.response_header_bytes
         self._display = correlation.response_header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            await self._http(scope, receive, send)
-        elif kind == "websocket":
-            await self._websocket(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        pipeline = self.pipeline
-        correlation_id, invalid = pipeline.correlation.resolve(scope["headers"])
-        token = _correlation_id.set(correlation_id)
-        name, display, value = self._name, self._display, correlation_id.encode("ascii")
-        started = False
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                message["headers"] = set_header_bytes(
-                    message.get("headers", ()), name, value, display
-                )
-            await send(message)
-
-        try:
-            if invalid is not None and pipeline.invalid_correlation_id(invalid):
-                await send_problem(pipeline, InvalidCorrelationIdError(), scope, send_with_id)
-                return
-            if self.policies:
-                route, guard = pipeline.guards.for_path(scope["method"], scope["path"])
-                try:
-                    if guard is None:
-                        await self.app(scope, receive, send_with_id)
-                    else:
-                        await guard.run_asgi(self.app, scope, receive, send_with_id)
-                except Exception as exc:
-                    await _failed(pipeline, exc, scope, send_with_id, started, route)
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await self._websocket(scope, receive, send)
             else:
-                try:
-                    await self.app(scope, receive, send_with_id)
-                except Exception as exc:
-                    await _failed(pipeline, exc, scope, send_with_id, started, None)
+                await self.app(scope, receive, send)
+            return
+        correlation_id, invalid = self._resolve(scope["headers"])
+        token = _correlation_id.set(correlation_id)
+        exchange = Exchange(send, self._name, correlation_id.encode("ascii"), self._display)
+        scope[EXCHANGE] = exchange
+        route = None
+        try:
+            if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
+                await send_problem(self.pipeline, InvalidCorrelationIdError(), scope, exchange.send)
+            elif self.policies:
+                route, guard = self.pipeline.guards.for_path(scope["method"], scope["path"])
+                if guard is None:
+                    await self.app(scope, receive, exchange.send)
+                else:
+                    await guard.run_asgi(self.app, scope, receive, exchange.send, exchange)
+            else:
+                await self.app(scope, receive, exchange.send)
+        except Exception as exc:
+            await _failed(self.pipeline, exc, scope, exchange.send, exchange.status != 0, route)
         finally:
             _correlation_id.reset(token)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        correlation_id, invalid = self.pipeline.correlation.resolve(scope["headers"])
+        correlation_id, invalid = self._resolve(scope["headers"])
         token = _correlation_id.set(correlation_id)
         name, display, value = self._name, self._display, correlation_id.encode("ascii")
 
@@ -116,28 +100,30 @@ class ASGIMiddleware:
 class ProblemMiddleware:
     """Problem mapping only, for adapters that place it inside a framework's own error layer.
 
-    Route keys come from ``scope["seawall.route"]`` when an inner layer has set it.
+    Route keys come from ``scope["seawall.route"]`` when an inner layer has set it. With
+    ``adjacent=True`` (nothing between it and the correlation layer but layers that forward
+    every message at once), it reads the correlation layer's :class:`Exchange` instead of
+    wrapping ``send``.
     """
 
-    def __init__(self, app: ASGIApp, *, pipeline: Pipeline) -> None:
+    def __init__(self, app: ASGIApp, *, pipeline: Pipeline, adjacent: bool = False) -> None:
         self.app = app
         self.pipeline = pipeline
+        self.adjacent = adjacent
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        exchange = scope.get(EXCHANGE) if self.adjacent else None
+        inner = send
+        if exchange is None:
+            exchange = Exchange(send)
+            inner = exchange.send
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, inner)
         except Exception as exc:
+            started = exchange.status != 0
             await _failed(self.pipeline, exc, scope, send, started, scope.get("seawall.route"))
 
 

@@ -30,6 +30,14 @@ def set_header_bytes(
 
     ``name`` is lowercase; ``display_name`` is the configured spelling used in the expose list.
     """
+    if type(headers) is not list and type(headers) is not tuple:
+        headers = list(headers)  # read twice below
+    # Fast path: lowercase names (as servers and frameworks send them), none to edit.
+    for key, _ in headers:
+        if key in (name, _EXPOSE) or not key.islower():
+            break
+    else:
+        return [*headers, (name, value)]
     out: list[tuple[bytes, bytes]] = []
     for key, current in headers:
         lowered = key.lower()
