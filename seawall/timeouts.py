@@ -31,13 +31,22 @@ from __future__ import annotations
 import asyncio
 import heapq
 import math
+import sys
 import threading
 import weakref
+from _thread import get_ident as _get_ident
 from types import TracebackType
 
 from seawall.exceptions import RequestTimeoutError
 
-__all__ = ["DEFAULT_RESOLUTION", "Timeout", "TimeoutScheduler", "get_scheduler", "timeout"]
+__all__ = [
+    "DEFAULT_RESOLUTION",
+    "Timeout",
+    "TimeoutScheduler",
+    "get_scheduler",
+    "running_scheduler",
+    "timeout",
+]
 
 DEFAULT_RESOLUTION = 0.02
 """Bucket width in seconds: how late past its timeout a handler may be cancelled."""
@@ -81,18 +90,18 @@ class Timeout:
         seconds = self._seconds
         if seconds is None:
             return
-        loop = asyncio.get_running_loop()
+        scheduler = self._scheduler
+        if scheduler is None:
+            scheduler, loop = running_scheduler()
+        else:
+            loop = asyncio.get_running_loop()
+            if scheduler._loop() is not loop:
+                raise RuntimeError("this TimeoutScheduler belongs to another event loop")
         task = asyncio.current_task(loop)
         if task is None:
             raise RuntimeError("a seawall timeout must be used inside an asyncio task")
         self._task = task
         self._cancelling = task.cancelling()
-        scheduler = self._scheduler
-        if scheduler is None:
-            last = _last
-            scheduler = last if last is not None and last._loop() is loop else get_scheduler(loop)
-        elif scheduler._loop() is not loop:
-            raise RuntimeError("this TimeoutScheduler belongs to another event loop")
         scheduler._add(self, seconds, loop)
 
     def stop(self, exc: BaseException | None) -> None:
@@ -194,6 +203,36 @@ _schedulers_lock = threading.Lock()
 
 
 _last: TimeoutScheduler | None = None  # the one most recently looked up: usually the only one
+
+
+class _ThisThread(threading.local):
+    scheduler: TimeoutScheduler | None = None  # of the loop that last ran a timeout here
+
+
+_this_thread = _ThisThread()
+_REMEMBER_LOOP = sys.version_info < (3, 12)  # later versions find the running loop cheaply
+
+
+def running_scheduler() -> tuple[TimeoutScheduler, asyncio.AbstractEventLoop]:
+    """The scheduler of the loop running in this thread, and that loop.
+
+    On Python 3.11 ``asyncio.get_running_loop()`` makes a ``getpid()`` system call per use, a
+    visible part of a request's cost under a real server, so the loop is remembered per thread
+    and reused while it runs here (checked by its thread id where the loop records one).
+    """
+    if _REMEMBER_LOOP:
+        scheduler = _this_thread.scheduler
+        if scheduler is not None:
+            loop = scheduler._loop()
+            if (
+                loop is not None
+                and loop.is_running()
+                and getattr(loop, "_thread_id", _get_ident()) == _get_ident()
+            ):
+                return scheduler, loop
+    loop = asyncio.get_running_loop()
+    scheduler = _this_thread.scheduler = get_scheduler(loop)
+    return scheduler, loop
 
 
 def get_scheduler(loop: asyncio.AbstractEventLoop | None = None) -> TimeoutScheduler:

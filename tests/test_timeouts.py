@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -12,7 +13,13 @@ from typing import Any
 import pytest
 
 from seawall.exceptions import RequestTimeoutError
-from seawall.timeouts import DEFAULT_RESOLUTION, TimeoutScheduler, get_scheduler, timeout
+from seawall.timeouts import (
+    DEFAULT_RESOLUTION,
+    TimeoutScheduler,
+    get_scheduler,
+    running_scheduler,
+    timeout,
+)
 
 SHORT = 0.05
 
@@ -184,6 +191,74 @@ def test_each_loop_has_its_own_scheduler() -> None:
         return get_scheduler()
 
     assert asyncio.run(current()) is not asyncio.run(current())
+
+
+def test_running_scheduler_follows_the_loop_of_each_thread() -> None:
+    """The per-thread memory of the running loop never hands out another loop's scheduler:
+    loops run one after another in a thread, and loops running at once in many threads."""
+
+    async def pair() -> tuple[TimeoutScheduler, TimeoutScheduler]:
+        return running_scheduler()[0], get_scheduler()
+
+    first, expected = asyncio.run(pair())
+    assert first is expected
+    second, expected = asyncio.run(pair())
+    assert second is expected
+    assert second is not first
+
+    barrier = threading.Barrier(8)
+    mismatches: list[int] = []
+
+    async def held_while_others_run(index: int) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
+        for _ in range(50):
+            scheduler, loop = running_scheduler()
+            if scheduler is not get_scheduler() or loop is not asyncio.get_running_loop():
+                mismatches.append(index)
+            await asyncio.sleep(0)
+
+    threads = [
+        threading.Thread(target=asyncio.run, args=(held_while_others_run(i),)) for i in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert mismatches == []
+
+
+def test_running_scheduler_is_not_fooled_by_a_loop_that_moved_thread() -> None:
+    """A loop first run here and now running in another thread is not taken for this thread's."""
+    moved = asyncio.new_event_loop()
+    started = threading.Event()
+    release = threading.Event()
+
+    async def remember() -> None:
+        running_scheduler()
+
+    async def hold() -> None:
+        started.set()
+        await asyncio.get_running_loop().run_in_executor(None, release.wait)
+
+    async def here() -> tuple[TimeoutScheduler, asyncio.AbstractEventLoop]:
+        return running_scheduler()
+
+    moved.run_until_complete(remember())
+    other = threading.Thread(target=moved.run_until_complete, args=(hold(),))
+    other.start()
+    try:
+        assert started.wait(timeout=30)
+        fresh = asyncio.new_event_loop()
+        try:
+            scheduler, loop = fresh.run_until_complete(here())
+        finally:
+            fresh.close()
+        assert loop is fresh
+        assert scheduler is not get_scheduler(moved)
+    finally:
+        release.set()
+        other.join(timeout=30)
+        moved.close()
 
 
 def test_scheduler_does_not_keep_its_loop_alive() -> None:
