@@ -152,6 +152,23 @@ def test_secrets_are_redacted_in_every_surface() -> None:
     assert_no_leak(out_record, items[1][2])
 
 
+TOKENS = [name for name in SECRETS if name not in ("slack_webhook", "email", "card_plain", "ssn")]
+
+
+@pytest.mark.parametrize("name", TOKENS)
+def test_tokens_glued_to_a_word_are_not_tokens(name: str) -> None:
+    """A token format right after a letter, digit or underscore is part of a longer word: kept."""
+    for before in "x7_":
+        assert R.text(before + SECRETS[name]) == before + SECRETS[name]
+
+
+@pytest.mark.parametrize("name", ["card_plain", "ssn"])
+def test_numbers_glued_to_longer_numbers_are_kept(name: str) -> None:
+    """A card or SSN right after a digit or a dash is part of a longer number: kept."""
+    for before in "7-":
+        assert R.text(before + SECRETS[name]) == before + SECRETS[name]
+
+
 BENIGN = [
     "123e4567-e89b-12d3-a456-426614174000",
     "4bf92f3577b34da6a3ce929d0e0e4736",
