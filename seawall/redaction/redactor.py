@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-from seawall.redaction.detectors import DETECTORS, DIGITS, Detector
+from seawall.redaction.anchors import AnchorIndex
+from seawall.redaction.detectors import DETECTORS, Detector
 from seawall.redaction.escape import escape
 from seawall.redaction.keys import KeyMatcher
 from seawall.settings import RedactionSettings
@@ -33,7 +34,6 @@ _KEY_VALUE = re.compile(
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}://")
 _URL_END = re.compile(r"[\s\"'<>]")
 _MARK = "[REDACTED"
-_DIGIT_RUN = re.compile(r"\d(?:[ \-]?\d){7}").search
 # Parts of sensitive key names: the pair scanner runs only on text that holds one.
 _KEY_STEMS = (
     "pass", "pwd", "secret", "token", "key", "auth", "cookie", "session", "sid", "dsn", "sig",
@@ -60,28 +60,12 @@ class Redactor:
         self.settings = settings = settings or RedactionSettings()
         self.keys = KeyMatcher(settings.keys, settings.safe_keys)
         enabled = settings.detector_enabled
-        self._detectors: list[Detector] = [d for d in DETECTORS if enabled(d.name)]
-        self._detectors += [
+        detectors = [d for d in DETECTORS if enabled(d.name)]
+        detectors += [
             Detector(name, re.compile(pattern), ()) for name, pattern in settings.patterns.items()
         ]
+        self._anchors = AnchorIndex(detectors)
         self._url = enabled("url_userinfo")
-        # Anchor -> detector indices; checked with plain substring tests (fast C loops).
-        literal: dict[str, list[int]] = {}
-        folded: dict[str, list[int]] = {}
-        self._digit_detectors: list[int] = []
-        self._always: list[int] = []
-        for index, detector in enumerate(self._detectors):
-            if not detector.anchors:
-                self._always.append(index)
-            for anchor in detector.anchors:
-                if anchor == DIGITS:
-                    self._digit_detectors.append(index)
-                elif detector.case_insensitive_anchors:
-                    folded.setdefault(anchor.lower(), []).append(index)
-                else:
-                    literal.setdefault(anchor, []).append(index)
-        self._literal = tuple((a, tuple(i)) for a, i in literal.items())
-        self._folded = tuple((a, tuple(i)) for a, i in folded.items())
         self._text_cache: dict[str, str] = {}
         self._key_cache: dict[str, tuple[str, str | None]] = {}
         self._pairs = {
@@ -136,19 +120,9 @@ class Redactor:
     def _spans(self, text: str) -> list[Span]:
         if len(text) < 8:
             return []
-        wanted: set[int] = set(self._always)
-        for anchor, indices in self._literal:
-            if anchor in text:
-                wanted.update(indices)
         lowered = text.lower()
-        for anchor, indices in self._folded:
-            if anchor in lowered:
-                wanted.update(indices)
-        if self._digit_detectors and _DIGIT_RUN(text) is not None:
-            wanted.update(self._digit_detectors)
         spans: list[Span] = []
-        for index in sorted(wanted):
-            detector = self._detectors[index]
+        for detector in self._anchors.detectors_for(text, lowered):
             group, check = detector.group, detector.check
             for match in detector.pattern.finditer(text):
                 found = match.group(group)
