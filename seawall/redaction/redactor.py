@@ -11,14 +11,14 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
-from itertools import islice
+from collections.abc import Mapping
 from typing import Any
 
 from seawall.redaction.anchors import AnchorIndex
 from seawall.redaction.detectors import DETECTORS, Detector
 from seawall.redaction.escape import escape
 from seawall.redaction.keys import KeyMatcher
+from seawall.redaction.walk import make_walk
 from seawall.settings import RedactionSettings
 
 __all__ = ["Redactor"]
@@ -42,7 +42,6 @@ _KEY_STEMS = (
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "apikey", "negotiate"})
 _TRUNCATED = "...[truncated]"
 _CACHE_SIZE = 4096
-_SCALARS = frozenset({bool, int, float})
 _SCAN_MARGIN = 4096
 _LOG_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -73,11 +72,13 @@ class Redactor:
         }
         self._any_pairs = any(self._pairs.values())
         self._limit = settings.max_field_length
-        self._max_depth = settings.max_depth
-        self._max_items = settings.max_items
         self._hmac_key = (
             (settings.hmac_key or "").encode() if settings.placeholder == "hmac" else None
         )
+        self._walk = make_walk(
+            self.text, self._text_cache, self._key_info, self._key_cache, self._leaf,
+            settings.max_depth, settings.max_items,
+        )  # fmt: skip
 
     @classmethod
     def from_settings(cls, settings: RedactionSettings | None = None) -> Redactor:
@@ -221,101 +222,34 @@ class Redactor:
         exception -> its redacted rendering, LogRecord -> a redacted copy."""
         return self._walk(obj, 0, set())
 
-    def _walk(self, obj: Any, depth: int, seen: set[int]) -> Any:
-        """``obj`` redacted; an error while redacting it replaces just this value."""
-        try:
-            kind = type(obj)
-            if kind is str:
-                return self._text_cache.get(obj) or self.text(obj)
-            if obj is None or kind in _SCALARS:
-                return obj
-            if kind is dict:
-                return self._container(obj, depth, seen, self._mapping)
-            if kind is list or kind is tuple:
-                return self._container(obj, depth, seen, self._sequence)
-            if isinstance(obj, str):
-                return self.text(str(obj))
-            if isinstance(obj, bool | int | float):
-                return obj
-            if isinstance(obj, bytes | bytearray | memoryview):
-                return self.text(bytes(obj).decode("utf-8", "backslashreplace"))
-            if isinstance(obj, BaseException):
-                return self.exception_text(obj)
-            if isinstance(obj, logging.LogRecord):
-                return self.record(obj)
-            if isinstance(obj, Mapping):
-                return self._container(obj, depth, seen, self._mapping)
-            if isinstance(obj, list | tuple | set | frozenset):
-                return self._container(obj, depth, seen, self._sequence)
-            return self.text(_safe_repr(obj))
-        except Exception:
-            return "[REDACTED:unredactable]"
+    def _leaf(self, obj: Any) -> Any:
+        """A value the walk does not descend into, redacted."""
+        if isinstance(obj, str):
+            return self.text(str(obj))
+        if isinstance(obj, bool | int | float):
+            return obj
+        if isinstance(obj, bytes | bytearray | memoryview):
+            return self.text(bytes(obj).decode("utf-8", "backslashreplace"))
+        if isinstance(obj, BaseException):
+            return self.exception_text(obj)
+        if isinstance(obj, logging.LogRecord):
+            return self.record(obj)
+        return self.text(_safe_repr(obj))
 
-    def _container(
-        self, obj: Any, depth: int, seen: set[int], walk_items: Callable[[Any, int, set[int]], Any]
-    ) -> Any:
-        """``walk_items(obj)`` within the depth bound, with cycles cut."""
-        if depth >= self._max_depth:
-            return "[REDACTED:too_deep]"
-        marker = id(obj)
-        if marker in seen:
-            return "[REDACTED:cycle]"
-        seen.add(marker)
-        try:
-            return walk_items(obj, depth, seen)
-        finally:
-            seen.discard(marker)
-
-    def _sequence(self, obj: Iterable[Any], depth: int, seen: set[int]) -> list[Any]:
-        items = list(obj)
-        limit = self._max_items
-        text, cache, walk = self.text, self._text_cache, self._walk
-        # Strings, the commonest items, skip the generic walk (a call per item).
-        out = [
-            (cache.get(item) or text(item)) if type(item) is str else walk(item, depth + 1, seen)
-            for item in items[:limit]
-        ]
-        if len(items) > limit:
-            out.append(f"[REDACTED:{len(items) - limit} more items]")
-        return out
-
-    def _mapping(self, obj: Mapping[Any, Any], depth: int, seen: set[int]) -> dict[Any, Any]:
-        out: dict[Any, Any] = {}
-        limit = self._max_items
-        key_cache, key_info = self._key_cache, self._key_info
-        text, text_cache, walk = self.text, self._text_cache, self._walk
-        pairs = iter(obj.items())
-        # A dict's length is exact, so within the limit its items need no counting.
-        within = pairs if type(obj) is dict and len(obj) <= limit else islice(pairs, limit)
-        for key, value in within:
-            if not isinstance(key, str):
-                key = _safe_repr(key)
-            safe_key, placeholder = key_cache.get(key) or key_info(key)
-            kind = type(value)
-            if placeholder is not None and value is not None and value != "":
-                out[safe_key] = placeholder
-            elif kind is str:
-                out[safe_key] = text_cache.get(value) or text(value)
-            elif value is None or kind in _SCALARS:
-                out[safe_key] = value
-            else:
-                out[safe_key] = walk(value, depth + 1, seen)
-        for _ in pairs:  # a key beyond the limit
-            out["[REDACTED:more]"] = f"{len(obj) - limit} more keys"
-            break
-        return out
-
-    def _key_info(self, key: str) -> tuple[str, str | None]:
+    def _key_info(self, key: object) -> tuple[str, str | None]:
         """The key as it may be logged (escaped) and the placeholder for its value if the key
         is sensitive; cached per key (keys repeat)."""
+        name = key if isinstance(key, str) else _safe_repr(key)
         cache = self._key_cache
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
-        label = self.keys.label(key)
-        info = cache[key] = (
-            escape(key)[: self._limit],
-            None if label is None else f"[REDACTED:{label}]",
-        )
+        info = cache.get(name)
+        if info is None:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            label = self.keys.label(name)
+            info = cache[name] = (
+                escape(name)[: self._limit],
+                None if label is None else f"[REDACTED:{label}]",
+            )
         return info
 
     def exception_text(self, exc: BaseException) -> str:

@@ -1,0 +1,105 @@
+"""The structure walk: a redacted copy of nested mappings and sequences, bounded in depth and
+size, with cycles cut.
+
+It runs for every value of every event, so it is built once per redactor out of closures
+(their variables are the cheapest lookups Python has), and its loops handle strings and
+scalars in place instead of with a call per value. What a string, a key or any other value
+becomes is up to the functions the redactor passes in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from itertools import islice
+from typing import Any
+
+__all__ = ["Walk", "make_walk"]
+
+Walk = Callable[[Any, int, set[int]], Any]
+"""``walk(obj, depth, seen)``: ``obj`` redacted; ``seen`` holds the ids of the containers above."""
+
+_SCALARS = frozenset({bool, int, float})
+# Never walked as containers, whatever else they are: ``leaf`` renders them.
+_LEAVES = (str, int, float, bytes, bytearray, memoryview, BaseException, logging.LogRecord)
+
+
+def make_walk(
+    text: Callable[[str], str],
+    texts: Mapping[str, str],
+    key: Callable[[Any], tuple[str, str | None]],
+    keys: Mapping[str, tuple[str, str | None]],
+    leaf: Callable[[Any], Any],
+    max_depth: int,
+    max_items: int,
+) -> Walk:
+    """The walk. ``text`` redacts a string, ``texts`` holds results it cached; ``key`` gives a
+    key as it may be logged and, if the key is sensitive, the placeholder for its value, and
+    ``keys`` caches those by key; ``leaf`` redacts what is neither a mapping nor a sequence.
+    A value that fails to redact becomes a marker, and only that value."""
+
+    def walk(obj: Any, depth: int, seen: set[int]) -> Any:
+        try:
+            kind = type(obj)
+            if kind is str:
+                return texts.get(obj) or text(obj)
+            if obj is None or kind in _SCALARS:
+                return obj
+            items: Walk
+            if kind is dict:
+                items = mapping
+            elif kind is list or kind is tuple:
+                items = sequence
+            elif isinstance(obj, _LEAVES):
+                return leaf(obj)
+            elif isinstance(obj, Mapping):
+                items = mapping
+            elif isinstance(obj, list | tuple | set | frozenset):
+                items = sequence
+            else:
+                return leaf(obj)
+            if depth >= max_depth:
+                return "[REDACTED:too_deep]"
+            marker = id(obj)
+            if marker in seen:
+                return "[REDACTED:cycle]"
+            seen.add(marker)
+            try:
+                return items(obj, depth, seen)
+            finally:
+                seen.discard(marker)
+        except Exception:
+            return "[REDACTED:unredactable]"
+
+    def sequence(obj: Iterable[Any], depth: int, seen: set[int]) -> list[Any]:
+        items = list(obj)
+        out = [
+            (texts.get(item) or text(item)) if type(item) is str else walk(item, depth + 1, seen)
+            for item in items[:max_items]
+        ]
+        if len(items) > max_items:
+            out.append(f"[REDACTED:{len(items) - max_items} more items]")
+        return out
+
+    def mapping(obj: Mapping[Any, Any], depth: int, seen: set[int]) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        pairs = iter(obj.items())
+        # A dict's length is exact, so within the limit its items need no counting.
+        exact = type(obj) is dict and len(obj) <= max_items
+        for name, value in pairs if exact else islice(pairs, max_items):
+            logged, placeholder = (keys.get(name) if isinstance(name, str) else None) or key(name)
+            kind = type(value)
+            if placeholder is not None and value is not None and value != "":
+                out[logged] = placeholder
+            elif kind is str:
+                out[logged] = texts.get(value) or text(value)
+            elif value is None or kind in _SCALARS:
+                out[logged] = value
+            else:
+                out[logged] = walk(value, depth + 1, seen)
+        for _ in pairs:  # a key beyond the limit
+            out["[REDACTED:more]"] = f"{len(obj) - max_items} more keys"
+            break
+        return out
+
+    return walk
