@@ -16,8 +16,10 @@ from typing import Any
 
 __all__ = ["Walk", "make_walk"]
 
-Walk = Callable[[Any, int, set[int]], Any]
-"""``walk(obj, depth, seen)``: ``obj`` redacted; ``seen`` holds the ids of the containers above."""
+Walk = Callable[[Any, int, set[int], dict[str, str]], Any]
+"""``walk(obj, depth, seen, done)``: ``obj`` redacted. ``seen`` holds the ids of the containers
+above it, ``done`` the strings redacted so far in this walk (records repeat their fields, and
+traces their queries and URLs, so each distinct string is redacted once)."""
 
 _SCALARS = frozenset({bool, int, float})
 # Never walked as containers, whatever else they are: ``leaf`` renders them.
@@ -38,11 +40,15 @@ def make_walk(
     ``keys`` caches those by key; ``leaf`` redacts what is neither a mapping nor a sequence.
     A value that fails to redact becomes a marker, and only that value."""
 
-    def walk(obj: Any, depth: int, seen: set[int]) -> Any:
+    def redacted(value: str, done: dict[str, str]) -> str:
+        result = done[value] = text(value)
+        return result
+
+    def walk(obj: Any, depth: int, seen: set[int], done: dict[str, str]) -> Any:
         try:
             kind = type(obj)
             if kind is str:
-                return texts.get(obj) or text(obj)
+                return texts.get(obj) or done.get(obj) or redacted(obj, done)
             if obj is None or kind in _SCALARS:
                 return obj
             items: Walk
@@ -65,23 +71,27 @@ def make_walk(
                 return "[REDACTED:cycle]"
             seen.add(marker)
             try:
-                return items(obj, depth, seen)
+                return items(obj, depth, seen, done)
             finally:
                 seen.discard(marker)
         except Exception:
             return "[REDACTED:unredactable]"
 
-    def sequence(obj: Iterable[Any], depth: int, seen: set[int]) -> list[Any]:
+    def sequence(obj: Iterable[Any], depth: int, seen: set[int], done: dict[str, str]) -> list[Any]:
         items = list(obj)
         out = [
-            (texts.get(item) or text(item)) if type(item) is str else walk(item, depth + 1, seen)
+            (texts.get(item) or done.get(item) or redacted(item, done))
+            if type(item) is str
+            else walk(item, depth + 1, seen, done)
             for item in items[:max_items]
         ]
         if len(items) > max_items:
             out.append(f"[REDACTED:{len(items) - max_items} more items]")
         return out
 
-    def mapping(obj: Mapping[Any, Any], depth: int, seen: set[int]) -> dict[Any, Any]:
+    def mapping(
+        obj: Mapping[Any, Any], depth: int, seen: set[int], done: dict[str, str]
+    ) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         pairs = iter(obj.items())
         # A dict's length is exact, so within the limit its items need no counting.
@@ -92,11 +102,11 @@ def make_walk(
             if placeholder is not None and value is not None and value != "":
                 out[logged] = placeholder
             elif kind is str:
-                out[logged] = texts.get(value) or text(value)
+                out[logged] = texts.get(value) or done.get(value) or redacted(value, done)
             elif value is None or kind in _SCALARS:
                 out[logged] = value
             else:
-                out[logged] = walk(value, depth + 1, seen)
+                out[logged] = walk(value, depth + 1, seen, done)
         for _ in pairs:  # a key beyond the limit
             out["[REDACTED:more]"] = f"{len(obj) - max_items} more keys"
             break
