@@ -169,6 +169,14 @@ def test_numbers_glued_to_longer_numbers_are_kept(name: str) -> None:
         assert R.text(before + SECRETS[name]) == before + SECRETS[name]
 
 
+def test_every_url_in_a_text_has_its_userinfo_redacted() -> None:
+    """Each URL is found on its own, also after a long run of scheme characters."""
+    text = "a http://u:pw1secret@h/x then redis://:pw2secret@c:6379 and ftp://u:pw3secret@f"
+    out = R.text(text + " " + "x" * 40 + "://user:pw4secret@h/p")
+    assert out.count("[REDACTED:url_userinfo]") == 4
+    assert "secret" not in out
+
+
 BENIGN = [
     "123e4567-e89b-12d3-a456-426614174000",
     "4bf92f3577b34da6a3ce929d0e0e4736",
