@@ -9,7 +9,7 @@ most of them for one character, instead of one test per anchor.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from seawall.redaction.detectors import DIGITS, Detector
 
@@ -46,8 +46,8 @@ class AnchorIndex:
         self._folded = _grouped(folded)
         self._unanchored = tuple(self._detectors[index] for index in self._always)
 
-    def detectors_for(self, text: str, lowered: str) -> Sequence[Detector]:
-        """The detectors with an anchor in ``text``, in their given order (case-insensitive
+    def detectors_for(self, text: str, lowered: str) -> Iterable[Detector]:
+        """The detectors with an anchor in ``text``, in no particular order (case-insensitive
         anchors are looked for in ``lowered``, which is ``text.lower()``)."""
         wanted: list[int] = []
         for guard, anchors in self._literal:
@@ -66,8 +66,7 @@ class AnchorIndex:
                 wanted += self._digits
         if not wanted:
             return self._unanchored
-        detectors = self._detectors
-        return [detectors[index] for index in sorted({*wanted, *self._always})]
+        return map(self._detectors.__getitem__, {*wanted, *self._always})
 
 
 def _grouped(anchors: dict[str, list[int]]) -> tuple[_Group, ...]:
