@@ -291,6 +291,31 @@ def test_cycles_depth_and_size_are_bounded() -> None:
     assert redact(wide)[-1] == "[REDACTED:4000 more items]"
 
 
+@pytest.mark.parametrize("max_depth", [32, 5000])
+def test_cycles_are_marked_whatever_the_depth_bound(max_depth: int) -> None:
+    """Every way back to an enclosing container is a cycle marker, even with a huge depth bound."""
+    r = Redactor(Settings.from_mapping({"redaction": {"max_depth": max_depth}}).redaction)
+    cyclic: dict[str, Any] = {"a": 1, "items": []}
+    cyclic["self"] = cyclic
+    cyclic["items"] += [cyclic, {"up": cyclic}]
+    out = r.redact(cyclic)
+    assert out == {"a": 1, "items": ["[REDACTED:cycle]", {"up": "[REDACTED:cycle]"}], "self": "[REDACTED:cycle]"}
+
+
+def test_shared_values_are_not_cycles() -> None:
+    """A container referenced twice, but not from inside itself, is redacted in both places."""
+    shared = {"mail": SECRETS["email"]}
+    out = redact({"one": shared, "two": [shared, shared]})
+    assert out["one"] == out["two"][0] == out["two"][1] == {"mail": "[REDACTED:email]"}
+
+
+def test_nesting_within_the_depth_bound_is_kept() -> None:
+    """A structure just inside max_depth comes through whole; one level more is cut."""
+    r = Redactor(Settings.from_mapping({"redaction": {"max_depth": 4}}).redaction)
+    assert r.redact([[[["x"]]]]) == [[[["x"]]]]
+    assert r.redact([[[[["x"]]]]]) == [[[["[REDACTED:too_deep]"]]]]
+
+
 def test_adversarial_text_finishes_in_linear_time() -> None:
     """5 MB strings and regex-hostile input are handled in bounded time (no ReDoS)."""
     hostile = [

@@ -221,7 +221,7 @@ class Redactor:
     def redact(self, obj: Any) -> Any:
         """A redacted copy: str -> str, mapping -> dict (same keys), sequence -> list,
         exception -> its redacted rendering, LogRecord -> a redacted copy."""
-        return self._walk(obj, 0, set(), {})
+        return self._walk(obj)
 
     def _leaf(self, obj: Any) -> Any:
         """A value the walk does not descend into, redacted."""

@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-__all__ = ["Walk", "make_walk"]
+__all__ = ["make_walk"]
 
-Walk = Callable[[Any, int, set[int], dict[str, str]], Any]
+_Walk = Callable[[Any, int, "set[int] | None", dict[str, str]], Any]
 """``walk(obj, depth, seen, done)``: ``obj`` redacted. ``seen`` holds the ids of the containers
-above it, ``done`` the strings redacted so far in this walk (records repeat their fields, and
-traces their queries and URLs, so each distinct string is redacted once)."""
+above it (``None``: not tracked), ``done`` the strings redacted so far in this walk (records
+repeat their fields, and traces their queries and URLs, so each distinct string is redacted
+once)."""
 
 _SCALARS = frozenset({bool, int, float})
 # Never walked as containers, whatever else they are: ``leaf`` renders them.
@@ -34,7 +35,7 @@ def make_walk(
     leaf: Callable[[Any], Any],
     max_depth: int,
     max_items: int,
-) -> Walk:
+) -> Callable[[Any], Any]:
     """The walk. ``text`` redacts a string, ``texts`` holds results it cached; ``key`` gives a
     key as it may be logged and, if the key is sensitive, the placeholder for its value, and
     ``keys`` caches those by key; ``leaf`` redacts what is neither a mapping nor a sequence.
@@ -44,14 +45,14 @@ def make_walk(
         result = done[value] = text(value)
         return result
 
-    def walk(obj: Any, depth: int, seen: set[int], done: dict[str, str]) -> Any:
+    def walk(obj: Any, depth: int, seen: set[int] | None, done: dict[str, str]) -> Any:
         try:
             kind = type(obj)
             if kind is str:
                 return texts.get(obj) or done.get(obj) or redacted(obj, done)
             if obj is None or kind in _SCALARS:
                 return obj
-            items: Walk
+            items: _Walk
             if kind is dict:
                 items = mapping
             elif kind is list or kind is tuple:
@@ -65,7 +66,11 @@ def make_walk(
             else:
                 return leaf(obj)
             if depth >= max_depth:
+                if seen is None:
+                    raise _DepthReached
                 return "[REDACTED:too_deep]"
+            if seen is None:
+                return items(obj, depth, seen, done)
             marker = id(obj)
             if marker in seen:
                 return "[REDACTED:cycle]"
@@ -74,10 +79,43 @@ def make_walk(
                 return items(obj, depth, seen, done)
             finally:
                 seen.discard(marker)
+        except _DepthReached:
+            raise
+        except RecursionError:
+            if seen is None:  # a cycle under a depth bound above Python's recursion limit
+                raise _DepthReached from None
+            return "[REDACTED:unredactable]"
         except Exception:
             return "[REDACTED:unredactable]"
 
-    def sequence(obj: Iterable[Any], depth: int, seen: set[int], done: dict[str, str]) -> list[Any]:
+    mapping, sequence = _containers(walk, redacted, texts, key, keys, max_items)
+
+    def redact(obj: Any) -> Any:
+        # Cycles are rare, so the path is not tracked at first. A walk through a cycle always
+        # reaches the depth bound (or the recursion limit); only such a walk runs again, with
+        # the path tracked, so the output is the same as if it always were.
+        done: dict[str, str] = {}
+        try:
+            return walk(obj, 0, None, done)
+        except _DepthReached:
+            return walk(obj, 0, set(), done)
+
+    return redact
+
+
+def _containers(
+    walk: _Walk,
+    redacted: Callable[[str, dict[str, str]], str],
+    texts: Mapping[str, str],
+    key: Callable[[Any], tuple[str, str | None]],
+    keys: Mapping[str, tuple[str, str | None]],
+    max_items: int,
+) -> tuple[_Walk, _Walk]:
+    """The loops over a mapping's and a sequence's items, for the walk above."""
+
+    def sequence(
+        obj: Iterable[Any], depth: int, seen: set[int] | None, done: dict[str, str]
+    ) -> list[Any]:
         items = list(obj)
         out = [
             (texts.get(item) or done.get(item) or redacted(item, done))
@@ -90,7 +128,7 @@ def make_walk(
         return out
 
     def mapping(
-        obj: Mapping[Any, Any], depth: int, seen: set[int], done: dict[str, str]
+        obj: Mapping[Any, Any], depth: int, seen: set[int] | None, done: dict[str, str]
     ) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         pairs = iter(obj.items())
@@ -112,4 +150,8 @@ def make_walk(
             break
         return out
 
-    return walk
+    return mapping, sequence
+
+
+class _DepthReached(Exception):
+    """Raised by an untracked walk at the depth bound, where a tracked one must take over."""
