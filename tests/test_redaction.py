@@ -316,6 +316,15 @@ def test_nesting_within_the_depth_bound_is_kept() -> None:
     assert r.redact([[[[["x"]]]]]) == [[[["[REDACTED:too_deep]"]]]]
 
 
+def test_repeated_values_are_redacted_in_every_place() -> None:
+    """A long value that repeats across an event is redacted wherever it stands."""
+    note = f"card {CARD} on file, long enough to skip the short-string cache: " + "x" * 40
+    event = {"items": [{"note": note} for _ in range(5)], "tags": (note, note), "last": note}
+    text = json.dumps(redact(event))
+    assert text.count("[REDACTED:card]") == 8
+    assert_no_leak(text, CARD)
+
+
 def test_adversarial_text_finishes_in_linear_time() -> None:
     """5 MB strings and regex-hostile input are handled in bounded time (no ReDoS)."""
     hostile = [
