@@ -152,6 +152,31 @@ def test_secrets_are_redacted_in_every_surface() -> None:
     assert_no_leak(out_record, items[1][2])
 
 
+TOKENS = [name for name in SECRETS if name not in ("slack_webhook", "email", "card_plain", "ssn")]
+
+
+@pytest.mark.parametrize("name", TOKENS)
+def test_tokens_glued_to_a_word_are_not_tokens(name: str) -> None:
+    """A token format right after a letter, digit or underscore is part of a longer word: kept."""
+    for before in "x7_":
+        assert R.text(before + SECRETS[name]) == before + SECRETS[name]
+
+
+@pytest.mark.parametrize("name", ["card_plain", "ssn"])
+def test_numbers_glued_to_longer_numbers_are_kept(name: str) -> None:
+    """A card or SSN right after a digit or a dash is part of a longer number: kept."""
+    for before in "7-":
+        assert R.text(before + SECRETS[name]) == before + SECRETS[name]
+
+
+def test_every_url_in_a_text_has_its_userinfo_redacted() -> None:
+    """Each URL is found on its own, also after a long run of scheme characters."""
+    text = "a http://u:pw1secret@h/x then redis://:pw2secret@c:6379 and ftp://u:pw3secret@f"
+    out = R.text(text + " " + "x" * 40 + "://user:pw4secret@h/p")
+    assert out.count("[REDACTED:url_userinfo]") == 4
+    assert "secret" not in out
+
+
 BENIGN = [
     "123e4567-e89b-12d3-a456-426614174000",
     "4bf92f3577b34da6a3ce929d0e0e4736",
@@ -264,6 +289,40 @@ def test_cycles_depth_and_size_are_bounded() -> None:
     assert redact(cyclic)["self"] == "[REDACTED:cycle]"
     assert "too_deep" in json.dumps(redact(deep))
     assert redact(wide)[-1] == "[REDACTED:4000 more items]"
+
+
+@pytest.mark.parametrize("max_depth", [32, 5000])
+def test_cycles_are_marked_whatever_the_depth_bound(max_depth: int) -> None:
+    """Every way back to an enclosing container is a cycle marker, even with a huge depth bound."""
+    r = Redactor(Settings.from_mapping({"redaction": {"max_depth": max_depth}}).redaction)
+    cyclic: dict[str, Any] = {"a": 1, "items": []}
+    cyclic["self"] = cyclic
+    cyclic["items"] += [cyclic, {"up": cyclic}]
+    out = r.redact(cyclic)
+    assert out == {"a": 1, "items": ["[REDACTED:cycle]", {"up": "[REDACTED:cycle]"}], "self": "[REDACTED:cycle]"}
+
+
+def test_shared_values_are_not_cycles() -> None:
+    """A container referenced twice, but not from inside itself, is redacted in both places."""
+    shared = {"mail": SECRETS["email"]}
+    out = redact({"one": shared, "two": [shared, shared]})
+    assert out["one"] == out["two"][0] == out["two"][1] == {"mail": "[REDACTED:email]"}
+
+
+def test_nesting_within_the_depth_bound_is_kept() -> None:
+    """A structure just inside max_depth comes through whole; one level more is cut."""
+    r = Redactor(Settings.from_mapping({"redaction": {"max_depth": 4}}).redaction)
+    assert r.redact([[[["x"]]]]) == [[[["x"]]]]
+    assert r.redact([[[[["x"]]]]]) == [[[["[REDACTED:too_deep]"]]]]
+
+
+def test_repeated_values_are_redacted_in_every_place() -> None:
+    """A long value that repeats across an event is redacted wherever it stands."""
+    note = f"card {CARD} on file, long enough to skip the short-string cache: " + "x" * 40
+    event = {"items": [{"note": note} for _ in range(5)], "tags": (note, note), "last": note}
+    text = json.dumps(redact(event))
+    assert text.count("[REDACTED:card]") == 8
+    assert_no_leak(text, CARD)
 
 
 def test_adversarial_text_finishes_in_linear_time() -> None:

@@ -81,8 +81,13 @@ def _aws_secret_valid(text: str) -> bool:
 DIGITS = "#digits"
 """Anchor meaning: the text has a run of at least eight digits (spaces and dashes allowed)."""
 
-_B = r"(?<![A-Za-z0-9_])"  # a token boundary before
-_E = r"(?![A-Za-z0-9_])"  # and after
+_E = r"(?![A-Za-z0-9_])"  # a token boundary after
+
+
+def _starts_token(width: int) -> str:
+    """Lookbehind: the ``width`` characters just matched begin a token. Checked after a literal
+    start rather than before it, so the regex engine can jump straight to that literal."""
+    return rf"(?<![A-Za-z0-9_](?s:.){{{width}}})"
 
 
 def _d(
@@ -100,31 +105,33 @@ def _d(
 
 DETECTORS: tuple[Detector, ...] = (
     _d("pem", r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[\s\S]{0,16384}?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|\Z)", ("PRIVATE KEY",)),
-    _d("aws", _B + r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}" + _E, ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA")),
+    _d("aws", r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)" + _starts_token(4) + r"[A-Z0-9]{16}" + _E, ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA")),
     _d("aws", r"(?i:aws)[A-Za-z0-9_ .\-\"':=]{0,40}?(?<![A-Za-z0-9/+=])([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])", ("aws", "AWS", "Aws"), 1, _aws_secret_valid),
-    _d("google", _B + r"AIza[0-9A-Za-z_\-]{35}" + _E.replace("_", "_\\-"), ("AIza",)),
+    _d("google", r"AIza" + _starts_token(4) + r"[0-9A-Za-z_\-]{35}" + _E.replace("_", "_\\-"), ("AIza",)),
     _d("azure", r"(?i)(?:AccountKey|SharedAccessKey|SharedAccessSignature)=([^;\s\"']{8,512})", ("accountkey", "sharedaccess"), 1, flags=re.IGNORECASE),
     _d("azure", r"[?&]sig=([A-Za-z0-9%+/=]{16,256})", ("sig=",), 1),
-    _d("github", _B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})" + _E, ("gh", "github_pat_")),
-    _d("gitlab", _B + r"gl(?:pat|dt|rt|cbt|ptt)-[A-Za-z0-9_\-]{20,64}", ("gl",)),
-    _d("slack", _B + r"xox[abposre]-[A-Za-z0-9-]{10,255}", ("xox",)),
+    _d("github", r"(?:gh[pousr]_" + _starts_token(4) + r"[A-Za-z0-9]{36,255}|github_pat_" + _starts_token(11) + r"[A-Za-z0-9_]{22,255})" + _E, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+    _d("gitlab", r"gl" + _starts_token(2) + r"(?:pat|dt|rt|cbt|ptt)-[A-Za-z0-9_\-]{20,64}", ("glpat-", "gldt-", "glrt-", "glcbt-", "glptt-")),
+    _d("slack", r"xox" + _starts_token(3) + r"[abposre]-[A-Za-z0-9-]{10,255}", ("xox",)),
     _d("slack", r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_\-]{8,255}", ("hooks.slack.com",)),
-    _d("stripe", _B + r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,255}" + _E, ("_live_", "_test_")),
-    _d("stripe", _B + r"whsec_[A-Za-z0-9]{24,255}" + _E, ("whsec_",)),
-    _d("sendgrid", _B + r"SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64}", ("SG.",)),
-    _d("twilio", _B + r"SK[0-9a-fA-F]{32}" + _E, ("SK",)),
-    _d("npm", _B + r"npm_[A-Za-z0-9]{36}" + _E, ("npm_",)),
-    _d("pypi", _B + r"pypi-AgE[A-Za-z0-9_\-]{40,512}", ("pypi-",)),
-    _d("anthropic", _B + r"sk-ant-[a-z0-9]{2,12}-[A-Za-z0-9_\-]{20,255}", ("sk-ant-",)),
-    _d("openai", _B + r"sk-(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,255}", ("sk-",)),
-    _d("huggingface", _B + r"hf_[A-Za-z]{30,64}" + _E, ("hf_",)),
-    _d("jwt", _B + r"eyJ[A-Za-z0-9_\-]{4,2048}\.eyJ[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,2048}", ("eyJ",), 0, _jwt_valid),
+    _d("stripe", r"(?:sk|rk|pk)" + _starts_token(2) + r"_(?:live|test)_[A-Za-z0-9]{16,255}" + _E, ("_live_", "_test_")),
+    _d("stripe", r"whsec_" + _starts_token(6) + r"[A-Za-z0-9]{24,255}" + _E, ("whsec_",)),
+    _d("sendgrid", r"SG\." + _starts_token(3) + r"[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64}", ("SG.",)),
+    _d("twilio", r"SK" + _starts_token(2) + r"[0-9a-fA-F]{32}" + _E, ("SK",)),
+    _d("npm", r"npm_" + _starts_token(4) + r"[A-Za-z0-9]{36}" + _E, ("npm_",)),
+    _d("pypi", r"pypi-AgE" + _starts_token(8) + r"[A-Za-z0-9_\-]{40,512}", ("pypi-",)),
+    _d("anthropic", r"sk-ant-" + _starts_token(7) + r"[a-z0-9]{2,12}-[A-Za-z0-9_\-]{20,255}", ("sk-ant-",)),
+    _d("openai", r"sk-" + _starts_token(3) + r"(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,255}", ("sk-",)),
+    _d("huggingface", r"hf_" + _starts_token(3) + r"[A-Za-z]{30,64}" + _E, ("hf_",)),
+    _d("jwt", r"eyJ" + _starts_token(3) + r"[A-Za-z0-9_\-]{4,2048}\.eyJ[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,2048}", ("eyJ",), 0, _jwt_valid),
     _d("auth_header", r"(?i)\b(?:bearer|basic|token|digest|apikey)[ \t]+([A-Za-z0-9._~+/=\-]{8,4096})", ("bearer", "basic", "token", "digest", "apikey"), 1, flags=re.IGNORECASE),
-    _d("email", r"(?<![A-Za-z0-9._%+\-/:])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}" + _E, ("@",)),
-    _d("card", r"(?<![\d.\-])\d(?:[ \-]?\d){12,18}(?![\d\-])", (DIGITS,), 0, luhn_valid),
-    _d("iban", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b", (DIGITS,), 0, iban_valid),
-    _d("ssn", r"(?<![\d\-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d\-])", (DIGITS,)),
-    _d("phone", r"(?<![\w+])\+[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}(?![\d\-])", ("+",), 0, _phone_valid),
-    _d("ip", r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])", (".",), 0, _ipv4_valid),
+    # The local part is possessive: '@' is not one of its characters, so backtracking never helps.
+    _d("email", r"(?<![A-Za-z0-9._%+\-/:])[A-Za-z0-9._%+\-]{1,64}+@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}" + _E, ("@",)),
+    # Digit patterns check what precedes their first digit after matching it, for the same reason.
+    _d("card", r"\d(?<![\d.\-]\d)(?:[ \-]?\d){12,18}(?![\d\-])", (DIGITS,), 0, luhn_valid),
+    _d("iban", r"[A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}\b", (DIGITS,), 0, iban_valid),
+    _d("ssn", r"\d(?<![\d\-]\d)\d\d(?<!000|666|9\d\d)-(?!00)\d{2}-(?!0000)\d{4}(?![\d\-])", (DIGITS,)),
+    _d("phone", r"\+(?<![\w+]\+)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}(?![\d\-])", ("+",), 0, _phone_valid),
+    _d("ip", r"\d(?<![\d.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\d.])", (".",), 0, _ipv4_valid),
 )  # fmt: skip
 """Built-in detectors, most specific first (``sk-ant-`` before ``sk-``)."""

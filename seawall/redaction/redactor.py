@@ -14,23 +14,27 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from seawall.redaction.detectors import DETECTORS, DIGITS, Detector
+from seawall.redaction.anchors import AnchorIndex
+from seawall.redaction.detectors import DETECTORS, Detector
 from seawall.redaction.escape import escape
 from seawall.redaction.keys import KeyMatcher
+from seawall.redaction.walk import make_walk
 from seawall.settings import RedactionSettings
 
 __all__ = ["Redactor"]
 
 _KEY_VALUE = re.compile(
     # The value is a lookahead: the scan resumes right after each separator, so a harmless
-    # pair ("failed: password=x") never hides the sensitive one inside its value.
-    r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,63})[\"']?[ \t]{0,4}[:=][ \t]{0,4}"
+    # pair ("failed: password=x") never hides the sensitive one inside its value. The key is
+    # possessive: what may follow it is never a key character, so giving characters back
+    # cannot help, and a failed attempt costs one pass over the word instead of 64.
+    r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,63}+)[\"']?[ \t]{0,4}[:=][ \t]{0,4}"
     r"(?=(?P<value>\"[^\"\n]{1,4096}\"|'[^'\n]{1,4096}'|[^\s\"',;&}<>\])]{1,4096}))"
 )
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}://")
 _URL_END = re.compile(r"[\s\"'<>]")
+_AUTHORITY_END = re.compile(r"[/?#]")
 _MARK = "[REDACTED"
-_DIGIT_RUN = re.compile(r"\d(?:[ \-]?\d){7}").search
 # Parts of sensitive key names: the pair scanner runs only on text that holds one.
 _KEY_STEMS = (
     "pass", "pwd", "secret", "token", "key", "auth", "cookie", "session", "sid", "dsn", "sig",
@@ -39,7 +43,6 @@ _KEY_STEMS = (
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "apikey", "negotiate"})
 _TRUNCATED = "...[truncated]"
 _CACHE_SIZE = 4096
-_SCALARS = frozenset({bool, int, float})
 _SCAN_MARGIN = 4096
 _LOG_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -57,28 +60,12 @@ class Redactor:
         self.settings = settings = settings or RedactionSettings()
         self.keys = KeyMatcher(settings.keys, settings.safe_keys)
         enabled = settings.detector_enabled
-        self._detectors: list[Detector] = [d for d in DETECTORS if enabled(d.name)]
-        self._detectors += [
+        detectors = [d for d in DETECTORS if enabled(d.name)]
+        detectors += [
             Detector(name, re.compile(pattern), ()) for name, pattern in settings.patterns.items()
         ]
+        self._anchors = AnchorIndex(detectors)
         self._url = enabled("url_userinfo")
-        # Anchor -> detector indices; checked with plain substring tests (fast C loops).
-        literal: dict[str, list[int]] = {}
-        folded: dict[str, list[int]] = {}
-        self._digit_detectors: list[int] = []
-        self._always: list[int] = []
-        for index, detector in enumerate(self._detectors):
-            if not detector.anchors:
-                self._always.append(index)
-            for anchor in detector.anchors:
-                if anchor == DIGITS:
-                    self._digit_detectors.append(index)
-                elif detector.case_insensitive_anchors:
-                    folded.setdefault(anchor.lower(), []).append(index)
-                else:
-                    literal.setdefault(anchor, []).append(index)
-        self._literal = tuple((a, tuple(i)) for a, i in literal.items())
-        self._folded = tuple((a, tuple(i)) for a, i in folded.items())
         self._text_cache: dict[str, str] = {}
         self._key_cache: dict[str, tuple[str, str | None]] = {}
         self._pairs = {
@@ -89,6 +76,10 @@ class Redactor:
         self._hmac_key = (
             (settings.hmac_key or "").encode() if settings.placeholder == "hmac" else None
         )
+        self._walk = make_walk(
+            self.text, self._text_cache, self._key_info, self._key_cache, self._leaf,
+            settings.max_depth, settings.max_items,
+        )  # fmt: skip
 
     @classmethod
     def from_settings(cls, settings: RedactionSettings | None = None) -> Redactor:
@@ -131,19 +122,9 @@ class Redactor:
     def _spans(self, text: str) -> list[Span]:
         if len(text) < 8:
             return []
-        wanted: set[int] = set(self._always)
-        for anchor, indices in self._literal:
-            if anchor in text:
-                wanted.update(indices)
         lowered = text.lower()
-        for anchor, indices in self._folded:
-            if anchor in lowered:
-                wanted.update(indices)
-        if self._digit_detectors and _DIGIT_RUN(text) is not None:
-            wanted.update(self._digit_detectors)
         spans: list[Span] = []
-        for index in sorted(wanted):
-            detector = self._detectors[index]
+        for detector in self._anchors.detectors_for(text, lowered):
             group, check = detector.group, detector.check
             for match in detector.pattern.finditer(text):
                 found = match.group(group)
@@ -151,25 +132,25 @@ class Redactor:
                     spans.append((match.start(group), match.end(group), detector.name))
         if self._url and "://" in text:
             spans += self._url_spans(text)
-        if (
-            self._any_pairs
-            and ("=" in text or ":" in text)
-            and any(stem in lowered for stem in _KEY_STEMS)
-        ):
+        if self._any_pairs and ("=" in text or ":" in text) and _has_key_stem(lowered):
             spans += self._pair_spans(text)
         return spans
 
     def _url_spans(self, text: str) -> list[Span]:
         """Userinfo of URLs, split on the last ``@`` of the authority; any characters allowed."""
         spans: list[Span] = []
-        for scheme in _SCHEME.finditer(text):
-            start = scheme.end()
+        start = 0
+        while (separator := text.find("://", start)) >= 0:
+            # A scheme is at most 31 characters and ends at this "://", never at the previous
+            # one: scanning only that window is much cheaper than trying every letter.
+            window = max(start, separator - 31)
+            start = separator + 3
+            if _SCHEME.search(text, window, start) is None:
+                continue
             end_match = _URL_END.search(text, start)
             run = text[start : end_match.start() if end_match else len(text)]
-            cut = min(
-                (i for i in (run.find("/"), run.find("?"), run.find("#")) if i >= 0),
-                default=len(run),
-            )
+            authority_end = _AUTHORITY_END.search(run)
+            cut = authority_end.start() if authority_end else len(run)
             at = run.rfind("@", 0, cut)
             if at < 0:
                 authority = run[:cut]
@@ -240,80 +221,36 @@ class Redactor:
     def redact(self, obj: Any) -> Any:
         """A redacted copy: str -> str, mapping -> dict (same keys), sequence -> list,
         exception -> its redacted rendering, LogRecord -> a redacted copy."""
-        return self._walk(obj, 0, set())
+        return self._walk(obj)
 
-    def _walk(self, obj: Any, depth: int, seen: set[int]) -> Any:
-        try:
-            kind = type(obj)
-            if kind is str:
-                return self.text(obj)
-            if obj is None or kind in _SCALARS:
-                return obj
-            if kind is dict or kind is list or kind is tuple:
-                return self._container(obj, depth, seen)
-            if isinstance(obj, str):
-                return self.text(str(obj))
-            if isinstance(obj, bool | int | float):
-                return obj
-            if isinstance(obj, bytes | bytearray | memoryview):
-                return self.text(bytes(obj).decode("utf-8", "backslashreplace"))
-            if isinstance(obj, BaseException):
-                return self.exception_text(obj)
-            if isinstance(obj, logging.LogRecord):
-                return self.record(obj)
-            if isinstance(obj, Mapping | list | tuple | set | frozenset):
-                return self._container(obj, depth, seen)
-            return self.text(_safe_repr(obj))
-        except Exception:
-            return "[REDACTED:unredactable]"
+    def _leaf(self, obj: Any) -> Any:
+        """A value the walk does not descend into, redacted."""
+        if isinstance(obj, str):
+            return self.text(str(obj))
+        if isinstance(obj, bool | int | float):
+            return obj
+        if isinstance(obj, bytes | bytearray | memoryview):
+            return self.text(bytes(obj).decode("utf-8", "backslashreplace"))
+        if isinstance(obj, BaseException):
+            return self.exception_text(obj)
+        if isinstance(obj, logging.LogRecord):
+            return self.record(obj)
+        return self.text(_safe_repr(obj))
 
-    def _container(self, obj: Any, depth: int, seen: set[int]) -> Any:
-        if depth >= self.settings.max_depth:
-            return "[REDACTED:too_deep]"
-        marker = id(obj)
-        if marker in seen:
-            return "[REDACTED:cycle]"
-        seen.add(marker)
-        try:
-            if isinstance(obj, Mapping):
-                return self._mapping(obj, depth, seen)
-            items = list(obj)
-            limit = self.settings.max_items
-            walk = self._walk
-            out = [walk(item, depth + 1, seen) for item in items[:limit]]
-            if len(items) > limit:
-                out.append(f"[REDACTED:{len(items) - limit} more items]")
-            return out
-        finally:
-            seen.discard(marker)
-
-    def _mapping(self, obj: Mapping[Any, Any], depth: int, seen: set[int]) -> dict[Any, Any]:
-        out: dict[Any, Any] = {}
-        key_info = self._key_info
-        text = self.text
-        for index, (key, value) in enumerate(obj.items()):
-            if index >= self.settings.max_items:
-                out["[REDACTED:more]"] = f"{len(obj) - index} more keys"
-                break
-            safe_key, label = key_info(key if isinstance(key, str) else _safe_repr(key))
-            if label is not None and value is not None and value != "":
-                out[safe_key] = f"[REDACTED:{label}]"
-            elif type(value) is str:
-                out[safe_key] = text(value)
-            elif value is None or type(value) in _SCALARS:
-                out[safe_key] = value
-            else:
-                out[safe_key] = self._walk(value, depth + 1, seen)
-        return out
-
-    def _key_info(self, key: str) -> tuple[str, str | None]:
-        """The key as it may be logged (escaped) and its sensitivity label; cached per key."""
+    def _key_info(self, key: object) -> tuple[str, str | None]:
+        """The key as it may be logged (escaped) and the placeholder for its value if the key
+        is sensitive; cached per key (keys repeat)."""
+        name = key if isinstance(key, str) else _safe_repr(key)
         cache = self._key_cache
-        info = cache.get(key)
+        info = cache.get(name)
         if info is None:
             if len(cache) >= _CACHE_SIZE:
                 cache.clear()
-            info = cache[key] = (escape(key)[: self._limit], self.keys.label(key))
+            label = self.keys.label(name)
+            info = cache[name] = (
+                escape(name)[: self._limit],
+                None if label is None else f"[REDACTED:{label}]",
+            )
         return info
 
     def exception_text(self, exc: BaseException) -> str:
@@ -371,6 +308,14 @@ class Redactor:
                 continue
             label = label_of(name)
             record.__dict__[name] = f"[REDACTED:{label}]" if label else self.redact(value)
+
+
+def _has_key_stem(lowered: str) -> bool:
+    # A plain loop: any() over a generator costs more than the substring tests themselves.
+    for stem in _KEY_STEMS:  # noqa: SIM110
+        if stem in lowered:
+            return True
+    return False
 
 
 def _safe_str(value: object) -> str:

@@ -1,0 +1,157 @@
+"""The structure walk: a redacted copy of nested mappings and sequences, bounded in depth and
+size, with cycles cut.
+
+It runs for every value of every event, so it is built once per redactor out of closures
+(their variables are the cheapest lookups Python has), and its loops handle strings and
+scalars in place instead of with a call per value. What a string, a key or any other value
+becomes is up to the functions the redactor passes in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from itertools import islice
+from typing import Any
+
+__all__ = ["make_walk"]
+
+_Walk = Callable[[Any, int, "set[int] | None", dict[str, str]], Any]
+"""``walk(obj, depth, seen, done)``: ``obj`` redacted. ``seen`` holds the ids of the containers
+above it (``None``: not tracked), ``done`` the strings redacted so far in this walk (records
+repeat their fields, and traces their queries and URLs, so each distinct string is redacted
+once)."""
+
+_SCALARS = frozenset({bool, int, float})
+# Never walked as containers, whatever else they are: ``leaf`` renders them.
+_LEAVES = (str, int, float, bytes, bytearray, memoryview, BaseException, logging.LogRecord)
+
+
+def make_walk(
+    text: Callable[[str], str],
+    texts: Mapping[str, str],
+    key: Callable[[Any], tuple[str, str | None]],
+    keys: Mapping[str, tuple[str, str | None]],
+    leaf: Callable[[Any], Any],
+    max_depth: int,
+    max_items: int,
+) -> Callable[[Any], Any]:
+    """The walk. ``text`` redacts a string, ``texts`` holds results it cached; ``key`` gives a
+    key as it may be logged and, if the key is sensitive, the placeholder for its value, and
+    ``keys`` caches those by key; ``leaf`` redacts what is neither a mapping nor a sequence.
+    A value that fails to redact becomes a marker, and only that value."""
+
+    def redacted(value: str, done: dict[str, str]) -> str:
+        result = done[value] = text(value)
+        return result
+
+    def walk(obj: Any, depth: int, seen: set[int] | None, done: dict[str, str]) -> Any:
+        try:
+            kind = type(obj)
+            if kind is str:
+                return texts.get(obj) or done.get(obj) or redacted(obj, done)
+            if obj is None or kind in _SCALARS:
+                return obj
+            items: _Walk
+            if kind is dict:
+                items = mapping
+            elif kind is list or kind is tuple:
+                items = sequence
+            elif isinstance(obj, _LEAVES):
+                return leaf(obj)
+            elif isinstance(obj, Mapping):
+                items = mapping
+            elif isinstance(obj, list | tuple | set | frozenset):
+                items = sequence
+            else:
+                return leaf(obj)
+            if depth >= max_depth:
+                if seen is None:
+                    raise _DepthReached
+                return "[REDACTED:too_deep]"
+            if seen is None:
+                return items(obj, depth, seen, done)
+            marker = id(obj)
+            if marker in seen:
+                return "[REDACTED:cycle]"
+            seen.add(marker)
+            try:
+                return items(obj, depth, seen, done)
+            finally:
+                seen.discard(marker)
+        except _DepthReached:
+            raise
+        except RecursionError:
+            if seen is None:  # a cycle under a depth bound above Python's recursion limit
+                raise _DepthReached from None
+            return "[REDACTED:unredactable]"
+        except Exception:
+            return "[REDACTED:unredactable]"
+
+    mapping, sequence = _containers(walk, redacted, texts, key, keys, max_items)
+
+    def redact(obj: Any) -> Any:
+        # Cycles are rare, so the path is not tracked at first. A walk through a cycle always
+        # reaches the depth bound (or the recursion limit); only such a walk runs again, with
+        # the path tracked, so the output is the same as if it always were.
+        done: dict[str, str] = {}
+        try:
+            return walk(obj, 0, None, done)
+        except _DepthReached:
+            return walk(obj, 0, set(), done)
+
+    return redact
+
+
+def _containers(
+    walk: _Walk,
+    redacted: Callable[[str, dict[str, str]], str],
+    texts: Mapping[str, str],
+    key: Callable[[Any], tuple[str, str | None]],
+    keys: Mapping[str, tuple[str, str | None]],
+    max_items: int,
+) -> tuple[_Walk, _Walk]:
+    """The loops over a mapping's and a sequence's items, for the walk above."""
+
+    def sequence(
+        obj: Iterable[Any], depth: int, seen: set[int] | None, done: dict[str, str]
+    ) -> list[Any]:
+        items = list(obj)
+        out = [
+            (texts.get(item) or done.get(item) or redacted(item, done))
+            if type(item) is str
+            else walk(item, depth + 1, seen, done)
+            for item in items[:max_items]
+        ]
+        if len(items) > max_items:
+            out.append(f"[REDACTED:{len(items) - max_items} more items]")
+        return out
+
+    def mapping(
+        obj: Mapping[Any, Any], depth: int, seen: set[int] | None, done: dict[str, str]
+    ) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        pairs = iter(obj.items())
+        # A dict's length is exact, so within the limit its items need no counting.
+        exact = type(obj) is dict and len(obj) <= max_items
+        for name, value in pairs if exact else islice(pairs, max_items):
+            logged, placeholder = (keys.get(name) if isinstance(name, str) else None) or key(name)
+            kind = type(value)
+            if placeholder is not None and value is not None and value != "":
+                out[logged] = placeholder
+            elif kind is str:
+                out[logged] = texts.get(value) or done.get(value) or redacted(value, done)
+            elif value is None or kind in _SCALARS:
+                out[logged] = value
+            else:
+                out[logged] = walk(value, depth + 1, seen, done)
+        for _ in pairs:  # a key beyond the limit
+            out["[REDACTED:more]"] = f"{len(obj) - max_items} more keys"
+            break
+        return out
+
+    return mapping, sequence
+
+
+class _DepthReached(Exception):
+    """Raised by an untracked walk at the depth bound, where a tracked one must take over."""
