@@ -80,7 +80,9 @@ class FallbackResponse:
 class RouteGuard:
     """The policy of one route key, ready to run requests."""
 
-    __slots__ = ("_timed", "breaker", "bulkhead", "fallback", "key", "logger", "pool", "timeout")
+    __slots__ = (
+        "_ticket", "_timed", "breaker", "bulkhead", "fallback", "key", "logger", "pool", "timeout",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -98,6 +100,7 @@ class RouteGuard:
         self.fallback = policy.fallback
         self.breaker: CircuitBreaker | None = None
         self._timed = False
+        self._ticket: Ticket | None = None
         if policy.breaker is not None:
             self.breaker = CircuitBreaker(
                 name, policy.breaker, clock=clock, classify=classify, probe_timeout=policy.timeout
@@ -243,7 +246,7 @@ class RouteGuard:
     def enter(self) -> Ticket:
         """WSGI admission: deadline starts, bulkhead slot (waiting at most until the deadline),
         deadline check, breaker permit. Raises a :class:`SeawallRejection` when refused."""
-        scope = self._open_deadline()
+        scope = None if self.timeout is None else self._open_deadline()
         try:
             bulkhead = self.bulkhead
             if bulkhead is not None and not bulkhead.try_acquire():
@@ -256,7 +259,7 @@ class RouteGuard:
     async def aenter(self) -> Ticket:
         """:meth:`enter` for coroutines (Django async middleware): a queued wait never blocks
         the event loop. Finish the ticket in the same context."""
-        scope = self._open_deadline()
+        scope = None if self.timeout is None else self._open_deadline()
         try:
             bulkhead = self.bulkhead
             if bulkhead is not None and not bulkhead.try_acquire():
@@ -266,9 +269,7 @@ class RouteGuard:
             raise
         return self._admitted(scope)
 
-    def _open_deadline(self) -> DeadlineScope | None:
-        if self.timeout is None:
-            return None
+    def _open_deadline(self) -> DeadlineScope:
         scope = DeadlineScope(self.timeout)
         scope.__enter__()
         return scope
@@ -284,6 +285,12 @@ class RouteGuard:
                 self.bulkhead.release()
             _close(scope)
             raise
+        if scope is None and not self._timed:
+            # Such a ticket holds nothing of its request: one is shared while the permit is.
+            ticket = self._ticket
+            if ticket is None or ticket._permit is not permit:
+                ticket = self._ticket = Ticket(self, permit, None, 0.0)
+            return ticket
         return Ticket(self, permit, scope, monotonic() if self._timed else 0.0)
 
     def wrap_wsgi(self, app: Callable[..., Any]) -> Callable[..., Any]:
@@ -325,7 +332,10 @@ def _no_write(data: bytes) -> None:
 
 
 class Ticket:
-    """An admitted WSGI request: report how it ended with :meth:`finish`, exactly once."""
+    """An admitted WSGI request: report how it ended with :meth:`finish`, exactly once.
+
+    Requests without a deadline or slow-call timing may share one ticket.
+    """
 
     __slots__ = ("_guard", "_permit", "_scope", "_started")
 
@@ -350,8 +360,9 @@ class Ticket:
                 else:
                     permit.failure(duration)
         finally:
-            if guard.bulkhead is not None:
-                guard.bulkhead.release()
+            bulkhead = guard.bulkhead
+            if bulkhead is not None:
+                bulkhead.release()
             if self._scope is not None:
                 self._scope.__exit__(None, None, None)
 

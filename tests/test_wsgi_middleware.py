@@ -249,3 +249,17 @@ def test_full_bulkhead_answers_503(logs: CapturedLogs) -> None:
         assert first.result().status_code == 200
     assert refused.status_code == 503
     assert "retry-after" in refused.headers
+
+
+def test_breaker_opens_again_after_it_closed(logs: CapturedLogs) -> None:
+    """Once good probes have closed it, the breaker counts new failures and opens again."""
+    clock = FakeClock()
+    middleware = WSGIMiddleware(app, pipeline=Pipeline(SETTINGS, clock=clock))
+    with client(middleware) as c:
+        for _ in range(2):
+            c.get("/flaky", params={"fail": "1"})
+        clock.advance(12)  # past open_for plus its 10% jitter
+        assert [c.get("/flaky").status_code for _ in range(3)] == [200] * 3  # the probes close it
+        for _ in range(2):
+            assert c.get("/flaky", params={"fail": "1"}).json().get("reason") is None
+        assert c.get("/flaky").json()["reason"] == "circuit_open"
