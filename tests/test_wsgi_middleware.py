@@ -251,6 +251,18 @@ def test_full_bulkhead_answers_503(logs: CapturedLogs) -> None:
     assert "retry-after" in refused.headers
 
 
+def test_finished_list_body_ends_the_request_at_once(logs: CapturedLogs) -> None:
+    """A started response's list body goes out as is: id and route slot are free before it is sent."""
+    middleware = WSGIMiddleware(app, settings={"routes": {"GET /hello": {"max_concurrency": 1}}})
+    statuses: list[str] = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/hello", "HTTP_X_REQUEST_ID": "l-1"}
+    first = middleware(dict(environ), lambda status, headers, exc_info=None: statuses.append(status))
+    assert type(first) is list
+    assert seawall.get_correlation_id() is None
+    middleware(dict(environ), lambda status, headers, exc_info=None: statuses.append(status))
+    assert statuses == ["200 OK", "200 OK"]
+
+
 def test_breaker_opens_again_after_it_closed(logs: CapturedLogs) -> None:
     """Once good probes have closed it, the breaker counts new failures and opens again."""
     clock = FakeClock()
