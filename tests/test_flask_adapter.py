@@ -245,3 +245,26 @@ def test_no_admission_without_the_wsgi_layer(logs: CapturedLogs) -> None:
         with app.test_request_context("/held"):
             assert app.preprocess_request() is None
     assert app.test_client().get("/held").status_code == 200
+
+
+def test_thread_mode_policy_of_a_view_holds_on_every_request(logs: CapturedLogs) -> None:
+    """A view's own ``@seawall.policy`` thread-mode timeout still applies once its view is wrapped."""
+    import threading
+
+    release = threading.Event()
+    app = Flask(__name__)
+    app.test_client_class = BufferedClient
+    app.config.update(PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/stuck")
+    @seawall.policy(timeout=0.1, timeout_mode="thread")
+    def stuck() -> Any:
+        release.wait(10)
+        return "late"
+
+    Seawall(app)
+    client = app.test_client()
+    try:
+        assert [client.get("/stuck").status_code for _ in range(2)] == [504, 504]
+    finally:
+        release.set()

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Rule
 
 from seawall.deadline import remaining
 from seawall.exceptions import SeawallRejection
@@ -79,6 +80,17 @@ class _Hooks:
     def __init__(self, app: Flask, pipeline: Pipeline) -> None:
         self.app = app
         self.pipeline = pipeline
+        self._routes: dict[tuple[str, str, str], tuple[str, RouteGuard | None]] = {}
+
+    def route(self, method: str, rule: Rule) -> tuple[str, RouteGuard | None]:
+        """The route key and guard of a Flask rule, found once per rule with the view it then
+        maps to, so that wrapping that view later (thread isolation does) changes nothing."""
+        key = (method, rule.rule, rule.endpoint)
+        found = self._routes.get(key)
+        if found is None:
+            view = self.app.view_functions.get(rule.endpoint)
+            found = self._routes[key] = self.pipeline.guards.for_template(method, rule.rule, view)
+        return found
 
     def before(self) -> None:
         """Admit the request through the guard of its Flask rule (rejections raise); the WSGI
@@ -90,13 +102,14 @@ class _Hooks:
         handover: Handover | None = current.environ.get(HANDOVER)
         if handover is None:
             return
-        view = self.app.view_functions.get(rule.endpoint)
-        guard = self.pipeline.guards.for_template(current.method, rule.rule, view)[1]
+        guard = self.route(current.method, rule)[1]
         if guard is None:
             return
         handover.ticket = guard.enter()
-        if guard.pool is not None and view is not None and not getattr(view, _ISOLATED, False):
-            self.app.view_functions[rule.endpoint] = _isolated(view, guard)
+        if guard.pool is not None:
+            view = self.app.view_functions.get(rule.endpoint)
+            if view is not None and not getattr(view, _ISOLATED, False):
+                self.app.view_functions[rule.endpoint] = _isolated(view, guard)
 
     def handle(self, exc: Exception) -> Any:
         """Answer with the route's fallback (for rejections) or the problem of ``exc``."""
@@ -104,12 +117,8 @@ class _Hooks:
             return exc
         current = request._get_current_object()  # type: ignore[attr-defined]
         handover: Handover | None = current.environ.get(HANDOVER)
-        route: str | None = None
-        guard: RouteGuard | None = None
         rule = current.url_rule
-        if rule is not None:
-            view = self.app.view_functions.get(rule.endpoint)
-            route, guard = self.pipeline.guards.for_template(current.method, rule.rule, view)
+        route, guard = (None, None) if rule is None else self.route(current.method, rule)
         if isinstance(exc, SeawallRejection) and guard is not None:
             answer = guard.fallback_wsgi(exc, current.environ)
             if answer is not None:
