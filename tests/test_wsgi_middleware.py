@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -198,13 +199,19 @@ def test_open_breaker_rejects_without_calling_app(logs: CapturedLogs) -> None:
     assert int(response.headers["retry-after"]) >= 1
 
 
+@contextmanager
+def _tripped(clock: FakeClock) -> Iterator[httpx.Client]:
+    """A client of an app whose ``/flaky`` breaker two failures have just opened, on ``clock``."""
+    with client(WSGIMiddleware(app, pipeline=Pipeline(SETTINGS, clock=clock))) as c:
+        for _ in range(2):
+            c.get("/flaky", params={"fail": "1"})
+        yield c
+
+
 def test_breaker_closes_after_good_probe_on_fake_clock(logs: CapturedLogs) -> None:
     """With a fake clock, the half-open probe succeeds and the route serves again."""
     clock = FakeClock()
-    middleware = WSGIMiddleware(app, pipeline=Pipeline(SETTINGS, clock=clock))
-    with client(middleware) as c:
-        for _ in range(2):
-            c.get("/flaky", params={"fail": "1"})
+    with _tripped(clock) as c:
         assert c.get("/flaky").status_code == 503
         clock.advance(12)  # past open_for plus its 10% jitter
         assert c.get("/flaky").status_code == 200
@@ -266,10 +273,7 @@ def test_finished_list_body_ends_the_request_at_once(logs: CapturedLogs) -> None
 def test_breaker_opens_again_after_it_closed(logs: CapturedLogs) -> None:
     """Once good probes have closed it, the breaker counts new failures and opens again."""
     clock = FakeClock()
-    middleware = WSGIMiddleware(app, pipeline=Pipeline(SETTINGS, clock=clock))
-    with client(middleware) as c:
-        for _ in range(2):
-            c.get("/flaky", params={"fail": "1"})
+    with _tripped(clock) as c:
         clock.advance(12)  # past open_for plus its 10% jitter
         assert [c.get("/flaky").status_code for _ in range(3)] == [200] * 3  # the probes close it
         for _ in range(2):
