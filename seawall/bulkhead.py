@@ -106,6 +106,11 @@ class Bulkhead:
     expired when a permit is handed over, so tests can age the queue with a fake clock.
     """
 
+    __slots__ = (
+        "_clock", "_in_use", "_lock", "_rejected", "_retry_after", "_waiters", "max_concurrency",
+        "max_queue", "max_wait", "name",
+    )  # fmt: skip
+
     def __init__(
         self,
         name: str,
@@ -148,11 +153,16 @@ class Bulkhead:
         """Take a permit if one is free right now; never waits, never counts a rejection."""
         # Waiters exist only while every permit is in use (release hands permits to them
         # directly), so a free permit here never jumps the queue.
-        with self._lock:
+        # The hot path of every call: explicit acquire/release is cheaper than ``with``.
+        lock = self._lock
+        lock.acquire()
+        try:
             if self._in_use < self.max_concurrency:
                 self._in_use += 1
                 return True
-        return False
+            return False
+        finally:
+            lock.release()
 
     def acquire(self, wait: float | None = None) -> None:
         """Take a permit, queueing for at most ``wait`` (default ``max_wait``) seconds.
@@ -177,11 +187,15 @@ class Bulkhead:
 
     def release(self) -> None:
         """Return a permit: the oldest live waiter gets it, else it becomes free."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             if self._waiters or self._in_use <= 0:
                 self._release_locked()
             else:
                 self._in_use -= 1
+        finally:
+            lock.release()
 
     def slot(self, wait: float | None = None) -> _Slot:
         """``with bulkhead.slot():`` holds a permit for the block."""

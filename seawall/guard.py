@@ -87,7 +87,9 @@ class ResponseRecord(Protocol):
 class RouteGuard:
     """The policy of one route key, ready to run requests."""
 
-    __slots__ = ("_timed", "breaker", "bulkhead", "fallback", "key", "logger", "pool", "timeout")
+    __slots__ = (
+        "_ticket", "_timed", "breaker", "bulkhead", "fallback", "key", "logger", "pool", "timeout",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -105,6 +107,7 @@ class RouteGuard:
         self.fallback = policy.fallback
         self.breaker: CircuitBreaker | None = None
         self._timed = False
+        self._ticket: Ticket | None = None
         if policy.breaker is not None:
             self.breaker = CircuitBreaker(
                 name, policy.breaker, clock=clock, classify=classify, probe_timeout=policy.timeout
@@ -263,7 +266,7 @@ class RouteGuard:
     def enter(self) -> Ticket:
         """WSGI admission: deadline starts, bulkhead slot (waiting at most until the deadline),
         deadline check, breaker permit. Raises a :class:`SeawallRejection` when refused."""
-        scope = self._open_deadline()
+        scope = None if self.timeout is None else self._open_deadline()
         try:
             bulkhead = self.bulkhead
             if bulkhead is not None and not bulkhead.try_acquire():
@@ -276,7 +279,7 @@ class RouteGuard:
     async def aenter(self) -> Ticket:
         """:meth:`enter` for coroutines (Django async middleware): a queued wait never blocks
         the event loop. Finish the ticket in the same context."""
-        scope = self._open_deadline()
+        scope = None if self.timeout is None else self._open_deadline()
         try:
             bulkhead = self.bulkhead
             if bulkhead is not None and not bulkhead.try_acquire():
@@ -286,9 +289,7 @@ class RouteGuard:
             raise
         return self._admitted(scope)
 
-    def _open_deadline(self) -> DeadlineScope | None:
-        if self.timeout is None:
-            return None
+    def _open_deadline(self) -> DeadlineScope:
         scope = DeadlineScope(self.timeout)
         scope.__enter__()
         return scope
@@ -304,6 +305,12 @@ class RouteGuard:
                 self.bulkhead.release()
             _close(scope)
             raise
+        if scope is None and not self._timed:
+            # Such a ticket holds nothing of its request: one is shared while the permit is.
+            ticket = self._ticket
+            if ticket is None or ticket._permit is not permit:
+                ticket = self._ticket = Ticket(self, permit, None, 0.0)
+            return ticket
         return Ticket(self, permit, scope, monotonic() if self._timed else 0.0)
 
     def wrap_wsgi(self, app: Callable[..., Any]) -> Callable[..., Any]:
@@ -345,7 +352,10 @@ def _no_write(data: bytes) -> None:
 
 
 class Ticket:
-    """An admitted WSGI request: report how it ended with :meth:`finish`, exactly once."""
+    """An admitted WSGI request: report how it ended with :meth:`finish`, exactly once.
+
+    Requests without a deadline or slow-call timing may share one ticket.
+    """
 
     __slots__ = ("_guard", "_permit", "_scope", "_started")
 
@@ -370,8 +380,9 @@ class Ticket:
                 else:
                     permit.failure(duration)
         finally:
-            if guard.bulkhead is not None:
-                guard.bulkhead.release()
+            bulkhead = guard.bulkhead
+            if bulkhead is not None:
+                bulkhead.release()
             if self._scope is not None:
                 self._scope.__exit__(None, None, None)
 

@@ -214,3 +214,57 @@ def test_full_bulkhead_answers_503(logs: CapturedLogs) -> None:
     worker.join(10)
     assert refused.status_code == 503
     assert refused.get_json()["reason"] == "bulkhead_full"
+
+
+def test_environ_keeps_no_seawall_state_after_the_response(logs: CapturedLogs) -> None:
+    """The request's hand-over object leaves the environ once the body is closed (no cycle keeps it)."""
+    from flask import request
+
+    from seawall.middleware.wsgi import HANDOVER
+
+    app = create_app()
+    seen: list[dict[str, Any]] = []
+
+    @app.after_request
+    def keep_environ(response: Response) -> Response:
+        seen.append(request.environ)
+        return response
+
+    assert app.test_client().get("/items/5").status_code == 200
+    assert HANDOVER not in seen[0]
+
+
+def test_no_admission_without_the_wsgi_layer(logs: CapturedLogs) -> None:
+    """Outside seawall's WSGI layer (a bare request context) nothing would finish a ticket: none is taken."""
+    app = Flask(__name__)
+    app.test_client_class = BufferedClient
+    app.config["SEAWALL"] = {"routes": {"GET /held": {"max_concurrency": 1}}}
+    app.add_url_rule("/held", "held", lambda: "done")
+    Seawall(app)
+    for _ in range(2):
+        with app.test_request_context("/held"):
+            assert app.preprocess_request() is None
+    assert app.test_client().get("/held").status_code == 200
+
+
+def test_thread_mode_policy_of_a_view_holds_on_every_request(logs: CapturedLogs) -> None:
+    """A view's own ``@seawall.policy`` thread-mode timeout still applies once its view is wrapped."""
+    import threading
+
+    release = threading.Event()
+    app = Flask(__name__)
+    app.test_client_class = BufferedClient
+    app.config.update(PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/stuck")
+    @seawall.policy(timeout=0.1, timeout_mode="thread")
+    def stuck() -> Any:
+        release.wait(10)
+        return "late"
+
+    Seawall(app)
+    client = app.test_client()
+    try:
+        assert [client.get("/stuck").status_code for _ in range(2)] == [504, 504]
+    finally:
+        release.set()

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -198,13 +199,19 @@ def test_open_breaker_rejects_without_calling_app(logs: CapturedLogs) -> None:
     assert int(response.headers["retry-after"]) >= 1
 
 
+@contextmanager
+def _tripped(clock: FakeClock) -> Iterator[httpx.Client]:
+    """A client of an app whose ``/flaky`` breaker two failures have just opened, on ``clock``."""
+    with client(WSGIMiddleware(app, pipeline=Pipeline(SETTINGS, clock=clock))) as c:
+        for _ in range(2):
+            c.get("/flaky", params={"fail": "1"})
+        yield c
+
+
 def test_breaker_closes_after_good_probe_on_fake_clock(logs: CapturedLogs) -> None:
     """With a fake clock, the half-open probe succeeds and the route serves again."""
     clock = FakeClock()
-    middleware = WSGIMiddleware(app, pipeline=Pipeline(SETTINGS, clock=clock))
-    with client(middleware) as c:
-        for _ in range(2):
-            c.get("/flaky", params={"fail": "1"})
+    with _tripped(clock) as c:
         assert c.get("/flaky").status_code == 503
         clock.advance(12)  # past open_for plus its 10% jitter
         assert c.get("/flaky").status_code == 200
@@ -249,3 +256,26 @@ def test_full_bulkhead_answers_503(logs: CapturedLogs) -> None:
         assert first.result().status_code == 200
     assert refused.status_code == 503
     assert "retry-after" in refused.headers
+
+
+def test_finished_list_body_ends_the_request_at_once(logs: CapturedLogs) -> None:
+    """A started response's list body goes out as is: id and route slot are free before it is sent."""
+    middleware = WSGIMiddleware(app, settings={"routes": {"GET /hello": {"max_concurrency": 1}}})
+    statuses: list[str] = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/hello", "HTTP_X_REQUEST_ID": "l-1"}
+    first = middleware(dict(environ), lambda status, headers, exc_info=None: statuses.append(status))
+    assert type(first) is list
+    assert seawall.get_correlation_id() is None
+    middleware(dict(environ), lambda status, headers, exc_info=None: statuses.append(status))
+    assert statuses == ["200 OK", "200 OK"]
+
+
+def test_breaker_opens_again_after_it_closed(logs: CapturedLogs) -> None:
+    """Once good probes have closed it, the breaker counts new failures and opens again."""
+    clock = FakeClock()
+    with _tripped(clock) as c:
+        clock.advance(12)  # past open_for plus its 10% jitter
+        assert [c.get("/flaky").status_code for _ in range(3)] == [200] * 3  # the probes close it
+        for _ in range(2):
+            assert c.get("/flaky", params={"fail": "1"}).json().get("reason") is None
+        assert c.get("/flaky").json()["reason"] == "circuit_open"

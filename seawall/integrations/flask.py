@@ -14,11 +14,12 @@ from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Rule
 
 from seawall.deadline import remaining
 from seawall.exceptions import SeawallRejection
-from seawall.guard import RouteGuard, Ticket
-from seawall.middleware.wsgi import HANDOVER, WSGIMiddleware
+from seawall.guard import RouteGuard
+from seawall.middleware.wsgi import HANDOVER, Handover, WSGIMiddleware
 from seawall.pipeline import Pipeline
 from seawall.settings import Settings
 
@@ -26,7 +27,6 @@ __all__ = ["Seawall"]
 
 EXTENSION = "seawall"
 _ISOLATED = "__seawall_isolated__"
-_STATE = HANDOVER
 
 
 class Seawall:
@@ -74,70 +74,72 @@ def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
-class _State:
-    """One request's seawall state in the WSGI environ; the WSGI layer finishes its ticket
-    with the final status when the body is sent (see ``seawall.middleware.wsgi.HANDOVER``)."""
-
-    __slots__ = ("failure", "guard", "route", "ticket")
-
-    def __init__(self) -> None:
-        self.route: str | None = None
-        self.guard: RouteGuard | None = None
-        self.ticket: Ticket | None = None
-        self.failure: BaseException | None = None
-
-
-def _state(environ: dict[str, Any]) -> _State:
-    state: _State | None = environ.get(_STATE)
-    if state is None:
-        state = environ[_STATE] = _State()
-    return state
-
-
 class _Hooks:
     """The request hooks of one app, bound to its pipeline."""
 
     def __init__(self, app: Flask, pipeline: Pipeline) -> None:
         self.app = app
         self.pipeline = pipeline
+        self._routes: dict[tuple[str, str, str], tuple[str, RouteGuard | None]] = {}
+
+    def route(self, method: str, rule: Rule) -> tuple[str, RouteGuard | None]:
+        """The route key and guard of a Flask rule, found once per rule with the view it then
+        maps to, so that wrapping that view later (thread isolation does) changes nothing."""
+        key = (method, rule.rule, rule.endpoint)
+        found = self._routes.get(key)
+        if found is None:
+            view = self.app.view_functions.get(rule.endpoint)
+            found = self._routes[key] = self.pipeline.guards.for_template(method, rule.rule, view)
+        return found
 
     def before(self) -> None:
-        """Find the route's guard by its rule and admit the request (rejections raise)."""
+        """Admit the request through the guard of its Flask rule (rejections raise); the WSGI
+        layer finishes the ticket (none without that layer: nothing would finish it)."""
         current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
         rule = current.url_rule
         if rule is None:
             return
-        state = _state(current.environ)
-        endpoint = current.endpoint or ""
-        view = self.app.view_functions.get(endpoint)
-        state.route, guard = self.pipeline.guards.for_template(current.method, rule.rule, view)
+        handover: Handover | None = current.environ.get(HANDOVER)
+        if handover is None:
+            return
+        guard = self.route(current.method, rule)[1]
         if guard is None:
             return
-        state.guard = guard
-        state.ticket = guard.enter()
-        if guard.pool is not None and view is not None and not getattr(view, _ISOLATED, False):
-            self.app.view_functions[endpoint] = _isolated(view, guard)
+        handover.ticket = guard.enter()
+        if guard.pool is not None:
+            view = self.app.view_functions.get(rule.endpoint)
+            if view is not None and not getattr(view, _ISOLATED, False):
+                self.app.view_functions[rule.endpoint] = _isolated(view, guard)
 
     def handle(self, exc: Exception) -> Any:
         """Answer with the route's fallback (for rejections) or the problem of ``exc``."""
         if isinstance(exc, HTTPException) and exc.response is not None:
             return exc
-        state = _state(request.environ)
-        if isinstance(exc, SeawallRejection) and state.guard is not None:
-            answer = state.guard.fallback_wsgi(exc, request.environ)
+        current = request._get_current_object()  # type: ignore[attr-defined]
+        handover: Handover | None = current.environ.get(HANDOVER)
+        rule = current.url_rule
+        route, guard = (None, None) if rule is None else self.route(current.method, rule)
+        if isinstance(exc, SeawallRejection) and guard is not None:
+            answer = guard.fallback_wsgi(exc, current.environ)
             if answer is not None:
-                state.failure = exc
+                _fail(handover, exc)
                 return _response(*answer)
         if not isinstance(exc, HTTPException):
-            state.failure = exc
+            _fail(handover, exc)
         status, headers, body = self.pipeline.problem_response(
             exc,
-            method=request.method,
-            path=request.path,
-            route=state.route,
-            accept=request.headers.get("Accept"),
+            method=current.method,
+            path=current.path,
+            route=route,
+            accept=current.headers.get("Accept"),
         )
         return _response(status, headers, body)
+
+
+def _fail(handover: Handover | None, exc: Exception) -> None:
+    """Tell the WSGI layer the request failed with ``exc`` (its breaker outcome)."""
+    if handover is not None:
+        handover.failure = exc
 
 
 def _isolated(view: Callable[..., Any], guard: RouteGuard) -> Callable[..., Any]:

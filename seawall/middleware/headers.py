@@ -54,7 +54,15 @@ def set_header_str(
     headers: Iterable[tuple[str, str]], name: str, value: str
 ) -> list[tuple[str, str]]:
     """WSGI twin of :func:`set_header_bytes` over ``(str, str)`` pairs."""
+    if type(headers) is not list:
+        headers = list(headers)  # read twice below
     lowered_name = name.lower()
+    edited = (lowered_name, _EXPOSE_STR)
+    for key, _ in headers:
+        if key.lower() in edited:
+            break
+    else:
+        return [*headers, (name, value)]  # the common case: nothing to edit
     out: list[tuple[str, str]] = []
     for key, current in headers:
         lowered = key.lower()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import Token
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -19,19 +20,24 @@ from seawall.middleware.headers import set_header_str
 from seawall.pipeline import Pipeline
 from seawall.settings import Settings
 
-__all__ = ["HANDOVER", "ResponseAborted", "WSGIMiddleware"]
+__all__ = ["HANDOVER", "Handover", "ResponseAborted", "WSGIMiddleware"]
 
 HANDOVER = "seawall.handover"
-"""Environ key where a framework adapter leaves the route ticket it took inside the app.
+"""Environ key of the request's :class:`Handover`, set when an adapter admits requests inside
+the app (``policies=False``).
 
-The middleware finishes it with the final status once the body is sent or closed, so the
+The adapter stores the route ticket it took (and the failure it answered) there; the
+middleware finishes the ticket with the final status once the body is sent or closed, so the
 adapter needs no after-response hooks of its own.
 """
 
 
-class _Handover(Protocol):
+class Handover(Protocol):
+    """What an adapter inside the app hands over to the middleware for one request."""
+
     ticket: Ticket | None
     failure: BaseException | None
+
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 StartResponse = Callable[..., Callable[[bytes], object]]
@@ -49,6 +55,8 @@ class ResponseAborted(Exception):
 class WSGIMiddleware:
     """Wrap any WSGI app with seawall; settings are a mapping or :class:`seawall.Settings`.
 
+    ``policies=False`` leaves route policies to an adapter inside the app (see :data:`HANDOVER`).
+
     >>> app.wsgi_app = WSGIMiddleware(app.wsgi_app, settings={"defaults": {"timeout": 5}})
     """
 
@@ -63,35 +71,42 @@ class WSGIMiddleware:
         self.app = app
         self.pipeline = pipeline or Pipeline(settings)
         self.policies = policies and not self.pipeline.guards.empty
+        self._handover = not policies
+        self._resolve = self.pipeline.correlation.resolve_environ
         self._header = self.pipeline.correlation.response_header
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        pipeline = self.pipeline
-        correlation_id, invalid = pipeline.correlation.resolve_environ(environ)
+        correlation_id, invalid = self._resolve(environ)
         token = _correlation_id.set(correlation_id)
         environ["seawall.correlation_id"] = correlation_id
         call = _Call(self, environ, start_response, correlation_id, token)
+        if self._handover:
+            environ[HANDOVER] = call
         try:
-            if invalid is not None and pipeline.invalid_correlation_id(invalid):
+            if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
                 return call.problem(InvalidCorrelationIdError(), None)
             if self.policies:
-                route, guard = pipeline.guards.for_path(
+                route, guard = self.pipeline.guards.for_path(
                     environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
                 )
                 if guard is not None:
                     return call.guarded(guard, route)
-            return call.run(self.app)
+            body = self.app(environ, call._start)
         except Exception as exc:
             return call.failed(exc)
+        return call.respond(body, None)
 
 
 class _Call:
-    """One request: wraps ``start_response`` and the body, and cleans up on ``close()``."""
+    """One request: wraps ``start_response``, and is the body the server gets for any body that
+    is not a finished list, keeping the id set until that body is exhausted or closed."""
 
     __slots__ = (
-        "closed", "correlation_id", "environ", "middleware", "route", "sent", "start_response",
-        "status", "ticket", "token",
+        "correlation_id", "environ", "failure", "iterable", "middleware", "route",
+        "start_response", "status", "ticket", "token",
     )  # fmt: skip
+
+    iterable: Iterable[bytes]  # set when the call becomes the body
 
     def __init__(
         self,
@@ -99,18 +114,17 @@ class _Call:
         environ: dict[str, Any],
         start_response: StartResponse,
         correlation_id: str,
-        token: Any,
+        token: Token[str | None],
     ) -> None:
         self.middleware = middleware
         self.environ = environ
         self.start_response = start_response
         self.correlation_id = correlation_id
-        self.token = token
+        self.token: Token[str | None] | None = token  # None once the request has ended
         self.route: str | None = None
         self.ticket: Ticket | None = None
+        self.failure: BaseException | None = None
         self.status: int | None = None
-        self.sent = False
-        self.closed = False
 
     def _start(
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
@@ -130,16 +144,27 @@ class _Call:
         except SeawallRejection as rejection:
             return self.rejected(rejection, guard)
 
-    def run(self, app: WSGIApp, guard: RouteGuard | None = None) -> Iterable[bytes]:
+    def run(self, app: WSGIApp, guard: RouteGuard) -> Iterable[bytes]:
         try:
             body = app(self.environ, self._start)
         except SeawallRejection as rejection:
-            if guard is not None and self.status is None:
+            if self.status is None:
                 return self.rejected(rejection, guard)
             return self.failed(rejection)
         except Exception as exc:
             return self.failed(exc)
-        return _Body(self, body)
+        return self.respond(body, None)
+
+    def respond(self, body: Iterable[bytes], failure: BaseException | None) -> Iterable[bytes]:
+        """The body for the server: a started response's list as it is (no app code runs
+        while a list is sent, so the request ends now), anything else wrapped in this call."""
+        if failure is not None and self.failure is None:
+            self.failure = failure
+        if type(body) is list and self.status is not None:
+            self.finish()
+            return body
+        self.iterable = body
+        return self
 
     def rejected(self, rejection: SeawallRejection, guard: RouteGuard) -> Iterable[bytes]:
         """A fallback's response if the route has one that works, else the problem."""
@@ -149,7 +174,7 @@ class _Call:
         status, headers, body = answer
         pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
         self._start(f"{status} {_reason(status)}", pairs)
-        return _Body(self, [body], failure=rejection)
+        return self.respond([body], rejection)
 
     def failed(self, exc: Exception) -> Iterable[bytes]:
         """Before any body byte was sent, the failure becomes a problem response."""
@@ -169,54 +194,27 @@ class _Call:
         exc_info = sys.exc_info() if self.status is not None else None
         self.status = status
         self._start(f"{status} {reason}", pairs, exc_info)  # type: ignore[arg-type]
-        return _Body(self, [body], failure=failure)
-
-    def finish(self, failure: BaseException | None) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            # An adapter that admitted the request inside the app hands its ticket over here.
-            handed: _Handover | None = self.environ.get(HANDOVER)
-            if handed is not None and handed.ticket is not None:
-                handed.ticket.finish(self.status, handed.failure or failure)
-            if self.ticket is not None:
-                self.ticket.finish(self.status, failure)
-        finally:
-            _correlation_id.reset(self.token)
-
-
-class _Body:
-    """The app's body iterable, with the correlation id kept until the server closes it."""
-
-    __slots__ = ("call", "failure", "iterable")
-
-    def __init__(
-        self, call: _Call, iterable: Iterable[bytes], failure: BaseException | None = None
-    ) -> None:
-        self.call = call
-        self.iterable = iterable
-        self.failure = failure
+        return self.respond([body], failure)
 
     def __iter__(self) -> Iterator[bytes]:
-        call = self.call
+        sent = False
         try:
             for chunk in self.iterable:
                 if chunk:
-                    call.sent = True
+                    sent = True
                 yield chunk
         except Exception as exc:
-            self.failure = exc
-            if call.sent:
-                pipeline = call.middleware.pipeline
-                pipeline.report_aborted(
-                    exc, method=call.environ.get("REQUEST_METHOD", "GET"), route=call.route
+            if sent:
+                if self.failure is None:
+                    self.failure = exc
+                self.middleware.pipeline.report_aborted(
+                    exc, method=self.environ.get("REQUEST_METHOD", "GET"), route=self.route
                 )
                 raise ResponseAborted("response aborted after it started") from None
-            yield from call.problem(exc, exc).iterable  # type: ignore[attr-defined]
+            yield from self.problem(exc, exc)
         # Fully sent: release the id now. Servers also call close(), but test clients often
         # never do, and the id must not outlive its request in the caller's thread.
-        call.finish(self.failure)
+        self.finish()
 
     def close(self) -> None:
         try:
@@ -224,7 +222,23 @@ class _Body:
             if close is not None:
                 close()
         finally:
-            self.call.finish(self.failure)
+            if self.token is not None:
+                self.finish()
+
+    def finish(self) -> None:
+        """End the request once: finish its ticket with the final status, release the id."""
+        token = self.token
+        if token is None:
+            return
+        self.token = None
+        try:
+            if self.ticket is not None:
+                self.ticket.finish(self.status, self.failure)
+        finally:
+            _correlation_id.reset(token)
+            if self.middleware._handover:
+                # environ and this call refer to each other: let refcounting free them.
+                self.environ.pop(HANDOVER, None)
 
 
 def _reason(status: int) -> str:
