@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -310,3 +311,50 @@ def test_failure_before_start_is_a_problem_whatever_the_middleware_order(
 
 async def _boom(request: Request) -> Any:
     raise RuntimeError(f"cannot reach {SECRET}")
+
+
+def test_requests_leave_no_reference_cycles_for_the_collector(logs: CapturedLogs) -> None:
+    """A server's ``send`` often holds the scope (uvicorn's does): what seawall keeps in the
+    scope must not close a cycle through it, or every request leaves garbage for the collector."""
+    app = make_app({"routes": {"GET /items/{item_id}": {"timeout": 5, "max_concurrency": 10}}})
+
+    class Cycle:  # the shape of a server's per-request object: it holds the scope
+        def __init__(self, scope: dict[str, Any]) -> None:
+            self.scope = scope
+            self.status = 0
+
+        async def receive(self) -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(self, message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+
+    async def drive(count: int) -> list[int]:
+        statuses = []
+        for number in range(count):
+            path = f"/items/{number + 1}"
+            scope = {
+                "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+                "query_string": b"", "root_path": "", "headers": [(b"host", b"test")],
+                "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+            }  # fmt: skip
+            cycle = Cycle(scope)
+            await app(scope, cycle.receive, cycle.send)
+            statuses.append(cycle.status)
+        return statuses
+
+    async def garbage_after(count: int) -> tuple[list[int], int]:
+        await drive(20)  # warm caches and lazily built state
+        gc.collect()
+        gc.disable()
+        try:
+            statuses = await drive(count)
+            return statuses, gc.collect()
+        finally:
+            gc.enable()
+
+    statuses, garbage = asyncio.run(garbage_after(200))
+    assert statuses == [200] * 200
+    assert garbage == 0

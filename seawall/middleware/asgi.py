@@ -74,6 +74,9 @@ class ASGIMiddleware:
         except Exception as exc:
             await _failed(self.pipeline, exc, scope, exchange.send, exchange.status != 0, route)
         finally:
+            # The exchange holds the server's ``send``, which often holds the scope: leaving it
+            # in the scope would make a reference cycle per request for the collector to find.
+            del scope[EXCHANGE]
             _correlation_id.reset(token)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
