@@ -76,7 +76,7 @@ class ASGIMiddleware:
         finally:
             # The exchange holds the server's ``send``, which often holds the scope: leaving it
             # in the scope would make a reference cycle per request for the collector to find.
-            del scope[EXCHANGE]
+            scope.pop(EXCHANGE, None)
             _correlation_id.reset(token)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
