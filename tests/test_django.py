@@ -6,6 +6,8 @@ This module is also the tests' URLconf: the views below are what the tests call.
 from __future__ import annotations
 
 import asyncio
+import gc
+import io
 import json
 import logging
 import threading
@@ -516,3 +518,42 @@ async def test_async_concurrent_requests_never_mix_ids(logs: CapturedLogs) -> No
     )
     assert mismatches == 0
     assert sorted(e["correlation_id"] for e in logs.named("async hello handled")) == sorted(ids)
+
+
+def test_requests_leave_no_reference_cycles_for_the_collector(logs: CapturedLogs) -> None:
+    """A failing view's traceback holds frames that hold seawall's request state: ending the
+    request must let go of the exception, or every failure leaves garbage for the collector."""
+    from django.core.wsgi import get_wsgi_application
+
+    handler = get_wsgi_application()
+    paths = ["/hello", "/boom", "/errors/denied", "/own-404", "/nowhere"]
+
+    def drive(count: int) -> list[str]:
+        statuses: list[str] = []
+        for number in range(count):
+            environ = {
+                "REQUEST_METHOD": "GET", "PATH_INFO": paths[number % len(paths)],
+                "SCRIPT_NAME": "", "QUERY_STRING": "", "SERVER_NAME": "testserver",
+                "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+                "wsgi.input": io.BytesIO(b""), "wsgi.errors": io.StringIO(),
+            }  # fmt: skip
+
+            def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+                statuses.append(status)
+                return None
+
+            body = handler(environ, start_response)
+            b"".join(body)
+            body.close()  # type: ignore[attr-defined]
+        return statuses
+
+    drive(20)  # warm caches and lazily built state
+    gc.collect()
+    gc.disable()
+    try:
+        statuses = drive(100)
+        garbage = gc.collect()
+    finally:
+        gc.enable()
+    assert {status[:3] for status in statuses} == {"200", "403", "404", "500"}
+    assert garbage == 0

@@ -235,6 +235,8 @@ class _Call:
             if self.ticket is not None:
                 self.ticket.finish(self.status, self.failure)
         finally:
+            # The failure's traceback holds frames that hold this call: let refcounting free them.
+            self.failure = None
             _correlation_id.reset(token)
             if self.middleware._handover:
                 # environ and this call refer to each other: let refcounting free them.

@@ -64,11 +64,15 @@ class RequestState:
         self.active = False  # True while the rest of the chain runs
 
     def finish(self, status: int | None) -> None:
-        """Report the outcome to the route's guard, once."""
+        """Report the outcome to the route's guard, once, then let go of the exceptions: their
+        tracebacks hold frames that hold this state, a cycle only the collector would free."""
         ticket = self.ticket
-        if ticket is not None:
-            self.ticket = None
-            ticket.finish(status, self.failure)
+        try:
+            if ticket is not None:
+                self.ticket = None
+                ticket.finish(status, self.failure)
+        finally:
+            self.failure = self.django_exc = None
 
 
 def problem_response(
