@@ -437,9 +437,11 @@ class GuardTable:
                 base = dict(self._settings.routes)[key]
             override = policy_of(view, base, f"@seawall.policy on {own_key}")
             if override is not None:
-                key, guard = key or own_key, self._make(key or own_key, override)
+                key = key or own_key
+                guard = self._make(key, override)
             elif key is None:
-                key, guard = own_key, self._make(own_key, base)
+                key = own_key
+                guard = self._make(key, base)
             found = (key, guard)
             self._by_template[cache_key] = found
         return found

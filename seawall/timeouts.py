@@ -173,7 +173,7 @@ class TimeoutScheduler:
         timer = None if self._timer is None else self._timer()
         if timer is not None:
             timer.cancel()
-        self._armed = tick
+        self._armed = float(tick)
         self._timer = weakref.ref(loop.call_at(tick * self.resolution, self._fire))
 
     def _fire(self) -> None:
@@ -182,7 +182,7 @@ class TimeoutScheduler:
         if loop is None:  # pragma: no cover - the loop runs this callback
             return
         # The loop may run a timer up to its clock resolution early: drain the armed tick anyway.
-        due = max(self._armed, int(loop.time() * self._per_second))
+        due = max(self._armed, loop.time() * self._per_second)  # tick k is due once k <= due
         self._armed = math.inf
         ticks, buckets = self._ticks, self._buckets
         while ticks and ticks[0] <= due:

@@ -1,1 +1,38 @@
-"""Shared test set-up. ``async def`` tests run on asyncio (pytest-asyncio, ``asyncio_mode=auto``)."""
+"""Shared test set-up. ``async def`` tests run on asyncio (pytest-asyncio, ``asyncio_mode=auto``).
+
+``make test`` runs the suite twice: on the pure-Python source, then with
+``SEAWALL_EXPECT_COMPILED=1`` on the mypyc-compiled build. Either run stops before any test if
+the hot-path modules come from the other build (say, compiled modules left in the source tree).
+The servers that end-to-end tests start import the source in both runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compiled_modules() -> list[str]:
+    """The modules the compiled wheel compiles, as the build hook in pyproject.toml lists them."""
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        hook = tomllib.load(file)["tool"]["hatch"]["build"]["targets"]["wheel"]["hooks"]["mypyc"]
+    return [path.strip("/").removesuffix(".py").replace("/", ".") for path in hook["include"]]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    expect_compiled = os.environ.get("SEAWALL_EXPECT_COMPILED") == "1"
+    wrong = [
+        f"{name} ({module.__file__})"
+        for name in compiled_modules()
+        if str((module := importlib.import_module(name)).__file__).endswith(".so")
+        != expect_compiled
+    ]
+    if wrong:
+        build = "compiled" if expect_compiled else "pure-Python"
+        raise pytest.UsageError(f"expected the {build} build of {wrong}")

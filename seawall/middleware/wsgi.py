@@ -197,21 +197,24 @@ class _Call:
         return self.respond([body], failure)
 
     def __iter__(self) -> Iterator[bytes]:
-        sent = False
+        sent = aborted = False
         try:
             for chunk in self.iterable:
                 if chunk:
                     sent = True
                 yield chunk
         except Exception as exc:
-            if sent:
+            if not sent:
+                yield from self.problem(exc, exc)
+            else:
                 if self.failure is None:
                     self.failure = exc
                 self.middleware.pipeline.report_aborted(
                     exc, method=self.environ.get("REQUEST_METHOD", "GET"), route=self.route
                 )
-                raise ResponseAborted("response aborted after it started") from None
-            yield from self.problem(exc, exc)
+                aborted = True
+        if aborted:  # raised here, outside the handler: the server sees no exception context
+            raise ResponseAborted("response aborted after it started")
         # Fully sent: release the id now. Servers also call close(), but test clients often
         # never do, and the id must not outlive its request in the caller's thread.
         self.finish()
