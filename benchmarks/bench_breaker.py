@@ -18,7 +18,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # an installed or compiled build wins
 
 import circuitbreaker  # the peers come with the "bench" extra
 import pybreaker
@@ -242,7 +242,10 @@ def main() -> int:
     parser.add_argument("--rejections", type=int, default=1_000_000, help="for the memory check")
     args = parser.parse_args()
 
-    print(f"Python {sys.version.split()[0]}, {args.number} ops x {args.repeat} rounds, best round")
+    import seawall.breaker
+
+    build = "compiled" if Path(seawall.breaker.__file__ or "").suffix == ".so" else "pure-Python"
+    print(f"Python {sys.version.split()[0]}, seawall {build} build, {args.number} ops x {args.repeat} rounds, best round")
     print(f"{'library':<15} {'operation':<44} {'ns/op':>8} {'target':>8}")
     missed = []
     for library, operation, factory, target in rows():

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal, ParamSpec, TypeVar, overload
+from typing import Any, ClassVar, Literal, ParamSpec, TypeVar, overload
 
 from seawall.breaker_window import CountWindow, TimeWindow
 from seawall.clock import Clock, monotonic
@@ -578,7 +578,7 @@ class BreakerRegistry:
     number of breakers is bounded whatever traffic arrives.
     """
 
-    DEFAULT_KEY = "(default)"
+    DEFAULT_KEY: ClassVar[str] = "(default)"
 
     def __init__(
         self,

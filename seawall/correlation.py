@@ -87,9 +87,9 @@ _BATCH = 256
 
 
 class _Batch(threading.local):
-    """This thread's unused random ids (the class default is an empty batch)."""
+    """This thread's unused random ids (none before this thread's first id)."""
 
-    ids: Iterator[str] = iter(())
+    ids: Iterator[str] | None = None
 
 
 _batch = _Batch()
@@ -109,7 +109,8 @@ def uuid4_hex() -> str:
 
     Made 256 at a time per thread: one ``urandom`` call and a few C calls per batch.
     """
-    value = next(_batch.ids, None)
+    batch = _batch.ids
+    value = None if batch is None else next(batch, None)
     if value is None:
         raw = bytearray(os.urandom(16 * _BATCH))
         raw[6::16] = raw[6::16].translate(_V4_VERSION)
