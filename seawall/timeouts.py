@@ -138,6 +138,7 @@ class TimeoutScheduler:
         self.resolution = resolution
         self._per_second = 1.0 / resolution
         self._loop = weakref.ref(loop)
+        self._thread_aware = hasattr(loop, "_thread_id")  # asyncio's loops record their thread
         self._buckets: dict[int, set[Timeout]] = {}
         self._ticks: list[int] = []  # heap of the keys of _buckets
         self._armed: float = math.inf  # tick the timer is set for
@@ -217,21 +218,20 @@ def running_scheduler() -> tuple[TimeoutScheduler, asyncio.AbstractEventLoop]:
     """The scheduler of the loop running in this thread, and that loop.
 
     On Python 3.11 ``asyncio.get_running_loop()`` makes a ``getpid()`` system call per use, a
-    visible part of a request's cost under a real server, so the loop is remembered per thread
-    and reused while it runs here (checked by its thread id where the loop records one).
+    visible part of a request's cost under a real server. An asyncio loop records the thread
+    that runs it, so its scheduler is remembered per thread and reused while that holds; other
+    loops (uvloop records none) are looked up each time.
     """
     if _REMEMBER_LOOP:
         scheduler = _this_thread.scheduler
         if scheduler is not None:
             loop = scheduler._loop()
-            if (
-                loop is not None
-                and loop.is_running()
-                and getattr(loop, "_thread_id", _get_ident()) == _get_ident()
-            ):
+            if loop is not None and getattr(loop, "_thread_id") == _get_ident():
                 return scheduler, loop
     loop = asyncio.get_running_loop()
-    scheduler = _this_thread.scheduler = get_scheduler(loop)
+    scheduler = get_scheduler(loop)
+    if _REMEMBER_LOOP and scheduler._thread_aware:
+        _this_thread.scheduler = scheduler
     return scheduler, loop
 
 

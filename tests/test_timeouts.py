@@ -227,6 +227,24 @@ def test_running_scheduler_follows_the_loop_of_each_thread() -> None:
     assert mismatches == []
 
 
+def test_running_scheduler_on_a_loop_that_records_no_thread() -> None:
+    """uvloop records no running thread: its scheduler is looked up, one per loop, every time."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def pair() -> tuple[TimeoutScheduler, asyncio.AbstractEventLoop, TimeoutScheduler]:
+        scheduler, loop = running_scheduler()
+        again, _ = running_scheduler()
+        assert again is scheduler
+        return scheduler, loop, get_scheduler()
+
+    first, first_loop, expected = uvloop.run(pair())
+    assert first is expected
+    second, second_loop, expected = uvloop.run(pair())
+    assert second is expected
+    assert second is not first
+    assert second_loop is not first_loop
+
+
 def test_running_scheduler_is_not_fooled_by_a_loop_that_moved_thread() -> None:
     """A loop first run here and now running in another thread is not taken for this thread's."""
     moved = asyncio.new_event_loop()
