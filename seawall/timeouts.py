@@ -226,7 +226,7 @@ def running_scheduler() -> tuple[TimeoutScheduler, asyncio.AbstractEventLoop]:
         scheduler = _this_thread.scheduler
         if scheduler is not None:
             loop = scheduler._loop()
-            if loop is not None and getattr(loop, "_thread_id") == _get_ident():
+            if loop is not None and getattr(loop, "_thread_id") == _get_ident():  # noqa: B009 (not in the stubs)
                 return scheduler, loop
     loop = asyncio.get_running_loop()
     scheduler = get_scheduler(loop)
