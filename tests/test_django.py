@@ -6,7 +6,6 @@ This module is also the tests' URLconf: the views below are what the tests call.
 from __future__ import annotations
 
 import asyncio
-import gc
 import io
 import json
 import logging
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests import django_settings
+from tests.garbage import cyclic_garbage
 
 django_settings.setup()
 
@@ -548,12 +548,7 @@ def test_requests_leave_no_reference_cycles_for_the_collector(logs: CapturedLogs
         return statuses
 
     drive(20)  # warm caches and lazily built state
-    gc.collect()
-    gc.disable()
-    try:
+    with cyclic_garbage() as garbage:
         statuses = drive(100)
-        garbage = gc.collect()
-    finally:
-        gc.enable()
     assert {status[:3] for status in statuses} == {"200", "403", "404", "500"}
-    assert garbage == 0
+    assert garbage.count == 0
