@@ -12,7 +12,7 @@ import inspect
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from seawall.breaker import BreakerEvent, CircuitBreaker, Permit
 from seawall.bulkhead import Bulkhead
@@ -76,12 +76,6 @@ class FallbackResponse:
             (b"seawall-fallback", reason.encode()),
         ]
         return self.status, headers, payload
-
-
-class ResponseRecord(Protocol):
-    """What the guard needs to know of a response: its status, 0 until it starts."""
-
-    status: int
 
 
 class RouteGuard:
@@ -149,12 +143,12 @@ class RouteGuard:
         scope: Message,
         receive: Any,
         send: Send,
-        response: ResponseRecord | None = None,
+        response: Exchange | None = None,
     ) -> None:
         """Run ``app`` under this route's bulkhead, breaker, deadline and timeout (ASGI).
 
-        ``response`` is the record of a layer that sees every message ``send`` gets as soon as
-        it gets it; without one the breaker wraps ``send`` to learn the status. One frame for
+        ``response`` is the exchange of a layer that sees every message ``send`` gets as soon
+        as it gets it; without one the breaker wraps ``send`` to learn the status. One frame for
         every stage: no nested coroutines or context managers per request.
         """
         bulkhead = self.bulkhead

@@ -31,10 +31,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import math
-import sys
 import threading
 import weakref
-from _thread import get_ident as _get_ident
 from types import TracebackType
 
 from seawall.exceptions import RequestTimeoutError
@@ -138,7 +136,6 @@ class TimeoutScheduler:
         self.resolution = resolution
         self._per_second = 1.0 / resolution
         self._loop = weakref.ref(loop)
-        self._thread_aware = hasattr(loop, "_thread_id")  # asyncio's loops record their thread
         self._buckets: dict[int, set[Timeout]] = {}
         self._ticks: list[int] = []  # heap of the keys of _buckets
         self._armed: float = math.inf  # tick the timer is set for
@@ -206,33 +203,10 @@ _schedulers_lock = threading.Lock()
 _last: TimeoutScheduler | None = None  # the one most recently looked up: usually the only one
 
 
-class _ThisThread(threading.local):
-    scheduler: TimeoutScheduler | None = None  # of the loop that last ran a timeout here
-
-
-_this_thread = _ThisThread()
-_REMEMBER_LOOP = sys.version_info < (3, 12)  # later versions find the running loop cheaply
-
-
 def running_scheduler() -> tuple[TimeoutScheduler, asyncio.AbstractEventLoop]:
-    """The scheduler of the loop running in this thread, and that loop.
-
-    On Python 3.11 ``asyncio.get_running_loop()`` makes a ``getpid()`` system call per use, a
-    visible part of a request's cost under a real server. An asyncio loop records the thread
-    that runs it, so its scheduler is remembered per thread and reused while that holds; other
-    loops (uvloop records none) are looked up each time.
-    """
-    if _REMEMBER_LOOP:
-        scheduler = _this_thread.scheduler
-        if scheduler is not None:
-            loop = scheduler._loop()
-            if loop is not None and getattr(loop, "_thread_id") == _get_ident():  # noqa: B009 (not in the stubs)
-                return scheduler, loop
+    """The scheduler of the running loop, and that loop."""
     loop = asyncio.get_running_loop()
-    scheduler = get_scheduler(loop)
-    if _REMEMBER_LOOP and scheduler._thread_aware:
-        _this_thread.scheduler = scheduler
-    return scheduler, loop
+    return get_scheduler(loop), loop
 
 
 def get_scheduler(loop: asyncio.AbstractEventLoop | None = None) -> TimeoutScheduler:

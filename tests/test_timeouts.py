@@ -194,8 +194,8 @@ def test_each_loop_has_its_own_scheduler() -> None:
 
 
 def test_running_scheduler_follows_the_loop_of_each_thread() -> None:
-    """The per-thread memory of the running loop never hands out another loop's scheduler:
-    loops run one after another in a thread, and loops running at once in many threads."""
+    """The running loop's scheduler, never another loop's: loops run one after another in a
+    thread, and loops running at once in many threads."""
 
     async def pair() -> tuple[TimeoutScheduler, TimeoutScheduler]:
         return running_scheduler()[0], get_scheduler()
@@ -227,8 +227,8 @@ def test_running_scheduler_follows_the_loop_of_each_thread() -> None:
     assert mismatches == []
 
 
-def test_running_scheduler_on_a_loop_that_records_no_thread() -> None:
-    """uvloop records no running thread: its scheduler is looked up, one per loop, every time."""
+def test_running_scheduler_on_uvloop() -> None:
+    """On uvloop too, each loop has its own scheduler, the same on every lookup."""
     uvloop = pytest.importorskip("uvloop")
 
     async def pair() -> tuple[TimeoutScheduler, asyncio.AbstractEventLoop, TimeoutScheduler]:
