@@ -163,10 +163,37 @@ def test_tokens_glued_to_a_word_are_not_tokens(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["card_plain", "ssn"])
-def test_numbers_glued_to_longer_numbers_are_kept(name: str) -> None:
-    """A card or SSN right after a digit or a dash is part of a longer number: kept."""
-    for before in "7-":
-        assert R.text(before + SECRETS[name]) == before + SECRETS[name]
+def test_numbers_glued_to_longer_numbers_or_words_are_kept(name: str) -> None:
+    """A card or SSN next to a digit, a dash or a letter is part of a longer number or id: kept."""
+    for glue in "7-xF":
+        assert R.text(glue + SECRETS[name]) == glue + SECRETS[name]
+        assert R.text(SECRETS[name] + glue) == SECRETS[name] + glue
+
+
+def _luhn_complete(digits: str) -> str:
+    return next(digits + d for d in "0123456789" if luhn_valid(digits + d))
+
+
+def test_hex_ids_with_a_card_shaped_digit_run_are_kept() -> None:
+    """A generated correlation id can hold a Luhn-valid run of 13 to 19 digits between hex
+    letters (about one id in 300): it is an id, and log lines must keep it whole."""
+    rng = random.Random(5)
+    ids = ["573defb0ac8b4820899468497e57f5a5"]
+    for length in range(13, 20):
+        for _ in range(20):
+            run = _luhn_complete("".join(rng.choice("123456789") for _ in range(length - 1)))
+            at = rng.randrange(1, 31 - length)
+            head = "".join(rng.choice("0123456789abcdef") for _ in range(at - 1)) + "a"
+            tail = "e" + "".join(rng.choice("0123456789abcdef") for _ in range(31 - at - length))
+            ids.append(head + run + tail)
+            assert R.text(f"card {run} on file") == "card [REDACTED:card] on file"
+    for cid in ids:
+        assert len(cid) == 32
+        assert R.text(cid) == cid
+        assert redact({"correlation_id": cid, "event": f"request {cid} done"}) == {
+            "correlation_id": cid,
+            "event": f"request {cid} done",
+        }
 
 
 def test_every_url_in_a_text_has_its_userinfo_redacted() -> None:

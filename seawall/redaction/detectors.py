@@ -128,9 +128,10 @@ DETECTORS: tuple[Detector, ...] = (
     # The local part is possessive: '@' is not one of its characters, so backtracking never helps.
     _d("email", r"(?<![A-Za-z0-9._%+\-/:])[A-Za-z0-9._%+\-]{1,64}+@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}" + _E, ("@",)),
     # Digit patterns check what precedes their first digit after matching it, for the same reason.
-    _d("card", r"\d(?<![\d.\-]\d)(?:[ \-]?\d){12,18}(?![\d\-])", (DIGITS,), 0, luhn_valid),
+    # A letter on either side makes the digits part of an identifier (a hex id, a SKU): kept.
+    _d("card", r"\d(?<![A-Za-z\d.\-]\d)(?:[ \-]?\d){12,18}(?![A-Za-z\d\-])", (DIGITS,), 0, luhn_valid),
     _d("iban", r"[A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}\b", (DIGITS,), 0, iban_valid),
-    _d("ssn", r"\d(?<![\d\-]\d)\d\d(?<!000|666|9\d\d)-(?!00)\d{2}-(?!0000)\d{4}(?![\d\-])", (DIGITS,)),
+    _d("ssn", r"\d(?<![A-Za-z\d\-]\d)\d\d(?<!000|666|9\d\d)-(?!00)\d{2}-(?!0000)\d{4}(?![A-Za-z\d\-])", (DIGITS,)),
     _d("phone", r"\+(?<![\w+]\+)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}(?![\d\-])", ("+",), 0, _phone_valid),
     _d("ip", r"\d(?<![\d.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\d.])", (".",), 0, _ipv4_valid),
 )  # fmt: skip
