@@ -62,7 +62,11 @@ def _seawall_logged_hello() -> Any:
 
 
 def _seawall_around(app_factory: Any, settings: dict[str, Any]) -> Any:
-    """Correlation outermost, problem mapping inside Starlette's error layer (as in install())."""
+    """Correlation outermost, problem mapping inside Starlette's error layer (as in install()).
+
+    Problem mapping is the only user middleware, right inside ``ServerErrorMiddleware``, so it
+    reads the correlation layer's exchange, as install() arranges in that case.
+    """
     from starlette.middleware import Middleware
 
     from seawall.middleware.asgi import ProblemMiddleware
@@ -70,7 +74,8 @@ def _seawall_around(app_factory: Any, settings: dict[str, Any]) -> Any:
 
     _quiet_seawall_logger()
     pipeline = Pipeline(settings)
-    app = app_factory(middleware=[Middleware(ProblemMiddleware, pipeline=pipeline)])
+    problems = Middleware(ProblemMiddleware, pipeline=pipeline, adjacent=True)
+    app = app_factory(middleware=[problems])
     return seawall.ASGIMiddleware(app, pipeline=pipeline)
 
 

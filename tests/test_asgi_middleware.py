@@ -393,6 +393,10 @@ def test_problem_json_is_valid_rfc9457(logs: CapturedLogs) -> None:
         ([(b"X-Request-ID", b"old"), (b"a", b"1")], [(b"a", b"1"), (b"x-request-id", b"n")]),
         ([(b"x-request-id", b"old")], [(b"x-request-id", b"n")]),
         (
+            [(b"Content-Type", b"a"), (b"X-Request-IDs", b"b"), (b"x-request-ix", b"c")],
+            [(b"Content-Type", b"a"), (b"X-Request-IDs", b"b"), (b"x-request-ix", b"c"), (b"x-request-id", b"n")],
+        ),
+        (
             [(b"Access-Control-Expose-Headers", b"ETag")],
             [(b"Access-Control-Expose-Headers", b"ETag, X-Request-ID"), (b"x-request-id", b"n")],
         ),

@@ -313,6 +313,56 @@ async def _boom(request: Request) -> Any:
     raise RuntimeError(f"cannot reach {SECRET}")
 
 
+class DeferAll:
+    """A user middleware that passes the response on only once the app has returned (as a
+    middleware that runs the app in another task can)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: list[Any] = []
+
+        async def hold(message: Any) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        for message in held:
+            await send(message)
+
+
+@pytest.mark.parametrize("deferring", [False, True])
+def test_route_breakers_count_the_status_each_route_sent(
+    logs: CapturedLogs, deferring: bool
+) -> None:
+    """Route guards read the correlation layer's record of the response only when every layer
+    in between passes messages on at once; behind a middleware that holds them back they watch
+    the route's own ``send``. Either way 200s keep a breaker closed and 503s open it."""
+
+    async def ok(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async def down(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("down", status_code=503)
+
+    app = Starlette(routes=[Route("/ok", ok), Route("/down", down)])
+    if deferring:
+        app.add_middleware(DeferAll)
+    policy = {"breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}}
+    seawall_starlette.install(app, {"routes": {"GET /ok": policy, "GET /down": policy}})
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert [client.get("/ok").text for _ in range(4)] == ["ok"] * 4
+        assert [client.get("/down").text for _ in range(2)] == ["down"] * 2
+        rejected = client.get("/down")
+    assert rejected.status_code == 503
+    assert rejected.json()["reason"] == "circuit_open"
+    guarded = [route.app for route in app.router.routes if isinstance(route, Route)]
+    assert [g.forwarding for g in guarded] == [not deferring] * 2
+
+
 def test_requests_leave_no_reference_cycles_for_the_collector(logs: CapturedLogs) -> None:
     """A server's ``send`` often holds the scope (uvicorn's does): what seawall keeps in the
     scope must not close a cycle through it, or every request leaves garbage for the collector."""

@@ -18,6 +18,7 @@ import pytest
 import seawall
 from seawall.clock import FakeClock
 from seawall.deadline import remaining
+from seawall.middleware.headers import set_header_str
 from seawall.middleware.wsgi import ResponseAborted, WSGIMiddleware
 from seawall.pipeline import Pipeline
 from seawall.testing import CapturedLogs, capture_logs
@@ -319,3 +320,22 @@ def test_requests_leave_no_reference_cycles_for_the_collector(policies: bool) ->
             statuses = drive(200)
     assert statuses.count("200 OK") >= 80  # /hello, /stream, /flaky, /broken-stream: every time
     assert garbage.count == 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ([("Content-Type", "a")], [("Content-Type", "a"), ("X-Request-ID", "n")]),
+        ([("x-request-id", "old"), ("ETag", "1")], [("ETag", "1"), ("X-Request-ID", "n")]),
+        ([("X-Request-IDs", "b"), ("X-Request-Ix", "c")], [("X-Request-IDs", "b"), ("X-Request-Ix", "c"), ("X-Request-ID", "n")]),
+        ([("access-control-expose-headers", "ETag")], [("access-control-expose-headers", "ETag, X-Request-ID"), ("X-Request-ID", "n")]),
+    ],
+)
+def test_set_header_str_replaces_any_spelling_and_merges_expose(
+    headers: list[tuple[str, str]], expected: list[tuple[str, str]]
+) -> None:
+    """The WSGI twin: one id header whatever the app's spelling, names that only look close
+    are kept, and the app's list is left as it was."""
+    original = list(headers)
+    assert set_header_str(headers, "X-Request-ID", "n") == expected
+    assert headers == original

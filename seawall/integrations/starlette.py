@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from seawall.middleware.asgi import ASGIMiddleware, ProblemMiddleware
+from seawall.middleware.exchange import EXCHANGE
 from seawall.pipeline import Pipeline
 from seawall.settings import Settings
 from seawall.timeouts import timeout as route_timeout
@@ -50,10 +51,13 @@ def install(app: Starlette, settings: Settings | Any = None) -> Pipeline:
 
     def build_with_seawall() -> Any:
         # Routes and middleware may be added after install(): look when the stack is built.
-        _guard_routes(app.router.routes, "", pipeline)
         # Right inside ServerErrorMiddleware (nothing added later in between), problem mapping
-        # can read the correlation layer's record of the response instead of wrapping send.
-        problems.kwargs["adjacent"] = app.user_middleware[0] is problems
+        # can read the correlation layer's record of the response instead of wrapping send;
+        # with no other user middleware, so can the route guards (Starlette's own layers
+        # between them forward every message at once).
+        adjacent = app.user_middleware[0] is problems
+        problems.kwargs["adjacent"] = adjacent
+        _guard_routes(app.router.routes, "", pipeline, adjacent and len(app.user_middleware) == 1)
         return ASGIMiddleware(build(), pipeline=pipeline, policies=False)
 
     app.build_middleware_stack = build_with_seawall  # type: ignore[method-assign]
@@ -92,13 +96,20 @@ def problem_handler(pipeline: Pipeline) -> Callable[[Request, Exception], Any]:
 
 
 class GuardedRoute:
-    """A route's ASGI app run under the guard of its template (chosen per method)."""
+    """A route's ASGI app run under the guard of its template (chosen per method).
 
-    def __init__(self, app: Any, template: str, view: object, pipeline: Pipeline) -> None:
+    ``forwarding`` says every layer between it and seawall's correlation layer passes each
+    message on at once, so the guard can read that layer's exchange for the status.
+    """
+
+    def __init__(
+        self, app: Any, template: str, view: object, pipeline: Pipeline, forwarding: bool = False
+    ) -> None:
         self.app = app
         self.template = template
         self.view = view
         self.guards = pipeline.guards
+        self.forwarding = forwarding
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         key, guard = self.guards.for_template(scope.get("method", "GET"), self.template, self.view)
@@ -106,7 +117,8 @@ class GuardedRoute:
         if guard is None:
             await self.app(scope, receive, send)
         else:
-            await guard.run_asgi(self.app, scope, receive, send)
+            exchange = scope.get(EXCHANGE) if self.forwarding else None
+            await guard.run_asgi(self.app, scope, receive, send, exchange)
 
 
 def _guarded_endpoint(route: Route, template: str, pipeline: Pipeline) -> Callable[..., Any]:
@@ -151,11 +163,17 @@ def _guarded_endpoint(route: Route, template: str, pipeline: Pipeline) -> Callab
     return guarded
 
 
-def _guard_routes(routes: Iterable[BaseRoute], prefix: str, pipeline: Pipeline) -> None:
+def _guard_routes(
+    routes: Iterable[BaseRoute], prefix: str, pipeline: Pipeline, forwarding: bool
+) -> None:
+    """Guard every route; ``forwarding`` as in :class:`GuardedRoute`, for these routes."""
     for route in routes:
-        if isinstance(route, Route) and not isinstance(route.app, GuardedRoute):
-            template = prefix + route.path_format
-            route.app = GuardedRoute(route.app, template, route.endpoint, pipeline)
+        if isinstance(route, Route):
+            if isinstance(route.app, GuardedRoute):
+                route.app.forwarding = forwarding
+            else:
+                template = prefix + route.path_format
+                route.app = GuardedRoute(route.app, template, route.endpoint, pipeline, forwarding)
         elif hasattr(route, "original_router"):
             # FastAPI 0.16x include_router(): routes are rebuilt lazily from the original ones,
             # so the original endpoints are guarded before that happens.
@@ -163,7 +181,7 @@ def _guard_routes(routes: Iterable[BaseRoute], prefix: str, pipeline: Pipeline) 
             included = prefix + branch.include_context.prefix
             for inner in branch.original_router.routes:
                 if hasattr(inner, "original_router"):
-                    _guard_routes([inner], included, pipeline)
+                    _guard_routes([inner], included, pipeline, forwarding)
                 elif isinstance(inner, Route) and not getattr(inner.endpoint, _GUARDED, False):
                     template = included + inner.path_format
                     inner.endpoint = _guarded_endpoint(inner, template, pipeline)
@@ -177,4 +195,9 @@ def _guard_routes(routes: Iterable[BaseRoute], prefix: str, pipeline: Pipeline) 
             inner = route.app
             routes_of = getattr(inner, "routes", None)
             if isinstance(inner, Router | Starlette) or routes_of is not None:
-                _guard_routes(routes_of or (), prefix + route.path.rstrip("/"), pipeline)
+                # A mounted app's own middleware may hold messages back.
+                plain = isinstance(inner, Router) or (
+                    isinstance(inner, Starlette) and not inner.user_middleware
+                )
+                inner_prefix = prefix + route.path.rstrip("/")
+                _guard_routes(routes_of or (), inner_prefix, pipeline, forwarding and plain)

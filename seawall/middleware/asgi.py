@@ -43,8 +43,9 @@ class ASGIMiddleware:
         self.app = app
         self.pipeline = pipeline or Pipeline(settings)
         self.policies = policies and not self.pipeline.guards.empty
-        correlation = self.pipeline.correlation
-        self._resolve = correlation.resolve
+        # Held directly so the per-request calls go straight to them.
+        self._guards = self.pipeline.guards
+        self._correlation = correlation = self.pipeline.correlation
         self._name = correlation.response_header_bytes
         self._display = correlation.response_header
 
@@ -55,7 +56,7 @@ class ASGIMiddleware:
             else:
                 await self.app(scope, receive, send)
             return
-        correlation_id, invalid = self._resolve(scope["headers"])
+        correlation_id, invalid = self._correlation.resolve(scope["headers"])
         token = _correlation_id.set(correlation_id)
         exchange = Exchange(send, self._name, correlation_id.encode("ascii"), self._display)
         scope[EXCHANGE] = exchange
@@ -64,7 +65,7 @@ class ASGIMiddleware:
             if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
                 await send_problem(self.pipeline, InvalidCorrelationIdError(), scope, exchange.send)
             elif self.policies:
-                route, guard = self.pipeline.guards.for_path(scope["method"], scope["path"])
+                route, guard = self._guards.for_path(scope["method"], scope["path"])
                 if guard is None:
                     await self.app(scope, receive, exchange.send)
                 else:
@@ -80,7 +81,7 @@ class ASGIMiddleware:
             _correlation_id.reset(token)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        correlation_id, invalid = self._resolve(scope["headers"])
+        correlation_id, invalid = self._correlation.resolve(scope["headers"])
         token = _correlation_id.set(correlation_id)
         name, display, value = self._name, self._display, correlation_id.encode("ascii")
 

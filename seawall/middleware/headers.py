@@ -7,11 +7,13 @@ The correlation header is set or replaced, never duplicated; when the app sends
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 __all__ = ["merge_expose", "set_header_bytes", "set_header_str"]
 
-_EXPOSE = b"access-control-expose-headers"
-_EXPOSE_STR = "access-control-expose-headers"
+_EXPOSE: Final = b"access-control-expose-headers"
+_EXPOSE_STR: Final = "access-control-expose-headers"
+_EXPOSE_LENGTH: Final = len(_EXPOSE_STR)
 
 
 def merge_expose(value: str, name: str) -> str:
@@ -32,9 +34,14 @@ def set_header_bytes(
     """
     if type(headers) is not list and type(headers) is not tuple:
         headers = list(headers)  # read twice below
-    # Fast path: lowercase names (as servers and frameworks send them), none to edit.
+    # Fast path: no header to edit. Only a name of the same length can be one in any spelling,
+    # so most names are passed over without being lowercased.
+    size = len(name)
     for key, _ in headers:
-        if key in (name, _EXPOSE) or not key.islower():
+        length = len(key)
+        if (length == size and key.lower() == name) or (
+            length == _EXPOSE_LENGTH and key.lower() == _EXPOSE
+        ):
             break
     else:
         return [*headers, (name, value)]
@@ -57,9 +64,12 @@ def set_header_str(
     if type(headers) is not list:
         headers = list(headers)  # read twice below
     lowered_name = name.lower()
-    edited = (lowered_name, _EXPOSE_STR)
-    for key, _ in headers:
-        if key.lower() in edited:
+    size = len(name)
+    for key, _ in headers:  # as in set_header_bytes: only names of the right length are lowered
+        length = len(key)
+        if (length == size and key.lower() == lowered_name) or (
+            length == _EXPOSE_LENGTH and key.lower() == _EXPOSE_STR
+        ):
             break
     else:
         return [*headers, (name, value)]  # the common case: nothing to edit

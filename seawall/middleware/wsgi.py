@@ -72,11 +72,13 @@ class WSGIMiddleware:
         self.pipeline = pipeline or Pipeline(settings)
         self.policies = policies and not self.pipeline.guards.empty
         self._handover = not policies
-        self._resolve = self.pipeline.correlation.resolve_environ
-        self._header = self.pipeline.correlation.response_header
+        # Held directly so the per-request calls go straight to them.
+        self._guards = self.pipeline.guards
+        self._correlation = self.pipeline.correlation
+        self._header = self._correlation.response_header
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        correlation_id, invalid = self._resolve(environ)
+        correlation_id, invalid = self._correlation.resolve_environ(environ)
         token = _correlation_id.set(correlation_id)
         environ["seawall.correlation_id"] = correlation_id
         call = _Call(self, environ, start_response, correlation_id, token)
@@ -86,7 +88,7 @@ class WSGIMiddleware:
             if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
                 return call.problem(InvalidCorrelationIdError(), None)
             if self.policies:
-                route, guard = self.pipeline.guards.for_path(
+                route, guard = self._guards.for_path(
                     environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
                 )
                 if guard is not None:
