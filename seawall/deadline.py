@@ -131,17 +131,22 @@ class DeadlineScope:
             self._token = None
 
 
-def push_deadline(seconds: float, clock: Clock | None = None) -> DeadlineToken | None:
+def push_deadline(
+    seconds: float, clock: Clock | None = None, deadline: Deadline | None = None
+) -> DeadlineToken | None:
     """Set the deadline ``seconds`` from now unless an outer one is as soon; for hot paths.
 
+    ``deadline`` is that point when the caller has made it already (a route timeout is one).
     Returns the token to hand to :func:`pop_deadline`, or ``None`` when the outer deadline stays.
     """
     outer = _current.get()
     # The outer deadline wins when it leaves no more time than ours would.
     if outer is not None and outer.at - outer.clock() <= seconds:
         return None
-    clock = clock or monotonic
-    return _current.set(Deadline(clock() + seconds, clock))
+    if deadline is None:
+        clock = clock or monotonic
+        deadline = Deadline(clock() + seconds, clock)
+    return _current.set(deadline)
 
 
 def pop_deadline(token: DeadlineToken | None) -> None:

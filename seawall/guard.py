@@ -18,7 +18,7 @@ from seawall.breaker import BreakerEvent, CircuitBreaker, Permit
 from seawall.bulkhead import Bulkhead
 from seawall.clock import Clock, monotonic
 from seawall.correlation import get_correlation_id
-from seawall.deadline import DeadlineScope, check_deadline, pop_deadline, push_deadline, remaining
+from seawall.deadline import DeadlineScope, check_deadline, remaining
 from seawall.exceptions import CircuitOpenError, SeawallRejection
 from seawall.isolation import IsolationPool
 from seawall.middleware.exchange import Exchange
@@ -171,16 +171,13 @@ class RouteGuard:
                     if seconds is None:
                         await app(scope, receive, send)
                     else:
-                        token = push_deadline(seconds)
-                        timer = Timeout(seconds, self.key)
+                        timer = Timeout(seconds, self.key)  # also the request's deadline
                         timer.start()
                         try:
                             await app(scope, receive, send)
                         except BaseException as exc:
-                            pop_deadline(token)
                             timer.stop(exc)  # our own expiry raises RequestTimeoutError
                             raise
-                        pop_deadline(token)
                         timer.stop(None)
                 except BaseException as exc:
                     if permit is not None:

@@ -18,6 +18,8 @@ Guarantees (ASGI):
   propagates as ``CancelledError``, even when it lands together with the timeout.
 * Code between awaits cannot be interrupted, and work handed to a thread
   (``run_in_executor``) keeps running after its awaiting task is cancelled.
+* Inside the block :func:`seawall.deadline.remaining` tells the time left (an outer deadline
+  that is sooner stays in force), so outgoing calls can share the same budget.
 
 One scheduler per event loop (:func:`get_scheduler`); it keeps only a weak reference to its loop,
 so loops are collected as usual. A scheduler is used from its loop's thread only.
@@ -35,6 +37,8 @@ import threading
 import weakref
 from types import TracebackType
 
+from seawall.clock import monotonic
+from seawall.deadline import Deadline, DeadlineToken, pop_deadline, push_deadline
 from seawall.exceptions import RequestTimeoutError
 
 __all__ = [
@@ -52,23 +56,29 @@ DEFAULT_RESOLUTION = 0.02
 _CANCEL_MESSAGE = "seawall: route timeout"
 
 
-class Timeout:
+class Timeout(Deadline):
     """One request's timeout; an ``async with`` block (see :meth:`TimeoutScheduler.timeout`).
 
+    A timeout is a deadline that the scheduler enforces: while the block runs it is also the
+    current deadline (:func:`seawall.deadline.remaining`), unless an outer one is sooner.
     ``expired`` is True once the scheduler has cancelled the block's task.
     """
 
-    __slots__ = ("_bucket", "_cancelling", "_scheduler", "_seconds", "_task", "expired", "route")
+    __slots__ = (
+        "_bucket", "_cancelling", "_scheduler", "_seconds", "_task", "_token", "expired", "route",
+    )  # fmt: skip
 
     def __init__(
         self, seconds: float | None, route: str | None, scheduler: TimeoutScheduler | None = None
     ) -> None:
+        super().__init__(math.inf)  # no deadline until started
         self._scheduler = scheduler
         self._seconds = seconds if seconds is None or seconds > 0.0 else 0.0
         self.route = route
         self._task: asyncio.Task[object] | None = None
         self._bucket: set[Timeout] | None = None
         self._cancelling = 0
+        self._token: DeadlineToken | None = None
         self.expired = False
 
     async def __aenter__(self) -> Timeout:
@@ -100,11 +110,17 @@ class Timeout:
             raise RuntimeError("a seawall timeout must be used inside an asyncio task")
         self._task = task
         self._cancelling = task.cancelling()
+        self.at = monotonic() + seconds
         scheduler._add(self, seconds, loop)
+        self._token = push_deadline(seconds, None, self)
 
     def stop(self, exc: BaseException | None) -> None:
         """Unregister; raise :class:`RequestTimeoutError` from ``exc`` when this timeout
         cancelled the block and no other cancellation is pending."""
+        token = self._token
+        if token is not None:
+            self._token = None
+            pop_deadline(token)
         bucket = self._bucket
         if bucket is not None:  # finished in time: the common case
             bucket.discard(self)

@@ -261,6 +261,19 @@ async def test_slow_route_answers_504(logs: CapturedLogs) -> None:
     assert response.json()["status"] == 504
 
 
+async def test_handler_sees_the_route_deadline(logs: CapturedLogs) -> None:
+    """Under a route timeout the handler can read its time left, to pass on to its own calls."""
+
+    async def budget(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(repr(seawall.deadline.remaining()))
+
+    app = make({"routes": {"GET /budget": {"timeout": 2.0}}}, Router(routes=[Route("/budget", budget)]))
+    async with client(app) as c:
+        left = float((await c.get("/budget")).text)
+    assert 1.0 < left <= 2.0
+    assert seawall.deadline.remaining() is None
+
+
 async def test_open_breaker_rejects_without_calling_handler(logs: CapturedLogs) -> None:
     """Failures open the breaker; then 503 with Retry-After, and the handler is not called."""
     app = make()

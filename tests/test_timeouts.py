@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from seawall.deadline import deadline_scope, remaining
 from seawall.exceptions import RequestTimeoutError
 from seawall.timeouts import (
     DEFAULT_RESOLUTION,
@@ -106,6 +107,40 @@ def test_inner_timeout_leaves_the_outer_block_running() -> None:
             return "outer finished"
 
     assert asyncio.run(scenario()) == "outer finished"
+
+
+def test_the_block_runs_under_its_deadline_unless_an_outer_one_is_sooner() -> None:
+    """Inside the block ``remaining()`` tells the time left; an outer deadline that is sooner
+    stays in force; each block restores the deadline it found, also when it times out."""
+
+    async def overrun() -> float | None:
+        async with timeout(SHORT):
+            left = remaining()
+            await asyncio.sleep(10)
+        return left
+
+    async def scenario() -> list[float | None]:
+        seen = [remaining()]
+        async with timeout(30):
+            seen.append(remaining())
+            with deadline_scope(1.0):
+                async with timeout(60):
+                    seen.append(remaining())
+            with pytest.raises(RequestTimeoutError):
+                await overrun()
+            seen.append(remaining())
+        seen.append(remaining())
+        return seen
+
+    before, inside, under_outer, after_expiry, after = asyncio.run(scenario())
+    assert before is None
+    assert after is None
+    assert inside is not None
+    assert 29 < inside <= 30
+    assert under_outer is not None
+    assert under_outer <= 1.0
+    assert after_expiry is not None
+    assert 28 < after_expiry <= 30
 
 
 def test_none_means_no_timeout() -> None:
