@@ -61,11 +61,11 @@ class Timeout(Deadline):
 
     A timeout is a deadline that the scheduler enforces: while the block runs it is also the
     current deadline (:func:`seawall.deadline.remaining`), unless an outer one is sooner.
-    ``expired`` is True once the scheduler has cancelled the block's task.
+    ``cancelled`` is True once the scheduler has cancelled the block's task.
     """
 
     __slots__ = (
-        "_bucket", "_cancelling", "_scheduler", "_seconds", "_task", "_token", "expired", "route",
+        "_bucket", "_cancelling", "_scheduler", "_seconds", "_task", "_token", "cancelled", "route",
     )  # fmt: skip
 
     def __init__(
@@ -79,7 +79,7 @@ class Timeout(Deadline):
         self._bucket: set[Timeout] | None = None
         self._cancelling = 0
         self._token: DeadlineToken | None = None
-        self.expired = False
+        self.cancelled = False
 
     async def __aenter__(self) -> Timeout:
         self.start()
@@ -125,7 +125,7 @@ class Timeout(Deadline):
         if bucket is not None:  # finished in time: the common case
             bucket.discard(self)
             self._bucket = None
-        elif self.expired:
+        elif self.cancelled:
             assert self._task is not None
             # Ours only if no other cancel request remains (as asyncio.timeout decides).
             if self._task.uncancel() <= self._cancelling and isinstance(
@@ -135,7 +135,7 @@ class Timeout(Deadline):
 
     def _expire(self) -> None:
         self._bucket = None
-        self.expired = True
+        self.cancelled = True
         task = self._task
         if task is not None and not task.done():
             task.cancel(msg=_CANCEL_MESSAGE)

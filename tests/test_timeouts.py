@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from seawall.deadline import deadline_scope, remaining
+from seawall.deadline import deadline_scope, expired, remaining
 from seawall.exceptions import RequestTimeoutError
 from seawall.timeouts import (
     DEFAULT_RESOLUTION,
@@ -48,7 +48,7 @@ def test_block_that_finishes_in_time_is_left_alone() -> None:
         assert task is not None
         async with timeout(SHORT) as entry:
             await asyncio.sleep(0)
-        assert not entry.expired
+        assert not entry.cancelled
         assert get_scheduler().pending == 0
         await asyncio.sleep(SHORT + 2 * DEFAULT_RESOLUTION)  # past the deadline: no stray cancel
         assert task.cancelling() == 0
@@ -90,7 +90,7 @@ def test_outer_cancel_landing_with_the_timeout_still_propagates() -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert entry.expired  # the timeout did fire as well
+        assert entry.cancelled  # the timeout did fire as well
 
     asyncio.run(scenario())
 
@@ -122,6 +122,7 @@ def test_the_block_runs_under_its_deadline_unless_an_outer_one_is_sooner() -> No
     async def scenario() -> list[float | None]:
         seen = [remaining()]
         async with timeout(30):
+            assert not expired()
             seen.append(remaining())
             with deadline_scope(1.0):
                 async with timeout(60):
