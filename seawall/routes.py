@@ -115,7 +115,7 @@ class RouteTable(Generic[P]):
         parsed.sort(key=lambda kp: kp[0].specificity, reverse=True)
         self._entries = parsed
         self._template_cache: dict[tuple[str, str], tuple[str | None, P]] = {}
-        self._path_cache: dict[str, tuple[str | None, P]] = {}
+        self._path_cache: dict[tuple[str, str], tuple[str | None, P]] = {}
         self.empty = not parsed
         alternatives = [f"(?P<r{i}>{_key_pattern(key)})" for i, (key, _) in enumerate(parsed)]
         self._match = re.compile("|".join(alternatives) or "(?!)").fullmatch
@@ -127,14 +127,14 @@ class RouteTable(Generic[P]):
         """Return ``(key text, policy)`` for a raw path, or ``(None, default)``."""
         if self.empty:
             return None, self.default
-        subject = f"{method} {path}"
-        result = self._path_cache.get(subject)
+        cache_key = (method, path)  # cheaper than building the subject string for every request
+        result = self._path_cache.get(cache_key)
         if result is None:
-            found = self._match(subject)
+            found = self._match(f"{method} {path}")
             result = (None, self.default) if found is None else self._results[found.lastgroup]  # type: ignore[index]
             if len(self._path_cache) >= _PATH_CACHE_SIZE:
                 self._path_cache.clear()  # bounded whatever the clients send
-            self._path_cache[subject] = result
+            self._path_cache[cache_key] = result
         return result
 
     def match_template(self, method: str, template: str) -> tuple[str | None, P]:

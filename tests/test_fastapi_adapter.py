@@ -404,3 +404,22 @@ def test_requests_leave_no_reference_cycles_for_the_collector(logs: CapturedLogs
     statuses, garbage = asyncio.run(garbage_after(200))
     assert statuses == [200] * 200
     assert garbage == 0
+
+
+def test_route_for_any_method_remembers_a_bounded_number_of_methods(logs: CapturedLogs) -> None:
+    """A raw ASGI route takes any method a client makes up: each gets the route's guard, and
+    the route remembers the guards of a bounded number of methods."""
+
+    class Raw:  # an ASGI app, not a function: Starlette routes every method to it
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": scope["seawall.route"].encode()})
+
+    app = Starlette(routes=[Route("/any", Raw())])
+    seawall_starlette.install(app, {"routes": {"/any": {"max_concurrency": 4}}})
+    methods = ["X" + chr(65 + n % 26) + chr(65 + n // 26) for n in range(40)]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert {client.request(method, "/any").text for method in methods} == {"/any"}
+    guarded = app.router.routes[0].app
+    assert isinstance(guarded, seawall_starlette.GuardedRoute)
+    assert 0 < len(guarded._by_method) <= 16

@@ -109,3 +109,8 @@ def test_raw_path_cache_stays_bounded_and_correct() -> None:
         assert table.match_path("GET", f"/other/{n}") == (None, "dflt")
         assert len(table._path_cache) <= 2048
     assert table.match_path("POST", "/items/7") == (None, "dflt")
+    for n in range(100):  # methods a client makes up are bounded per path as well
+        method = "X" + chr(65 + n % 26) + chr(65 + n // 26)
+        assert table.match_path(method, "/static/a.css") == ("/static/*", "static")
+        assert table.match_path("GET", "/static/a.css") == ("/static/*", "static")
+        assert len(table._path_cache) <= 2048

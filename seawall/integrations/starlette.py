@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
+from seawall.guard import RouteGuard
 from seawall.middleware.asgi import ASGIMiddleware, ProblemMiddleware
 from seawall.middleware.exchange import EXCHANGE
 from seawall.pipeline import Pipeline
@@ -32,6 +33,7 @@ __all__ = ["GuardedRoute", "install", "problem_handler"]
 ROUTE_KEY = "seawall.route"
 _GUARDED = "__seawall_guarded__"
 _INSTALLED = "_seawall_pipeline"
+_METHODS_REMEMBERED = 16
 
 
 def install(app: Starlette, settings: Settings | Any = None) -> Pipeline:
@@ -110,9 +112,16 @@ class GuardedRoute:
         self.view = view
         self.guards = pipeline.guards
         self.forwarding = forwarding
+        self._by_method: dict[str, tuple[str, RouteGuard | None]] = {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        key, guard = self.guards.for_template(scope.get("method", "GET"), self.template, self.view)
+        method = scope.get("method", "GET")
+        found = self._by_method.get(method)
+        if found is None:
+            found = self.guards.for_template(method, self.template, self.view)
+            if len(self._by_method) < _METHODS_REMEMBERED:  # a route may accept any method
+                self._by_method[method] = found
+        key, guard = found
         scope[ROUTE_KEY] = key
         if guard is None:
             await self.app(scope, receive, send)
