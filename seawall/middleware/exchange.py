@@ -37,11 +37,16 @@ class Exchange:
         self._display = display
         self.status = 0
 
-    async def send(self, message: Message) -> None:
+    def send(self, message: Message) -> Awaitable[None]:
+        """The ASGI ``send`` for the layers inside: edits the start, then hands the message on.
+
+        A plain function returning the next layer's awaitable, not a coroutine of its own: the
+        caller's ``await`` is the same, and no coroutine is made for every message.
+        """
         if message["type"] == "http.response.start":
             self.status = message["status"]
             if self._name:
                 message["headers"] = set_header_bytes(
                     message.get("headers", ()), self._name, self._value, self._display
                 )
-        await self._send(message)
+        return self._send(message)
