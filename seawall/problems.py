@@ -58,7 +58,11 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class ProblemSpec:
-    """How one exception class is answered. ``detail`` may be text or ``(exc) -> str``."""
+    """How one exception class is answered. ``detail`` may be text or ``(exc) -> str``.
+
+    ``answered``: the framework raises it after sending its own response, to unwind to the layer
+    of its that catches it; seawall lets it through and logs nothing.
+    """
 
     status: int
     title: str | None = None
@@ -67,6 +71,7 @@ class ProblemSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     classification: str | None = None
     extract: Callable[[BaseException], dict[str, Any]] | None = None
+    answered: bool = False
 
 
 def classify_status(status: int) -> str:
@@ -180,6 +185,10 @@ _BUILTIN_NAMES: dict[str, ProblemSpec] = {
     "pydantic_core._pydantic_core.ValidationError": ProblemSpec(
         422, "Validation failed", detail="The request is not valid.", extract=_validation_errors
     ),
+    # Starlette's request body limit has sent its 413 already and unwinds to its own layer.
+    "starlette.middleware.body_limit._RequestBodyLimitResponseSent": ProblemSpec(
+        413, answered=True
+    ),
     "django.http.response.Http404": ProblemSpec(404, detail="The resource was not found."),
     "django.core.exceptions.PermissionDenied": ProblemSpec(403, detail="You may not do this."),
     "django.core.exceptions.SuspiciousOperation": ProblemSpec(400, detail="Request refused."),
@@ -270,6 +279,11 @@ class ProblemRegistry:
             return spec.classification
         status = spec.extract(exc).get("status", spec.status) if spec.extract else spec.status
         return classify_status(status)
+
+    def answered(self, exc: BaseException) -> bool:
+        """True when the framework has already answered the request that raised ``exc``."""
+        spec = self.spec_for(type(exc))
+        return spec is not None and spec.answered
 
     def classify_for_breaker(self, exc: BaseException) -> str:
         """``failure``, ``success`` or ``ignore`` for a circuit breaker."""

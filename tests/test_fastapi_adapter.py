@@ -423,3 +423,28 @@ def test_route_for_any_method_remembers_a_bounded_number_of_methods(logs: Captur
     guarded = app.router.routes[0].app
     assert isinstance(guarded, seawall_starlette.GuardedRoute)
     assert 0 < len(guarded._by_method) <= 16
+
+
+def test_request_body_limit_is_a_413_that_trips_nothing(logs: CapturedLogs) -> None:
+    """FastAPI's ``max_body_size``: a body declared too large gets the framework's own 413 with
+    the id, no error event and no breaker failure (Starlette sends it, then unwinds with a
+    signal that seawall lets through); a body found too large while read is a 413 problem."""
+    app = FastAPI(max_body_size=10)
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, int]:
+        return {"size": len(await request.body())}
+
+    breaker = {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}
+    seawall_fastapi.install(app, {"routes": {"POST /upload": {"breaker": breaker}}})
+    with TestClient(app, raise_server_exceptions=False) as client:
+        declared = [client.post("/upload", content=b"x" * 100) for _ in range(4)]
+        streamed = client.post("/upload", content=iter([b"x" * 8, b"x" * 8]))
+        fits = client.post("/upload", content=b"x" * 5)
+    assert {(r.status_code, r.text) for r in declared} == {(413, "Content Too Large")}
+    assert all(r.headers["x-request-id"] for r in declared)
+    assert streamed.status_code == 413
+    assert streamed.headers["content-type"].startswith("application/problem+json")
+    assert streamed.json()["correlation_id"] == streamed.headers["x-request-id"]
+    assert fits.json() == {"size": 5}
+    assert not [e for e in logs.events if e.get("level") in ("error", "critical")]

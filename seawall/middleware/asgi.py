@@ -73,7 +73,10 @@ class ASGIMiddleware:
             else:
                 await self.app(scope, receive, exchange.send)
         except Exception as exc:
-            await _failed(self.pipeline, exc, scope, exchange.send, exchange.status != 0, route)
+            # A framework's "already answered" signal ends here if no layer of its caught it:
+            # the response went out, and the server must not log it as an error.
+            if not self.pipeline.problems.answered(exc):
+                await _failed(self.pipeline, exc, scope, exchange.send, exchange.status != 0, route)
         finally:
             # The exchange holds the server's ``send``, which often holds the scope: leaving it
             # in the scope would make a reference cycle per request for the collector to find.
@@ -127,6 +130,8 @@ class ProblemMiddleware:
         try:
             await self.app(scope, receive, inner)
         except Exception as exc:
+            if self.pipeline.problems.answered(exc):
+                raise  # to the framework layer that catches it
             started = exchange.status != 0
             await _failed(self.pipeline, exc, scope, send, started, scope.get("seawall.route"))
 
