@@ -25,6 +25,14 @@ from seawall.middleware.exchange import Exchange
 from seawall.policies import policy_of
 from seawall.routes import RouteTable
 from seawall.settings import PolicySettings, Settings
+from seawall.stale import (
+    BodyRecorder,
+    RequestHeader,
+    StaleStore,
+    environ_header,
+    scope_header,
+    url_of,
+)
 from seawall.timeouts import Timeout
 
 __all__ = ["FallbackRequest", "FallbackResponse", "GuardTable", "RouteGuard", "Ticket"]
@@ -82,7 +90,8 @@ class RouteGuard:
     """The policy of one route key, ready to run requests."""
 
     __slots__ = (
-        "_ticket", "_timed", "breaker", "bulkhead", "fallback", "key", "logger", "pool", "timeout",
+        "_ticket", "_timed", "breaker", "bulkhead", "fallback", "key", "logger", "pool", "stale",
+        "timeout",
     )  # fmt: skip
 
     def __init__(
@@ -118,6 +127,8 @@ class RouteGuard:
             if policy.timeout is not None and policy.timeout_mode == "thread"
             else None
         )
+        age = policy.stale_if_error
+        self.stale = None if age is None else StaleStore(age, clock=clock)
 
     def _transition(self, event: BreakerEvent) -> None:
         self.logger.warning(
@@ -165,16 +176,19 @@ class RouteGuard:
                     if response is None:
                         response = Exchange(send)
                         send = response.send
+                app_send = send  # the app's answers may be remembered; a fallback's never
+                if self.stale is not None and scope.get("method") == "GET":
+                    app_send = _StaleRecorder(self.stale, scope, send).send
                 started = monotonic() if self._timed else 0.0
                 seconds = self.timeout
                 try:
                     if seconds is None:
-                        await app(scope, receive, send)
+                        await app(scope, receive, app_send)
                     else:
                         timer = Timeout(seconds, self.key)  # also the request's deadline
                         timer.start()
                         try:
-                            await app(scope, receive, send)
+                            await app(scope, receive, app_send)
                         except BaseException as exc:
                             timer.stop(exc)  # our own expiry raises RequestTimeoutError
                             raise
@@ -194,20 +208,46 @@ class RouteGuard:
                 if bulkhead is not None:
                     bulkhead.release()
         except SeawallRejection as rejection:
-            if self.fallback is None or not await self._fallback_asgi(rejection, scope, send):
+            if (self.fallback is None and self.stale is None) or not await self._fallback_asgi(
+                rejection, scope, send
+            ):
                 raise
 
     async def _fallback_asgi(self, rejection: SeawallRejection, scope: Message, send: Send) -> bool:
-        answer = self._fallback_answer(rejection, scope.get("method", "GET"), scope.get("path", ""))
-        if inspect.isawaitable(answer):
-            answer = await answer
-        encoded = self._encode(answer, rejection)
+        method = scope.get("method", "GET")
+        encoded = self._stale_answer(
+            rejection, method, _scope_url(scope), scope_header(scope.get("headers", ()))
+        )
         if encoded is None:
-            return False
+            if self.fallback is None:
+                return False
+            answer = self._fallback_answer(rejection, method, scope.get("path", ""))
+            if inspect.isawaitable(answer):
+                answer = await answer
+            encoded = self._encode(answer, rejection)
+            if encoded is None:
+                return False
         status, headers, body = encoded
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         return True
+
+    def _stale_answer(
+        self, rejection: SeawallRejection, method: str, url: str, header: RequestHeader
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """The route's remembered answer to this ``GET``, if it has one fresh enough."""
+        stale = self.stale
+        if stale is None or method != "GET":
+            return None
+        return stale.lookup(url, header, rejection.reason)
+
+    def remember_wsgi(
+        self, environ: dict[str, Any], status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        """Offer a finished ``GET`` response to the route's stale store (WSGI, Django)."""
+        stale = self.stale
+        if stale is not None and environ.get("REQUEST_METHOD") == "GET":
+            stale.offer(_environ_url(environ), environ_header(environ), status, headers, body)
 
     def _fallback_answer(self, rejection: SeawallRejection, method: str, path: str) -> Any:
         assert self.fallback is not None
@@ -240,12 +280,14 @@ class RouteGuard:
     def fallback_wsgi(
         self, rejection: SeawallRejection, environ: dict[str, Any]
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
-        """The fallback's response for a rejected WSGI request, or ``None`` to send the problem."""
-        if self.fallback is None:
-            return None
-        answer = self._fallback_answer(
-            rejection, environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
-        )
+        """The answer to a rejected WSGI request: the route's remembered response (stale-if-
+        error), else its fallback's, else ``None`` to send the problem."""
+        method = environ.get("REQUEST_METHOD", "GET")
+        url = _environ_url(environ)
+        stale = self._stale_answer(rejection, method, url, environ_header(environ))
+        if stale is not None or self.fallback is None:
+            return stale
+        answer = self._fallback_answer(rejection, method, environ.get("PATH_INFO", ""))
         if inspect.isawaitable(answer):
             close = getattr(answer, "close", None)
             if close is not None:
@@ -333,6 +375,14 @@ class RouteGuard:
         return isolated
 
 
+def _scope_url(scope: Message) -> str:
+    return url_of(scope.get("path", ""), scope.get("query_string", b"").decode("latin-1"))
+
+
+def _environ_url(environ: dict[str, Any]) -> str:
+    return url_of(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+
+
 def _close(scope: DeadlineScope | None) -> None:
     if scope is not None:
         scope.__exit__(None, None, None)
@@ -348,18 +398,18 @@ class Ticket:
     Requests without a deadline or slow-call timing may share one ticket.
     """
 
-    __slots__ = ("_guard", "_permit", "_scope", "_started")
+    __slots__ = ("_permit", "_scope", "_started", "guard")
 
     def __init__(
         self, guard: RouteGuard, permit: Permit | None, scope: DeadlineScope | None, started: float
     ) -> None:
-        self._guard = guard
+        self.guard = guard
         self._permit = permit
         self._scope = scope
         self._started = started
 
     def finish(self, status: int | None, failure: BaseException | None) -> None:
-        guard = self._guard
+        guard = self.guard
         try:
             permit = self._permit
             if permit is not None:
@@ -376,6 +426,35 @@ class Ticket:
                 bulkhead.release()
             if self._scope is not None:
                 self._scope.__exit__(None, None, None)
+
+
+class _StaleRecorder:
+    """Wraps ``send`` for a ``GET`` on a stale-if-error route: keeps the response as it goes
+    out and offers it to the store once its last body message is sent."""
+
+    __slots__ = ("_body", "_headers", "_scope", "_send", "_status", "_store")
+
+    def __init__(self, store: StaleStore, scope: Message, send: Send) -> None:
+        self._store = store
+        self._scope = scope
+        self._send = send
+        self._status = 0
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._body = BodyRecorder()
+
+    def send(self, message: Message) -> Awaitable[None]:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self._status = message["status"]
+            self._headers = list(message.get("headers", ()))
+        elif kind == "http.response.body" and self._status == 200:
+            body = self._body
+            body.add(message.get("body", b""))
+            if not message.get("more_body", False) and body.chunks is not None:
+                scope = self._scope
+                header = scope_header(scope.get("headers", ()))
+                self._store.offer(_scope_url(scope), header, 200, self._headers, body.value())
+        return self._send(message)
 
 
 class GuardTable:

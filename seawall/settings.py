@@ -640,7 +640,7 @@ def parse_policy(path: str, data: Any, base: PolicySettings | None = None) -> Po
         raise SettingsError(
             s.sub("max_wait"), "a queue (max_queue > 0) needs max_wait > 0, the longest wait"
         )
-    return PolicySettings(
+    policy = PolicySettings(
         timeout=s.number("timeout", b.timeout, minimum=0, exclusive_min=True, optional=True),
         timeout_mode=s.choice("timeout_mode", b.timeout_mode, ("deadline", "thread")),  # type: ignore[arg-type]
         max_concurrency=max_concurrency,
@@ -652,6 +652,15 @@ def parse_policy(path: str, data: Any, base: PolicySettings | None = None) -> Po
             "stale_if_error", b.stale_if_error, minimum=0, exclusive_min=True, optional=True
         ),
     )
+    refuses = policy.breaker is not None or policy.max_concurrency or policy.timeout is not None
+    if base is not None and s.has("stale_if_error") and policy.stale_if_error and not refuses:
+        # Inherited from the defaults it may rest unused; set on a route that never refuses, never.
+        raise SettingsError(
+            s.sub("stale_if_error"),
+            "serves the last good response while a breaker, bulkhead or timeout refuses requests,"
+            " and this route has none of them",
+        )
+    return policy
 
 
 def _parse_routes(

@@ -337,6 +337,34 @@ def test_breaker_keyed_by_django_route_opens_and_recovers(client: Client) -> Non
     assert client.get("/flaky").status_code == 200
 
 
+STALE_FLAKY = {"routes": {"GET flaky": {"breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}, "stale_if_error": 60}}}
+
+
+@override_settings(SEAWALL=STALE_FLAKY)
+def test_open_breaker_serves_the_last_good_answer_of_the_url(client: Client) -> None:
+    """With ``stale_if_error`` the open breaker answers a URL it answered before with that
+    answer (and today's id); a URL it never answered gets the 503 problem."""
+    assert client.get("/flaky", {"v": "1"}).content == b"ok"
+    for _ in range(2):
+        client.get("/flaky", {"fail": "1"})
+    stale = client.get("/flaky", {"v": "1"}, HTTP_X_REQUEST_ID="now-3")
+    assert (stale.status_code, stale.content) == (200, b"ok")
+    assert stale["Seawall-Stale"] == "circuit_open"
+    assert stale["X-Request-ID"] == "now-3"
+    assert problem(client.get("/flaky", {"v": "2"}))["reason"] == "circuit_open"
+
+
+@override_settings(SEAWALL=STALE_FLAKY)
+async def test_open_breaker_serves_the_last_good_answer_under_asgi() -> None:
+    """The same under Django's ASGI handler."""
+    async with asgi_client() as c:
+        assert (await c.get("/flaky")).text == "ok"
+        for _ in range(2):
+            await c.get("/flaky", params={"fail": "1"})
+        stale = await c.get("/flaky")
+    assert (stale.status_code, stale.text, stale.headers["seawall-stale"]) == (200, "ok", "circuit_open")
+
+
 def test_policy_decorator_overrides_settings(client: Client) -> None:
     """``@seawall.policy`` on a view gives its route a breaker the settings do not have."""
     assert [client.get("/decorated").status_code for _ in range(2)] == [503, 503]

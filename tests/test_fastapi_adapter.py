@@ -77,6 +77,23 @@ def client(logs: CapturedLogs) -> Iterator[TestClient]:
         yield test_client
 
 
+def test_open_breaker_serves_the_last_good_answer_of_the_url(logs: CapturedLogs) -> None:
+    """With ``stale_if_error`` the open breaker answers a URL it answered before with that
+    answer (and today's id); a URL it never answered gets the 503 problem."""
+    breaker = {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}
+    app = make_app({"routes": {"GET /api/flaky/{n}": {"breaker": breaker, "stale_if_error": 60}}})
+    with TestClient(app, raise_server_exceptions=False) as c:
+        assert c.get("/api/flaky/1").json() == {"ok": "yes"}
+        for _ in range(2):
+            c.get("/api/flaky/2", params={"fail": 1})
+        stale = c.get("/api/flaky/1", headers={"X-Request-ID": "now-5"})
+        unknown = c.get("/api/flaky/3")
+    assert (stale.status_code, stale.json()) == (200, {"ok": "yes"})
+    assert stale.headers["seawall-stale"] == "circuit_open"
+    assert stale.headers.get_list("x-request-id") == ["now-5"]
+    assert unknown.json()["reason"] == "circuit_open"
+
+
 def test_id_on_200_and_dependency(client: TestClient) -> None:
     """The id is on the response and available through the CorrelationId dependency."""
     response = client.get("/hello", headers={"X-Request-ID": "fa-1"})

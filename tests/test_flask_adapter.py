@@ -138,6 +138,22 @@ def test_breaker_keyed_by_flask_rule(client: Any) -> None:
     assert calls["item"] == before
 
 
+def test_open_breaker_serves_the_last_good_answer_of_the_url(logs: CapturedLogs) -> None:
+    """With ``stale_if_error`` the open breaker answers a URL it answered before with that
+    answer (and today's id); a URL it never answered gets the 503 problem."""
+    breaker = {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}
+    app = create_app({"SEAWALL": {"routes": {"GET /items/<int:item_id>": {"breaker": breaker, "stale_if_error": 60}}}})
+    client = app.test_client()
+    assert client.get("/items/5").get_json() == {"item_id": 5}
+    for _ in range(2):
+        client.get("/items/0")
+    stale = client.get("/items/5", headers={"X-Request-ID": "now-4"})
+    assert (stale.status_code, stale.get_json()) == (200, {"item_id": 5})
+    assert stale.headers["Seawall-Stale"] == "circuit_open"
+    assert stale.headers.getlist("X-Request-ID") == ["now-4"]
+    assert client.get("/items/6").get_json()["reason"] == "circuit_open"
+
+
 def test_policy_decorator_on_a_blueprint_view(client: Any) -> None:
     """``@seawall.policy`` on a blueprint view gives it its own breaker."""
     assert client.get("/shop/orders/1").status_code == 504

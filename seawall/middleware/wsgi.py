@@ -19,6 +19,7 @@ from seawall.guard import RouteGuard, Ticket
 from seawall.middleware.headers import set_header_str
 from seawall.pipeline import Pipeline
 from seawall.settings import Settings
+from seawall.stale import BodyRecorder
 
 __all__ = ["HANDOVER", "Handover", "ResponseAborted", "WSGIMiddleware"]
 
@@ -104,7 +105,7 @@ class _Call:
     is not a finished list, keeping the id set until that body is exhausted or closed."""
 
     __slots__ = (
-        "correlation_id", "environ", "failure", "iterable", "middleware", "route",
+        "correlation_id", "environ", "failure", "iterable", "kept", "middleware", "route",
         "start_response", "status", "ticket", "token",
     )  # fmt: skip
 
@@ -127,11 +128,15 @@ class _Call:
         self.ticket: Ticket | None = None
         self.failure: BaseException | None = None
         self.status: int | None = None
+        self.kept: _Kept | None = None  # the response, for a stale-if-error route's GET
 
     def _start(
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
     ) -> Callable[[bytes], object]:
         self.status = int(status[:3])
+        ticket = self.ticket
+        if ticket is not None and ticket.guard.stale is not None and self.status == 200:
+            self.kept = _Kept(ticket.guard, headers)
         headers = set_header_str(headers, self.middleware._header, self.correlation_id)
         if exc_info is None:
             return self.start_response(status, headers)
@@ -163,6 +168,11 @@ class _Call:
         if failure is not None and self.failure is None:
             self.failure = failure
         if type(body) is list and self.status is not None:
+            kept = self.kept
+            if kept is not None and self.failure is None:
+                for chunk in body:
+                    kept.body.add(chunk)
+                kept.offer(self.environ)
             self.finish()
             return body
         self.iterable = body
@@ -200,10 +210,13 @@ class _Call:
 
     def __iter__(self) -> Iterator[bytes]:
         sent = aborted = False
+        kept = self.kept
         try:
             for chunk in self.iterable:
                 if chunk:
                     sent = True
+                    if kept is not None:
+                        kept.body.add(chunk)
                 yield chunk
         except Exception as exc:
             if not sent:
@@ -217,6 +230,8 @@ class _Call:
                 aborted = True
         if aborted:  # raised here, outside the handler: the server sees no exception context
             raise ResponseAborted("response aborted after it started")
+        if kept is not None and self.failure is None:
+            kept.offer(self.environ)
         # Fully sent: release the id now. Servers also call close(), but test clients often
         # never do, and the id must not outlive its request in the caller's thread.
         self.finish()
@@ -246,6 +261,21 @@ class _Call:
             if self.middleware._handover:
                 # environ and this call refer to each other: let refcounting free them.
                 self.environ.pop(HANDOVER, None)
+
+
+class _Kept:
+    """A response on its way out, offered to its route's stale store once fully sent."""
+
+    __slots__ = ("body", "guard", "headers")
+
+    def __init__(self, guard: RouteGuard, headers: list[tuple[str, str]]) -> None:
+        self.guard = guard
+        self.headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        self.body = BodyRecorder()
+
+    def offer(self, environ: dict[str, Any]) -> None:
+        if self.body.chunks is not None:
+            self.guard.remember_wsgi(environ, 200, self.headers, self.body.value())
 
 
 def _reason(status: int) -> str:

@@ -316,10 +316,16 @@ class SeawallMiddleware:
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
-        """Django's own error pages become problems for API clients; browsers keep the page."""
-        if response.status_code < 400 or getattr(response, "_seawall_problem", False):
+        """Django's own error pages become problems for API clients; browsers keep the page;
+        a stale-if-error route remembers its good ``GET`` answers."""
+        if getattr(response, "_seawall_problem", False):
             return response
         state: RequestState | None = getattr(request, STATE, None)
+        if response.status_code < 400:
+            guard = None if state is None else state.guard
+            if guard is not None and guard.stale is not None and response.status_code == 200:
+                _remember(guard, request, response)
+            return response
         if state is None or not _made_by_django(request, response, state):
             return response
         pipeline = state.runtime.pipeline
@@ -354,6 +360,17 @@ class SeawallMiddleware:
             if answer is not None:
                 return to_response(*answer)
         return problem_response(state.runtime.pipeline, request, rejection, state.route)
+
+
+def _remember(guard: RouteGuard, request: HttpRequest, response: HttpResponseBase) -> None:
+    """Offer a finished, unstreamed answer with the headers it goes out with, cookies too."""
+    if isinstance(response, HttpResponse):
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.items()]
+        headers += [
+            (b"set-cookie", c.output(header="").strip().encode("latin-1"))
+            for c in response.cookies.values()
+        ]
+        guard.remember_wsgi(request.META, 200, headers, response.content)
 
 
 def _made_by_django(request: HttpRequest, response: HttpResponseBase, state: RequestState) -> bool:

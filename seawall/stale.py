@@ -1,0 +1,160 @@
+"""Stale-if-error: a route's last good responses, served while the route refuses requests.
+
+A route with ``stale_if_error`` (seconds) remembers the last ``200`` answer to each ``GET``
+URL and, while its breaker is open, its bulkhead full or its timeout hit, answers with it if it
+is at most that old. Only what a shared cache may store is kept (RFC 9111): never a response
+with ``Cache-Control: no-store``/``private`` or ``Set-Cookie``, nor one to a request with
+``Authorization`` unless it says ``public``; ``Vary`` headers must match the new request, so a
+``Vary: Cookie`` page is never served to another user. Entries and bodies are bounded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from seawall.clock import Clock, monotonic
+
+__all__ = [
+    "MAX_BODY", "MAX_ENTRIES", "BodyRecorder", "RequestHeader", "StaleStore", "environ_header",
+    "scope_header", "url_of",
+]  # fmt: skip
+
+MAX_ENTRIES = 128
+"""URLs remembered per route (least recently stored first out)."""
+
+MAX_BODY = 64 * 1024
+"""Largest body remembered, in bytes: a bigger response is not kept."""
+
+Headers = list[tuple[bytes, bytes]]
+RequestHeader = Callable[[str], str | None]
+"""The value of a request header by lower-case name, or ``None``."""
+
+_DROPPED = frozenset({b"age", b"date", b"connection", b"keep-alive", b"transfer-encoding"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    stored: float
+    status: int
+    headers: Headers
+    body: bytes
+    vary: tuple[tuple[str, str | None], ...]
+
+
+class StaleStore:
+    """The last good responses of one route, by URL; thread-safe, bounded, clock injected."""
+
+    __slots__ = ("_clock", "_entries", "_lock", "max_age")
+
+    def __init__(self, max_age: float, *, clock: Clock | None = None) -> None:
+        self.max_age = max_age
+        self._clock = clock or monotonic
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def offer(
+        self, url: str, request: RequestHeader, status: int, headers: Iterable[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> bool:  # fmt: skip
+        """Remember a response to ``GET url`` if a shared cache may; True if it was kept."""
+        if status != 200 or len(body) > MAX_BODY:
+            return False
+        kept: Headers = []
+        vary_names: list[str] = []
+        control = b""
+        for name, value in headers:
+            name = name.lower()
+            if name == b"set-cookie":
+                return False
+            if name == b"cache-control":
+                control += b"," + value.lower()
+            elif name == b"vary":
+                vary_names += [v.strip().lower() for v in value.decode("latin-1").split(",")]
+            if name not in _DROPPED:
+                kept.append((name, value))
+        directives = {d.strip().split(b"=", 1)[0] for d in control.split(b",")}
+        if b"no-store" in directives or b"private" in directives or "*" in vary_names:
+            return False
+        if request("authorization") is not None and b"public" not in directives:
+            return False
+        vary = tuple((name, request(name)) for name in vary_names if name)
+        entry = _Entry(self._clock(), status, kept, body, vary)
+        with self._lock:
+            entries = self._entries
+            entries[url] = entry
+            entries.move_to_end(url)
+            while len(entries) > MAX_ENTRIES:
+                entries.popitem(last=False)
+        return True
+
+    def lookup(
+        self, url: str, request: RequestHeader, reason: str
+    ) -> tuple[int, Headers, bytes] | None:
+        """The remembered answer to ``GET url`` if it is fresh enough and its ``Vary`` headers
+        match ``request``: status, headers (with ``Age`` and ``Seawall-Stale: reason``), body."""
+        entry = self._entries.get(url)
+        if entry is None:
+            return None
+        age = self._clock() - entry.stored
+        if age > self.max_age or any(request(name) != value for name, value in entry.vary):
+            return None
+        headers = [
+            *entry.headers,
+            (b"age", str(int(age)).encode()),
+            (b"seawall-stale", reason.encode()),
+        ]
+        return entry.status, headers, entry.body
+
+
+class BodyRecorder:
+    """A response body kept as it is sent, given up (``chunks`` is None) once past MAX_BODY."""
+
+    __slots__ = ("chunks", "size")
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] | None = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        chunks = self.chunks
+        if chunks is not None and chunk:
+            self.size += len(chunk)
+            if self.size > MAX_BODY:
+                self.chunks = None
+            else:
+                chunks.append(chunk)
+
+    def value(self) -> bytes:
+        return b"".join(self.chunks or ())
+
+
+def url_of(path: str, query: str) -> str:
+    """The store's key for a request: its path and query string."""
+    return f"{path}?{query}" if query else path
+
+
+def environ_header(environ: dict[str, object]) -> RequestHeader:
+    """Request headers of a WSGI environ (or Django's ``request.META``) by lower-case name."""
+
+    def header(name: str) -> str | None:
+        value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+        return value if isinstance(value, str) else None
+
+    return header
+
+
+def scope_header(raw: Iterable[tuple[bytes, bytes]]) -> RequestHeader:
+    """Request headers of an ASGI scope by lower-case name (repeated headers joined by ``,``)."""
+
+    def header(name: str) -> str | None:
+        wanted = name.encode("latin-1")
+        values = [v.decode("latin-1") for n, v in raw if n.lower() == wanted]
+        return ",".join(values) if values else None
+
+    return header
