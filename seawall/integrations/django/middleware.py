@@ -318,14 +318,12 @@ class SeawallMiddleware:
     ) -> HttpResponseBase:
         """Django's own error pages become problems for API clients; browsers keep the page;
         a stale-if-error route remembers its good ``GET`` answers."""
-        if getattr(response, "_seawall_problem", False):
+        status = response.status_code
+        if status < 400 or getattr(response, "_seawall_problem", False):
+            if status == 200 and not getattr(response, "_seawall_problem", False):
+                _remember(request, response)
             return response
         state: RequestState | None = getattr(request, STATE, None)
-        if response.status_code < 400:
-            guard = None if state is None else state.guard
-            if guard is not None and guard.stale is not None and response.status_code == 200:
-                _remember(guard, request, response)
-            return response
         if state is None or not _made_by_django(request, response, state):
             return response
         pipeline = state.runtime.pipeline
@@ -362,9 +360,12 @@ class SeawallMiddleware:
         return problem_response(state.runtime.pipeline, request, rejection, state.route)
 
 
-def _remember(guard: RouteGuard, request: HttpRequest, response: HttpResponseBase) -> None:
-    """Offer a finished, unstreamed answer with the headers it goes out with, cookies too."""
-    if isinstance(response, HttpResponse):
+def _remember(request: HttpRequest, response: HttpResponseBase) -> None:
+    """On a stale-if-error route, offer a finished, unstreamed answer with the headers it goes
+    out with, cookies included."""
+    state: RequestState | None = getattr(request, STATE, None)
+    guard = None if state is None else state.guard
+    if guard is not None and guard.stale is not None and isinstance(response, HttpResponse):
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.items()]
         headers += [
             (b"set-cookie", c.output(header="").strip().encode("latin-1"))
