@@ -90,8 +90,8 @@ class RouteGuard:
     """The policy of one route key, ready to run requests."""
 
     __slots__ = (
-        "_ticket", "_timed", "breaker", "bulkhead", "fallback", "key", "logger", "pool", "stale",
-        "timeout",
+        "_answers", "_ticket", "_timed", "breaker", "bulkhead", "fallback", "key", "logger", "pool",
+        "stale", "timeout",
     )  # fmt: skip
 
     def __init__(
@@ -129,6 +129,7 @@ class RouteGuard:
         )
         age = policy.stale_if_error
         self.stale = None if age is None else StaleStore(age, clock=clock)
+        self._answers = self.fallback is not None or self.stale is not None  # for refused calls
 
     def _transition(self, event: BreakerEvent) -> None:
         self.logger.warning(
@@ -173,9 +174,10 @@ class RouteGuard:
                     permit = breaker.try_acquire()
                     if permit is None:
                         raise CircuitOpenError(self.key, retry_after=breaker.retry_after())
-                    if response is None:
-                        response = Exchange(send)
-                        send = response.send
+                if response is None and (permit is not None or self._answers):
+                    # The breaker needs the status; a fallback must know if the app answered.
+                    response = Exchange(send)
+                    send = response.send
                 app_send = send  # the app's answers may be remembered; a fallback's never
                 if self.stale is not None and scope.get("method") == "GET":
                     app_send = _StaleRecorder(self.stale, scope, send).send
@@ -208,10 +210,10 @@ class RouteGuard:
                 if bulkhead is not None:
                     bulkhead.release()
         except SeawallRejection as rejection:
-            if (self.fallback is None and self.stale is None) or not await self._fallback_asgi(
+            if not (self._answers and _unstarted(response)) or not await self._fallback_asgi(
                 rejection, scope, send
             ):
-                raise
+                raise  # once the response started only the outer layer acts: it cuts the stream
 
     async def _fallback_asgi(self, rejection: SeawallRejection, scope: Message, send: Send) -> bool:
         method = scope.get("method", "GET")
@@ -373,6 +375,10 @@ class RouteGuard:
             return chunks
 
         return isolated
+
+
+def _unstarted(response: Exchange | None) -> bool:
+    return response is None or not response.status
 
 
 def _scope_url(scope: Message) -> str:

@@ -316,6 +316,37 @@ async def test_fallback_answers_when_breaker_is_open(logs: CapturedLogs) -> None
     assert response.headers["x-request-id"]
 
 
+async def test_timeout_after_the_response_started_cuts_it_and_skips_the_fallback(logs: CapturedLogs) -> None:
+    """A route without a breaker whose timeout fires mid-stream: one response start only, the
+    stream cut and logged; the fallback, which would start a second response, is not asked."""
+
+    async def slow_stream(request: Request) -> StreamingResponse:
+        async def body() -> Any:
+            yield b"first\n"
+            await asyncio.sleep(5)
+            yield b"late\n"
+
+        return StreamingResponse(body())
+
+    settings = {"routes": {"GET /s": {"timeout": 0.05, "fallback": f"{__name__}.cached_reports"}}}
+    app = make(settings, Router(routes=[Route("/s", slow_stream)]))
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        await asyncio.sleep(10)
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await app({"type": "http", "method": "GET", "path": "/s", "headers": [], "query_string": b""}, receive, send)
+    assert [m["type"] for m in sent].count("http.response.start") == 1
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert [m["body"] for m in bodies] == [b"first\n"]
+    assert bodies[-1].get("more_body") is True  # never finished: the client sees it cut
+    assert len(logs.named("response_aborted")) == 1
+
+
 async def test_failing_fallback_falls_back_to_problem(logs: CapturedLogs) -> None:
     """A fallback that raises gives the normal 503 problem."""
 
