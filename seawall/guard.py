@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from seawall.policies import policy_of
 from seawall.routes import RouteTable
 from seawall.settings import PolicySettings, Settings
 from seawall.stale import (
-    BodyRecorder,
+    Recording,
     RequestHeader,
     StaleStore,
     environ_header,
@@ -243,13 +243,16 @@ class RouteGuard:
             return None
         return stale.lookup(url, header, rejection.reason)
 
-    def remember_wsgi(
-        self, environ: dict[str, Any], status: int, headers: list[tuple[bytes, bytes]], body: bytes
-    ) -> None:
-        """Offer a finished ``GET`` response to the route's stale store (WSGI, Django)."""
+    def recording_wsgi(
+        self, environ: dict[str, Any], headers: Iterable[tuple[str, str]]
+    ) -> Recording | None:
+        """A recording of a ``200`` answer to a ``GET`` on a stale-if-error route, for its
+        stale store (WSGI and Django, whose headers are text); ``None`` on other routes."""
         stale = self.stale
-        if stale is not None and environ.get("REQUEST_METHOD") == "GET":
-            stale.offer(_environ_url(environ), environ_header(environ), status, headers, body)
+        if stale is None or environ.get("REQUEST_METHOD") != "GET":
+            return None
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        return Recording(stale, _environ_url(environ), environ_header(environ), raw)
 
     def _fallback_answer(self, rejection: SeawallRejection, method: str, path: str) -> Any:
         assert self.fallback is not None
@@ -435,31 +438,29 @@ class Ticket:
 
 
 class _StaleRecorder:
-    """Wraps ``send`` for a ``GET`` on a stale-if-error route: keeps the response as it goes
-    out and offers it to the store once its last body message is sent."""
+    """Wraps ``send`` for a ``GET`` on a stale-if-error route: records a ``200`` answer as it
+    goes out, for the store, until its last body message."""
 
-    __slots__ = ("_body", "_headers", "_scope", "_send", "_status", "_store")
+    __slots__ = ("_recording", "_scope", "_send", "_store")
 
     def __init__(self, store: StaleStore, scope: Message, send: Send) -> None:
         self._store = store
         self._scope = scope
         self._send = send
-        self._status = 0
-        self._headers: list[tuple[bytes, bytes]] = []
-        self._body = BodyRecorder()
+        self._recording: Recording | None = None
 
     def send(self, message: Message) -> Awaitable[None]:
         kind = message["type"]
-        if kind == "http.response.start":
-            self._status = message["status"]
-            self._headers = list(message.get("headers", ()))
-        elif kind == "http.response.body" and self._status == 200:
-            body = self._body
-            body.add(message.get("body", b""))
-            if not message.get("more_body", False) and body.chunks is not None:
-                scope = self._scope
-                header = scope_header(scope.get("headers", ()))
-                self._store.offer(_scope_url(scope), header, 200, self._headers, body.value())
+        if kind == "http.response.start" and message["status"] == 200:
+            scope = self._scope
+            self._recording = Recording(
+                self._store, _scope_url(scope), scope_header(scope.get("headers", ())),
+                list(message.get("headers", ())),
+            )  # fmt: skip
+        elif kind == "http.response.body" and self._recording is not None:
+            self._recording.add(message.get("body", b""))
+            if not message.get("more_body", False):
+                self._recording.done()
         return self._send(message)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from seawall.clock import Clock, monotonic
 
 __all__ = [
-    "MAX_BODY", "MAX_ENTRIES", "BodyRecorder", "RequestHeader", "StaleStore", "environ_header",
+    "MAX_BODY", "MAX_ENTRIES", "Recording", "RequestHeader", "StaleStore", "environ_header",
     "scope_header", "url_of",
 ]  # fmt: skip
 
@@ -112,26 +112,35 @@ class StaleStore:
         return entry.status, headers, entry.body
 
 
-class BodyRecorder:
-    """A response body kept as it is sent, given up (``chunks`` is None) once past MAX_BODY."""
+class Recording:
+    """A ``200`` answer on its way out: its body chunks are kept as they are sent (given up past
+    MAX_BODY) and the whole answer is offered to the store by :meth:`done`, once fully sent."""
 
-    __slots__ = ("chunks", "size")
+    __slots__ = ("_chunks", "_headers", "_request", "_size", "_store", "_url")
 
-    def __init__(self) -> None:
-        self.chunks: list[bytes] | None = []
-        self.size = 0
+    def __init__(
+        self, store: StaleStore, url: str, request: RequestHeader, headers: Headers
+    ) -> None:
+        self._store = store
+        self._url = url
+        self._request = request
+        self._headers = headers
+        self._chunks: list[bytes] | None = []
+        self._size = 0
 
     def add(self, chunk: bytes) -> None:
-        chunks = self.chunks
+        chunks = self._chunks
         if chunks is not None and chunk:
-            self.size += len(chunk)
-            if self.size > MAX_BODY:
-                self.chunks = None
+            self._size += len(chunk)
+            if self._size > MAX_BODY:
+                self._chunks = None
             else:
                 chunks.append(chunk)
 
-    def value(self) -> bytes:
-        return b"".join(self.chunks or ())
+    def done(self) -> None:
+        if self._chunks is not None:
+            body = b"".join(self._chunks)
+            self._store.offer(self._url, self._request, 200, self._headers, body)
 
 
 def url_of(path: str, query: str) -> str:

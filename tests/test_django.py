@@ -94,6 +94,12 @@ def flaky(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
+def flaky_with_cookie(request: HttpRequest) -> HttpResponse:
+    response = flaky(request)
+    response.set_cookie("basket", "b-42")
+    return response
+
+
 def slow(request: HttpRequest, n: int) -> HttpResponse:
     slow_release.wait(10)  # released by the test once it has its answer
     return HttpResponse("late")
@@ -145,6 +151,7 @@ urlpatterns = [
     path("own-headers", own_headers),
     path("own-404", own_not_found),
     path("flaky", flaky),
+    path("flaky/cookie", flaky_with_cookie),
     path("slow/<int:n>/", slow),
     path("gate", gate),
     path("decorated", decorated),
@@ -337,7 +344,8 @@ def test_breaker_keyed_by_django_route_opens_and_recovers(client: Client) -> Non
     assert client.get("/flaky").status_code == 200
 
 
-STALE_FLAKY = {"routes": {"GET flaky": {"breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}, "stale_if_error": 60}}}
+STALE_POLICY = {"breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}, "stale_if_error": 60}
+STALE_FLAKY = {"routes": {"GET flaky": STALE_POLICY, "GET flaky/cookie": STALE_POLICY}}
 
 
 @override_settings(SEAWALL=STALE_FLAKY)
@@ -352,6 +360,15 @@ def test_open_breaker_serves_the_last_good_answer_of_the_url(client: Client) -> 
     assert stale["Seawall-Stale"] == "circuit_open"
     assert stale["X-Request-ID"] == "now-3"
     assert problem(client.get("/flaky", {"v": "2"}))["reason"] == "circuit_open"
+
+
+@override_settings(SEAWALL=STALE_FLAKY)
+def test_an_answer_that_sets_a_cookie_is_never_served_stale(client: Client) -> None:
+    """Django sets cookies apart from the headers; they still keep the answer out of the store."""
+    assert client.get("/flaky/cookie").cookies["basket"].value == "b-42"
+    for _ in range(2):
+        client.get("/flaky/cookie", {"fail": "1"})
+    assert problem(client.get("/flaky/cookie"))["reason"] == "circuit_open"
 
 
 @override_settings(SEAWALL=STALE_FLAKY)

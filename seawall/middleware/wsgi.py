@@ -19,7 +19,7 @@ from seawall.guard import RouteGuard, Ticket
 from seawall.middleware.headers import set_header_str
 from seawall.pipeline import Pipeline
 from seawall.settings import Settings
-from seawall.stale import BodyRecorder
+from seawall.stale import Recording
 
 __all__ = ["HANDOVER", "Handover", "ResponseAborted", "WSGIMiddleware"]
 
@@ -128,7 +128,7 @@ class _Call:
         self.ticket: Ticket | None = None
         self.failure: BaseException | None = None
         self.status: int | None = None
-        self.kept: _Kept | None = None  # the response, for a stale-if-error route's GET
+        self.kept: Recording | None = None  # the answer, for a stale-if-error route's GET
 
     def _start(
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
@@ -136,7 +136,7 @@ class _Call:
         self.status = int(status[:3])
         ticket = self.ticket
         if ticket is not None and ticket.guard.stale is not None and self.status == 200:
-            self.kept = _Kept(ticket.guard, headers)
+            self.kept = ticket.guard.recording_wsgi(self.environ, headers)
         headers = set_header_str(headers, self.middleware._header, self.correlation_id)
         if exc_info is None:
             return self.start_response(status, headers)
@@ -171,8 +171,8 @@ class _Call:
             kept = self.kept
             if kept is not None and self.failure is None:
                 for chunk in body:
-                    kept.body.add(chunk)
-                kept.offer(self.environ)
+                    kept.add(chunk)
+                kept.done()
             self.finish()
             return body
         self.iterable = body
@@ -216,7 +216,7 @@ class _Call:
                 if chunk:
                     sent = True
                     if kept is not None:
-                        kept.body.add(chunk)
+                        kept.add(chunk)
                 yield chunk
         except Exception as exc:
             if not sent:
@@ -231,7 +231,7 @@ class _Call:
         if aborted:  # raised here, outside the handler: the server sees no exception context
             raise ResponseAborted("response aborted after it started")
         if kept is not None and self.failure is None:
-            kept.offer(self.environ)
+            kept.done()
         # Fully sent: release the id now. Servers also call close(), but test clients often
         # never do, and the id must not outlive its request in the caller's thread.
         self.finish()
@@ -261,21 +261,6 @@ class _Call:
             if self.middleware._handover:
                 # environ and this call refer to each other: let refcounting free them.
                 self.environ.pop(HANDOVER, None)
-
-
-class _Kept:
-    """A response on its way out, offered to its route's stale store once fully sent."""
-
-    __slots__ = ("body", "guard", "headers")
-
-    def __init__(self, guard: RouteGuard, headers: list[tuple[str, str]]) -> None:
-        self.guard = guard
-        self.headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-        self.body = BodyRecorder()
-
-    def offer(self, environ: dict[str, Any]) -> None:
-        if self.body.chunks is not None:
-            self.guard.remember_wsgi(environ, 200, self.headers, self.body.value())
 
 
 def _reason(status: int) -> str:

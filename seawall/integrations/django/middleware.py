@@ -318,9 +318,11 @@ class SeawallMiddleware:
     ) -> HttpResponseBase:
         """Django's own error pages become problems for API clients; browsers keep the page;
         a stale-if-error route remembers its good ``GET`` answers."""
+        if getattr(response, "_seawall_problem", False):
+            return response
         status = response.status_code
-        if status < 400 or getattr(response, "_seawall_problem", False):
-            if status == 200 and not getattr(response, "_seawall_problem", False):
+        if status < 400:
+            if status == 200:
                 _remember(request, response)
             return response
         state: RequestState | None = getattr(request, STATE, None)
@@ -365,13 +367,13 @@ def _remember(request: HttpRequest, response: HttpResponseBase) -> None:
     out with, cookies included."""
     state: RequestState | None = getattr(request, STATE, None)
     guard = None if state is None else state.guard
-    if guard is not None and guard.stale is not None and isinstance(response, HttpResponse):
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.items()]
-        headers += [
-            (b"set-cookie", c.output(header="").strip().encode("latin-1"))
-            for c in response.cookies.values()
-        ]
-        guard.remember_wsgi(request.META, 200, headers, response.content)
+    if guard is None or guard.stale is None or not isinstance(response, HttpResponse):
+        return
+    cookies = [("Set-Cookie", c.output(header="").strip()) for c in response.cookies.values()]
+    recording = guard.recording_wsgi(request.META, [*response.items(), *cookies])
+    if recording is not None:
+        recording.add(response.content)
+        recording.done()
 
 
 def _made_by_django(request: HttpRequest, response: HttpResponseBase, state: RequestState) -> bool:
