@@ -23,9 +23,9 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))  # an installed or 
 import circuitbreaker  # the peers come with the "bench" extra
 import pybreaker
 
-from seawall.breaker import CircuitBreaker
-from seawall.exceptions import CircuitOpenError
-from seawall.settings import BreakerSettings
+from seawall.config.settings import BreakerSettings
+from seawall.errors.exceptions import CircuitOpenError
+from seawall.resilience.breaker import CircuitBreaker
 
 Loop = Callable[[int], None]
 
@@ -242,9 +242,9 @@ def main() -> int:
     parser.add_argument("--rejections", type=int, default=1_000_000, help="for the memory check")
     args = parser.parse_args()
 
-    import seawall.breaker
+    import seawall.resilience.breaker
 
-    build = "compiled" if Path(seawall.breaker.__file__ or "").suffix == ".so" else "pure-Python"
+    build = "compiled" if Path(seawall.resilience.breaker.__file__ or "").suffix == ".so" else "pure-Python"
     print(f"Python {sys.version.split()[0]}, seawall {build} build, {args.number} ops x {args.repeat} rounds, best round")
     print(f"{'library':<15} {'operation':<44} {'ns/op':>8} {'target':>8}")
     missed = []

@@ -17,7 +17,7 @@ from typing import Any
 
 import seawall
 import seawall.logging
-from seawall.pipeline import Pipeline
+from seawall.server.pipeline import Pipeline
 from seawall.testing import breaker_for
 
 SETTINGS = {

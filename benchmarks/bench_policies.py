@@ -17,8 +17,8 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 
-from seawall.bulkhead import Bulkhead
 from seawall.deadline import check_deadline, deadline_scope
+from seawall.resilience.bulkhead import Bulkhead
 from seawall.timeouts import get_scheduler, timeout
 
 N = 200_000

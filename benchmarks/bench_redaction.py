@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from seawall.redaction import RedactingProcessor, Redactor
+from seawall.observability.redaction import RedactingProcessor, Redactor
 
 SECRETS = {
     "aws_key_id": "AKIA" + "Q3EGXMPLZ7TR4WBN",
@@ -155,14 +155,14 @@ def main() -> None:
         added.append((with_processor - (time.perf_counter() - started)) / number * 1e9)
 
     seawall_import = import_ms("", "import seawall")
-    own_import = import_ms("import structlog", "import seawall, seawall.redaction, seawall.logging")
+    own_import = import_ms("import structlog", "import seawall, seawall.observability.redaction, seawall.logging")
     print(f"event: {size} bytes of JSON, {count_keys(event)} keys, {len(SECRETS)} planted secrets")
     print("| tool | µs per event (median of 7) | recall | missed |")
     print("|---|---:|---:|---|")
     print(f"| seawall Redactor.redact | {statistics.median(seawall_runs):.0f} | {seawall_caught}/{len(SECRETS)} | {', '.join(seawall_missed) or '-'} |")
     print(f"| sentry EventScrubber(recursive) | {statistics.median(sentry_runs):.0f} | {sentry_caught}/{len(SECRETS)} | {', '.join(sentry_missed) or '-'} |")
     print(f"structlog 8-field record: +{statistics.median(added):.0f} ns per record for RedactingProcessor (target 2,000 ns, median of 7 rounds)")
-    print(f"import seawall: {seawall_import:.1f} ms (target 50 ms); seawall.redaction and seawall.logging on top of"
+    print(f"import seawall: {seawall_import:.1f} ms (target 50 ms); seawall.observability.redaction and seawall.logging on top of"
           f" their dependency structlog: {own_import:.1f} ms (median of 5 fresh interpreters)")
 
 

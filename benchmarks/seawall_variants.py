@@ -69,8 +69,8 @@ def _seawall_around(app_factory: Any, settings: dict[str, Any]) -> Any:
     """
     from starlette.middleware import Middleware
 
-    from seawall.middleware.asgi import ProblemMiddleware
-    from seawall.pipeline import Pipeline
+    from seawall.asgi.middleware import ProblemMiddleware
+    from seawall.server.pipeline import Pipeline
 
     _quiet_seawall_logger()
     pipeline = Pipeline(settings)

@@ -10,21 +10,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from seawall.breaker import CircuitBreaker
-    from seawall.correlation import get_correlation_id, set_correlation_id
-    from seawall.exceptions import (
+    from seawall.asgi.middleware import ASGIMiddleware
+    from seawall.config.policies import policy
+    from seawall.config.settings import Settings, SettingsError
+    from seawall.context.correlation import get_correlation_id, set_correlation_id
+    from seawall.errors.exceptions import (
         BulkheadFullError,
         CircuitOpenError,
         DeadlineExceededError,
         RequestTimeoutError,
         SeawallRejection,
     )
-    from seawall.middleware.asgi import ASGIMiddleware
-    from seawall.middleware.wsgi import WSGIMiddleware
-    from seawall.policies import policy
-    from seawall.problems import problem
-    from seawall.redaction import Redactor, redact
-    from seawall.settings import Settings, SettingsError
+    from seawall.errors.problems import problem
+    from seawall.observability.redaction import Redactor, redact
+    from seawall.resilience.breaker import CircuitBreaker
+    from seawall.wsgi.middleware import WSGIMiddleware
 
 __all__ = [
     "ASGIMiddleware",
@@ -46,22 +46,22 @@ __all__ = [
 ]
 
 _LOCATIONS = {
-    "ASGIMiddleware": "seawall.middleware.asgi",
-    "BulkheadFullError": "seawall.exceptions",
-    "CircuitBreaker": "seawall.breaker",
-    "CircuitOpenError": "seawall.exceptions",
-    "DeadlineExceededError": "seawall.exceptions",
-    "Redactor": "seawall.redaction",
-    "RequestTimeoutError": "seawall.exceptions",
-    "SeawallRejection": "seawall.exceptions",
-    "Settings": "seawall.settings",
-    "SettingsError": "seawall.settings",
-    "WSGIMiddleware": "seawall.middleware.wsgi",
-    "get_correlation_id": "seawall.correlation",
-    "policy": "seawall.policies",
-    "problem": "seawall.problems",
-    "redact": "seawall.redaction",
-    "set_correlation_id": "seawall.correlation",
+    "ASGIMiddleware": "seawall.asgi.middleware",
+    "BulkheadFullError": "seawall.errors.exceptions",
+    "CircuitBreaker": "seawall.resilience.breaker",
+    "CircuitOpenError": "seawall.errors.exceptions",
+    "DeadlineExceededError": "seawall.errors.exceptions",
+    "Redactor": "seawall.observability.redaction",
+    "RequestTimeoutError": "seawall.errors.exceptions",
+    "SeawallRejection": "seawall.errors.exceptions",
+    "Settings": "seawall.config.settings",
+    "SettingsError": "seawall.config.settings",
+    "WSGIMiddleware": "seawall.wsgi.middleware",
+    "get_correlation_id": "seawall.context.correlation",
+    "policy": "seawall.config.policies",
+    "problem": "seawall.errors.problems",
+    "redact": "seawall.observability.redaction",
+    "set_correlation_id": "seawall.context.correlation",
 }
 
 

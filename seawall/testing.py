@@ -17,11 +17,11 @@ from typing import Any
 
 import structlog
 
-import seawall.logging as seawall_logging
-from seawall.breaker import CircuitBreaker
+import seawall.observability.logging as seawall_logging
 from seawall.clock import FakeClock
-from seawall.pipeline import Pipeline
-from seawall.settings import Settings
+from seawall.config.settings import Settings
+from seawall.resilience.breaker import CircuitBreaker
+from seawall.server.pipeline import Pipeline
 
 __all__ = ["CapturedLogs", "FakeClock", "breaker_for", "capture_logs"]
 

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from seawall.correlation import get_correlation_id
+from seawall.config.settings import Settings
+from seawall.context.correlation import get_correlation_id
 from seawall.integrations import starlette
-from seawall.pipeline import Pipeline
-from seawall.settings import Settings
+from seawall.server.pipeline import Pipeline
 
 __all__ = ["PROBLEM_SCHEMA", "CorrelationId", "correlation_id", "install"]
 

@@ -16,12 +16,12 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
-from seawall.deadline import remaining
-from seawall.exceptions import SeawallRejection
-from seawall.guard import RouteGuard
-from seawall.middleware.wsgi import HANDOVER, Handover, WSGIMiddleware
-from seawall.pipeline import Pipeline
-from seawall.settings import Settings
+from seawall.config.settings import Settings
+from seawall.context.deadline import remaining
+from seawall.errors.exceptions import SeawallRejection
+from seawall.server.guard import RouteGuard
+from seawall.server.pipeline import Pipeline
+from seawall.wsgi.middleware import HANDOVER, Handover, WSGIMiddleware
 
 __all__ = ["Seawall"]
 

@@ -21,12 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
-from seawall.guard import RouteGuard
-from seawall.middleware.asgi import ASGIMiddleware, ProblemMiddleware
-from seawall.middleware.exchange import EXCHANGE
-from seawall.pipeline import Pipeline
-from seawall.settings import Settings
-from seawall.timeouts import timeout as route_timeout
+from seawall.asgi.exchange import EXCHANGE
+from seawall.asgi.middleware import ASGIMiddleware, ProblemMiddleware
+from seawall.config.settings import Settings
+from seawall.resilience.timeouts import timeout as route_timeout
+from seawall.server.guard import RouteGuard
+from seawall.server.pipeline import Pipeline
 
 __all__ = ["GuardedRoute", "install", "problem_handler"]
 

@@ -14,7 +14,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from seawall.settings import SettingsError
+from seawall.config.settings import SettingsError
 
 __all__ = ["check_drf", "check_middleware", "check_settings"]
 

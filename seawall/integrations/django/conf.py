@@ -1,4 +1,5 @@
-"""``settings.SEAWALL``: parsed once into a :class:`~seawall.pipeline.Pipeline`, re-read on change.
+"""``settings.SEAWALL``: parsed once into a :class:`~seawall.server.pipeline.Pipeline`, re-read
+on change.
 
 Django's ``setting_changed`` signal (sent by ``override_settings``) drops the cached pipeline,
 so tests that override ``SEAWALL`` or ``DEBUG`` get a pipeline built from the new values.
@@ -12,8 +13,8 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 
-from seawall.pipeline import Pipeline
-from seawall.settings import Settings, SettingsError
+from seawall.config.settings import Settings, SettingsError
+from seawall.server.pipeline import Pipeline
 
 __all__ = ["Runtime", "get_runtime", "install_pipeline", "load_settings"]
 

@@ -21,16 +21,20 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 
-from seawall.correlation import _correlation_id
-from seawall.deadline import remaining
-from seawall.exceptions import InvalidCorrelationIdError, RequestTimeoutError, SeawallRejection
-from seawall.guard import RouteGuard, Ticket
+from seawall.context.correlation import _correlation_id
+from seawall.context.deadline import remaining
+from seawall.errors.exceptions import (
+    InvalidCorrelationIdError,
+    RequestTimeoutError,
+    SeawallRejection,
+)
+from seawall.errors.render import negotiate
 from seawall.integrations.django.conf import Runtime, get_runtime
-from seawall.middleware.headers import merge_expose
-from seawall.pipeline import Pipeline
-from seawall.problem_render import negotiate
-from seawall.timeouts import Timeout
-from seawall.timeouts import timeout as route_timeout
+from seawall.resilience.timeouts import Timeout
+from seawall.resilience.timeouts import timeout as route_timeout
+from seawall.server.guard import RouteGuard, Ticket
+from seawall.server.headers import merge_expose
+from seawall.server.pipeline import Pipeline
 
 __all__ = ["STATE", "RequestState", "SeawallMiddleware", "problem_response"]
 

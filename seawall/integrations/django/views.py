@@ -12,7 +12,7 @@ import sys
 
 from django.http import HttpRequest, HttpResponse
 
-from seawall.correlation import get_correlation_id
+from seawall.context.correlation import get_correlation_id
 from seawall.integrations.django.conf import get_runtime
 from seawall.integrations.django.middleware import (
     STATE,

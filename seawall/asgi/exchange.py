@@ -1,0 +1,52 @@
+"""The record one HTTP request's response leaves as it passes seawall's outer ASGI layer.
+
+The correlation layer tags the response start with the id and records the status; layers
+that see every message as soon as it is sent (problem mapping right inside it, route guards)
+read that record instead of wrapping ``send`` once more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from seawall.server.headers import set_header_bytes
+
+__all__ = ["EXCHANGE", "Exchange"]
+
+Message = MutableMapping[str, Any]
+Send = Callable[[Message], Awaitable[None]]
+
+EXCHANGE = "seawall.exchange"
+"""Scope key of the :class:`Exchange` of the correlation layer, for seawall's inner layers."""
+
+
+class Exchange:
+    """One HTTP request's response as the correlation layer sends it: tagged with the id, its
+    status recorded. Layers directly inside read it instead of wrapping ``send`` again."""
+
+    __slots__ = ("_display", "_name", "_send", "_value", "status")
+
+    def __init__(
+        self, send: Send, name: bytes = b"", value: bytes = b"", display: str = ""
+    ) -> None:
+        """Without ``name``, only record the status."""
+        self._send = send
+        self._name = name
+        self._value = value
+        self._display = display
+        self.status = 0
+
+    def send(self, message: Message) -> Awaitable[None]:
+        """The ASGI ``send`` for the layers inside: edits the start, then hands the message on.
+
+        A plain function returning the next layer's awaitable, not a coroutine of its own: the
+        caller's ``await`` is the same, and no coroutine is made for every message.
+        """
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            if self._name:
+                message["headers"] = set_header_bytes(
+                    message.get("headers", ()), self._name, self._value, self._display
+                )
+        return self._send(message)

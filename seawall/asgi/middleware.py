@@ -1,0 +1,172 @@
+"""Pure ASGI middleware: correlation id, per-route policy and problem responses for any app.
+
+Order per request (DESIGN section 1): correlation id set with a token, route policy
+(bulkhead, breaker, deadline), the app, outcome recording, problem mapping, one log event.
+``lifespan`` and unknown scope types pass through untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from seawall.asgi.exchange import EXCHANGE, Exchange
+from seawall.config.settings import Settings
+from seawall.context.correlation import _correlation_id
+from seawall.errors.exceptions import InvalidCorrelationIdError
+from seawall.server.headers import set_header_bytes
+from seawall.server.pipeline import Pipeline
+
+__all__ = ["ASGIMiddleware", "ProblemMiddleware", "send_problem"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ASGIMiddleware:
+    """Wrap any ASGI app with seawall; settings are a mapping or :class:`seawall.Settings`.
+
+    >>> app = ASGIMiddleware(app, settings={"routes": {"GET /reports/{id}": {"timeout": 2}}})
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: Settings | Any = None,
+        *,
+        pipeline: Pipeline | None = None,
+        policies: bool = True,
+    ) -> None:
+        self.app = app
+        self.pipeline = pipeline or Pipeline(settings)
+        self.policies = policies and not self.pipeline.guards.empty
+        # Held directly so the per-request calls go straight to them.
+        self._guards = self.pipeline.guards
+        self._correlation = correlation = self.pipeline.correlation
+        self._name = correlation.response_header_bytes
+        self._display = correlation.response_header
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await self._websocket(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        correlation_id, invalid = self._correlation.resolve(scope["headers"])
+        token = _correlation_id.set(correlation_id)
+        exchange = Exchange(send, self._name, correlation_id.encode("ascii"), self._display)
+        scope[EXCHANGE] = exchange
+        route = None
+        try:
+            if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
+                await send_problem(self.pipeline, InvalidCorrelationIdError(), scope, exchange.send)
+            elif self.policies:
+                route, guard = self._guards.for_path(scope["method"], scope["path"])
+                if guard is None:
+                    await self.app(scope, receive, exchange.send)
+                else:
+                    await guard.run_asgi(self.app, scope, receive, exchange.send, exchange)
+            else:
+                await self.app(scope, receive, exchange.send)
+        except Exception as exc:
+            # A framework's "already answered" signal ends here if no layer of its caught it:
+            # the response went out, and the server must not log it as an error.
+            if not self.pipeline.problems.answered(exc):
+                await _failed(self.pipeline, exc, scope, exchange.send, exchange.status != 0, route)
+        finally:
+            # The exchange holds the server's ``send``, which often holds the scope: leaving it
+            # in the scope would make a reference cycle per request for the collector to find.
+            scope.pop(EXCHANGE, None)
+            _correlation_id.reset(token)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        correlation_id, invalid = self._correlation.resolve(scope["headers"])
+        token = _correlation_id.set(correlation_id)
+        name, display, value = self._name, self._display, correlation_id.encode("ascii")
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "websocket.accept":
+                message["headers"] = set_header_bytes(
+                    message.get("headers", ()), name, value, display
+                )
+            await send(message)
+
+        try:
+            if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await self.app(scope, receive, send_with_id)
+        finally:
+            _correlation_id.reset(token)
+
+
+class ProblemMiddleware:
+    """Problem mapping only, for adapters that place it inside a framework's own error layer.
+
+    Route keys come from ``scope["seawall.route"]`` when an inner layer has set it. With
+    ``adjacent=True`` (nothing between it and the correlation layer but layers that forward
+    every message at once), it reads the correlation layer's :class:`Exchange` instead of
+    wrapping ``send``.
+    """
+
+    def __init__(self, app: ASGIApp, *, pipeline: Pipeline, adjacent: bool = False) -> None:
+        self.app = app
+        self.pipeline = pipeline
+        self.adjacent = adjacent
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        exchange = scope.get(EXCHANGE) if self.adjacent else None
+        inner = send
+        if exchange is None:
+            exchange = Exchange(send)
+            inner = exchange.send
+        try:
+            await self.app(scope, receive, inner)
+        except Exception as exc:
+            if self.pipeline.problems.answered(exc):
+                raise  # to the framework layer that catches it
+            started = exchange.status != 0
+            await _failed(self.pipeline, exc, scope, send, started, scope.get("seawall.route"))
+
+
+async def _failed(
+    pipeline: Pipeline,
+    exc: Exception,
+    scope: Scope,
+    send: Send,
+    started: bool,
+    route: str | None,
+) -> None:
+    """Answer a failure with a problem, or, once the response has started, log and abort.
+
+    Aborting means returning without finishing the body: the server closes the connection, so
+    the client sees a truncated response rather than a complete-looking one. The exception is
+    never re-raised to the server, which would log it unredacted.
+    """
+    if started:
+        pipeline.report_aborted(exc, method=scope.get("method", "-"), route=route)
+        return
+    await send_problem(pipeline, exc, scope, send, route=route)
+
+
+async def send_problem(
+    pipeline: Pipeline, exc: BaseException, scope: Scope, send: Send, *, route: str | None = None
+) -> None:
+    """Log ``exc`` once and send its problem response (JSON or HTML by the Accept header)."""
+    accept = None
+    for key, value in scope.get("headers", ()):
+        if key == b"accept":
+            accept = value.decode("latin-1")
+            break
+    status, headers, body = pipeline.problem_response(
+        exc, method=scope.get("method", "-"), path=scope.get("path", ""), route=route, accept=accept
+    )
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

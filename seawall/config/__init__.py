@@ -1,0 +1,1 @@
+"""Configuration: the settings schema, its parsing and sources, route keys and ``@policy``."""

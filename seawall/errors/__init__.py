@@ -1,0 +1,1 @@
+"""Errors: seawall's exceptions, the problem registry, rendering and the error event."""

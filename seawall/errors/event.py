@@ -1,0 +1,147 @@
+"""The one structured log event of a failed request: redacted, bounded, groupable.
+
+Frames are read from ``__traceback__`` directly (file, line, function; no locals unless asked),
+which is several times cheaper than formatting a traceback and leaves nothing to leak.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import sysconfig
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from seawall.errors.problems import Problem
+
+__all__ = ["PRE_REDACTED", "error_event", "fingerprint"]
+
+PRE_REDACTED = "_seawall_redacted"
+"""Event key naming the fields that are already redacted, so the log chain need not redo them.
+
+Only the fields listed are skipped; anything merged into the event later (context variables,
+user processors) is still redacted.
+"""
+_SAFE_FIELDS = (
+    "message", "causes", "traceback", "sub_exceptions", "fingerprint", "exception", "error_id",
+    "correlation_id", "status", "classification",
+)  # fmt: skip
+
+_LIBRARY_PATHS = tuple(
+    {p for p in (sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("purelib"),
+                 sysconfig.get_paths().get("platlib")) if p}
+)  # fmt: skip
+_SEAWALL_PATH = os.path.dirname(os.path.abspath(__file__))
+_MAX_CAUSES = 8
+
+
+def _frames(tb: TracebackType | None, limit: int) -> list[tuple[str, int, str, Any]]:
+    frames: list[tuple[str, int, str, Any]] = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        frames.append((code.co_filename, tb.tb_lineno, code.co_name, tb.tb_frame))
+        tb = tb.tb_next
+    return frames[-limit:] if limit else []
+
+
+def _is_app_code(filename: str) -> bool:
+    return not (filename.startswith(_LIBRARY_PATHS) or filename.startswith(_SEAWALL_PATH))
+
+
+def fingerprint(exc: BaseException, frames: list[tuple[str, int, str, Any]]) -> str:
+    """Stable across requests: exception class plus the app's top frames (no line numbers)."""
+    app_frames = [f for f in frames if _is_app_code(f[0])][-5:] or frames[-3:]
+    parts = [f"{type(exc).__module__}.{type(exc).__qualname__}"]
+    parts += [f"{os.path.basename(f[0])}:{f[2]}" for f in app_frames]
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
+
+
+def _message(exc: BaseException, redact: Callable[[str], str]) -> str:
+    try:
+        text = str(exc)
+    except Exception:
+        text = f"<{type(exc).__name__}: str() failed>"
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list) and notes:
+        text = "; ".join([text, *(str(n) for n in notes[:10])])
+    return redact(text)
+
+
+def _causes(exc: BaseException, redact: Callable[[str], str]) -> list[dict[str, str]]:
+    causes: list[dict[str, str]] = []
+    seen = {id(exc)}
+    current: BaseException | None = exc.__cause__ or (
+        None if exc.__suppress_context__ else exc.__context__
+    )
+    while current is not None and id(current) not in seen and len(causes) < _MAX_CAUSES:
+        seen.add(id(current))
+        causes.append(
+            {
+                "exception": f"{type(current).__module__}.{type(current).__qualname__}",
+                "message": _message(current, redact),
+            }
+        )
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return causes
+
+
+def error_event(
+    exc: BaseException,
+    problem: Problem,
+    *,
+    method: str,
+    route: str | None,
+    redactor_text: Callable[[str], str],
+    frames: int = 30,
+    include_locals: bool = False,
+) -> dict[str, Any]:
+    """The ``request_failed`` event: ids, route, status, class, redacted message, causes, frames."""
+    raw_frames = _frames(exc.__traceback__, frames)
+    traceback: list[dict[str, Any]] = []
+    for filename, line, function, frame in raw_frames:
+        entry: dict[str, Any] = {"file": filename, "line": line, "function": function}
+        if include_locals:
+            entry["locals"] = {
+                redactor_text(str(k)): redactor_text(_short_repr(v))
+                for k, v in list(frame.f_locals.items())[:20]
+            }
+        traceback.append(entry)
+    event: dict[str, Any] = {
+        "event": "request_failed",
+        "correlation_id": problem.extensions.get("correlation_id"),
+        "error_id": problem.extensions.get("error_id"),
+        "method": method,
+        "route": route,
+        "status": problem.status,
+        "classification": problem.classification,
+        "exception": f"{type(exc).__module__}.{type(exc).__qualname__}",
+        "message": _message(exc, redactor_text),
+        "fingerprint": fingerprint(exc, raw_frames),
+        "traceback": traceback,
+        PRE_REDACTED: _SAFE_FIELDS,
+    }
+    causes = _causes(exc, redactor_text)
+    if causes:
+        event["causes"] = causes
+    if isinstance(exc, BaseExceptionGroup):
+        event["sub_exceptions"] = [
+            {"exception": type(e).__qualname__, "message": _message(e, redactor_text)}
+            for e in exc.exceptions[:10]
+        ]
+    return event
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        return "<repr failed>"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+# The running interpreter's own prefix counts as library code too (venvs, system Pythons).
+_LIBRARY_PATHS = (*_LIBRARY_PATHS, sys.prefix + os.sep + "lib")

@@ -1,1 +1,0 @@
-"""Seawall's ASGI and WSGI middleware."""

@@ -1,0 +1,164 @@
+"""One logging set-up for structlog and stdlib: JSON or console lines, correlation id on each.
+
+:func:`configure` wires both: structlog events and stdlib records go through the same
+processor chain (correlation id, timestamp, exception text, then redaction last before
+rendering). For users who keep their own set-up, :func:`add_correlation_id` is a structlog
+processor and :class:`CorrelationIdFilter` a stdlib filter.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from seawall.config.settings import Settings
+from seawall.context.correlation import _correlation_id
+
+__all__ = ["CorrelationIdFilter", "add_correlation_id", "configure", "get_logger"]
+
+FRAMEWORK_LOGGERS = (
+    "uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error",
+    "gunicorn.access", "django", "django.server", "werkzeug",
+)  # fmt: skip
+"""Loggers whose own handlers :func:`configure` removes so their records reach ours."""
+
+_HANDLER_MARK = "_seawall_handler"
+
+
+def add_correlation_id(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: add ``correlation_id`` from the current request, if any."""
+    if "correlation_id" not in event_dict:
+        value = _correlation_id.get()
+        if value is not None:
+            event_dict["correlation_id"] = value
+    return event_dict
+
+
+class CorrelationIdFilter(logging.Filter):
+    """stdlib filter: set ``record.correlation_id`` (``"-"`` outside a request).
+
+    Attach it to a handler, or to a ``QueueHandler`` so the id is taken in the logging
+    thread, not in the listener's thread where no request is current.
+    """
+
+    def __init__(self, name: str = "", default: str = "-") -> None:
+        super().__init__(name)
+        self.default = default
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "correlation_id", None) is None:
+            record.correlation_id = _correlation_id.get() or self.default
+        return True
+
+
+def _record_factory(base: Any) -> Any:
+    """Wrap the record factory so every record carries the id current where it was created."""
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record: logging.LogRecord = base(*args, **kwargs)
+        record.correlation_id = _correlation_id.get()
+        return record
+
+    factory._seawall = True  # type: ignore[attr-defined]
+    return factory
+
+
+def _record_fields(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """For stdlib records: logger name and the correlation id captured at creation."""
+    record = event_dict.get("_record")
+    if record is not None:
+        event_dict.setdefault("logger", record.name)
+        value = getattr(record, "correlation_id", None)
+        if value not in (None, "-"):
+            event_dict.setdefault("correlation_id", value)
+    return event_dict
+
+
+def _redaction_processor(settings: Settings) -> Processor:
+    from seawall.observability.redaction import RedactingProcessor, Redactor
+
+    return RedactingProcessor(Redactor.from_settings(settings.redaction))
+
+
+def configure(
+    settings: Settings | Mapping[str, Any] | None = None,
+    *,
+    format: Literal["auto", "json", "console"] | None = None,
+    level: str | int | None = None,
+    stream: TextIO | None = None,
+    take_over: Iterable[str] = FRAMEWORK_LOGGERS,
+) -> None:
+    """Configure structlog and the stdlib root logger to write redacted lines to ``stream``.
+
+    ``format`` defaults to the ``logging.format`` setting: JSON lines, or a readable console
+    renderer when ``auto`` and ``stream`` is a terminal. Calling it again replaces the set-up.
+    """
+    parsed = Settings.coerce(settings)
+    out = stream or sys.stderr
+    chosen = format or parsed.logging.format
+    if chosen == "auto":
+        chosen = "console" if out.isatty() else "json"
+    level_no = (
+        logging.getLevelName(level or parsed.logging.level) if not isinstance(level, int) else level
+    )
+
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if chosen == "json"
+        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+    )
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    redact = _redaction_processor(parsed)
+    tail: list[Processor] = [
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        redact,
+        renderer,
+    ]
+
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            timestamper,
+            add_correlation_id,
+            *tail,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level_no),
+        logger_factory=structlog.WriteLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_log_level,
+            timestamper,
+            _record_fields,
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
+    )
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter)
+    setattr(handler, _HANDLER_MARK, True)
+
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level_no)
+    for name in take_over:
+        framework_logger = logging.getLogger(name)
+        framework_logger.handlers.clear()
+        framework_logger.propagate = True
+    if not getattr(logging.getLogRecordFactory(), "_seawall", False):
+        logging.setLogRecordFactory(_record_factory(logging.getLogRecordFactory()))
+
+
+def get_logger(name: str = "seawall", **initial: Any) -> Any:
+    """A structlog logger (``structlog.get_logger`` with a name field)."""
+    return structlog.get_logger(name, logger=name, **initial)

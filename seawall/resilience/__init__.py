@@ -1,0 +1,1 @@
+"""Resilience primitives with an injected clock: breaker, windows, bulkhead, timeouts, isolation."""

@@ -1,0 +1,1 @@
+"""The protocol-neutral server: the policy engine, route guards, the pipeline, responses."""

@@ -1,0 +1,1 @@
+"""The pipeline over WSGI: the middleware and the guard runner."""

@@ -1,0 +1,272 @@
+"""Pure WSGI middleware: correlation id, per-route policy and problem responses for any app.
+
+The correlation id stays set while the server iterates the body, so streamed bodies log with
+it; it is reset when the body is exhausted or closed (whichever comes first), also after
+errors, so a reused worker thread never keeps it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import Token
+from types import TracebackType
+from typing import Any, Protocol
+
+from seawall.config.settings import Settings
+from seawall.context.correlation import _correlation_id
+from seawall.errors.exceptions import InvalidCorrelationIdError, SeawallRejection
+from seawall.server.guard import RouteGuard, Ticket
+from seawall.server.headers import set_header_str
+from seawall.server.pipeline import Pipeline
+from seawall.server.stale import Recording
+
+__all__ = ["HANDOVER", "Handover", "ResponseAborted", "WSGIMiddleware"]
+
+HANDOVER = "seawall.handover"
+"""Environ key of the request's :class:`Handover`, set when an adapter admits requests inside
+the app (``policies=False``).
+
+The adapter stores the route ticket it took (and the failure it answered) there; the
+middleware finishes the ticket with the final status once the body is sent or closed, so the
+adapter needs no after-response hooks of its own.
+"""
+
+
+class Handover(Protocol):
+    """What an adapter inside the app hands over to the middleware for one request."""
+
+    ticket: Ticket | None
+    failure: BaseException | None
+
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class ResponseAborted(Exception):
+    """Raised to the server to cut a response that failed after it started.
+
+    It carries only the error id: the original exception was logged redacted and is not
+    chained, so a server that logs this shows nothing sensitive.
+    """
+
+
+class WSGIMiddleware:
+    """Wrap any WSGI app with seawall; settings are a mapping or :class:`seawall.Settings`.
+
+    ``policies=False`` leaves route policies to an adapter inside the app (see :data:`HANDOVER`).
+
+    >>> app.wsgi_app = WSGIMiddleware(app.wsgi_app, settings={"defaults": {"timeout": 5}})
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        settings: Settings | Any = None,
+        *,
+        pipeline: Pipeline | None = None,
+        policies: bool = True,
+    ) -> None:
+        self.app = app
+        self.pipeline = pipeline or Pipeline(settings)
+        self.policies = policies and not self.pipeline.guards.empty
+        self._handover = not policies
+        # Held directly so the per-request calls go straight to them.
+        self._guards = self.pipeline.guards
+        self._correlation = self.pipeline.correlation
+        self._header = self._correlation.response_header
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        correlation_id, invalid = self._correlation.resolve_environ(environ)
+        token = _correlation_id.set(correlation_id)
+        environ["seawall.correlation_id"] = correlation_id
+        call = _Call(self, environ, start_response, correlation_id, token)
+        if self._handover:
+            environ[HANDOVER] = call
+        try:
+            if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
+                return call.problem(InvalidCorrelationIdError(), None)
+            if self.policies:
+                route, guard = self._guards.for_path(
+                    environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
+                )
+                if guard is not None:
+                    return call.guarded(guard, route)
+            body = self.app(environ, call._start)
+        except Exception as exc:
+            return call.failed(exc)
+        return call.respond(body, None)
+
+
+class _Call:
+    """One request: wraps ``start_response``, and is the body the server gets for any body that
+    is not a finished list, keeping the id set until that body is exhausted or closed."""
+
+    __slots__ = (
+        "correlation_id", "environ", "failure", "iterable", "kept", "middleware", "route",
+        "start_response", "status", "ticket", "token",
+    )  # fmt: skip
+
+    iterable: Iterable[bytes]  # set when the call becomes the body
+
+    def __init__(
+        self,
+        middleware: WSGIMiddleware,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        correlation_id: str,
+        token: Token[str | None],
+    ) -> None:
+        self.middleware = middleware
+        self.environ = environ
+        self.start_response = start_response
+        self.correlation_id = correlation_id
+        self.token: Token[str | None] | None = token  # None once the request has ended
+        self.route: str | None = None
+        self.ticket: Ticket | None = None
+        self.failure: BaseException | None = None
+        self.status: int | None = None
+        self.kept: Recording | None = None  # the answer, for a stale-if-error route's GET
+
+    def _start(
+        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+    ) -> Callable[[bytes], object]:
+        self.status = int(status[:3])
+        ticket = self.ticket
+        if ticket is not None and ticket.guard.stale is not None and self.status == 200:
+            self.kept = ticket.guard.recording_wsgi(self.environ, headers)
+        headers = set_header_str(headers, self.middleware._header, self.correlation_id)
+        if exc_info is None:
+            return self.start_response(status, headers)
+        return self.start_response(status, headers, exc_info)
+
+    def guarded(self, guard: RouteGuard, route: str | None) -> Iterable[bytes]:
+        """Admit through the route's guard, run the app, and answer rejections."""
+        self.route = route
+        try:
+            self.ticket = guard.enter()
+            return self.run(guard.wrap_wsgi(self.middleware.app), guard)
+        except SeawallRejection as rejection:
+            return self.rejected(rejection, guard)
+
+    def run(self, app: WSGIApp, guard: RouteGuard) -> Iterable[bytes]:
+        try:
+            body = app(self.environ, self._start)
+        except SeawallRejection as rejection:
+            if self.status is None:
+                return self.rejected(rejection, guard)
+            return self.failed(rejection)
+        except Exception as exc:
+            return self.failed(exc)
+        return self.respond(body, None)
+
+    def respond(self, body: Iterable[bytes], failure: BaseException | None) -> Iterable[bytes]:
+        """The body for the server: a started response's list as it is (no app code runs
+        while a list is sent, so the request ends now), anything else wrapped in this call."""
+        if failure is not None and self.failure is None:
+            self.failure = failure
+        if type(body) is list and self.status is not None:
+            kept = self.kept
+            if kept is not None and self.failure is None:
+                for chunk in body:
+                    kept.add(chunk)
+                kept.done()
+            self.finish()
+            return body
+        self.iterable = body
+        return self
+
+    def rejected(self, rejection: SeawallRejection, guard: RouteGuard) -> Iterable[bytes]:
+        """A fallback's response if the route has one that works, else the problem."""
+        answer = guard.fallback_wsgi(rejection, self.environ)
+        if answer is None:
+            return self.failed(rejection)
+        status, headers, body = answer
+        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+        self._start(f"{status} {_reason(status)}", pairs)
+        return self.respond([body], rejection)
+
+    def failed(self, exc: Exception) -> Iterable[bytes]:
+        """Before any body byte was sent, the failure becomes a problem response."""
+        return self.problem(exc, exc)
+
+    def problem(self, exc: BaseException, failure: BaseException | None) -> Iterable[bytes]:
+        pipeline = self.middleware.pipeline
+        status, headers, body = pipeline.problem_response(
+            exc,
+            method=self.environ.get("REQUEST_METHOD", "GET"),
+            path=self.environ.get("PATH_INFO", ""),
+            route=self.route,
+            accept=self.environ.get("HTTP_ACCEPT"),
+        )
+        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+        reason = _reason(status)
+        exc_info = sys.exc_info() if self.status is not None else None
+        self.status = status
+        self._start(f"{status} {reason}", pairs, exc_info)  # type: ignore[arg-type]
+        return self.respond([body], failure)
+
+    def __iter__(self) -> Iterator[bytes]:
+        sent = aborted = False
+        kept = self.kept
+        try:
+            for chunk in self.iterable:
+                if chunk:
+                    sent = True
+                    if kept is not None:
+                        kept.add(chunk)
+                yield chunk
+        except Exception as exc:
+            if not sent:
+                yield from self.problem(exc, exc)
+            else:
+                if self.failure is None:
+                    self.failure = exc
+                self.middleware.pipeline.report_aborted(
+                    exc, method=self.environ.get("REQUEST_METHOD", "GET"), route=self.route
+                )
+                aborted = True
+        if aborted:  # raised here, outside the handler: the server sees no exception context
+            raise ResponseAborted("response aborted after it started")
+        if kept is not None and self.failure is None:
+            kept.done()
+        # Fully sent: release the id now. Servers also call close(), but test clients often
+        # never do, and the id must not outlive its request in the caller's thread.
+        self.finish()
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.iterable, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if self.token is not None:
+                self.finish()
+
+    def finish(self) -> None:
+        """End the request once: finish its ticket with the final status, release the id."""
+        token = self.token
+        if token is None:
+            return
+        self.token = None
+        try:
+            if self.ticket is not None:
+                self.ticket.finish(self.status, self.failure)
+        finally:
+            # The failure's traceback holds frames that hold this call: let refcounting free them.
+            self.failure = None
+            _correlation_id.reset(token)
+            if self.middleware._handover:
+                # environ and this call refer to each other: let refcounting free them.
+                self.environ.pop(HANDOVER, None)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
