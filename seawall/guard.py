@@ -1,8 +1,8 @@
 """What a route's fallback callable gets and may return.
 
-The public path; the implementation lives in :mod:`seawall.server.guard`."""
+The public path; the implementation lives in :mod:`seawall.server.fallback`."""
 
-from seawall.server.guard import (
+from seawall.server.fallback import (
     FallbackRequest,
     FallbackResponse,
 )

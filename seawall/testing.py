@@ -71,6 +71,7 @@ def capture_logs(
 def breaker_for(pipeline: Pipeline, method: str, path: str) -> CircuitBreaker:
     """The circuit breaker guarding ``method path`` in ``pipeline`` (to force or inspect it)."""
     _, guard = pipeline.guards.for_path(method, path)
-    if guard is None or guard.breaker is None:
+    breaker = None if guard is None else guard.engine.breaker
+    if breaker is None:
         raise LookupError(f"no breaker guards {method} {path}")
-    return guard.breaker
+    return breaker

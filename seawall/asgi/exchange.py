@@ -12,14 +12,10 @@ from typing import Any
 
 from seawall.server.headers import set_header_bytes
 
-__all__ = ["EXCHANGE", "Exchange"]
+__all__ = ["Exchange"]
 
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
-
-EXCHANGE = "seawall.exchange"
-"""Scope key of the :class:`Exchange` of the correlation layer, for seawall's inner layers."""
-
 
 class Exchange:
     """One HTTP request's response as the correlation layer sends it: tagged with the id, its

@@ -1,6 +1,6 @@
 """Pure ASGI middleware: correlation id, per-route policy and problem responses for any app.
 
-Order per request (DESIGN section 1): correlation id set with a token, route policy
+Order per request: correlation id set with a token, route policy
 (bulkhead, breaker, deadline), the app, outcome recording, problem mapping, one log event.
 ``lifespan`` and unknown scope types pass through untouched.
 """
@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from seawall.asgi.exchange import EXCHANGE, Exchange
+from seawall.asgi.exchange import Exchange
+from seawall.asgi.guard import run_guarded
 from seawall.config.settings import Settings
-from seawall.context.correlation import _correlation_id
+from seawall.context.correlation import CORRELATION_ID
 from seawall.errors.exceptions import InvalidCorrelationIdError
 from seawall.server.headers import set_header_bytes
+from seawall.server.keys import EXCHANGE, ROUTE
+from seawall.server.layer import Layer
 from seawall.server.pipeline import Pipeline
 
 __all__ = ["ASGIMiddleware", "ProblemMiddleware", "send_problem"]
@@ -26,7 +29,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class ASGIMiddleware:
+class ASGIMiddleware(Layer[ASGIApp]):
     """Wrap any ASGI app with seawall; settings are a mapping or :class:`seawall.Settings`.
 
     >>> app = ASGIMiddleware(app, settings={"routes": {"GET /reports/{id}": {"timeout": 2}}})
@@ -40,14 +43,9 @@ class ASGIMiddleware:
         pipeline: Pipeline | None = None,
         policies: bool = True,
     ) -> None:
-        self.app = app
-        self.pipeline = pipeline or Pipeline(settings)
-        self.policies = policies and not self.pipeline.guards.empty
-        # Held directly so the per-request calls go straight to them.
-        self._guards = self.pipeline.guards
-        self._correlation = correlation = self.pipeline.correlation
-        self._name = correlation.response_header_bytes
-        self._display = correlation.response_header
+        super().__init__(app, settings, pipeline=pipeline, policies=policies)
+        self._name = self._correlation.response_header_bytes
+        self._display = self._correlation.response_header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,7 +55,7 @@ class ASGIMiddleware:
                 await self.app(scope, receive, send)
             return
         correlation_id, invalid = self._correlation.resolve(scope["headers"])
-        token = _correlation_id.set(correlation_id)
+        token = CORRELATION_ID.set(correlation_id)
         exchange = Exchange(send, self._name, correlation_id.encode("ascii"), self._display)
         scope[EXCHANGE] = exchange
         route = None
@@ -69,7 +67,7 @@ class ASGIMiddleware:
                 if guard is None:
                     await self.app(scope, receive, exchange.send)
                 else:
-                    await guard.run_asgi(self.app, scope, receive, exchange.send, exchange)
+                    await run_guarded(guard, self.app, scope, receive, exchange.send, exchange)
             else:
                 await self.app(scope, receive, exchange.send)
         except Exception as exc:
@@ -81,11 +79,11 @@ class ASGIMiddleware:
             # The exchange holds the server's ``send``, which often holds the scope: leaving it
             # in the scope would make a reference cycle per request for the collector to find.
             scope.pop(EXCHANGE, None)
-            _correlation_id.reset(token)
+            CORRELATION_ID.reset(token)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         correlation_id, invalid = self._correlation.resolve(scope["headers"])
-        token = _correlation_id.set(correlation_id)
+        token = CORRELATION_ID.set(correlation_id)
         name, display, value = self._name, self._display, correlation_id.encode("ascii")
 
         async def send_with_id(message: Message) -> None:
@@ -101,13 +99,13 @@ class ASGIMiddleware:
                 return
             await self.app(scope, receive, send_with_id)
         finally:
-            _correlation_id.reset(token)
+            CORRELATION_ID.reset(token)
 
 
 class ProblemMiddleware:
     """Problem mapping only, for adapters that place it inside a framework's own error layer.
 
-    Route keys come from ``scope["seawall.route"]`` when an inner layer has set it. With
+    Route keys come from ``scope[ROUTE]`` when an inner layer has set it. With
     ``adjacent=True`` (nothing between it and the correlation layer but layers that forward
     every message at once), it reads the correlation layer's :class:`Exchange` instead of
     wrapping ``send``.
@@ -133,7 +131,7 @@ class ProblemMiddleware:
             if self.pipeline.problems.answered(exc):
                 raise  # to the framework layer that catches it
             started = exchange.status != 0
-            await _failed(self.pipeline, exc, scope, send, started, scope.get("seawall.route"))
+            await _failed(self.pipeline, exc, scope, send, started, scope.get(ROUTE))
 
 
 async def _failed(
@@ -165,8 +163,10 @@ async def send_problem(
         if key == b"accept":
             accept = value.decode("latin-1")
             break
-    status, headers, body = pipeline.problem_response(
+    answer = pipeline.problem_response(
         exc, method=scope.get("method", "-"), path=scope.get("path", ""), route=route, accept=accept
     )
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send(
+        {"type": "http.response.start", "status": answer.status, "headers": answer.raw_headers()}
+    )
+    await send({"type": "http.response.body", "body": answer.body})

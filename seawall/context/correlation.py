@@ -17,6 +17,7 @@ from contextvars import ContextVar, Token
 from seawall.config.settings import CorrelationSettings
 
 __all__ = [
+    "CORRELATION_ID",
     "CorrelationPolicy",
     "Resolution",
     "get_correlation_id",
@@ -29,7 +30,8 @@ __all__ = [
     "uuid7_hex",
 ]
 
-_correlation_id: ContextVar[str | None] = ContextVar("seawall_correlation_id", default=None)
+CORRELATION_ID: ContextVar[str | None] = ContextVar("seawall_correlation_id", default=None)
+"""The current request's id; seawall's layers set and reset it with a token."""
 _VALID = {n: re.compile(rb"[A-Za-z0-9._:-]{1,%d}" % n).fullmatch for n in (128,)}
 _TRACEPARENT = re.compile(rb"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 _HINT_LENGTH = 16
@@ -37,19 +39,19 @@ _HINT_LENGTH = 16
 
 def get_correlation_id() -> str | None:
     """The current request's correlation id, or ``None`` outside a request."""
-    return _correlation_id.get()
+    return CORRELATION_ID.get()
 
 
 def set_correlation_id(value: str, *, max_length: int = 128) -> Token[str | None]:
     """Set the id for the current context after validating it; reset with the returned token."""
     if not is_valid(value, max_length):
         raise ValueError(f"invalid correlation id {hint(value)}")
-    return _correlation_id.set(value)
+    return CORRELATION_ID.set(value)
 
 
 def reset_correlation_id(token: Token[str | None]) -> None:
     """Restore the id that was current before the matching :func:`set_correlation_id`."""
-    _correlation_id.reset(token)
+    CORRELATION_ID.reset(token)
 
 
 def _matcher(max_length: int) -> Callable[[bytes], re.Match[bytes] | None]:

@@ -93,7 +93,8 @@ def classify_status(status: int) -> str:
     return "unknown"
 
 
-def _phrase(status: int) -> str:
+def phrase(status: int) -> str:
+    """The reason phrase of an HTTP status (``Error`` for codes without one)."""
     from http import HTTPStatus
 
     try:
@@ -313,7 +314,7 @@ class ProblemRegistry:
             spec = self.spec_for(type(exc)) or ProblemSpec(500)
             extracted = spec.extract(exc) if spec.extract else {}
             status = extracted.get("status", spec.status)
-            title = spec.title if spec.title and "status" not in extracted else _phrase(status)
+            title = spec.title if spec.title and "status" not in extracted else phrase(status)
             type_uri = spec.type
             classification = spec.classification or classify_status(status)
             detail = None
@@ -358,7 +359,7 @@ class ProblemRegistry:
         detail = GENERIC_DETAIL.get(status, fallback)
         return Problem(
             status=status,
-            title=_phrase(status),
+            title=phrase(status),
             detail=detail,
             instance=instance,
             extensions={"correlation_id": correlation_id, "error_id": secrets.token_hex(16)},

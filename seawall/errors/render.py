@@ -71,12 +71,9 @@ def render_html(problem: Problem) -> bytes:
     return page.encode()
 
 
-def response_headers(problem: Problem, media: Media, length: int) -> list[tuple[bytes, bytes]]:
-    """ASGI-style headers for a rendered problem."""
-    content_type = b"application/problem+json" if media == "json" else b"text/html; charset=utf-8"
-    headers = [(b"content-type", content_type), (b"content-length", str(length).encode())]
-    headers += [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in problem.headers.items()
-    ]
+def response_headers(problem: Problem, media: Media, length: int) -> list[tuple[str, str]]:
+    """The headers of a rendered problem: lower-case names, text values."""
+    content_type = "application/problem+json" if media == "json" else "text/html; charset=utf-8"
+    headers = [("content-type", content_type), ("content-length", str(length))]
+    headers += [(name.lower(), value) for name, value in problem.headers.items()]
     return headers

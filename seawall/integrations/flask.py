@@ -20,8 +20,11 @@ from seawall.config.settings import Settings
 from seawall.context.deadline import remaining
 from seawall.errors.exceptions import SeawallRejection
 from seawall.server.guard import RouteGuard
+from seawall.server.keys import HANDOVER
 from seawall.server.pipeline import Pipeline
-from seawall.wsgi.middleware import HANDOVER, Handover, WSGIMiddleware
+from seawall.server.response import Rendered
+from seawall.wsgi.guard import environ_header, environ_url
+from seawall.wsgi.middleware import Handover, WSGIMiddleware
 
 __all__ = ["Seawall"]
 
@@ -94,7 +97,7 @@ class _Hooks:
 
     def before(self) -> None:
         """Admit the request through the guard of its Flask rule (rejections raise); the WSGI
-        layer finishes the ticket (none without that layer: nothing would finish it)."""
+        layer finishes the admission (none without that layer: nothing would finish it)."""
         current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
         rule = current.url_rule
         if rule is None:
@@ -105,8 +108,9 @@ class _Hooks:
         guard = self.route(current.method, rule)[1]
         if guard is None:
             return
-        handover.ticket = guard.enter()
-        if guard.pool is not None:
+        handover.guard = guard
+        handover.admission = guard.engine.enter()
+        if guard.engine.pool is not None:
             view = self.app.view_functions.get(rule.endpoint)
             if view is not None and not getattr(view, _ISOLATED, False):
                 self.app.view_functions[rule.endpoint] = _isolated(view, guard)
@@ -120,20 +124,24 @@ class _Hooks:
         rule = current.url_rule
         route, guard = (None, None) if rule is None else self.route(current.method, rule)
         if isinstance(exc, SeawallRejection) and guard is not None:
-            answer = guard.fallback_wsgi(exc, current.environ)
+            environ = current.environ
+            answer = guard.refusal(
+                exc, current.method, current.path, environ_url(environ), environ_header(environ)
+            )
             if answer is not None:
                 _fail(handover, exc)
-                return _response(*answer)
+                return _response(answer)
         if not isinstance(exc, HTTPException):
             _fail(handover, exc)
-        status, headers, body = self.pipeline.problem_response(
-            exc,
-            method=current.method,
-            path=current.path,
-            route=route,
-            accept=current.headers.get("Accept"),
+        return _response(
+            self.pipeline.problem_response(
+                exc,
+                method=current.method,
+                path=current.path,
+                route=route,
+                accept=current.headers.get("Accept"),
+            )
         )
-        return _response(status, headers, body)
 
 
 def _fail(handover: Handover | None, exc: Exception) -> None:
@@ -145,17 +153,20 @@ def _fail(handover: Handover | None, exc: Exception) -> None:
 def _isolated(view: Callable[..., Any], guard: RouteGuard) -> Callable[..., Any]:
     """Run the view on the route's isolation pool: 504 at the deadline, bounded threads."""
 
+    pool = guard.engine.pool
+    if pool is None:
+        return view
+
     def run(**kwargs: Any) -> Any:
-        assert guard.pool is not None
-        return guard.pool.run(lambda: view(**kwargs), remaining(), route=guard.key)
+        return pool.run(lambda: view(**kwargs), remaining(), route=guard.key)
 
     setattr(run, _ISOLATED, True)
     run.__name__ = getattr(view, "__name__", "view")
     return run
 
 
-def _response(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Response:
-    response = Response(body, status=status)
-    for name, value in headers:
-        response.headers[name.decode("latin-1")] = value.decode("latin-1")
+def _response(answer: Rendered) -> Response:
+    response = Response(answer.body, status=answer.status)
+    for name, value in answer.headers:
+        response.headers[name] = value
     return response

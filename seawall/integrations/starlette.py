@@ -21,16 +21,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 
-from seawall.asgi.exchange import EXCHANGE
+from seawall.asgi.guard import run_guarded
 from seawall.asgi.middleware import ASGIMiddleware, ProblemMiddleware
 from seawall.config.settings import Settings
-from seawall.resilience.timeouts import timeout as route_timeout
 from seawall.server.guard import RouteGuard
+from seawall.server.keys import EXCHANGE, ROUTE
 from seawall.server.pipeline import Pipeline
 
 __all__ = ["GuardedRoute", "install", "problem_handler"]
 
-ROUTE_KEY = "seawall.route"
 _GUARDED = "__seawall_guarded__"
 _INSTALLED = "_seawall_pipeline"
 _METHODS_REMEMBERED = 16
@@ -81,17 +80,15 @@ def problem_handler(pipeline: Pipeline) -> Callable[[Request, Exception], Any]:
     """An exception handler that answers with the problem of the exception (and logs it once)."""
 
     async def handle(request: Request, exc: Exception) -> Response:
-        status, headers, body = pipeline.problem_response(
+        answer = pipeline.problem_response(
             exc,
             method=request.method,
             path=request.url.path,
-            route=request.scope.get(ROUTE_KEY),
+            route=request.scope.get(ROUTE),
             accept=request.headers.get("accept"),
         )
-        response = Response(body, status_code=status)
-        response.raw_headers = [(k, v) for k, v in headers if k != b"content-length"] + [
-            (b"content-length", str(len(body)).encode())
-        ]
+        response = Response(answer.body, status_code=answer.status)
+        response.raw_headers = answer.raw_headers()
         return response
 
     return handle
@@ -122,12 +119,12 @@ class GuardedRoute:
             if len(self._by_method) < _METHODS_REMEMBERED:  # a route may accept any method
                 self._by_method[method] = found
         key, guard = found
-        scope[ROUTE_KEY] = key
+        scope[ROUTE] = key
         if guard is None:
             await self.app(scope, receive, send)
         else:
             exchange = scope.get(EXCHANGE) if self.forwarding else None
-            await guard.run_asgi(self.app, scope, receive, send, exchange)
+            await run_guarded(guard, self.app, scope, receive, send, exchange)
 
 
 def _guarded_endpoint(route: Route, template: str, pipeline: Pipeline) -> Callable[..., Any]:
@@ -137,36 +134,21 @@ def _guarded_endpoint(route: Route, template: str, pipeline: Pipeline) -> Callab
     """
     endpoint = route.endpoint
     method = min((m for m in route.methods or {"GET"} if m != "HEAD"), default="GET")
-    key, guard = pipeline.guards.for_template(method, template, endpoint)
+    guard = pipeline.guards.for_template(method, template, endpoint)[1]
     if guard is None:
         return endpoint
-    active = guard
+    engine = guard.engine
     if inspect.iscoroutinefunction(endpoint):
 
         @functools.wraps(endpoint)
         async def guarded(*args: Any, **kwargs: Any) -> Any:
-            ticket = await active.aenter()
-            try:
-                async with route_timeout(active.timeout, key):
-                    result = await endpoint(*args, **kwargs)
-            except BaseException as exc:
-                ticket.finish(None, exc)
-                raise
-            ticket.finish(200, None)
-            return result
+            return await engine.acall(endpoint, *args, **kwargs)
 
     else:
 
         @functools.wraps(endpoint)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            ticket = active.enter()
-            try:
-                result = endpoint(*args, **kwargs)
-            except BaseException as exc:
-                ticket.finish(None, exc)
-                raise
-            ticket.finish(200, None)
-            return result
+            return engine.call(endpoint, *args, **kwargs)
 
     setattr(guarded, _GUARDED, True)
     return guarded

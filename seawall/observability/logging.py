@@ -17,7 +17,7 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from seawall.config.settings import Settings
-from seawall.context.correlation import _correlation_id
+from seawall.context.correlation import CORRELATION_ID
 
 __all__ = ["CorrelationIdFilter", "add_correlation_id", "configure", "get_logger"]
 
@@ -33,7 +33,7 @@ _HANDLER_MARK = "_seawall_handler"
 def add_correlation_id(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     """structlog processor: add ``correlation_id`` from the current request, if any."""
     if "correlation_id" not in event_dict:
-        value = _correlation_id.get()
+        value = CORRELATION_ID.get()
         if value is not None:
             event_dict["correlation_id"] = value
     return event_dict
@@ -52,7 +52,7 @@ class CorrelationIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "correlation_id", None) is None:
-            record.correlation_id = _correlation_id.get() or self.default
+            record.correlation_id = CORRELATION_ID.get() or self.default
         return True
 
 
@@ -61,7 +61,7 @@ def _record_factory(base: Any) -> Any:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record: logging.LogRecord = base(*args, **kwargs)
-        record.correlation_id = _correlation_id.get()
+        record.correlation_id = CORRELATION_ID.get()
         return record
 
     factory._seawall = True  # type: ignore[attr-defined]

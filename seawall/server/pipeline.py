@@ -2,7 +2,8 @@
 
 The ASGI and WSGI middleware and the framework adapters translate their protocol into calls
 on one :class:`Pipeline`: resolve the correlation id, find the route's guard, turn a failure
-into a problem response and one sanitized log event.
+into a problem response. What it decides goes out as events on :attr:`Pipeline.events`; the
+log (one sanitized line per failure) is a subscriber.
 """
 
 from __future__ import annotations
@@ -14,18 +15,31 @@ import structlog
 
 from seawall.config.settings import Settings
 from seawall.context.correlation import CorrelationPolicy, get_correlation_id
-from seawall.errors.event import error_event
 from seawall.errors.exceptions import SeawallRejection
 from seawall.errors.problems import Problem, ProblemRegistry
 from seawall.errors.render import negotiate, render_html, render_json, response_headers
+from seawall.observability.events import (
+    BUS,
+    CorrelationIdInvalid,
+    EventBus,
+    RequestFailed,
+    RequestRejected,
+    ResponseAborted,
+)
+from seawall.observability.log_events import EventLog
 from seawall.observability.redaction import Redactor
 from seawall.server.guard import GuardTable
+from seawall.server.response import Rendered
 
 __all__ = ["Pipeline"]
 
 
 class Pipeline:
-    """Correlation policy, redactor, problem registry, route guards and the seawall logger."""
+    """Correlation policy, redactor, problem registry, route guards and the event bus.
+
+    ``events`` forwards to the process-wide bus (:func:`seawall.events.subscribe`); the
+    ``seawall`` logger (or ``logger``) writes its events.
+    """
 
     def __init__(
         self,
@@ -34,28 +48,31 @@ class Pipeline:
         clock: Callable[[], float] | None = None,
         logger: Any = None,
     ) -> None:
-        self.settings = Settings.coerce(settings)
-        self.correlation = CorrelationPolicy(self.settings.correlation)
-        self.redactor = Redactor.from_settings(self.settings.redaction)
-        self.problems = ProblemRegistry.from_settings(self.settings.errors)
+        self.settings = settings = Settings.coerce(settings)
+        self.correlation = CorrelationPolicy(settings.correlation)
+        self.redactor = Redactor.from_settings(settings.redaction)
+        self.problems = ProblemRegistry.from_settings(settings.errors)
+        self.events = EventBus(parent=BUS)
         self.logger = logger or structlog.get_logger("seawall")
+        EventLog(
+            self.logger,
+            self.redactor,
+            frames=settings.errors.traceback_frames,
+            include_locals=settings.redaction.frame_locals,
+            log_client_errors=settings.errors.log_client_errors,
+        ).attach(self.events)
         self.guards = GuardTable(
-            self.settings,
-            classify=self.problems.classify_for_breaker,
-            clock=clock,
-            logger=self.logger,
+            settings, classify=self.problems.classify_for_breaker, clock=clock, events=self.events
         )
 
     def invalid_correlation_id(self, hint: str) -> bool:
-        """Log one warning with the escaped hint; True when the request must be rejected."""
+        """Publish the invalid id's escaped hint; True when the request must be rejected."""
         reject = self.correlation.reject_invalid
-        self.logger.warning(
-            "correlation_id_invalid", hint=hint, action="rejected" if reject else "replaced"
-        )
+        self.events.publish(CorrelationIdInvalid(hint, "rejected" if reject else "replaced"))
         return reject
 
     def problem(self, exc: BaseException, *, method: str, path: str, route: str | None) -> Problem:
-        """Map ``exc`` to a problem and write its one log event."""
+        """Map ``exc`` to a problem and publish the failure (or rejection)."""
         problem = self.problems.to_problem(
             exc,
             correlation_id=get_correlation_id(),
@@ -63,16 +80,26 @@ class Pipeline:
             debug=self.settings.errors.debug,
             redact=self.redactor.text,
         )
-        self._report(exc, problem, method=method, route=route)
+        if isinstance(exc, SeawallRejection):
+            self.events.publish(
+                RequestRejected(
+                    exc.reason,
+                    problem.status,
+                    method,
+                    route,
+                    problem.extensions.get("error_id"),
+                    get_correlation_id(),
+                )
+            )
+        else:
+            self.events.publish(RequestFailed(exc, problem, method, route))
         return problem
 
-    def render(
-        self, problem: Problem, accept: str | None
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """The status, ASGI-style headers and body of a problem, negotiated on ``accept``."""
+    def render(self, problem: Problem, accept: str | None) -> Rendered:
+        """The whole response of a problem, negotiated on ``accept``."""
         media = negotiate(accept, self.settings.errors.format)
         body = render_json(problem) if media == "json" else render_html(problem)
-        return problem.status, response_headers(problem, media, len(body)), body
+        return Rendered(problem.status, response_headers(problem, media, len(body)), body)
 
     def problem_response(
         self,
@@ -82,12 +109,12 @@ class Pipeline:
         path: str,
         route: str | None,
         accept: str | None,
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    ) -> Rendered:
         """:meth:`problem` then :meth:`render`."""
         return self.render(self.problem(exc, method=method, path=path, route=route), accept)
 
     def report_aborted(self, exc: BaseException, *, method: str, route: str | None) -> None:
-        """Log a failure that happened after the response started (the stream is cut)."""
+        """Publish a failure that happened after the response started (the stream is cut)."""
         problem = self.problems.to_problem(
             exc,
             correlation_id=get_correlation_id(),
@@ -95,41 +122,4 @@ class Pipeline:
             debug=False,
             redact=self.redactor.text,
         )
-        event = self._event(exc, problem, method=method, route=route)
-        event["event"] = "response_aborted"
-        self.logger.error(**event)
-
-    def _report(
-        self, exc: BaseException, problem: Problem, *, method: str, route: str | None
-    ) -> None:
-        if isinstance(exc, SeawallRejection):
-            self.logger.warning(
-                "request_rejected",
-                reason=exc.reason,
-                status=problem.status,
-                method=method,
-                route=route,
-                error_id=problem.extensions.get("error_id"),
-                correlation_id=get_correlation_id(),
-            )
-            return
-        if problem.status < 500 and not self.settings.errors.log_client_errors:
-            return
-        event = self._event(exc, problem, method=method, route=route)
-        if problem.status >= 500:
-            self.logger.error(**event)
-        else:
-            self.logger.warning(**event)
-
-    def _event(
-        self, exc: BaseException, problem: Problem, *, method: str, route: str | None
-    ) -> dict[str, Any]:
-        return error_event(
-            exc,
-            problem,
-            method=method,
-            route=route,
-            redactor_text=self.redactor.text,
-            frames=self.settings.errors.traceback_frames,
-            include_locals=self.settings.redaction.frame_locals,
-        )
+        self.events.publish(ResponseAborted(exc, problem, method, route))

@@ -16,11 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from seawall.clock import Clock, monotonic
+from seawall.server.response import Rendered
 
-__all__ = [
-    "MAX_BODY", "MAX_ENTRIES", "Recording", "RequestHeader", "StaleStore", "environ_header",
-    "scope_header", "url_of",
-]  # fmt: skip
+__all__ = ["MAX_BODY", "MAX_ENTRIES", "Recording", "RequestHeader", "StaleStore", "url_of"]
 
 MAX_ENTRIES = 128
 """URLs remembered per route (least recently stored first out)."""
@@ -28,11 +26,11 @@ MAX_ENTRIES = 128
 MAX_BODY = 64 * 1024
 """Largest body remembered, in bytes: a bigger response is not kept."""
 
-Headers = list[tuple[bytes, bytes]]
+Headers = list[tuple[str, str]]
 RequestHeader = Callable[[str], str | None]
 """The value of a request header by lower-case name, or ``None``."""
 
-_DROPPED = frozenset({b"age", b"date", b"connection", b"keep-alive", b"transfer-encoding"})
+_DROPPED = frozenset({"age", "date", "connection", "keep-alive", "transfer-encoding"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +57,7 @@ class StaleStore:
         return len(self._entries)
 
     def offer(
-        self, url: str, request: RequestHeader, status: int, headers: Iterable[tuple[bytes, bytes]],
+        self, url: str, request: RequestHeader, status: int, headers: Iterable[tuple[str, str]],
         body: bytes,
     ) -> bool:  # fmt: skip
         """Remember a response to ``GET url`` if a shared cache may; True if it was kept."""
@@ -67,21 +65,21 @@ class StaleStore:
             return False
         kept: Headers = []
         vary_names: list[str] = []
-        control = b""
+        control = ""
         for name, value in headers:
             name = name.lower()
-            if name == b"set-cookie":
+            if name == "set-cookie":
                 return False
-            if name == b"cache-control":
-                control += b"," + value.lower()
-            elif name == b"vary":
-                vary_names += [v.strip().lower() for v in value.decode("latin-1").split(",")]
+            if name == "cache-control":
+                control += "," + value.lower()
+            elif name == "vary":
+                vary_names += [v.strip().lower() for v in value.split(",")]
             if name not in _DROPPED:
                 kept.append((name, value))
-        directives = {d.strip().split(b"=", 1)[0] for d in control.split(b",")}
-        if b"no-store" in directives or b"private" in directives or "*" in vary_names:
+        directives = {d.strip().split("=", 1)[0] for d in control.split(",")}
+        if "no-store" in directives or "private" in directives or "*" in vary_names:
             return False
-        if request("authorization") is not None and b"public" not in directives:
+        if request("authorization") is not None and "public" not in directives:
             return False
         vary = tuple((name, request(name)) for name in vary_names if name)
         entry = _Entry(self._clock(), status, kept, body, vary)
@@ -93,23 +91,18 @@ class StaleStore:
                 entries.popitem(last=False)
         return True
 
-    def lookup(
-        self, url: str, request: RequestHeader, reason: str
-    ) -> tuple[int, Headers, bytes] | None:
-        """The remembered answer to ``GET url`` if it is fresh enough and its ``Vary`` headers
-        match ``request``: status, headers (with ``Age`` and ``Seawall-Stale: reason``), body."""
+    def lookup(self, url: str, request: RequestHeader, reason: str) -> tuple[Rendered, int] | None:
+        """The remembered answer to ``GET url`` and its age in seconds, if it is fresh enough
+        and its ``Vary`` headers match ``request``; it carries ``Age`` and ``Seawall-Stale``."""
         entry = self._entries.get(url)
         if entry is None:
             return None
         age = self._clock() - entry.stored
         if age > self.max_age or any(request(name) != value for name, value in entry.vary):
             return None
-        headers = [
-            *entry.headers,
-            (b"age", str(int(age)).encode()),
-            (b"seawall-stale", reason.encode()),
-        ]
-        return entry.status, headers, entry.body
+        seconds = int(age)
+        headers = [*entry.headers, ("age", str(seconds)), ("seawall-stale", reason)]
+        return Rendered(entry.status, headers, entry.body), seconds
 
 
 class Recording:
@@ -146,24 +139,3 @@ class Recording:
 def url_of(path: str, query: str) -> str:
     """The store's key for a request: its path and query string."""
     return f"{path}?{query}" if query else path
-
-
-def environ_header(environ: dict[str, object]) -> RequestHeader:
-    """Request headers of a WSGI environ (or Django's ``request.META``) by lower-case name."""
-
-    def header(name: str) -> str | None:
-        value = environ.get("HTTP_" + name.upper().replace("-", "_"))
-        return value if isinstance(value, str) else None
-
-    return header
-
-
-def scope_header(raw: Iterable[tuple[bytes, bytes]]) -> RequestHeader:
-    """Request headers of an ASGI scope by lower-case name (repeated headers joined by ``,``)."""
-
-    def header(name: str) -> str | None:
-        wanted = name.encode("latin-1")
-        values = [v.decode("latin-1") for n, v in raw if n.lower() == wanted]
-        return ",".join(values) if values else None
-
-    return header

@@ -14,29 +14,29 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from seawall.config.settings import Settings
-from seawall.context.correlation import _correlation_id
+from seawall.context.correlation import CORRELATION_ID
 from seawall.errors.exceptions import InvalidCorrelationIdError, SeawallRejection
-from seawall.server.guard import RouteGuard, Ticket
+from seawall.resilience.engine import NO_ANSWER, Admission
+from seawall.server.guard import RouteGuard
 from seawall.server.headers import set_header_str
+from seawall.server.keys import HANDOVER
+from seawall.server.layer import Layer
 from seawall.server.pipeline import Pipeline
+from seawall.server.response import Rendered
 from seawall.server.stale import Recording
+from seawall.wsgi.guard import environ_header, environ_url, isolated_wsgi
 
-__all__ = ["HANDOVER", "Handover", "ResponseAborted", "WSGIMiddleware"]
-
-HANDOVER = "seawall.handover"
-"""Environ key of the request's :class:`Handover`, set when an adapter admits requests inside
-the app (``policies=False``).
-
-The adapter stores the route ticket it took (and the failure it answered) there; the
-middleware finishes the ticket with the final status once the body is sent or closed, so the
-adapter needs no after-response hooks of its own.
-"""
+__all__ = ["Handover", "ResponseAborted", "WSGIMiddleware"]
 
 
 class Handover(Protocol):
-    """What an adapter inside the app hands over to the middleware for one request."""
+    """What an adapter inside the app hands over to the middleware for one request, under
+    ``environ[HANDOVER]``: the route's guard and the admission it took (and the failure it
+    answered). The middleware finishes the admission with the final status once the body is
+    sent or closed, so the adapter needs no after-response hooks of its own."""
 
-    ticket: Ticket | None
+    guard: RouteGuard | None
+    admission: Admission | None
     failure: BaseException | None
 
 
@@ -53,10 +53,10 @@ class ResponseAborted(Exception):
     """
 
 
-class WSGIMiddleware:
+class WSGIMiddleware(Layer[WSGIApp]):
     """Wrap any WSGI app with seawall; settings are a mapping or :class:`seawall.Settings`.
 
-    ``policies=False`` leaves route policies to an adapter inside the app (see :data:`HANDOVER`).
+    ``policies=False`` leaves route policies to an adapter inside the app (see :class:`Handover`).
 
     >>> app.wsgi_app = WSGIMiddleware(app.wsgi_app, settings={"defaults": {"timeout": 5}})
     """
@@ -69,19 +69,13 @@ class WSGIMiddleware:
         pipeline: Pipeline | None = None,
         policies: bool = True,
     ) -> None:
-        self.app = app
-        self.pipeline = pipeline or Pipeline(settings)
-        self.policies = policies and not self.pipeline.guards.empty
+        super().__init__(app, settings, pipeline=pipeline, policies=policies)
         self._handover = not policies
-        # Held directly so the per-request calls go straight to them.
-        self._guards = self.pipeline.guards
-        self._correlation = self.pipeline.correlation
         self._header = self._correlation.response_header
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         correlation_id, invalid = self._correlation.resolve_environ(environ)
-        token = _correlation_id.set(correlation_id)
-        environ["seawall.correlation_id"] = correlation_id
+        token = CORRELATION_ID.set(correlation_id)
         call = _Call(self, environ, start_response, correlation_id, token)
         if self._handover:
             environ[HANDOVER] = call
@@ -105,8 +99,8 @@ class _Call:
     is not a finished list, keeping the id set until that body is exhausted or closed."""
 
     __slots__ = (
-        "correlation_id", "environ", "failure", "iterable", "kept", "middleware", "route",
-        "start_response", "status", "ticket", "token",
+        "admission", "correlation_id", "environ", "failure", "guard", "iterable", "kept",
+        "middleware", "route", "start_response", "status", "token",
     )  # fmt: skip
 
     iterable: Iterable[bytes]  # set when the call becomes the body
@@ -125,7 +119,8 @@ class _Call:
         self.correlation_id = correlation_id
         self.token: Token[str | None] | None = token  # None once the request has ended
         self.route: str | None = None
-        self.ticket: Ticket | None = None
+        self.guard: RouteGuard | None = None
+        self.admission: Admission | None = None
         self.failure: BaseException | None = None
         self.status: int | None = None
         self.kept: Recording | None = None  # the answer, for a stale-if-error route's GET
@@ -133,10 +128,23 @@ class _Call:
     def _start(
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
     ) -> Callable[[bytes], object]:
+        """The app's ``start_response``: a stale-if-error route's ``200`` is recorded."""
         self.status = int(status[:3])
-        ticket = self.ticket
-        if ticket is not None and ticket.guard.stale is not None and self.status == 200:
-            self.kept = ticket.guard.recording_wsgi(self.environ, headers)
+        guard = self.guard
+        if guard is not None and guard.stale is not None and self.status == 200:
+            environ = self.environ
+            self.kept = guard.recording(
+                environ.get("REQUEST_METHOD", "GET"),
+                environ_url(environ),
+                environ_header(environ),
+                headers,
+            )
+        return self._send_start(status, headers, exc_info)
+
+    def _send_start(
+        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+    ) -> Callable[[bytes], object]:
+        self.status = int(status[:3])
         headers = set_header_str(headers, self.middleware._header, self.correlation_id)
         if exc_info is None:
             return self.start_response(status, headers)
@@ -145,9 +153,10 @@ class _Call:
     def guarded(self, guard: RouteGuard, route: str | None) -> Iterable[bytes]:
         """Admit through the route's guard, run the app, and answer rejections."""
         self.route = route
+        self.guard = guard
         try:
-            self.ticket = guard.enter()
-            return self.run(guard.wrap_wsgi(self.middleware.app), guard)
+            self.admission = guard.engine.enter()
+            return self.run(isolated_wsgi(guard, self.middleware.app), guard)
         except SeawallRejection as rejection:
             return self.rejected(rejection, guard)
 
@@ -179,34 +188,40 @@ class _Call:
         return self
 
     def rejected(self, rejection: SeawallRejection, guard: RouteGuard) -> Iterable[bytes]:
-        """A fallback's response if the route has one that works, else the problem."""
-        answer = guard.fallback_wsgi(rejection, self.environ)
+        """The route's stale or fallback answer if it has one, else the problem."""
+        environ = self.environ
+        answer = guard.refusal(
+            rejection,
+            environ.get("REQUEST_METHOD", "GET"),
+            environ.get("PATH_INFO", ""),
+            environ_url(environ),
+            environ_header(environ),
+        )
         if answer is None:
             return self.failed(rejection)
-        status, headers, body = answer
-        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
-        self._start(f"{status} {_reason(status)}", pairs)
-        return self.respond([body], rejection)
+        return self.answer(answer, rejection, None)
 
     def failed(self, exc: Exception) -> Iterable[bytes]:
         """Before any body byte was sent, the failure becomes a problem response."""
         return self.problem(exc, exc)
 
     def problem(self, exc: BaseException, failure: BaseException | None) -> Iterable[bytes]:
-        pipeline = self.middleware.pipeline
-        status, headers, body = pipeline.problem_response(
+        answer = self.middleware.pipeline.problem_response(
             exc,
             method=self.environ.get("REQUEST_METHOD", "GET"),
             path=self.environ.get("PATH_INFO", ""),
             route=self.route,
             accept=self.environ.get("HTTP_ACCEPT"),
         )
-        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
-        reason = _reason(status)
         exc_info = sys.exc_info() if self.status is not None else None
-        self.status = status
-        self._start(f"{status} {reason}", pairs, exc_info)  # type: ignore[arg-type]
-        return self.respond([body], failure)
+        return self.answer(answer, failure, exc_info)
+
+    def answer(
+        self, answer: Rendered, failure: BaseException | None, exc_info: Any
+    ) -> Iterable[bytes]:
+        """Send seawall's own whole response (a problem, a fallback's or a stale answer)."""
+        self._send_start(answer.status_line, answer.headers, exc_info)
+        return self.respond([answer.body], failure)
 
     def __iter__(self) -> Iterator[bytes]:
         sent = aborted = False
@@ -246,27 +261,19 @@ class _Call:
                 self.finish()
 
     def finish(self) -> None:
-        """End the request once: finish its ticket with the final status, release the id."""
+        """End the request once: finish its admission with the final status, release the id."""
         token = self.token
         if token is None:
             return
         self.token = None
         try:
-            if self.ticket is not None:
-                self.ticket.finish(self.status, self.failure)
+            if self.admission is not None:
+                self.admission.finish(self.status or NO_ANSWER, self.failure)
         finally:
             # The failure's traceback holds frames that hold this call: let refcounting free them.
             self.failure = None
-            _correlation_id.reset(token)
+            CORRELATION_ID.reset(token)
             if self.middleware._handover:
                 # environ and this call refer to each other: let refcounting free them.
                 self.environ.pop(HANDOVER, None)
 
-
-def _reason(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"

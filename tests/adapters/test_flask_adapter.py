@@ -236,7 +236,7 @@ def test_environ_keeps_no_seawall_state_after_the_response(logs: CapturedLogs) -
     """The request's hand-over object leaves the environ once the body is closed (no cycle keeps it)."""
     from flask import request
 
-    from seawall.wsgi.middleware import HANDOVER
+    from seawall.server.keys import HANDOVER
 
     app = create_app()
     seen: list[dict[str, Any]] = []

@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket
 import seawall
 from seawall.asgi.middleware import ASGIMiddleware
 from seawall.clock import FakeClock
-from seawall.server.guard import FallbackRequest, FallbackResponse
+from seawall.guard import FallbackRequest, FallbackResponse
 from seawall.server.headers import set_header_bytes
 from seawall.server.pipeline import Pipeline
 from seawall.testing import CapturedLogs, breaker_for, capture_logs

@@ -220,8 +220,8 @@ def test_json_member_order_and_headers() -> None:
     body = render_json(result)
     assert list(json.loads(body))[:5] == ["type", "title", "status", "detail", "instance"]
     headers = dict(response_headers(result, "json", len(body)))
-    assert headers[b"content-type"] == b"application/problem+json"
-    assert headers[b"content-length"] == str(len(body)).encode()
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["content-length"] == str(len(body))
 
 
 def test_html_is_escaped() -> None:

@@ -15,9 +15,11 @@ from starlette.routing import Route, Router
 from seawall.asgi.middleware import ASGIMiddleware
 from seawall.clock import FakeClock
 from seawall.config.settings import Settings, SettingsError
-from seawall.server.guard import FallbackRequest
+from seawall.asgi.guard import scope_header
+from seawall.guard import FallbackRequest
 from seawall.server.pipeline import Pipeline
-from seawall.server.stale import MAX_BODY, MAX_ENTRIES, StaleStore, environ_header, scope_header
+from seawall.server.stale import MAX_BODY, MAX_ENTRIES, StaleStore
+from seawall.wsgi.guard import environ_header
 from seawall.testing import CapturedLogs, capture_logs
 from seawall.wsgi.middleware import WSGIMiddleware
 
@@ -47,12 +49,14 @@ def test_a_good_get_answer_is_served_with_its_age_and_why() -> None:
     """The remembered status, headers and body come back, with ``Age`` and ``Seawall-Stale``."""
     clock = FakeClock()
     store = StaleStore(60, clock=clock)
-    headers = [(b"content-type", b"application/json"), (b"date", b"Mon, 30 Nov 2026 10:00:00 GMT")]
+    headers = [("content-type", "application/json"), ("date", "Mon, 30 Nov 2026 10:00:00 GMT")]
     assert store.offer("/items/1", NO_HEADERS, 200, headers, b'{"id":1}')
     clock.advance(42.7)
-    status, served, body = store.lookup("/items/1", NO_HEADERS, "circuit_open") or (0, [], b"")
-    assert (status, body) == (200, b'{"id":1}')
-    assert served == [(b"content-type", b"application/json"), (b"age", b"42"), (b"seawall-stale", b"circuit_open")]
+    found = store.lookup("/items/1", NO_HEADERS, "circuit_open")
+    assert found is not None
+    answer, age = found
+    assert (answer.status, answer.body, age) == (200, b'{"id":1}', 42)
+    assert answer.headers == [("content-type", "application/json"), ("age", "42"), ("seawall-stale", "circuit_open")]
 
 
 def test_an_answer_older_than_the_setting_is_not_served() -> None:
@@ -72,15 +76,15 @@ def test_an_answer_older_than_the_setting_is_not_served() -> None:
     [
         (201, [], []),
         (500, [], []),
-        (200, [(b"cache-control", b"no-store")], []),
-        (200, [(b"Cache-Control", b"max-age=0, private")], []),
-        (200, [(b"set-cookie", b"sessionid=abc; HttpOnly")], []),
-        (200, [(b"vary", b"*")], []),
+        (200, [("cache-control", "no-store")], []),
+        (200, [("Cache-Control", "max-age=0, private")], []),
+        (200, [("set-cookie", "sessionid=abc; HttpOnly")], []),
+        (200, [("vary", "*")], []),
         (200, [], [(b"authorization", b"Bearer abc")]),
     ],
 )
 def test_answers_a_shared_cache_must_not_store_are_not_kept(
-    status: int, headers: list[tuple[bytes, bytes]], request_headers: list[tuple[bytes, bytes]]
+    status: int, headers: list[tuple[str, str]], request_headers: list[tuple[bytes, bytes]]
 ) -> None:
     """Errors, other statuses, private or cookie-setting answers and authorized requests stay out."""
     store = StaleStore(60)
@@ -92,7 +96,7 @@ def test_an_authorized_request_is_kept_when_the_answer_says_public() -> None:
     """RFC 9111: ``Cache-Control: public`` lets a shared cache keep an authorized request's answer."""
     store = StaleStore(60)
     authorized = scope_header([(b"authorization", b"Bearer abc")])
-    assert store.offer("/catalog", authorized, 200, [(b"cache-control", b"public, max-age=5")], b"all")
+    assert store.offer("/catalog", authorized, 200, [("cache-control", "public, max-age=5")], b"all")
 
 
 def test_vary_headers_must_match_the_new_request() -> None:
@@ -100,12 +104,12 @@ def test_vary_headers_must_match_the_new_request() -> None:
     store = StaleStore(60)
     ann = scope_header([(b"cookie", b"user=ann"), (b"accept", b"application/json")])
     bob = scope_header([(b"cookie", b"user=bob"), (b"accept", b"application/json")])
-    store.offer("/me", ann, 200, [(b"vary", b"Accept, Cookie")], b"ann's page")
+    store.offer("/me", ann, 200, [("vary", "Accept, Cookie")], b"ann's page")
     assert store.lookup("/me", bob, "circuit_open") is None
     assert store.lookup("/me", NO_HEADERS, "circuit_open") is None
     hit = store.lookup("/me", ann, "circuit_open")
     assert hit is not None
-    assert hit[2] == b"ann's page"
+    assert hit[0].body == b"ann's page"
 
 
 def test_bodies_over_the_bound_and_urls_over_the_count_are_not_kept() -> None:
@@ -132,7 +136,7 @@ def test_many_threads_offer_and_look_up_at_once() -> None:
                 url = f"/items/{(worker * 7 + n) % 300}"
                 store.offer(url, NO_HEADERS, 200, [], url.encode())
                 hit = store.lookup(url, NO_HEADERS, "circuit_open")
-                assert hit is None or hit[2] == url.encode()
+                assert hit is None or hit[0].body == url.encode()
         except BaseException as exc:  # reported below, on the test's thread
             errors.append(exc)
 

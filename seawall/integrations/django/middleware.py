@@ -1,7 +1,7 @@
 """``SeawallMiddleware``: seawall for Django, first in ``MIDDLEWARE``, under WSGI and ASGI.
 
 Django converts every exception into a response inside its handler chain, so no outer WSGI or
-ASGI wrapper ever sees one (DESIGN section 3). The middleware hooks the chain itself: the
+ASGI wrapper ever sees one. The middleware hooks the chain itself: the
 correlation id around the whole request, the route's guard in ``process_view`` (route template
 from ``resolver_match.route``), ``process_exception`` for view errors, and a response phase
 that turns Django's own error pages into problem responses for API clients.
@@ -21,7 +21,7 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 
-from seawall.context.correlation import _correlation_id
+from seawall.context.correlation import CORRELATION_ID
 from seawall.context.deadline import remaining
 from seawall.errors.exceptions import (
     InvalidCorrelationIdError,
@@ -30,11 +30,13 @@ from seawall.errors.exceptions import (
 )
 from seawall.errors.render import negotiate
 from seawall.integrations.django.conf import Runtime, get_runtime
+from seawall.resilience.engine import NO_ANSWER, Admission
 from seawall.resilience.timeouts import Timeout
-from seawall.resilience.timeouts import timeout as route_timeout
-from seawall.server.guard import RouteGuard, Ticket
+from seawall.server.guard import RouteGuard
 from seawall.server.headers import merge_expose
 from seawall.server.pipeline import Pipeline
+from seawall.server.response import Rendered
+from seawall.wsgi.guard import environ_header, environ_url
 
 __all__ = ["STATE", "RequestState", "SeawallMiddleware", "problem_response"]
 
@@ -51,15 +53,15 @@ class RequestState:
     """What seawall knows about one request while Django's chain runs."""
 
     __slots__ = (
-        "active", "django_exc", "django_logged", "failure", "guard", "route", "runtime",
-        "ticket", "timer",
+        "active", "admission", "django_exc", "django_logged", "failure", "guard", "route",
+        "runtime", "timer",
     )  # fmt: skip
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.route: str | None = None
         self.guard: RouteGuard | None = None
-        self.ticket: Ticket | None = None
+        self.admission: Admission | None = None
         self.timer: Timeout | None = None
         self.failure: BaseException | None = None
         # An exception Django turned into a response itself (seen via its logger or signal).
@@ -68,13 +70,14 @@ class RequestState:
         self.active = False  # True while the rest of the chain runs
 
     def finish(self, status: int | None) -> None:
-        """Report the outcome to the route's guard, once, then let go of the exceptions: their
-        tracebacks hold frames that hold this state, a cycle only the collector would free."""
-        ticket = self.ticket
+        """Report the outcome (``None``: no answer) to the route's guard, once, then let go of
+        the exceptions: their tracebacks hold frames that hold this state, a cycle only the
+        collector would free."""
+        admission = self.admission
         try:
-            if ticket is not None:
-                self.ticket = None
-                ticket.finish(status, self.failure)
+            if admission is not None:
+                self.admission = None
+                admission.finish(NO_ANSWER if status is None else status, self.failure)
         finally:
             self.failure = self.django_exc = None
 
@@ -83,21 +86,22 @@ def problem_response(
     pipeline: Pipeline, request: HttpRequest, exc: BaseException, route: str | None
 ) -> HttpResponse:
     """Log ``exc`` once and answer it with its problem (JSON, or HTML for browsers)."""
-    status, headers, body = pipeline.problem_response(
-        exc,
-        method=request.method or "GET",
-        path=request.path,
-        route=route,
-        accept=request.META.get("HTTP_ACCEPT"),
+    return to_response(
+        pipeline.problem_response(
+            exc,
+            method=request.method or "GET",
+            path=request.path,
+            route=route,
+            accept=request.META.get("HTTP_ACCEPT"),
+        )
     )
-    return to_response(status, headers, body)
 
 
-def to_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> HttpResponse:
-    """A Django response from seawall's ASGI-style triple; Django will not log it again."""
-    response = HttpResponse(body, status=status)
-    for name, value in headers:
-        response.headers[name.decode("latin-1")] = value.decode("latin-1")
+def to_response(answer: Rendered) -> HttpResponse:
+    """A Django response of seawall's own answer; Django will not log it again."""
+    response = HttpResponse(answer.body, status=answer.status)
+    for name, value in answer.headers:
+        response.headers[name] = value
     response._seawall_problem = True
     response._has_been_logged = True  # read by django.utils.log.log_response
     return response
@@ -122,20 +126,40 @@ class SeawallMiddleware:
 
     # -- the request ---------------------------------------------------------------------------
 
+    def _begin(self, request: HttpRequest) -> tuple[RequestState, str, Token[str | None], str]:
+        """The set-up both twins share: the id resolved and set, the request's state attached.
+        The last item is the invalid id's hint, or ``""``."""
+        runtime = get_runtime()
+        correlation_id, invalid = runtime.pipeline.correlation.resolve_environ(request.META)
+        token = CORRELATION_ID.set(correlation_id)
+        state = RequestState(runtime)
+        setattr(request, STATE, state)
+        return state, correlation_id, token, invalid or ""
+
+    @staticmethod
+    def _refused(request: HttpRequest, state: RequestState, invalid: str) -> HttpResponse | None:
+        """The 400 problem for an invalid incoming id, when the settings reject those."""
+        pipeline = state.runtime.pipeline
+        if invalid and pipeline.invalid_correlation_id(invalid):
+            return problem_response(pipeline, request, InvalidCorrelationIdError(), None)
+        return None
+
+    @staticmethod
+    def _end(state: RequestState, token: Token[str | None]) -> None:
+        try:
+            state.finish(None)
+        finally:
+            CORRELATION_ID.reset(token)
+
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self.__acall__(request)
-        runtime = get_runtime()
-        pipeline = runtime.pipeline
-        correlation_id, invalid = pipeline.correlation.resolve_environ(request.META)
-        token = _correlation_id.set(correlation_id)
-        state = RequestState(runtime)
-        setattr(request, STATE, state)
+        state, correlation_id, token, invalid = self._begin(request)
+        runtime = state.runtime
         closing_later = False
         try:
-            if invalid is not None and pipeline.invalid_correlation_id(invalid):
-                response = problem_response(pipeline, request, InvalidCorrelationIdError(), None)
-            else:
+            response: HttpResponseBase | None = self._refused(request, state, invalid)
+            if response is None:
                 state.active = True
                 try:
                     if runtime.isolating:
@@ -155,23 +179,15 @@ class SeawallMiddleware:
             return response
         finally:
             if not closing_later:
-                try:
-                    state.finish(None)
-                finally:
-                    _correlation_id.reset(token)
+                self._end(state, token)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        runtime = get_runtime()
-        pipeline = runtime.pipeline
-        correlation_id, invalid = pipeline.correlation.resolve_environ(request.META)
-        token = _correlation_id.set(correlation_id)
-        state = RequestState(runtime)
-        setattr(request, STATE, state)
+        state, correlation_id, token, invalid = self._begin(request)
+        runtime = state.runtime
         closing_later = False
         try:
-            if invalid is not None and pipeline.invalid_correlation_id(invalid):
-                response = problem_response(pipeline, request, InvalidCorrelationIdError(), None)
-            else:
+            response: HttpResponseBase | None = self._refused(request, state, invalid)
+            if response is None:
                 state.active = True
                 try:
                     response = await self.get_response(request)
@@ -195,10 +211,7 @@ class SeawallMiddleware:
             return response
         finally:
             if not closing_later:
-                try:
-                    state.finish(None)
-                finally:
-                    _correlation_id.reset(token)
+                self._end(state, token)
 
     async def _cancelled(
         self, request: HttpRequest, state: RequestState, cancelled: asyncio.CancelledError
@@ -224,12 +237,13 @@ class SeawallMiddleware:
             return self.get_response(request)
         pipeline = state.runtime.pipeline
         key, guard = pipeline.guards.for_template(request.method or "GET", match.route, match.func)
-        if guard is None or guard.pool is None:
+        pool = None if guard is None else guard.engine.pool
+        if guard is None or pool is None:
             return self.get_response(request)
         state.route, state.guard = key, guard
         try:
-            state.ticket = guard.enter()
-            return guard.pool.run(lambda: self._isolated(request), remaining(), route=key)
+            state.admission = guard.engine.enter()
+            return pool.run(lambda: self._isolated(request), remaining(), route=key)
         except SeawallRejection as rejection:
             state.failure = rejection
             return self._rejected(request, state, rejection)
@@ -255,7 +269,7 @@ class SeawallMiddleware:
             return None
         state, guard = found
         try:
-            state.ticket = guard.enter()
+            state.admission = guard.engine.enter()
         except SeawallRejection as rejection:
             return self._rejected(request, state, rejection)
         return None
@@ -272,12 +286,13 @@ class SeawallMiddleware:
             return None
         state, guard = found
         try:
-            state.ticket = await guard.aenter()
+            state.admission = await guard.engine.aenter()
         except SeawallRejection as rejection:
             return self._rejected(request, state, rejection)
-        if guard.timeout is not None:
+        seconds = guard.engine.timeout
+        if seconds is not None:
             # Entered here, left in __acall__ (same task): cancels the view for real.
-            timer = route_timeout(guard.timeout, state.route)
+            timer = Timeout(seconds, state.route)
             await timer.__aenter__()
             state.timer = timer
         return None
@@ -346,23 +361,26 @@ class SeawallMiddleware:
         else:
             problem = pipeline.problems.problem_for_status(
                 response.status_code,
-                correlation_id=_correlation_id.get(),
+                correlation_id=CORRELATION_ID.get(),
                 instance=request.path,
             )
         if keep_page:
             return response
-        status, headers, body = pipeline.render(problem, accept)
-        return to_response(status, headers, body)
+        return to_response(pipeline.render(problem, accept))
 
     def _rejected(
         self, request: HttpRequest, state: RequestState, rejection: SeawallRejection
     ) -> HttpResponseBase:
-        """The route's fallback answer if it has one that works, else the problem."""
+        """The route's stale or fallback answer if it has one, else the problem."""
         guard = state.guard
         if guard is not None:
-            answer = guard.fallback_wsgi(rejection, request.META)
+            meta = request.META
+            answer = guard.refusal(
+                rejection, request.method or "GET", request.path_info, environ_url(meta),
+                environ_header(meta),
+            )  # fmt: skip
             if answer is not None:
-                return to_response(*answer)
+                return to_response(answer)
         return problem_response(state.runtime.pipeline, request, rejection, state.route)
 
 
@@ -374,7 +392,11 @@ def _remember(request: HttpRequest, response: HttpResponseBase) -> None:
     if guard is None or guard.stale is None or not isinstance(response, HttpResponse):
         return
     cookies = [("Set-Cookie", c.output(header="").strip()) for c in response.cookies.values()]
-    recording = guard.recording_wsgi(request.META, [*response.items(), *cookies])
+    meta = request.META
+    recording = guard.recording(
+        request.method or "GET", environ_url(meta), environ_header(meta),
+        [*response.items(), *cookies],
+    )  # fmt: skip
     if recording is not None:
         recording.add(response.content)
         recording.done()
@@ -415,7 +437,7 @@ class _Closer:
             self.state.finish(self.status)
         finally:
             with contextlib.suppress(ValueError):  # closed from another context, which ends
-                _correlation_id.reset(self.token)
+                CORRELATION_ID.reset(self.token)
 
 
 async def _reset_after(
@@ -427,4 +449,4 @@ async def _reset_after(
             yield chunk
     finally:
         with contextlib.suppress(ValueError):  # finalized outside the request's task
-            _correlation_id.reset(token)
+            CORRELATION_ID.reset(token)

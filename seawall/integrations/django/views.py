@@ -57,4 +57,4 @@ def _answer(request: HttpRequest, exception: BaseException | None, status: int) 
     problem = pipeline.problems.problem_for_status(
         status, correlation_id=get_correlation_id(), instance=request.path
     )
-    return to_response(*pipeline.render(problem, request.META.get("HTTP_ACCEPT")))
+    return to_response(pipeline.render(problem, request.META.get("HTTP_ACCEPT")))

@@ -1,0 +1,200 @@
+"""Everything seawall decides, as typed events on a bus that observers subscribe to.
+
+Logging is one subscriber; metrics, alerts and applications subscribe the same way. Publishing
+is synchronous, in the request's context (so the correlation id is set), and costs nothing for a
+kind of event nobody listens to: publishers ask :meth:`EventBus.wants` before they build one.
+A listener that raises is reported once per failure on the ``seawall.events`` stdlib logger and
+never reaches the request.
+
+>>> from seawall import events
+>>> events.subscribe(events.BreakerStateChanged, lambda e: print(e.route, e.new_state))
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from seawall.errors.problems import Problem
+
+__all__ = [
+    "BUS",
+    "BreakerStateChanged",
+    "BulkheadSaturated",
+    "CorrelationIdInvalid",
+    "Event",
+    "EventBus",
+    "FallbackFailed",
+    "FallbackServed",
+    "RequestFailed",
+    "RequestRejected",
+    "ResponseAborted",
+    "StaleServed",
+    "subscribe",
+]
+
+_log = logging.getLogger("seawall.events")
+
+
+class Event:
+    """Base of every seawall event."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFailed(Event):
+    """A request failed before its response started and was answered with ``problem``."""
+
+    exception: BaseException
+    problem: Problem
+    method: str
+    route: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseAborted(Event):
+    """A request failed after its response started: the stream was cut."""
+
+    exception: BaseException
+    problem: Problem
+    method: str
+    route: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRejected(Event):
+    """Seawall refused to run a request's handler (``reason``: ``circuit_open``,
+    ``bulkhead_full``, ``timeout``, ``deadline_exceeded``) and answered with a problem."""
+
+    reason: str
+    status: int
+    method: str
+    route: str | None
+    error_id: str | None
+    correlation_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerStateChanged(Event):
+    """A route's breaker moved from ``old_state`` to ``new_state``."""
+
+    route: str
+    old_state: str
+    new_state: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackServed(Event):
+    """A refused request was answered by its route's fallback."""
+
+    route: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FallbackFailed(Event):
+    """A route's fallback raised or returned something unusable; the problem was sent."""
+
+    route: str | None
+    exception: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaleServed(Event):
+    """A refused request was answered with the route's last good answer, ``age`` seconds old."""
+
+    route: str | None
+    reason: str
+    age: int
+
+
+@dataclass(frozen=True, slots=True)
+class BulkheadSaturated(Event):
+    """A request found its route's bulkhead full: it waits in the queue or is refused."""
+
+    route: str | None
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelationIdInvalid(Event):
+    """An incoming correlation id failed validation; ``hint`` is escaped and truncated."""
+
+    hint: str
+    action: str
+
+
+E = TypeVar("E", bound=Event)
+Listener = Callable[[Any], object]
+
+
+class EventBus:
+    """Listeners by event class; a bus may forward to a ``parent`` (the process-wide :data:`BUS`).
+
+    Subscribing and unsubscribing are thread-safe; publishing reads a tuple without a lock.
+    """
+
+    __slots__ = ("_listeners", "_lock", "parent")
+
+    def __init__(self, parent: EventBus | None = None) -> None:
+        self.parent = parent
+        self._listeners: dict[type[Event], tuple[Listener, ...]] = {}
+        self._lock = threading.Lock()
+
+    def subscribe(self, kind: type[E], listener: Callable[[E], object]) -> Callable[[], None]:
+        """Call ``listener`` with every event of class ``kind``; returns the unsubscriber."""
+        if not (isinstance(kind, type) and issubclass(kind, Event)):
+            raise TypeError(f"subscribe() needs a seawall event class, not {kind!r}")
+        with self._lock:
+            self._listeners[kind] = (*self._listeners.get(kind, ()), listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                kept = tuple(f for f in self._listeners.get(kind, ()) if f is not listener)
+                if kept:
+                    self._listeners[kind] = kept
+                else:
+                    self._listeners.pop(kind, None)
+
+        return unsubscribe
+
+    def wants(self, kind: type[Event]) -> bool:
+        """True when some listener here or in a parent takes events of class ``kind``."""
+        bus: EventBus | None = self
+        while bus is not None:
+            if kind in bus._listeners:
+                return True
+            bus = bus.parent
+        return False
+
+    def publish(self, event: Event) -> None:
+        """Hand ``event`` to its listeners here, then to the parent's."""
+        kind = type(event)
+        bus: EventBus | None = self
+        while bus is not None:
+            for listener in bus._listeners.get(kind, ()):
+                try:
+                    listener(event)
+                except Exception as exc:  # an observer's bug must not fail the request
+                    _log.error(
+                        "seawall event listener %r failed on %s: %s",
+                        listener,
+                        kind.__name__,
+                        type(exc).__qualname__,
+                    )
+            bus = bus.parent
+
+
+BUS = EventBus()
+"""The process-wide bus: every pipeline's bus forwards to it."""
+
+
+def subscribe(kind: type[E], listener: Callable[[E], object]) -> Callable[[], None]:
+    """Subscribe to events of class ``kind`` from every seawall pipeline in the process."""
+    return BUS.subscribe(kind, listener)

@@ -1,0 +1,15 @@
+"""The keys seawall's layers share in an ASGI scope or a WSGI environ."""
+
+from __future__ import annotations
+
+__all__ = ["EXCHANGE", "HANDOVER", "ROUTE"]
+
+ROUTE = "seawall.route"
+"""Scope key of the request's route key, set by the layer that found the route."""
+
+EXCHANGE = "seawall.exchange"
+"""Scope key of the correlation layer's :class:`~seawall.asgi.exchange.Exchange`."""
+
+HANDOVER = "seawall.handover"
+"""Environ key of the request's :class:`~seawall.wsgi.middleware.Handover`, set when an adapter
+admits requests inside the app (``policies=False``)."""
