@@ -17,6 +17,7 @@ __all__ = ["Exchange"]
 Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 
+
 class Exchange:
     """One HTTP request's response as the correlation layer sends it: tagged with the id, its
     status recorded. Layers directly inside read it instead of wrapping ``send`` again."""

@@ -48,7 +48,7 @@ async def run_guarded(
                 response = Exchange(send)
                 send = response.send
             app_send = send  # the app's answers may be remembered; a fallback's never
-            if guard.stale is not None and scope.get("method") == "GET":
+            if guard.stale is not None:
                 app_send = _StaleRecorder(guard, scope, send).send
             started = monotonic() if engine.timed else 0.0
             seconds = engine.timeout

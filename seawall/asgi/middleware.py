@@ -17,7 +17,7 @@ from seawall.context.correlation import CORRELATION_ID
 from seawall.errors.exceptions import InvalidCorrelationIdError
 from seawall.server.headers import set_header_bytes
 from seawall.server.keys import EXCHANGE, ROUTE
-from seawall.server.layer import Layer
+from seawall.server.layer import bind
 from seawall.server.pipeline import Pipeline
 
 __all__ = ["ASGIMiddleware", "ProblemMiddleware", "send_problem"]
@@ -29,7 +29,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class ASGIMiddleware(Layer[ASGIApp]):
+class ASGIMiddleware:
     """Wrap any ASGI app with seawall; settings are a mapping or :class:`seawall.Settings`.
 
     >>> app = ASGIMiddleware(app, settings={"routes": {"GET /reports/{id}": {"timeout": 2}}})
@@ -43,7 +43,9 @@ class ASGIMiddleware(Layer[ASGIApp]):
         pipeline: Pipeline | None = None,
         policies: bool = True,
     ) -> None:
-        super().__init__(app, settings, pipeline=pipeline, policies=policies)
+        self.app = app
+        self.pipeline, self.policies = bind(settings, pipeline, policies)
+        self._guards, self._correlation = self.pipeline.guards, self.pipeline.correlation
         self._name = self._correlation.response_header_bytes
         self._display = self._correlation.response_header
 

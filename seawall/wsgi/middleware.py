@@ -20,7 +20,7 @@ from seawall.resilience.engine import NO_ANSWER, Admission
 from seawall.server.guard import RouteGuard
 from seawall.server.headers import set_header_str
 from seawall.server.keys import HANDOVER
-from seawall.server.layer import Layer
+from seawall.server.layer import bind
 from seawall.server.pipeline import Pipeline
 from seawall.server.response import Rendered
 from seawall.server.stale import Recording
@@ -53,7 +53,7 @@ class ResponseAborted(Exception):
     """
 
 
-class WSGIMiddleware(Layer[WSGIApp]):
+class WSGIMiddleware:
     """Wrap any WSGI app with seawall; settings are a mapping or :class:`seawall.Settings`.
 
     ``policies=False`` leaves route policies to an adapter inside the app (see :class:`Handover`).
@@ -69,7 +69,9 @@ class WSGIMiddleware(Layer[WSGIApp]):
         pipeline: Pipeline | None = None,
         policies: bool = True,
     ) -> None:
-        super().__init__(app, settings, pipeline=pipeline, policies=policies)
+        self.app = app
+        self.pipeline, self.policies = bind(settings, pipeline, policies)
+        self._guards, self._correlation = self.pipeline.guards, self.pipeline.correlation
         self._handover = not policies
         self._header = self._correlation.response_header
 
@@ -276,4 +278,3 @@ class _Call:
             if self.middleware._handover:
                 # environ and this call refer to each other: let refcounting free them.
                 self.environ.pop(HANDOVER, None)
-

@@ -12,15 +12,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, Router
 
+from seawall.asgi.guard import scope_header
 from seawall.asgi.middleware import ASGIMiddleware
 from seawall.clock import FakeClock
 from seawall.config.settings import Settings, SettingsError
-from seawall.asgi.guard import scope_header
 from seawall.guard import FallbackRequest
 from seawall.server.pipeline import Pipeline
 from seawall.server.stale import MAX_BODY, MAX_ENTRIES, StaleStore
-from seawall.wsgi.guard import environ_header
 from seawall.testing import CapturedLogs, capture_logs
+from seawall.wsgi.guard import environ_header
 from seawall.wsgi.middleware import WSGIMiddleware
 
 NO_HEADERS = scope_header([])
@@ -270,3 +270,60 @@ def test_wsgi_open_breaker_serves_the_last_good_answer(query: str) -> None:
     assert stale.headers.get_list("x-request-id") == ["now-2"]
     assert unknown.status_code == 503
     assert expired.status_code == 503
+
+
+# -- what is never remembered -------------------------------------------------------------------
+
+ANY_METHOD: dict[str, Any] = {"routes": {"/items/{id}": {"breaker": BREAKER, "stale_if_error": 60, "fallback": f"{__name__}.placeholder"}}}
+
+
+def stale_store(pipeline: Pipeline, path: str) -> StaleStore:
+    guard = pipeline.guards.for_path("GET", path)[1]
+    assert guard is not None
+    assert guard.stale is not None
+    return guard.stale
+
+
+async def test_asgi_a_non_get_answer_is_never_remembered() -> None:
+    """A ``POST`` answered 200 on a stale-if-error route is not kept for the URL's ``GET``s."""
+    pipeline = Pipeline(ANY_METHOD, clock=FakeClock())
+    app = ASGIMiddleware(Router(routes=[Route("/items/{id}", item, methods=["GET", "POST"])]), pipeline=pipeline)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test") as c:
+        assert (await c.post("/items/1")).status_code == 200
+    assert len(stale_store(pipeline, "/items/1")) == 0
+
+
+def test_wsgi_a_non_get_answer_is_never_remembered() -> None:
+    """The same over WSGI: only ``GET`` answers are offered to the store."""
+    pipeline = Pipeline(ANY_METHOD, clock=FakeClock())
+    with httpx.Client(transport=httpx.WSGITransport(app=WSGIMiddleware(wsgi_item, pipeline=pipeline)), base_url="http://test") as c:
+        assert c.post("/items/1").status_code == 200
+        assert c.get("/items/2").status_code == 200
+    store = stale_store(pipeline, "/items/1")
+    assert store.lookup("/items/1", NO_HEADERS, "circuit_open") is None
+    assert store.lookup("/items/2", NO_HEADERS, "circuit_open") is not None
+
+
+def test_wsgi_a_fallback_answer_is_never_remembered_as_the_last_good_one() -> None:
+    """A 200 from the fallback, served while the breaker is open, does not enter the store."""
+    pipeline = Pipeline(ANY_METHOD, clock=FakeClock())
+    with httpx.Client(transport=httpx.WSGITransport(app=WSGIMiddleware(wsgi_item, pipeline=pipeline)), base_url="http://test") as c:
+        down.update({"2", "3"})
+        for n in "23":
+            assert c.get(f"/items/{n}").status_code == 503
+        served = c.get("/items/5")
+    assert served.json() == {"placeholder": "/items/5"}
+    assert len(stale_store(pipeline, "/items/5")) == 0
+
+
+async def test_asgi_a_fallback_answer_is_never_remembered_as_the_last_good_one() -> None:
+    """The same over ASGI."""
+    pipeline = Pipeline(ANY_METHOD, clock=FakeClock())
+    app = ASGIMiddleware(Router(routes=[Route("/items/{id}", item)]), pipeline=pipeline)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test") as c:
+        down.update({"2", "3"})
+        for n in "23":
+            assert (await c.get(f"/items/{n}")).status_code == 503
+        served = await c.get("/items/5")
+    assert served.json() == {"placeholder": "/items/5"}
+    assert len(stale_store(pipeline, "/items/5")) == 0
