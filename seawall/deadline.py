@@ -2,26 +2,5 @@
 
 The public path; the implementation lives in :mod:`seawall.context.deadline`."""
 
-from seawall.context.deadline import (
-    Deadline,
-    DeadlineScope,
-    check_deadline,
-    current_deadline,
-    deadline_scope,
-    expired,
-    pop_deadline,
-    push_deadline,
-    remaining,
-)
-
-__all__ = [
-    "Deadline",
-    "DeadlineScope",
-    "check_deadline",
-    "current_deadline",
-    "deadline_scope",
-    "expired",
-    "pop_deadline",
-    "push_deadline",
-    "remaining",
-]
+from seawall.context.deadline import *  # noqa: F403
+from seawall.context.deadline import __all__ as __all__  # noqa: PLC0414 (re-exported)

@@ -2,34 +2,5 @@
 
 The public path; the implementation lives in :mod:`seawall.observability.events`."""
 
-from seawall.observability.events import (
-    BUS,
-    BreakerStateChanged,
-    BulkheadSaturated,
-    CorrelationIdInvalid,
-    Event,
-    EventBus,
-    FallbackFailed,
-    FallbackServed,
-    RequestFailed,
-    RequestRejected,
-    ResponseAborted,
-    StaleServed,
-    subscribe,
-)
-
-__all__ = [
-    "BUS",
-    "BreakerStateChanged",
-    "BulkheadSaturated",
-    "CorrelationIdInvalid",
-    "Event",
-    "EventBus",
-    "FallbackFailed",
-    "FallbackServed",
-    "RequestFailed",
-    "RequestRejected",
-    "ResponseAborted",
-    "StaleServed",
-    "subscribe",
-]
+from seawall.observability.events import *  # noqa: F403
+from seawall.observability.events import __all__ as __all__  # noqa: PLC0414 (re-exported)

@@ -2,12 +2,6 @@
 
 The public path; the implementation lives in :mod:`seawall.server.fallback`."""
 
-from seawall.server.fallback import (
-    FallbackRequest,
-    FallbackResponse,
-)
+from seawall.server.fallback import FallbackRequest, FallbackResponse
 
-__all__ = [
-    "FallbackRequest",
-    "FallbackResponse",
-]
+__all__ = ["FallbackRequest", "FallbackResponse"]

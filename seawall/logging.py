@@ -2,16 +2,5 @@
 
 The public path; the implementation lives in :mod:`seawall.observability.logging`."""
 
-from seawall.observability.logging import (
-    CorrelationIdFilter,
-    add_correlation_id,
-    configure,
-    get_logger,
-)
-
-__all__ = [
-    "CorrelationIdFilter",
-    "add_correlation_id",
-    "configure",
-    "get_logger",
-]
+from seawall.observability.logging import *  # noqa: F403
+from seawall.observability.logging import __all__ as __all__  # noqa: PLC0414 (re-exported)

@@ -2,14 +2,5 @@
 
 The public path; the implementation lives in :mod:`seawall.context.threads`."""
 
-from seawall.context.threads import (
-    ContextThread,
-    run_in_executor,
-    submit,
-)
-
-__all__ = [
-    "ContextThread",
-    "run_in_executor",
-    "submit",
-]
+from seawall.context.threads import *  # noqa: F403
+from seawall.context.threads import __all__ as __all__  # noqa: PLC0414 (re-exported)

@@ -2,20 +2,5 @@
 
 The public path; the implementation lives in :mod:`seawall.resilience.timeouts`."""
 
-from seawall.resilience.timeouts import (
-    DEFAULT_RESOLUTION,
-    Timeout,
-    TimeoutScheduler,
-    get_scheduler,
-    running_scheduler,
-    timeout,
-)
-
-__all__ = [
-    "DEFAULT_RESOLUTION",
-    "Timeout",
-    "TimeoutScheduler",
-    "get_scheduler",
-    "running_scheduler",
-    "timeout",
-]
+from seawall.resilience.timeouts import *  # noqa: F403
+from seawall.resilience.timeouts import __all__ as __all__  # noqa: PLC0414 (re-exported)

@@ -23,7 +23,7 @@ class DjangoRequestFilter(logging.Filter):
     """Drops ``django.request`` records of requests seawall answers, keeping their exception."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from seawall.integrations.django.middleware import STATE
+        from seawall.integrations.django.state import STATE
 
         state = getattr(getattr(record, "request", None), STATE, None)
         if state is None or not state.active:
@@ -37,7 +37,7 @@ class DjangoRequestFilter(logging.Filter):
 
 def _request_exception(sender: Any, request: Any = None, **kwargs: Any) -> None:
     """Keep the exception of a request Django is answering with a 500 itself."""
-    from seawall.integrations.django.middleware import STATE
+    from seawall.integrations.django.state import STATE
 
     state = getattr(request, STATE, None)
     if state is not None and state.active and state.django_exc is None:

@@ -15,8 +15,9 @@ from django.http import Http404, HttpResponse
 from rest_framework.exceptions import APIException
 from rest_framework.views import set_rollback
 
+from seawall.integrations.django.answers import problem_response
 from seawall.integrations.django.conf import get_runtime
-from seawall.integrations.django.middleware import STATE, RequestState, problem_response
+from seawall.integrations.django.state import STATE, RequestState
 
 __all__ = ["exception_handler"]
 

@@ -29,82 +29,20 @@ from seawall.errors.exceptions import (
     SeawallRejection,
 )
 from seawall.errors.render import negotiate
-from seawall.integrations.django.conf import Runtime, get_runtime
-from seawall.resilience.engine import NO_ANSWER, Admission
+from seawall.integrations.django.answers import problem_response, to_response
+from seawall.integrations.django.conf import get_runtime
+from seawall.integrations.django.state import STATE, RequestState
 from seawall.resilience.timeouts import Timeout
 from seawall.server.guard import RouteGuard
 from seawall.server.headers import merge_expose
-from seawall.server.pipeline import Pipeline
-from seawall.server.response import Rendered
 from seawall.wsgi.guard import environ_header, environ_url
 
-__all__ = ["STATE", "RequestState", "SeawallMiddleware", "problem_response"]
-
-STATE = "_seawall"
-"""The request attribute holding the :class:`RequestState` of a request seawall is handling."""
+__all__ = ["SeawallMiddleware"]
 
 ERROR_PAGES = frozenset({400, 403, 404, 500})
 _EXPOSE = "Access-Control-Expose-Headers"
 
 GetResponse = Callable[[HttpRequest], Any]
-
-
-class RequestState:
-    """What seawall knows about one request while Django's chain runs."""
-
-    __slots__ = (
-        "active", "admission", "django_exc", "django_logged", "failure", "guard", "route",
-        "runtime", "timer",
-    )  # fmt: skip
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.route: str | None = None
-        self.guard: RouteGuard | None = None
-        self.admission: Admission | None = None
-        self.timer: Timeout | None = None
-        self.failure: BaseException | None = None
-        # An exception Django turned into a response itself (seen via its logger or signal).
-        self.django_exc: BaseException | None = None
-        self.django_logged = False
-        self.active = False  # True while the rest of the chain runs
-
-    def finish(self, status: int | None) -> None:
-        """Report the outcome (``None``: no answer) to the route's guard, once, then let go of
-        the exceptions: their tracebacks hold frames that hold this state, a cycle only the
-        collector would free."""
-        admission = self.admission
-        try:
-            if admission is not None:
-                self.admission = None
-                admission.finish(NO_ANSWER if status is None else status, self.failure)
-        finally:
-            self.failure = self.django_exc = None
-
-
-def problem_response(
-    pipeline: Pipeline, request: HttpRequest, exc: BaseException, route: str | None
-) -> HttpResponse:
-    """Log ``exc`` once and answer it with its problem (JSON, or HTML for browsers)."""
-    return to_response(
-        pipeline.problem_response(
-            exc,
-            method=request.method or "GET",
-            path=request.path,
-            route=route,
-            accept=request.META.get("HTTP_ACCEPT"),
-        )
-    )
-
-
-def to_response(answer: Rendered) -> HttpResponse:
-    """A Django response of seawall's own answer; Django will not log it again."""
-    response = HttpResponse(answer.body, status=answer.status)
-    for name, value in answer.headers:
-        response.headers[name] = value
-    response._seawall_problem = True
-    response._has_been_logged = True  # read by django.utils.log.log_response
-    return response
 
 
 class SeawallMiddleware:

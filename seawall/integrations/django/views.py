@@ -13,13 +13,9 @@ import sys
 from django.http import HttpRequest, HttpResponse
 
 from seawall.context.correlation import get_correlation_id
+from seawall.integrations.django.answers import problem_response, to_response
 from seawall.integrations.django.conf import get_runtime
-from seawall.integrations.django.middleware import (
-    STATE,
-    RequestState,
-    problem_response,
-    to_response,
-)
+from seawall.integrations.django.state import STATE, RequestState
 
 __all__ = ["bad_request", "page_not_found", "permission_denied", "server_error"]
 
