@@ -9,10 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fake_secrets import API_KEY_BODY, EMAIL, EXAMPLE_PASSWORD
 from tests.servers import Server, free_port, gunicorn_argv, serve, slow_and_flaky, uvicorn_argv
 
 pytestmark = pytest.mark.e2e
-SECRETS = ("Sup3r-s3cret!", "4eC39HqLyjWDarjtT1zdp7dc", "jane.doe@example.com")
+SECRETS = (EXAMPLE_PASSWORD, API_KEY_BODY, EMAIL)
 
 
 @pytest.fixture(scope="module")

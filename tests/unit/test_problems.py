@@ -19,8 +19,8 @@ from seawall.errors.problems import Problem, ProblemRegistry, classify_status, p
 from seawall.errors.render import negotiate, render_html, render_json, response_headers
 from seawall.observability.redaction import Redactor
 from seawall.testing import capture_logs
+from tests.fake_secrets import API_KEY as SECRET
 
-SECRET = "sk_live_" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"
 REDACT = Redactor().text
 REGISTRY = ProblemRegistry()
 

@@ -22,10 +22,9 @@ from seawall.server.headers import set_header_str
 from seawall.server.pipeline import Pipeline
 from seawall.testing import CapturedLogs, capture_logs
 from seawall.wsgi.middleware import ResponseAborted, WSGIMiddleware
+from tests.fake_secrets import GITHUB_TOKEN, PASSWORD
 from tests.garbage import cyclic_garbage
 
-SECRET_PASSWORD = "Hunter2-" + "pa55word!"
-SECRET_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 log = logging.getLogger("app")
 calls: dict[str, int] = {}
 StartResponse = Callable[..., Any]
@@ -42,7 +41,7 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
         start_response("200 OK", [("X-Request-ID", "app-set"), ("Access-Control-Expose-Headers", "X-Total")])
         return [b"x"]
     if path == "/boom":
-        raise RuntimeError(f"login failed password={SECRET_PASSWORD} token {SECRET_TOKEN}")
+        raise RuntimeError(f"login failed password={PASSWORD} token {GITHUB_TOKEN}")
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return _stream()
@@ -73,7 +72,7 @@ def _stream() -> Iterator[bytes]:
 
 def _broken_stream() -> Iterator[bytes]:
     yield b"first\n"
-    raise RuntimeError(f"mid-stream {SECRET_TOKEN}")
+    raise RuntimeError(f"mid-stream {GITHUB_TOKEN}")
 
 
 SETTINGS: dict[str, Any] = {
@@ -87,12 +86,6 @@ SETTINGS: dict[str, Any] = {
 
 def client(wsgi: Any) -> httpx.Client:
     return httpx.Client(transport=httpx.WSGITransport(app=wsgi, raise_app_exceptions=False), base_url="http://test")
-
-
-@pytest.fixture
-def logs() -> Iterator[CapturedLogs]:
-    with capture_logs() as captured:
-        yield captured
 
 
 def test_id_on_header_body_and_stdlib_log(logs: CapturedLogs) -> None:
@@ -157,8 +150,8 @@ def test_500_problem_without_secrets(logs: CapturedLogs) -> None:
     assert len(events) == 1
     assert events[0]["error_id"] == response.json()["error_id"]
     for text in (response.text, logs.text):
-        assert SECRET_PASSWORD not in text
-        assert SECRET_TOKEN[4:20] not in text
+        assert PASSWORD not in text
+        assert GITHUB_TOKEN[4:20] not in text
 
 
 def test_failure_mid_stream_aborts_with_sanitized_exception(logs: CapturedLogs) -> None:
@@ -173,7 +166,7 @@ def test_failure_mid_stream_aborts_with_sanitized_exception(logs: CapturedLogs) 
     body.close()  # type: ignore[attr-defined]
     assert info.value.__cause__ is None
     assert info.value.__context__ is None  # nothing of the app's exception reaches the server
-    assert SECRET_TOKEN not in str(info.value)
+    assert GITHUB_TOKEN not in str(info.value)
     assert len(logs.named("response_aborted")) == 1
     assert seawall.get_correlation_id() is None
 
