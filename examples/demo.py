@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from tests.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
+from examples.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
 
 EXAMPLES = Path(__file__).resolve().parent
 SERVERS = {

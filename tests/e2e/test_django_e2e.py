@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from examples.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
 from tests.fake_secrets import API_KEY, EMAIL, EXAMPLE_PASSWORD
-from tests.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from examples.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
+from tests.e2e.traffic import slow_and_flaky
 from tests.fake_secrets import API_KEY_BODY, EMAIL, EXAMPLE_PASSWORD
-from tests.servers import Server, free_port, gunicorn_argv, serve, slow_and_flaky, uvicorn_argv
 
 pytestmark = pytest.mark.e2e
 SECRETS = (EXAMPLE_PASSWORD, API_KEY_BODY, EMAIL)

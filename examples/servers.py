@@ -1,6 +1,6 @@
-"""Start real servers (uvicorn, gunicorn, Django) on 127.0.0.1 for end-to-end tests.
+"""Start real servers (uvicorn, gunicorn, Django) on 127.0.0.1 for the demo and end-to-end tests.
 
-Each server runs as a child process that this module started, logs to a file the test can
+Each server runs as a child process that this module started, logs to a file the caller can
 read, and is stopped by its own PID. Readiness is polled with a bounded deadline.
 """
 
@@ -62,20 +62,6 @@ class Server:
             time.sleep(0.02)
 
 
-def slow_and_flaky(server: Server) -> tuple[Any, Any]:
-    """Drive an example's ``/slow`` past its timeout and ``/flaky`` until its breaker opens.
-
-    Returns the slow response and the first response after the failures (both httpx).
-    """
-    import httpx
-
-    with httpx.Client(base_url=server.base_url, timeout=10) as client:
-        slow = client.get("/slow", params={"seconds": "3"})
-        for _ in range(4):
-            client.get("/flaky", params={"fail": "1"})
-        return slow, client.get("/flaky")
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -84,7 +70,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(argv: Sequence[str], port: int, log_path: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+def serve(
+    argv: Sequence[str], port: int, log_path: Path, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """Run ``argv`` (which must listen on ``port``) until the block ends."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **(env or {})}
     with log_path.open("wb") as log:
