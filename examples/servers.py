@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +43,7 @@ class Server:
                     continue
         return events
 
-    def wait_until(self, condition: Any, timeout: float = 10.0) -> bool:
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> bool:
         """Poll ``condition()`` until true or ``timeout``: the server flushes logs on its own."""
         deadline = time.monotonic() + timeout
         while not condition():
@@ -52,7 +52,9 @@ class Server:
             time.sleep(0.02)
         return True
 
-    def wait_for_events(self, predicate: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
+    def wait_for_events(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
         """Log lines are flushed by another process: poll the file until they appear."""
         deadline = time.monotonic() + timeout
         while True:

@@ -581,7 +581,7 @@ def test_requests_leave_no_reference_cycles_for_the_collector(logs: CapturedLogs
 
             body = handler(environ, start_response)
             b"".join(body)
-            body.close()  # type: ignore[attr-defined]
+            body.close()
         return statuses
 
     drive(20)  # warm caches and lazily built state

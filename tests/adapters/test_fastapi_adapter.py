@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -370,7 +370,11 @@ def test_route_breakers_count_the_status_each_route_sent(
         rejected = client.get("/down")
     assert rejected.status_code == 503
     assert rejected.json()["reason"] == "circuit_open"
-    guarded = [route.app for route in app.router.routes if isinstance(route, Route)]
+    guarded = [
+        route.app
+        for route in app.router.routes
+        if isinstance(route, Route) and isinstance(route.app, seawall_starlette.GuardedRoute)
+    ]
     assert [g.forwarding for g in guarded] == [not deferring] * 2
 
 
@@ -387,7 +391,7 @@ def test_requests_leave_no_reference_cycles_for_the_collector(logs: CapturedLogs
         async def receive(self) -> dict[str, Any]:
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        async def send(self, message: dict[str, Any]) -> None:
+        async def send(self, message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 self.status = message["status"]
 
@@ -431,7 +435,9 @@ def test_route_for_any_method_remembers_a_bounded_number_of_methods(logs: Captur
     methods = ["X" + chr(65 + n % 26) + chr(65 + n // 26) for n in range(40)]
     with TestClient(app, raise_server_exceptions=False) as client:
         assert {client.request(method, "/any").text for method in methods} == {"/any"}
-    guarded = app.router.routes[0].app
+    route = app.router.routes[0]
+    assert isinstance(route, Route)
+    guarded = route.app
     assert isinstance(guarded, seawall_starlette.GuardedRoute)
     assert 0 < len(guarded._by_method) <= 16
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import httpx
@@ -203,13 +203,13 @@ async def test_browser_gets_html_problem(logs: CapturedLogs) -> None:
 
 async def test_failure_after_start_aborts_without_second_start(logs: CapturedLogs) -> None:
     """Once streaming began, a failure cuts the stream: no second start, no final body, one log."""
-    messages: list[dict[str, Any]] = []
+    messages: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         await asyncio.Event().wait()
         raise AssertionError
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         messages.append(message)
 
     scope = {"type": "http", "method": "GET", "path": "/stream", "headers": [], "query_string": b"", "root_path": ""}
@@ -393,18 +393,20 @@ async def test_lifespan_passes_through_untouched() -> None:
     """Lifespan messages reach the app unchanged."""
     seen: list[str] = []
 
-    async def app(scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Any) -> None:
+    async def app(
+        scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]], send: Any
+    ) -> None:
         seen.append(scope["type"])
         message = await receive()
         seen.append(message["type"])
         await send({"type": "lifespan.startup.complete"})
 
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, str]:
         return {"type": "lifespan.startup"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     await ASGIMiddleware(app)({"type": "lifespan"}, receive, send)

@@ -64,7 +64,8 @@ def django_exc(name: str) -> BaseException:
     import django.core.exceptions as core
     from django import http
 
-    return {"Http404": http.Http404, "PermissionDenied": core.PermissionDenied, "SuspiciousOperation": core.SuspiciousOperation, "BadRequest": core.BadRequest}[name](f"internal {SECRET}")
+    error: BaseException = {"Http404": http.Http404, "PermissionDenied": core.PermissionDenied, "SuspiciousOperation": core.SuspiciousOperation, "BadRequest": core.BadRequest}[name](f"internal {SECRET}")
+    return error
 
 
 def drf_validation() -> BaseException:
@@ -74,7 +75,8 @@ def drf_validation() -> BaseException:
         django_settings.configure()
     from rest_framework.exceptions import ValidationError
 
-    return ValidationError({"quantity": ["Ensure this value is greater than 0."]})
+    error: BaseException = ValidationError({"quantity": ["Ensure this value is greater than 0."]})
+    return error
 
 
 def pydantic_validation() -> BaseException:

@@ -88,6 +88,16 @@ def client(wsgi: Any) -> httpx.Client:
     return httpx.Client(transport=httpx.WSGITransport(app=wsgi, raise_app_exceptions=False), base_url="http://test")
 
 
+def keeping_statuses(statuses: list[str]) -> Callable[..., Callable[[bytes], object]]:
+    """A server's ``start_response`` that keeps each status; its ``write`` discards the data."""
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], object]:
+        statuses.append(status)
+        return lambda data: None
+
+    return start_response
+
+
 def test_id_on_header_body_and_stdlib_log(logs: CapturedLogs) -> None:
     """The id reaches the response header, the app and stdlib log records."""
     with client(WSGIMiddleware(app)) as c:
@@ -117,7 +127,7 @@ def test_streamed_body_keeps_the_id_while_it_streams(logs: CapturedLogs) -> None
     """Log lines written while the body streams carry the id; once it is sent, the id is gone."""
     middleware = WSGIMiddleware(app)
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/stream", "HTTP_X_REQUEST_ID": "s-1"}
-    body = middleware(environ, lambda status, headers, exc_info=None: None)
+    body = middleware(environ, keeping_statuses([]))
     iterator = iter(body)
     first = next(iterator)
     assert seawall.get_correlation_id() == "s-1"
@@ -158,7 +168,7 @@ def test_failure_mid_stream_aborts_with_sanitized_exception(logs: CapturedLogs) 
     """After the first chunk, a failure is logged once and the server gets a bare abort."""
     middleware = WSGIMiddleware(app)
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/broken-stream"}
-    body = middleware(environ, lambda status, headers, exc_info=None: None)
+    body = middleware(environ, keeping_statuses([]))
     iterator = iter(body)
     assert next(iterator) == b"first\n"
     with pytest.raises(ResponseAborted) as info:
@@ -259,10 +269,10 @@ def test_finished_list_body_ends_the_request_at_once(logs: CapturedLogs) -> None
     middleware = WSGIMiddleware(app, settings={"routes": {"GET /hello": {"max_concurrency": 1}}})
     statuses: list[str] = []
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/hello", "HTTP_X_REQUEST_ID": "l-1"}
-    first = middleware(dict(environ), lambda status, headers, exc_info=None: statuses.append(status))
+    first = middleware(dict(environ), keeping_statuses(statuses))
     assert type(first) is list
     assert seawall.get_correlation_id() is None
-    middleware(dict(environ), lambda status, headers, exc_info=None: statuses.append(status))
+    middleware(dict(environ), keeping_statuses(statuses))
     assert statuses == ["200 OK", "200 OK"]
 
 
