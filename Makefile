@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check seawall tests examples benchmarks
+	$(BIN)/ruff format --check seawall tests examples benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 	$(MAKE) test-compiled

@@ -10,6 +10,7 @@ demand behind a circuit breaker, ``/slow`` outlives its timeout, ``/stream`` str
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import structlog
 from starlette.requests import Request
@@ -56,7 +57,7 @@ async def slow(request: Request) -> JSONResponse:
 
 
 async def stream(request: Request) -> StreamingResponse:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for index in range(3):
             log.info("chunk sent", index=index)
             yield f"chunk {index}\n".encode()

@@ -12,16 +12,17 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
+from examples.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
 
 EXAMPLES = Path(__file__).resolve().parent
-SERVERS = {
+SERVERS: dict[str, tuple[str, Callable[[int], list[str]]]] = {
     "asgi": ("asgi_app.py", lambda port: uvicorn_argv("examples.asgi_app:app", port)),
     "wsgi": ("wsgi_app.py", lambda port: gunicorn_argv("examples.wsgi_app:app", port)),
     "fastapi": ("fastapi_app.py", lambda port: uvicorn_argv("examples.fastapi_app:app", port)),

@@ -11,9 +11,12 @@ from __future__ import annotations
 import importlib
 import os
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from seawall.testing import CapturedLogs, capture_logs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,3 +39,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if wrong:
         build = "compiled" if expect_compiled else "pure-Python"
         raise pytest.UsageError(f"expected the {build} build of {wrong}")
+
+
+@pytest.fixture
+def logs() -> Iterator[CapturedLogs]:
+    """The test's log lines, structlog and stdlib, as seawall's redacting JSON chain writes them."""
+    with capture_logs() as captured:
+        yield captured

@@ -6,6 +6,8 @@ Per-route policies are keyed by Django's own route syntax (``"GET flaky"``,
 
 from __future__ import annotations
 
+from typing import Any
+
 import seawall.logging
 
 DEBUG = False
@@ -25,7 +27,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
 ]
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "EXCEPTION_HANDLER": "seawall.integrations.django.drf.exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],

@@ -41,11 +41,9 @@ from seawall.clock import FakeClock  # noqa: E402
 from seawall.config.settings import Settings, SettingsError  # noqa: E402
 from seawall.integrations.django.conf import get_runtime, install_pipeline  # noqa: E402
 from seawall.server.pipeline import Pipeline  # noqa: E402
-from seawall.testing import CapturedLogs, capture_logs  # noqa: E402
+from seawall.testing import CapturedLogs  # noqa: E402
+from tests.fake_secrets import API_KEY, EMAIL, PASSWORD  # noqa: E402
 
-SECRET_PASSWORD = "Hunter2-" + "pa55word!"
-SECRET_KEY = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"
-SECRET_EMAIL = "jane.doe@example.com"
 log = logging.getLogger("shop")
 gate_open = threading.Event()
 gate_entered = threading.Event()
@@ -60,16 +58,16 @@ def hello(request: HttpRequest) -> JsonResponse:
 
 def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError(
-        f"cannot reach postgres://shop:{SECRET_PASSWORD}@db:5432/x api_key={SECRET_KEY} "
-        f"for {SECRET_EMAIL}"
+        f"cannot reach postgres://shop:{PASSWORD}@db:5432/x api_key={API_KEY} "
+        f"for {EMAIL}"
     )
 
 
 DJANGO_ERRORS: dict[str, Callable[[], Exception]] = {
-    "http404": lambda: Http404(f"no order for {SECRET_EMAIL}"),
-    "denied": lambda: PermissionDenied(f"token {SECRET_KEY} revoked"),
-    "suspicious": lambda: SuspiciousOperation(f"odd host with {SECRET_PASSWORD}"),
-    "bad": lambda: BadRequest(f"bad field api_key={SECRET_KEY}"),
+    "http404": lambda: Http404(f"no order for {EMAIL}"),
+    "denied": lambda: PermissionDenied(f"token {API_KEY} revoked"),
+    "suspicious": lambda: SuspiciousOperation(f"odd host with {PASSWORD}"),
+    "bad": lambda: BadRequest(f"bad field api_key={API_KEY}"),
 }
 
 
@@ -132,7 +130,7 @@ async def async_hello(request: HttpRequest) -> JsonResponse:
 
 
 async def async_boom(request: HttpRequest) -> HttpResponse:
-    raise RuntimeError(f"async failure password={SECRET_PASSWORD}")
+    raise RuntimeError(f"async failure password={PASSWORD}")
 
 
 async def async_slow(request: HttpRequest) -> HttpResponse:
@@ -167,7 +165,7 @@ def explode_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> C
 
     def middleware(request: HttpRequest) -> HttpResponse:
         if request.path == "/hello":
-            raise RuntimeError(f"middleware broke password={SECRET_PASSWORD}")
+            raise RuntimeError(f"middleware broke password={PASSWORD}")
         return get_response(request)
 
     return middleware
@@ -176,12 +174,6 @@ def explode_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> C
 @pytest.fixture
 def client() -> Client:
     return Client(raise_request_exception=False)
-
-
-@pytest.fixture
-def logs() -> Iterator[CapturedLogs]:
-    with capture_logs() as captured:
-        yield captured
 
 
 @pytest.fixture(autouse=True)
@@ -261,7 +253,7 @@ def test_user_exception_is_a_500_problem_logged_once_without_secrets(
     assert event["event"] == "request_failed"
     assert event["error_id"] == body["error_id"]
     assert event["route"] == "GET boom"
-    for secret in (SECRET_PASSWORD, SECRET_KEY, SECRET_EMAIL):
+    for secret in (PASSWORD, API_KEY, EMAIL):
         assert secret not in response.content.decode()
         assert secret not in logs.text
 
@@ -277,7 +269,7 @@ def test_django_exceptions_become_problems(
     body = problem(response)
     assert response.status_code == body["status"] == status
     assert body["correlation_id"] == response["X-Request-ID"]
-    for secret in (SECRET_PASSWORD, SECRET_KEY, SECRET_EMAIL):
+    for secret in (PASSWORD, API_KEY, EMAIL):
         assert secret not in response.content.decode()
     assert failures(logs) == []
 
@@ -317,7 +309,7 @@ def test_failure_in_inner_middleware_is_one_sanitized_event(logs: CapturedLogs) 
     (event,) = failures(logs)
     assert event["error_id"] == body["error_id"]
     assert event["exception"] == "builtins.RuntimeError"
-    assert SECRET_PASSWORD not in logs.text
+    assert PASSWORD not in logs.text
 
 
 @override_settings(DEBUG=True)
@@ -325,7 +317,7 @@ def test_django_debug_turns_on_problem_debug_members(client: Client) -> None:
     """With DEBUG the problem names the exception class and a redacted message."""
     body = problem(client.get("/boom", HTTP_ACCEPT="application/json"))
     assert body["exception"] == "builtins.RuntimeError"
-    assert SECRET_PASSWORD not in body["message"]
+    assert PASSWORD not in body["message"]
 
 
 def test_breaker_keyed_by_django_route_opens_and_recovers(client: Client) -> None:
@@ -527,7 +519,7 @@ async def test_async_failure_is_one_problem_and_one_event(logs: CapturedLogs) ->
     assert body["correlation_id"] == response.headers["x-request-id"]
     (event,) = failures(logs)
     assert event["error_id"] == body["error_id"]
-    assert SECRET_PASSWORD not in logs.text
+    assert PASSWORD not in logs.text
 
 
 async def test_async_timeout_cancels_the_view_for_real() -> None:
@@ -589,7 +581,7 @@ def test_requests_leave_no_reference_cycles_for_the_collector(logs: CapturedLogs
 
             body = handler(environ, start_response)
             b"".join(body)
-            body.close()  # type: ignore[attr-defined]
+            body.close()
         return statuses
 
     drive(20)  # warm caches and lazily built state

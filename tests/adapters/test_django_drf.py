@@ -27,9 +27,8 @@ from rest_framework.response import Response  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
 from seawall.integrations.django.conf import install_pipeline  # noqa: E402
-from seawall.testing import CapturedLogs, capture_logs  # noqa: E402
-
-SECRET_PASSWORD = "Hunter2-" + "pa55word!"
+from seawall.testing import CapturedLogs  # noqa: E402
+from tests.fake_secrets import PASSWORD  # noqa: E402
 
 
 class ItemSerializer(serializers.Serializer[dict[str, Any]]):
@@ -61,7 +60,7 @@ class Busy(APIView):
 
 class Broken(APIView):
     def get(self, request: Request) -> Response:
-        raise RuntimeError(f"db password={SECRET_PASSWORD}")
+        raise RuntimeError(f"db password={PASSWORD}")
 
 
 def denied(request: HttpRequest) -> HttpResponse:
@@ -92,12 +91,6 @@ def urlconf() -> Iterator[None]:
 @pytest.fixture
 def client() -> Client:
     return Client(raise_request_exception=False)
-
-
-@pytest.fixture
-def logs() -> Iterator[CapturedLogs]:
-    with capture_logs() as captured:
-        yield captured
 
 
 def problem(response: Any) -> dict[str, Any]:
@@ -154,7 +147,7 @@ def test_unhandled_api_error_is_one_sanitized_500(client: Client, logs: Captured
     errors = [e for e in logs.events if e.get("level") == "error" or "django" in str(e.get("logger"))]
     (event,) = errors
     assert event["error_id"] == body["error_id"]
-    assert SECRET_PASSWORD not in logs.text
+    assert PASSWORD not in logs.text
 
 
 def test_handler404_view_answers_problems(client: Client) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -20,10 +20,10 @@ import seawall
 from seawall.config.settings import SettingsError
 from seawall.integrations import fastapi as seawall_fastapi
 from seawall.integrations import starlette as seawall_starlette
-from seawall.testing import CapturedLogs, capture_logs
+from seawall.testing import CapturedLogs
+from tests.fake_secrets import DSN
 from tests.garbage import cyclic_garbage
 
-SECRET = "postgresql://shop:" + "Hunter2-pa55@db/orders"
 calls: dict[str, int] = {}
 
 
@@ -42,7 +42,7 @@ def make_app(settings: dict[str, Any] | None = None) -> FastAPI:
 
     @app.get("/boom")
     async def boom() -> None:
-        raise RuntimeError(f"cannot reach {SECRET}")
+        raise RuntimeError(f"cannot reach {DSN}")
 
     @app.get("/own-id")
     async def own_id() -> PlainTextResponse:
@@ -63,12 +63,6 @@ def make_app(settings: dict[str, Any] | None = None) -> FastAPI:
 
     seawall_fastapi.install(app, settings or {"routes": {"GET /api/flaky/{n}": {"breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}}}})
     return app
-
-
-@pytest.fixture
-def logs() -> Iterator[CapturedLogs]:
-    with capture_logs() as captured:
-        yield captured
 
 
 @pytest.fixture
@@ -238,7 +232,7 @@ def test_app_debug_adds_exception_details(logs: CapturedLogs) -> None:
 
     @app.get("/boom")
     async def boom() -> None:
-        raise RuntimeError(f"cannot reach {SECRET}")
+        raise RuntimeError(f"cannot reach {DSN}")
 
     seawall_fastapi.install(app)
     with TestClient(app, raise_server_exceptions=False) as test_client:
@@ -275,7 +269,7 @@ class StartsThenFails:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
-        raise RuntimeError(f"failed after start, {SECRET}")
+        raise RuntimeError(f"failed after start, {DSN}")
 
 
 def test_start_held_inside_problem_mapping_still_gets_a_problem(logs: CapturedLogs) -> None:
@@ -327,7 +321,7 @@ def test_failure_before_start_is_a_problem_whatever_the_middleware_order(
 
 
 async def _boom(request: Request) -> Any:
-    raise RuntimeError(f"cannot reach {SECRET}")
+    raise RuntimeError(f"cannot reach {DSN}")
 
 
 class DeferAll:
@@ -376,7 +370,11 @@ def test_route_breakers_count_the_status_each_route_sent(
         rejected = client.get("/down")
     assert rejected.status_code == 503
     assert rejected.json()["reason"] == "circuit_open"
-    guarded = [route.app for route in app.router.routes if isinstance(route, Route)]
+    guarded = [
+        route.app
+        for route in app.router.routes
+        if isinstance(route, Route) and isinstance(route.app, seawall_starlette.GuardedRoute)
+    ]
     assert [g.forwarding for g in guarded] == [not deferring] * 2
 
 
@@ -393,7 +391,7 @@ def test_requests_leave_no_reference_cycles_for_the_collector(logs: CapturedLogs
         async def receive(self) -> dict[str, Any]:
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        async def send(self, message: dict[str, Any]) -> None:
+        async def send(self, message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 self.status = message["status"]
 
@@ -437,7 +435,9 @@ def test_route_for_any_method_remembers_a_bounded_number_of_methods(logs: Captur
     methods = ["X" + chr(65 + n % 26) + chr(65 + n // 26) for n in range(40)]
     with TestClient(app, raise_server_exceptions=False) as client:
         assert {client.request(method, "/any").text for method in methods} == {"/any"}
-    guarded = app.router.routes[0].app
+    route = app.router.routes[0]
+    assert isinstance(route, Route)
+    guarded = route.app
     assert isinstance(guarded, seawall_starlette.GuardedRoute)
     assert 0 < len(guarded._by_method) <= 16
 

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 import seawall
 from seawall.config.settings import SettingsError
 from seawall.integrations.flask import Seawall
-from seawall.testing import CapturedLogs, capture_logs
+from seawall.testing import CapturedLogs
+from tests.fake_secrets import PASSWORD
 
-SECRET = "Hunter2-" + "pa55word!"
 calls: dict[str, int] = {}
 extension = Seawall()
 
@@ -54,7 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/boom")
     def boom() -> Any:
-        raise RuntimeError(f"login failed password={SECRET}")
+        raise RuntimeError(f"login failed password={PASSWORD}")
 
     @app.get("/forbidden")
     def forbidden() -> Any:
@@ -88,12 +88,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 @pytest.fixture
-def logs() -> Iterator[CapturedLogs]:
-    with capture_logs() as captured:
-        yield captured
-
-
-@pytest.fixture
 def client(logs: CapturedLogs) -> Any:
     return create_app().test_client()
 
@@ -122,8 +116,8 @@ def test_500_is_one_sanitized_event_and_flask_does_not_log(client: Any, logs: Ca
     assert len(logs.named("request_failed")) == 1
     assert logs.named("request_failed")[0]["route"] == "GET /boom"
     assert not [e for e in logs.events if "Exception on" in str(e.get("event"))]
-    assert SECRET not in logs.text
-    assert SECRET not in response.get_data(as_text=True)
+    assert PASSWORD not in logs.text
+    assert PASSWORD not in response.get_data(as_text=True)
 
 
 def test_breaker_keyed_by_flask_rule(client: Any) -> None:

@@ -9,12 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
+from examples.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
+from tests.fake_secrets import API_KEY, EMAIL, EXAMPLE_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
 ENV = {"DJANGO_SETTINGS_MODULE": "examples.django_project.settings"}
-SECRETS = ("Sup3r-s3cret!", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "jane.doe@example.com")
+SECRETS = (EXAMPLE_PASSWORD, API_KEY, EMAIL)
 SERVERS = {
     "gunicorn": lambda port: gunicorn_argv("examples.django_project.wsgi:application", port),
     "uvicorn": lambda port: uvicorn_argv("examples.django_project.asgi:application", port),

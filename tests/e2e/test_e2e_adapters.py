@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import Server, free_port, gunicorn_argv, serve, slow_and_flaky, uvicorn_argv
+from examples.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
+from tests.e2e.traffic import slow_and_flaky
+from tests.fake_secrets import EXAMPLE_PASSWORD
 
 pytestmark = pytest.mark.e2e
 SERVERS = {
@@ -57,7 +59,7 @@ def test_failures_and_framework_errors_are_problems(server: Server) -> None:
     events = server.wait_for_events(lambda e: e.get("event") == "request_failed" and e.get("correlation_id") == "e2e-boom")
     assert len(events) == 1
     text = server.log_path.read_text()
-    assert "Sup3r-s3cret!" not in text
+    assert EXAMPLE_PASSWORD not in text
     assert "Traceback (most recent call last)" not in text
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import Server, free_port, gunicorn_argv, serve, slow_and_flaky, uvicorn_argv
+from examples.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
+from tests.e2e.traffic import slow_and_flaky
+from tests.fake_secrets import API_KEY_BODY, EMAIL, EXAMPLE_PASSWORD
 
 pytestmark = pytest.mark.e2e
-SECRETS = ("Sup3r-s3cret!", "4eC39HqLyjWDarjtT1zdp7dc", "jane.doe@example.com")
+SECRETS = (EXAMPLE_PASSWORD, API_KEY_BODY, EMAIL)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import httpx
@@ -24,11 +24,9 @@ from seawall.clock import FakeClock
 from seawall.guard import FallbackRequest, FallbackResponse
 from seawall.server.headers import set_header_bytes
 from seawall.server.pipeline import Pipeline
-from seawall.testing import CapturedLogs, breaker_for, capture_logs
+from seawall.testing import CapturedLogs, breaker_for
+from tests.fake_secrets import API_KEY, DSN, EMAIL
 
-SECRET_DSN = "postgresql://shop:" + "Hunter2-pa55!@db.internal:5432/orders"
-SECRET_KEY = "sk_live_" + "51H8zQkXyZaBcDeFgHiJkLmN"
-SECRET_MAIL = "jane.doe" + "@example.com"
 log = structlog.get_logger("app")
 calls: dict[str, int] = {}
 
@@ -40,9 +38,9 @@ async def hello(request: Request) -> JSONResponse:
 
 async def boom(request: Request) -> JSONResponse:
     calls["boom"] = calls.get("boom", 0) + 1
-    error = RuntimeError(f"db {SECRET_DSN} key {SECRET_KEY}")
-    error.add_note(f"user {SECRET_MAIL}")
-    raise error from ValueError(f"cause {SECRET_KEY}")
+    error = RuntimeError(f"db {DSN} key {API_KEY}")
+    error.add_note(f"user {EMAIL}")
+    raise error from ValueError(f"cause {API_KEY}")
 
 
 async def own_id(request: Request) -> PlainTextResponse:
@@ -64,7 +62,7 @@ async def flaky(request: Request) -> PlainTextResponse:
 async def broken_stream(request: Request) -> StreamingResponse:
     async def body() -> Any:
         yield b"first chunk\n"
-        raise RuntimeError(f"mid-stream failure {SECRET_KEY}")
+        raise RuntimeError(f"mid-stream failure {API_KEY}")
 
     return StreamingResponse(body())
 
@@ -109,14 +107,8 @@ def client(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
-@pytest.fixture
-def logs() -> Any:
-    with capture_logs() as captured:
-        yield captured
-
-
 def no_secret(text: str) -> None:
-    for secret in (SECRET_DSN, SECRET_KEY, SECRET_MAIL, "Hunter2-pa55", "HyZaBcDeFg"[2:8]):
+    for secret in (DSN, API_KEY, EMAIL, "Hunter2-pa55", API_KEY[12:18]):
         assert secret not in text
 
 
@@ -211,13 +203,13 @@ async def test_browser_gets_html_problem(logs: CapturedLogs) -> None:
 
 async def test_failure_after_start_aborts_without_second_start(logs: CapturedLogs) -> None:
     """Once streaming began, a failure cuts the stream: no second start, no final body, one log."""
-    messages: list[dict[str, Any]] = []
+    messages: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         await asyncio.Event().wait()
         raise AssertionError
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         messages.append(message)
 
     scope = {"type": "http", "method": "GET", "path": "/stream", "headers": [], "query_string": b"", "root_path": ""}
@@ -351,7 +343,7 @@ async def test_failing_fallback_falls_back_to_problem(logs: CapturedLogs) -> Non
     """A fallback that raises gives the normal 503 problem."""
 
     def broken(request: FallbackRequest) -> FallbackResponse:
-        raise RuntimeError(SECRET_KEY)
+        raise RuntimeError(API_KEY)
 
     settings = {"routes": {"GET /flaky": {"breaker": {"minimum_calls": 1, "failure_rate": 1.0}, "fallback": broken}}}
     async with client(make(settings)) as c:
@@ -401,18 +393,20 @@ async def test_lifespan_passes_through_untouched() -> None:
     """Lifespan messages reach the app unchanged."""
     seen: list[str] = []
 
-    async def app(scope: dict[str, Any], receive: Callable[[], Awaitable[Any]], send: Any) -> None:
+    async def app(
+        scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Any]], send: Any
+    ) -> None:
         seen.append(scope["type"])
         message = await receive()
         seen.append(message["type"])
         await send({"type": "lifespan.startup.complete"})
 
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, str]:
         return {"type": "lifespan.startup"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     await ASGIMiddleware(app)({"type": "lifespan"}, receive, send)

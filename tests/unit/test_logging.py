@@ -14,13 +14,8 @@ import structlog
 
 import seawall.logging as seawall_logging
 from seawall.context.correlation import reset_correlation_id, set_correlation_id
-from seawall.testing import CapturedLogs, capture_logs
-
-
-@pytest.fixture
-def logs() -> Iterator[CapturedLogs]:
-    with capture_logs() as captured:
-        yield captured
+from seawall.testing import CapturedLogs
+from tests.fake_secrets import GITHUB_TOKEN, PASSWORD
 
 
 @pytest.fixture
@@ -92,7 +87,7 @@ def test_filter_and_processor_serve_own_setups(request_id: str) -> None:
 
 def test_every_line_is_redacted(logs: CapturedLogs) -> None:
     """Secrets in structlog fields and stdlib messages never reach the output."""
-    secret = "Hunter2-" + "pa55word"
+    secret = PASSWORD
     structlog.get_logger().info("login", password=secret, note=f"password={secret}")
     logging.getLogger("app").error("dsn postgresql://u:%s@db/x", secret)
     assert secret not in logs.text
@@ -101,7 +96,7 @@ def test_every_line_is_redacted(logs: CapturedLogs) -> None:
 
 def test_exception_tracebacks_are_rendered_redacted(logs: CapturedLogs) -> None:
     """``exc_info`` is rendered into the line and redacted; no raw secret survives."""
-    secret = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    secret = GITHUB_TOKEN
     try:
         raise RuntimeError(f"token {secret}")
     except RuntimeError:

@@ -19,15 +19,9 @@ from seawall.errors.exceptions import CircuitOpenError
 from seawall.guard import FallbackRequest
 from seawall.observability.events import EventBus
 from seawall.server.pipeline import Pipeline
-from seawall.testing import CapturedLogs, capture_logs
+from seawall.testing import CapturedLogs
 
 BREAKER = {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}
-
-
-@pytest.fixture
-def logs() -> Iterator[CapturedLogs]:
-    with capture_logs() as captured:
-        yield captured
 
 
 @pytest.fixture
@@ -113,7 +107,7 @@ def test_a_failing_listener_is_reported_and_the_others_still_run(
 def test_only_event_classes_can_be_subscribed() -> None:
     """A typo'd kind is an error at once, not a listener that never hears anything."""
     with pytest.raises(TypeError, match="seawall event class"):
-        EventBus().subscribe(str, print)  # type: ignore[arg-type]
+        EventBus().subscribe(str, print)  # type: ignore[type-var]
 
 
 # -- what the pipeline publishes ------------------------------------------------------------

@@ -19,8 +19,8 @@ from seawall.errors.problems import Problem, ProblemRegistry, classify_status, p
 from seawall.errors.render import negotiate, render_html, render_json, response_headers
 from seawall.observability.redaction import Redactor
 from seawall.testing import capture_logs
+from tests.fake_secrets import API_KEY as SECRET
 
-SECRET = "sk_live_" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"
 REDACT = Redactor().text
 REGISTRY = ProblemRegistry()
 
@@ -64,7 +64,8 @@ def django_exc(name: str) -> BaseException:
     import django.core.exceptions as core
     from django import http
 
-    return {"Http404": http.Http404, "PermissionDenied": core.PermissionDenied, "SuspiciousOperation": core.SuspiciousOperation, "BadRequest": core.BadRequest}[name](f"internal {SECRET}")
+    error: BaseException = {"Http404": http.Http404, "PermissionDenied": core.PermissionDenied, "SuspiciousOperation": core.SuspiciousOperation, "BadRequest": core.BadRequest}[name](f"internal {SECRET}")
+    return error
 
 
 def drf_validation() -> BaseException:
@@ -74,7 +75,8 @@ def drf_validation() -> BaseException:
         django_settings.configure()
     from rest_framework.exceptions import ValidationError
 
-    return ValidationError({"quantity": ["Ensure this value is greater than 0."]})
+    error: BaseException = ValidationError({"quantity": ["Ensure this value is greater than 0."]})
+    return error
 
 
 def pydantic_validation() -> BaseException:

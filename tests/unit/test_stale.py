@@ -19,7 +19,7 @@ from seawall.config.settings import Settings, SettingsError
 from seawall.guard import FallbackRequest
 from seawall.server.pipeline import Pipeline
 from seawall.server.stale import MAX_BODY, MAX_ENTRIES, StaleStore
-from seawall.testing import CapturedLogs, capture_logs
+from seawall.testing import CapturedLogs
 from seawall.wsgi.guard import environ_header
 from seawall.wsgi.middleware import WSGIMiddleware
 
@@ -39,10 +39,9 @@ def placeholder(request: FallbackRequest) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def logs() -> Any:
+def healthy_upstream(logs: CapturedLogs) -> None:
+    """Each test starts with no item down, its log lines captured rather than printed."""
     down.clear()
-    with capture_logs() as captured:
-        yield captured
 
 
 def test_a_good_get_answer_is_served_with_its_age_and_why() -> None:

@@ -22,10 +22,9 @@ from seawall.server.headers import set_header_str
 from seawall.server.pipeline import Pipeline
 from seawall.testing import CapturedLogs, capture_logs
 from seawall.wsgi.middleware import ResponseAborted, WSGIMiddleware
+from tests.fake_secrets import GITHUB_TOKEN, PASSWORD
 from tests.garbage import cyclic_garbage
 
-SECRET_PASSWORD = "Hunter2-" + "pa55word!"
-SECRET_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 log = logging.getLogger("app")
 calls: dict[str, int] = {}
 StartResponse = Callable[..., Any]
@@ -42,7 +41,7 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
         start_response("200 OK", [("X-Request-ID", "app-set"), ("Access-Control-Expose-Headers", "X-Total")])
         return [b"x"]
     if path == "/boom":
-        raise RuntimeError(f"login failed password={SECRET_PASSWORD} token {SECRET_TOKEN}")
+        raise RuntimeError(f"login failed password={PASSWORD} token {GITHUB_TOKEN}")
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return _stream()
@@ -73,7 +72,7 @@ def _stream() -> Iterator[bytes]:
 
 def _broken_stream() -> Iterator[bytes]:
     yield b"first\n"
-    raise RuntimeError(f"mid-stream {SECRET_TOKEN}")
+    raise RuntimeError(f"mid-stream {GITHUB_TOKEN}")
 
 
 SETTINGS: dict[str, Any] = {
@@ -89,10 +88,14 @@ def client(wsgi: Any) -> httpx.Client:
     return httpx.Client(transport=httpx.WSGITransport(app=wsgi, raise_app_exceptions=False), base_url="http://test")
 
 
-@pytest.fixture
-def logs() -> Iterator[CapturedLogs]:
-    with capture_logs() as captured:
-        yield captured
+def keeping_statuses(statuses: list[str]) -> Callable[..., Callable[[bytes], object]]:
+    """A server's ``start_response`` that keeps each status; its ``write`` discards the data."""
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], object]:
+        statuses.append(status)
+        return lambda data: None
+
+    return start_response
 
 
 def test_id_on_header_body_and_stdlib_log(logs: CapturedLogs) -> None:
@@ -124,7 +127,7 @@ def test_streamed_body_keeps_the_id_while_it_streams(logs: CapturedLogs) -> None
     """Log lines written while the body streams carry the id; once it is sent, the id is gone."""
     middleware = WSGIMiddleware(app)
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/stream", "HTTP_X_REQUEST_ID": "s-1"}
-    body = middleware(environ, lambda status, headers, exc_info=None: None)
+    body = middleware(environ, keeping_statuses([]))
     iterator = iter(body)
     first = next(iterator)
     assert seawall.get_correlation_id() == "s-1"
@@ -157,15 +160,15 @@ def test_500_problem_without_secrets(logs: CapturedLogs) -> None:
     assert len(events) == 1
     assert events[0]["error_id"] == response.json()["error_id"]
     for text in (response.text, logs.text):
-        assert SECRET_PASSWORD not in text
-        assert SECRET_TOKEN[4:20] not in text
+        assert PASSWORD not in text
+        assert GITHUB_TOKEN[4:20] not in text
 
 
 def test_failure_mid_stream_aborts_with_sanitized_exception(logs: CapturedLogs) -> None:
     """After the first chunk, a failure is logged once and the server gets a bare abort."""
     middleware = WSGIMiddleware(app)
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/broken-stream"}
-    body = middleware(environ, lambda status, headers, exc_info=None: None)
+    body = middleware(environ, keeping_statuses([]))
     iterator = iter(body)
     assert next(iterator) == b"first\n"
     with pytest.raises(ResponseAborted) as info:
@@ -173,7 +176,7 @@ def test_failure_mid_stream_aborts_with_sanitized_exception(logs: CapturedLogs) 
     body.close()  # type: ignore[attr-defined]
     assert info.value.__cause__ is None
     assert info.value.__context__ is None  # nothing of the app's exception reaches the server
-    assert SECRET_TOKEN not in str(info.value)
+    assert GITHUB_TOKEN not in str(info.value)
     assert len(logs.named("response_aborted")) == 1
     assert seawall.get_correlation_id() is None
 
@@ -266,10 +269,10 @@ def test_finished_list_body_ends_the_request_at_once(logs: CapturedLogs) -> None
     middleware = WSGIMiddleware(app, settings={"routes": {"GET /hello": {"max_concurrency": 1}}})
     statuses: list[str] = []
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/hello", "HTTP_X_REQUEST_ID": "l-1"}
-    first = middleware(dict(environ), lambda status, headers, exc_info=None: statuses.append(status))
+    first = middleware(dict(environ), keeping_statuses(statuses))
     assert type(first) is list
     assert seawall.get_correlation_id() is None
-    middleware(dict(environ), lambda status, headers, exc_info=None: statuses.append(status))
+    middleware(dict(environ), keeping_statuses(statuses))
     assert statuses == ["200 OK", "200 OK"]
 
 

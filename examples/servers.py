@@ -1,6 +1,6 @@
-"""Start real servers (uvicorn, gunicorn, Django) on 127.0.0.1 for end-to-end tests.
+"""Start real servers (uvicorn, gunicorn, Django) on 127.0.0.1 for the demo and end-to-end tests.
 
-Each server runs as a child process that this module started, logs to a file the test can
+Each server runs as a child process that this module started, logs to a file the caller can
 read, and is stopped by its own PID. Readiness is polled with a bounded deadline.
 """
 
@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +43,7 @@ class Server:
                     continue
         return events
 
-    def wait_until(self, condition: Any, timeout: float = 10.0) -> bool:
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> bool:
         """Poll ``condition()`` until true or ``timeout``: the server flushes logs on its own."""
         deadline = time.monotonic() + timeout
         while not condition():
@@ -52,7 +52,9 @@ class Server:
             time.sleep(0.02)
         return True
 
-    def wait_for_events(self, predicate: Any, timeout: float = 5.0) -> list[dict[str, Any]]:
+    def wait_for_events(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
         """Log lines are flushed by another process: poll the file until they appear."""
         deadline = time.monotonic() + timeout
         while True:
@@ -60,20 +62,6 @@ class Server:
             if found or time.monotonic() > deadline:
                 return found
             time.sleep(0.02)
-
-
-def slow_and_flaky(server: Server) -> tuple[Any, Any]:
-    """Drive an example's ``/slow`` past its timeout and ``/flaky`` until its breaker opens.
-
-    Returns the slow response and the first response after the failures (both httpx).
-    """
-    import httpx
-
-    with httpx.Client(base_url=server.base_url, timeout=10) as client:
-        slow = client.get("/slow", params={"seconds": "3"})
-        for _ in range(4):
-            client.get("/flaky", params={"fail": "1"})
-        return slow, client.get("/flaky")
 
 
 def free_port() -> int:
@@ -84,7 +72,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(argv: Sequence[str], port: int, log_path: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+def serve(
+    argv: Sequence[str], port: int, log_path: Path, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """Run ``argv`` (which must listen on ``port``) until the block ends."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **(env or {})}
     with log_path.open("wb") as log:
