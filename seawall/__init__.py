@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from seawall.errors.problems import problem
     from seawall.observability.redaction import Redactor, redact
     from seawall.resilience.breaker import CircuitBreaker
+    from seawall.server.fallback import FallbackRequest, FallbackResponse
+    from seawall.server.pipeline import Pipeline
     from seawall.wsgi.middleware import WSGIMiddleware
 
 __all__ = [
@@ -32,6 +34,9 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpenError",
     "DeadlineExceededError",
+    "FallbackRequest",
+    "FallbackResponse",
+    "Pipeline",
     "Redactor",
     "RequestTimeoutError",
     "SeawallRejection",
@@ -51,6 +56,9 @@ _LOCATIONS = {
     "CircuitBreaker": "seawall.resilience.breaker",
     "CircuitOpenError": "seawall.errors.exceptions",
     "DeadlineExceededError": "seawall.errors.exceptions",
+    "FallbackRequest": "seawall.server.fallback",
+    "FallbackResponse": "seawall.server.fallback",
+    "Pipeline": "seawall.server.pipeline",
     "Redactor": "seawall.observability.redaction",
     "RequestTimeoutError": "seawall.errors.exceptions",
     "SeawallRejection": "seawall.errors.exceptions",

@@ -230,3 +230,28 @@ def test_render_builds_one_response_with_a_bytes_view() -> None:
     assert headers["retry-after"] == "7"
     assert answer.raw_headers() == [(n.encode(), v.encode()) for n, v in answer.headers]
     assert answer.status_line == "503 Service Unavailable"
+
+
+async def broken_fallback(request: FallbackRequest) -> str:
+    raise RuntimeError("fallback down")
+
+
+async def test_an_async_fallback_that_raises_falls_back_to_the_problem(
+    logs: CapturedLogs, seen: list[events.Event]
+) -> None:
+    """As with a plain function: the refusal's 503 problem, and one FallbackFailed naming the class."""
+    settings = {
+        "routes": {
+            "GET /items/{id}": {"breaker": BREAKER, "fallback": f"{__name__}.broken_fallback"}
+        }
+    }
+    async with client(settings) as c:
+        for _ in range(2):
+            await c.get("/items/1", params={"fail": 1})
+        refused = await c.get("/items/1")
+    assert refused.status_code == 503
+    assert refused.json()["reason"] == "circuit_open"
+    assert events.FallbackFailed("GET /items/{id}", "RuntimeError") in seen
+    assert [e for e in logs.events if e["event"] == "fallback_failed"][0][
+        "exception"
+    ] == "RuntimeError"
