@@ -33,7 +33,7 @@ _LIBRARY_PATHS = tuple(
     {p for p in (sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("purelib"),
                  sysconfig.get_paths().get("platlib")) if p}
 )  # fmt: skip
-_SEAWALL_PATH = os.path.dirname(os.path.abspath(__file__))
+_SEAWALL_PATH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the package
 _MAX_CAUSES = 8
 
 
