@@ -38,14 +38,6 @@ __all__ = [
 T = TypeVar("T")
 Incoming = Literal["accept", "reject", "ignore"]
 
-DETECTOR_NAMES: tuple[str, ...] = (
-    "aws", "google", "azure", "github", "gitlab", "slack", "stripe", "sendgrid", "twilio",
-    "npm", "pypi", "openai", "anthropic", "huggingface", "jwt", "pem", "url_userinfo",
-    "dsn_password", "key_value", "auth_header", "query_param",
-    "email", "card", "iban", "ssn", "phone", "ip",
-)  # fmt: skip
-"""Names of the value detectors that ``redaction.detectors`` can switch on or off."""
-
 CLASSIFICATIONS: tuple[str, ...] = (
     "transient", "permanent", "rate_limited", "authentication", "authorization",
     "validation", "not_found", "unknown",
@@ -434,10 +426,7 @@ def _parse_redaction(root: _Section) -> RedactionSettings:
             "card_last4", "max_field_length", "max_depth", "max_items", "frame_locals",
         ),
     )  # fmt: skip
-    detectors_section = s.section("detectors", DETECTOR_NAMES)
-    detectors = {
-        name: detectors_section.flag(name, name != "ip") for name in detectors_section.data
-    }
+    detectors = _detector_switches(s)
     patterns_raw = _or_empty(s.get("patterns"))
     if not isinstance(patterns_raw, Mapping):
         raise SettingsError(
@@ -474,6 +463,18 @@ def _parse_redaction(root: _Section) -> RedactionSettings:
         max_items=s.integer("max_items", 1000, minimum=1) or 1000,
         frame_locals=s.flag("frame_locals", False),
     )
+
+
+def _detector_switches(s: _Section) -> dict[str, bool]:
+    """``detectors``: on or off by name, the names being those of the detector catalogue."""
+    raw = _or_empty(s.get("detectors"))
+    if isinstance(raw, Mapping) and not raw:
+        return {}
+    # The catalogue compiles its patterns on import: load it only for settings that name one.
+    from seawall.observability.redaction.detectors import NAMES
+
+    switches = s.section("detectors", NAMES)
+    return {name: switches.flag(name, True) for name in switches.data}
 
 
 def _parse_error_mapping(s: _Section) -> ErrorMapping:
