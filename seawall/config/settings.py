@@ -30,7 +30,6 @@ from seawall.config.sections.errors import parse_errors
 from seawall.config.sections.logging import parse_logging
 from seawall.config.sections.policy import parse_defaults, parse_routes
 from seawall.config.sections.redaction import parse_redaction
-from seawall.config.sources import merge_env, read_toml
 
 __all__ = [
     "BreakerSettings",
@@ -85,11 +84,15 @@ class Settings:
         cls, base: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
     ) -> Self:
         """``base`` with ``SEAWALL_SECTION__KEY=value`` scalar overrides from the environment."""
+        from seawall.config.sources import merge_env  # sources build on Settings
+
         return cls.from_mapping(merge_env(base or {}, os.environ if environ is None else environ))
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str]) -> Self:
         """Read ``[tool.seawall]`` (pyproject style) or the whole file as the settings mapping."""
+        from seawall.config.sources import read_toml  # sources build on Settings
+
         return cls.from_mapping(read_toml(path))
 
     @classmethod

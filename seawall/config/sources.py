@@ -1,4 +1,5 @@
-"""Where settings come from: a mapping, ``SEAWALL_SECTION__KEY`` overlays and a TOML file.
+"""Where settings come from: a mapping, ``SEAWALL_SECTION__KEY`` overlays, a TOML file, and the
+frameworks' configuration with their debug flag, written once for every adapter.
 
 Overlays copy each mapping they change, so they never write into the caller's settings.
 """
@@ -13,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from seawall.config.parse import show
-from seawall.config.schema import SettingsError
+from seawall.config.settings import Settings, SettingsError
 
-__all__ = ["PREFIX", "merge_env", "overlay", "read_toml"]
+__all__ = ["PREFIX", "framework_settings", "merge_env", "overlay", "read_toml"]
 
 PREFIX = "SEAWALL_"
 """Names starting with it set one setting: ``SEAWALL_CORRELATION__MAX_LENGTH`` is
@@ -58,6 +59,31 @@ def read_toml(path: str | os.PathLike[str]) -> Mapping[str, Any]:
         data = tomllib.load(fh)
     table: Mapping[str, Any] = data.get("tool", {}).get("seawall", data)
     return table
+
+
+def framework_settings(
+    raw: Settings | Mapping[str, Any] | None,
+    *,
+    debug: bool,
+    config: Mapping[str, object] | None = None,
+) -> Settings:
+    """The settings an adapter runs with. A ``Settings`` is used as given; a mapping is
+    overlaid with the ``SEAWALL_*`` entries of the framework's ``config`` (values as given),
+    and ``errors.debug`` follows the framework's ``debug`` flag unless it is set there.
+
+    >>> framework_settings(app.config.get("SEAWALL"), debug=app.debug, config=app.config)
+    """
+    if isinstance(raw, Settings):
+        return raw
+    if raw is None:
+        raw = {}
+    elif not isinstance(raw, Mapping):
+        raise SettingsError("(root)", f"expected a mapping or Settings, got {type(raw).__name__}")
+    data = overlay(raw, config or {})
+    errors = data.get("errors")
+    if errors is None or (isinstance(errors, Mapping) and "debug" not in errors):
+        data["errors"] = {**(errors or {}), "debug": debug}
+    return Settings.from_mapping(data)
 
 
 def _env_value(raw: str) -> object:
