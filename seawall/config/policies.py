@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from seawall.config.settings import PolicySettings, parse_policy
+from seawall.config.schema import PolicySettings
+from seawall.config.sections.policy import parse_policy
 
 __all__ = ["policy", "policy_of"]
 

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
 from seawall.config.settings import Settings
+from seawall.config.sources import framework_settings
 from seawall.context.deadline import remaining
 from seawall.errors.exceptions import SeawallRejection
 from seawall.server.guard import RouteGuard
@@ -57,24 +58,11 @@ class Seawall:
         app.before_request(hooks.before)
         return pipeline
 
-    def _settings_for(self, app: Flask) -> Settings | Mapping[str, Any]:
-        if isinstance(self.settings, Settings):
-            return self.settings
-        data: dict[str, Any] = _copy(self.settings or app.config.get("SEAWALL") or {})
-        for name, value in app.config.items():
-            if name.startswith("SEAWALL_"):
-                path = [part.lower() for part in name[len("SEAWALL_") :].split("__") if part]
-                target = data
-                for part in path[:-1]:
-                    target = target.setdefault(part, {})
-                target[path[-1]] = value
-        if app.debug:
-            data.setdefault("errors", {}).setdefault("debug", True)
-        return data
-
-
-def _copy(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+    def _settings_for(self, app: Flask) -> Settings:
+        """These settings, else ``app.config["SEAWALL"]``; ``SEAWALL_*`` config keys override,
+        and ``app.debug`` turns on debug details unless they set ``errors.debug``."""
+        raw = self.settings or app.config.get("SEAWALL")
+        return framework_settings(raw, debug=app.debug, config=app.config)
 
 
 class _Hooks:

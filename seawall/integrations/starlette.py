@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from seawall.asgi.guard import run_guarded
 from seawall.asgi.middleware import ASGIMiddleware, ProblemMiddleware
 from seawall.config.settings import Settings
+from seawall.config.sources import framework_settings
 from seawall.server.guard import RouteGuard
 from seawall.server.keys import EXCHANGE, ROUTE
 from seawall.server.pipeline import Pipeline
@@ -42,7 +43,7 @@ def install(app: Starlette, settings: Settings | Any = None) -> Pipeline:
     """
     if getattr(app.state, _INSTALLED, None) is not None:
         raise RuntimeError("seawall is already installed on this app")
-    pipeline = Pipeline(_with_app_debug(settings, app.debug))
+    pipeline = Pipeline(framework_settings(settings, debug=app.debug))
     setattr(app.state, _INSTALLED, pipeline)
     handler = problem_handler(pipeline)
     app.add_exception_handler(HTTPException, handler)
@@ -63,17 +64,6 @@ def install(app: Starlette, settings: Settings | Any = None) -> Pipeline:
 
     app.build_middleware_stack = build_with_seawall  # type: ignore[method-assign]
     return pipeline
-
-
-def _with_app_debug(settings: Settings | Any, debug: bool) -> Settings | Any:
-    """``app.debug`` turns on problem debug details unless the settings set ``errors.debug``."""
-    if not debug or isinstance(settings, Settings):
-        return settings
-    data = dict(settings or {})
-    errors = dict(data.get("errors") or {})
-    errors.setdefault("debug", True)
-    data["errors"] = errors
-    return data
 
 
 def problem_handler(pipeline: Pipeline) -> Callable[[Request, Exception], Any]:

@@ -177,6 +177,23 @@ def test_config_keys_and_errors_at_init_app(logs: CapturedLogs) -> None:
         create_app({"SEAWALL_CORRELATION__MAX_LENGTH": 0})
 
 
+@pytest.mark.parametrize(
+    ("config", "debug"),
+    [
+        ({"DEBUG": True}, True),
+        ({"DEBUG": True, "SEAWALL_ERRORS__DEBUG": False}, False),
+        ({}, False),
+    ],
+)
+def test_app_debug_adds_details_unless_a_config_key_sets_them(
+    logs: CapturedLogs, config: dict[str, Any], debug: bool
+) -> None:
+    """``app.debug`` turns on debug members in problems; ``SEAWALL_ERRORS__DEBUG`` wins over it."""
+    body = create_app(config).test_client().get("/boom").get_json()
+    assert ("exception" in body) is debug
+    assert PASSWORD not in str(body)
+
+
 def test_one_extension_serves_two_apps(logs: CapturedLogs) -> None:
     """The app factory pattern: each app keeps its own pipeline in app.extensions."""
     first, second = create_app(), create_app({"SEAWALL_CORRELATION__INCOMING": "ignore"})

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from seawall.clock import FakeClock
-from seawall.config.settings import PolicySettings, parse_policy
+from seawall.config.sections.policy import parse_policy
+from seawall.config.settings import PolicySettings
 from seawall.context.deadline import remaining
 from seawall.errors.exceptions import (
     BulkheadFullError,

@@ -14,6 +14,7 @@ from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 
 from seawall.config.settings import Settings, SettingsError
+from seawall.config.sources import framework_settings
 from seawall.server.pipeline import Pipeline
 
 __all__ = ["Runtime", "get_runtime", "install_pipeline", "load_settings"]
@@ -24,15 +25,9 @@ WATCHED = frozenset({"SEAWALL", "DEBUG"})
 def load_settings() -> Settings:
     """Validate ``settings.SEAWALL``; ``errors.debug`` follows ``DEBUG`` unless set there."""
     raw: Any = getattr(django_settings, "SEAWALL", None)
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
+    if raw is not None and not isinstance(raw, Mapping):
         raise SettingsError("SEAWALL", f"expected a dict, got {type(raw).__name__}")
-    data = dict(raw)
-    errors = data.get("errors")
-    if errors is None or (isinstance(errors, Mapping) and "debug" not in errors):
-        data["errors"] = {**(errors or {}), "debug": bool(django_settings.DEBUG)}
-    return Settings.from_mapping(data)
+    return framework_settings(raw, debug=bool(django_settings.DEBUG))
 
 
 class Runtime:

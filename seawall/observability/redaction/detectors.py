@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["DETECTORS", "DIGITS", "Detector", "iban_valid", "luhn_valid"]
+__all__ = ["DETECTORS", "DIGITS", "NAMES", "SCANNERS", "Detector", "iban_valid", "luhn_valid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +149,10 @@ DETECTORS: tuple[Detector, ...] = (
     _d("ip", r"\d(?<![\d.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\d.])", (".",), 0, _ipv4_valid),
 )  # fmt: skip
 """Built-in detectors, most specific first (``sk-ant-`` before ``sk-``)."""
+
+SCANNERS: tuple[str, ...] = ("url_userinfo", "key_value", "dsn_password", "query_param")
+"""Detectors the redactor runs as scanners rather than patterns: URL userinfo (split on the
+last ``@``) and sensitive ``key=value`` pairs, named for what precedes them (``?``/``&``, ``;``)."""
+
+NAMES: tuple[str, ...] = (*dict.fromkeys(d.name for d in DETECTORS), *SCANNERS)
+"""Every detector name, the keys ``redaction.detectors`` switches on or off."""

@@ -1,0 +1,234 @@
+"""The settings validator: typed readers over one mapping, naming the key path in every error.
+
+A :class:`Table` rejects unknown keys (suggesting the nearest known one) and reads each value as
+the type asked for, so section parsers build their dataclasses without casts or asserts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeAlias, TypeVar
+
+from seawall.config.schema import SettingsError
+
+__all__ = ["HEADER_NAME", "Parsed", "Parser", "Table", "import_string", "or_empty", "show"]
+
+T = TypeVar("T")
+C = TypeVar("C", bound=str)
+
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP header name (a token of RFC 9110)."""
+
+_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def import_string(dotted: str) -> Any:
+    """Import ``package.module.attr`` (or ``package.module:attr``) and return the attribute."""
+    module_name, sep, attr = dotted.replace(":", ".").rpartition(".")
+    if not sep or not module_name:
+        raise ImportError(f"{dotted!r} is not a dotted path")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ImportError(f"module {module_name!r} has no attribute {attr!r}") from None
+
+
+def or_empty(value: object) -> object:
+    """``None`` (an unset or empty TOML/YAML section) means an empty mapping; other values stay."""
+    return {} if value is None else value
+
+
+def show(value: object) -> str:
+    """``value`` for an error message: its repr, cut to 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class Table:
+    """One mapping of settings: only the ``allowed`` keys, each read as the type asked for."""
+
+    def __init__(self, path: str, data: object, allowed: Iterable[str]) -> None:
+        if not isinstance(data, Mapping):
+            raise SettingsError(path or "(root)", f"expected a mapping, got {show(data)}")
+        self.path = path
+        self.data: Mapping[str, object] = data
+        known = tuple(allowed)
+        for key in data:
+            if not isinstance(key, str) or key not in known:
+                hint = difflib.get_close_matches(str(key), known, n=1)
+                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+                raise SettingsError(
+                    self.sub(str(key)),
+                    f"unknown key {key!r}{suggestion} (known: {', '.join(known)})",
+                )
+
+    def sub(self, key: str) -> str:
+        """The path of ``key`` in this table (quoted when it is not a bare word)."""
+        shown = key if _BARE_KEY.fullmatch(key) else json.dumps(key)
+        return f"{self.path}.{shown}" if self.path else shown
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def get(self, key: str, default: object = None) -> object:
+        return self.data.get(key, default)
+
+    def section(self, key: str, allowed: Iterable[str]) -> Table:
+        """The mapping under ``key`` as a table of its own (unset or ``None``: empty)."""
+        return Table(self.sub(key), or_empty(self.data.get(key)), allowed)
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise SettingsError(self.sub(key), f"expected true or false, got {show(value)}")
+        return value
+
+    def number(
+        self,
+        key: str,
+        default: float,
+        *,
+        minimum: float | None = None,
+        exclusive_min: bool = False,
+        maximum: float | None = None,
+    ) -> float:
+        value = self.data.get(key, default)
+        return self._number(key, value, minimum, exclusive_min, maximum)
+
+    def optional_number(
+        self,
+        key: str,
+        default: float | None,
+        *,
+        minimum: float | None = None,
+        exclusive_min: bool = False,
+        maximum: float | None = None,
+    ) -> float | None:
+        """A number, or ``None`` when unset (with no default) or set to ``None``."""
+        value = self.data.get(key, default)
+        if value is None:
+            return None
+        return self._number(key, value, minimum, exclusive_min, maximum)
+
+    def integer(
+        self, key: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
+        return self._integer(key, self.data.get(key, default), minimum, maximum)
+
+    def optional_integer(
+        self,
+        key: str,
+        default: int | None,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int | None:
+        """A whole number, or ``None`` when unset (with no default) or set to ``None``."""
+        value = self.data.get(key, default)
+        if value is None:
+            return None
+        return self._integer(key, value, minimum, maximum)
+
+    def choice(self, key: str, default: C, choices: tuple[C, ...]) -> C:
+        """One of ``choices`` (a tuple of a ``Literal``'s values gives that ``Literal``)."""
+        value = self.data.get(key, default)
+        for option in choices:
+            if value == option:
+                return option
+        raise SettingsError(
+            self.sub(key), f"{show(value)} is not one of {', '.join(map(repr, choices))}"
+        )
+
+    def string(self, key: str, default: str) -> str:
+        return self._string(key, self.data.get(key, default))
+
+    def optional_string(self, key: str) -> str | None:
+        """A non-empty string, or ``None`` when unset or set to ``None``."""
+        value = self.data.get(key)
+        return None if value is None else self._string(key, value)
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key, ())
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise SettingsError(self.sub(key), f"expected a list of strings, got {show(value)}")
+        items = tuple(value)
+        for item in items:
+            if not isinstance(item, str) or not item:
+                raise SettingsError(self.sub(key), f"expected non-empty strings, got {show(item)}")
+        return items
+
+    def importable(self, key: str, value: object, *, want: str) -> object:
+        """Resolve a dotted path (or accept the object itself) at start-up."""
+        if not isinstance(value, str):
+            return value
+        try:
+            found: object = import_string(value)
+        except ImportError as exc:
+            raise SettingsError(self.sub(key), f"cannot import {want} {value!r}: {exc}") from None
+        return found
+
+    def _number(
+        self,
+        key: str,
+        value: object,
+        minimum: float | None,
+        exclusive_min: bool,
+        maximum: float | None,
+    ) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise SettingsError(self.sub(key), f"expected a number, got {show(value)}")
+        if minimum is not None and (value < minimum or (exclusive_min and value == minimum)):
+            bound = f"greater than {minimum}" if exclusive_min else f"at least {minimum}"
+            raise SettingsError(self.sub(key), f"{show(value)} is out of range: must be {bound}")
+        if maximum is not None and value > maximum:
+            raise SettingsError(
+                self.sub(key), f"{show(value)} is out of range: must be at most {maximum}"
+            )
+        return float(value)
+
+    def _integer(self, key: str, value: object, minimum: int | None, maximum: int | None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(self.sub(key), f"expected a whole number, got {show(value)}")
+        if minimum is not None and value < minimum:
+            raise SettingsError(
+                self.sub(key), f"{show(value)} is out of range: must be at least {minimum}"
+            )
+        if maximum is not None and value > maximum:
+            raise SettingsError(
+                self.sub(key), f"{show(value)} is out of range: must be at most {maximum}"
+            )
+        return value
+
+    def _string(self, key: str, value: object) -> str:
+        if not isinstance(value, str) or not value:
+            raise SettingsError(self.sub(key), f"expected a non-empty string, got {show(value)}")
+        return value
+
+
+class Parsed:
+    """The sections parsed so far, for a section that builds on an earlier one (routes
+    inherit from ``defaults``)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, name: str, kind: type[T]) -> T:
+        value: object = self.values.get(name)
+        if not isinstance(value, kind):
+            raise LookupError(f"settings section {name!r} must come before those that read it")
+        return value
+
+
+Parser: TypeAlias = Callable[[str, object, Parsed], T]
+"""A section's parser: its key path, its raw value (``{}`` when unset) and the sections parsed
+before it; it returns the section's dataclass or raises :class:`SettingsError`."""

@@ -1,0 +1,67 @@
+"""The ``correlation`` section: the id's headers, how incoming ids are treated, the generator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeGuard
+
+from seawall.config.parse import HEADER_NAME, Parsed, Table, show
+from seawall.config.schema import INCOMING, CorrelationSettings, SettingsError
+
+__all__ = ["parse_correlation"]
+
+KEYS = ("header", "response_header", "incoming", "max_length", "generator", "traceparent")
+BUILT_IN_GENERATORS = ("uuid4", "uuid7")
+
+
+def parse_correlation(path: str, raw: object, earlier: Parsed) -> CorrelationSettings:
+    s = Table(path, raw, KEYS)
+    default = CorrelationSettings()
+    headers = _headers(s, default.headers)
+    response_header = s.string("response_header", headers[0])
+    if not HEADER_NAME.fullmatch(response_header):
+        raise SettingsError(
+            s.sub("response_header"), f"{show(response_header)} is not a valid header name"
+        )
+    max_length = s.integer("max_length", default.max_length, minimum=1, maximum=1024)
+    generator_value = s.get("generator", default.generator_name)
+    generator: Callable[[], str] | None = None
+    if isinstance(generator_value, str) and generator_value in BUILT_IN_GENERATORS:
+        generator_name = generator_value
+    elif isinstance(generator_value, str) or callable(generator_value):
+        found = s.importable("generator", generator_value, want="generator")
+        if not _is_generator(found):
+            raise SettingsError(s.sub("generator"), f"{show(generator_value)} is not callable")
+        generator = found
+        generator_name = generator_value if isinstance(generator_value, str) else "custom"
+    else:
+        raise SettingsError(
+            s.sub("generator"),
+            f"expected 'uuid4', 'uuid7' or a dotted path, got {show(generator_value)}",
+        )
+    return CorrelationSettings(
+        headers=headers,
+        response_header=response_header,
+        incoming=s.choice("incoming", default.incoming, INCOMING),
+        max_length=max_length,
+        generator=generator,
+        generator_name=generator_name,
+        traceparent=s.flag("traceparent", default.traceparent),
+    )
+
+
+def _headers(s: Table, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``header``: one name or a list of them, in order of precedence."""
+    value = s.get("header", default[0])
+    headers = (value,) if isinstance(value, str) else s.strings("header")
+    if not headers:
+        raise SettingsError(s.sub("header"), "name at least one header")
+    for name in headers:
+        if not HEADER_NAME.fullmatch(name):
+            raise SettingsError(s.sub("header"), f"{show(name)} is not a valid header name")
+    return headers
+
+
+def _is_generator(value: object) -> TypeGuard[Callable[[], str]]:
+    """Callable is all start-up can check: the correlation policy validates each id it returns."""
+    return callable(value)

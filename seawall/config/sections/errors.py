@@ -1,0 +1,78 @@
+"""The ``errors`` section: exception classes mapped to problems, debug details, format."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from seawall.config.parse import HEADER_NAME, Parsed, Table, or_empty, show
+from seawall.config.schema import (
+    CLASSIFICATIONS,
+    ERRORS_FORMATS,
+    ErrorMapping,
+    ErrorsSettings,
+    SettingsError,
+)
+
+__all__ = ["parse_errors"]
+
+KEYS = ("map", "debug", "format", "log_client_errors", "traceback_frames")
+MAPPING_KEYS = ("status", "title", "type", "detail", "classification", "headers")
+
+
+def parse_errors(path: str, raw: object, earlier: Parsed) -> ErrorsSettings:
+    s = Table(path, raw, KEYS)
+    default = ErrorsSettings()
+    mapping = _map(s)
+    frames = s.integer("traceback_frames", default.traceback_frames, minimum=0, maximum=500)
+    return ErrorsSettings(
+        map=mapping,
+        debug=s.flag("debug", default.debug),
+        format=s.choice("format", default.format, ERRORS_FORMATS),
+        log_client_errors=s.flag("log_client_errors", default.log_client_errors),
+        traceback_frames=frames,
+    )
+
+
+def _map(s: Table) -> dict[type[BaseException], ErrorMapping]:
+    """``map``: dotted exception class (or the class itself) to its problem."""
+    raw = or_empty(s.get("map"))
+    if not isinstance(raw, Mapping):
+        raise SettingsError(s.sub("map"), f"expected a mapping, got {show(raw)}")
+    classes = Table(s.sub("map"), raw, [k for k in raw if isinstance(k, str)])
+    mapping: dict[type[BaseException], ErrorMapping] = {}
+    for key, spec in raw.items():
+        exc_type = classes.importable(key, key, want="exception class")
+        if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
+            raise SettingsError(classes.sub(key), f"{show(key)} is not an exception class")
+        mapping[exc_type] = _error_mapping(Table(classes.sub(key), spec, MAPPING_KEYS))
+    return mapping
+
+
+def _error_mapping(s: Table) -> ErrorMapping:
+    status = s.optional_integer("status", None, minimum=400, maximum=599)
+    if status is None:
+        raise SettingsError(s.sub("status"), "is required (an HTTP status from 400 to 599)")
+    classification = s.get("classification")
+    if classification is not None and (
+        not isinstance(classification, str) or classification not in CLASSIFICATIONS
+    ):
+        raise SettingsError(
+            s.sub("classification"),
+            f"{show(classification)} is not one of {', '.join(CLASSIFICATIONS)}",
+        )
+    headers = or_empty(s.get("headers"))
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(k, str) and HEADER_NAME.fullmatch(k) and isinstance(v, str)
+        for k, v in headers.items()
+    ):
+        raise SettingsError(
+            s.sub("headers"), f"expected header names to strings, got {show(headers)}"
+        )
+    return ErrorMapping(
+        status=status,
+        title=s.optional_string("title"),
+        type=s.string("type", "about:blank"),
+        detail=s.optional_string("detail"),
+        classification=classification,
+        headers=dict(headers),
+    )

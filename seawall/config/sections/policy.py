@@ -1,0 +1,169 @@
+"""The ``defaults`` and ``routes`` sections: per-route policies and their breakers.
+
+A route inherits every key it does not set from ``defaults``, and its breaker keys from the
+default breaker; ``@seawall.policy`` overrides are parsed by the same :func:`parse_policy`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from seawall.config.parse import Parsed, Table, or_empty, show
+from seawall.config.routes import parse_route_key
+from seawall.config.schema import (
+    BREAKER_MODES,
+    TIMEOUT_MODES,
+    WINDOW_TYPES,
+    BreakerSettings,
+    PolicySettings,
+    Routes,
+    SettingsError,
+)
+
+__all__ = ["parse_breaker", "parse_defaults", "parse_policy", "parse_routes"]
+
+BREAKER_KEYS = tuple(f.name for f in dataclasses.fields(BreakerSettings))
+POLICY_KEYS = (
+    "timeout", "timeout_mode", "max_concurrency", "max_queue", "max_wait", "breaker",
+    "fallback", "stale_if_error",
+)  # fmt: skip
+
+
+def parse_defaults(path: str, raw: object, earlier: Parsed) -> PolicySettings:
+    return parse_policy(path, raw)
+
+
+def parse_routes(path: str, raw: object, earlier: Parsed) -> Routes:
+    if not isinstance(raw, Mapping):
+        raise SettingsError(path, f"expected a mapping of route to policy, got {show(raw)}")
+    defaults = earlier.get("defaults", PolicySettings)
+    table = Table(path, raw, [k for k in raw if isinstance(k, str)])
+    routes: list[tuple[str, PolicySettings]] = []
+    for key, policy in raw.items():
+        try:
+            parse_route_key(key)
+        except ValueError as exc:
+            raise SettingsError(table.sub(key), str(exc)) from None
+        routes.append((key, parse_policy(table.sub(key), or_empty(policy), defaults)))
+    return tuple(routes)
+
+
+def parse_breaker(path: str, data: object, base: BreakerSettings | None = None) -> BreakerSettings:
+    """Validate a breaker mapping, filling unset keys from ``base`` (or the built-in defaults)."""
+    s = Table(path, data, BREAKER_KEYS)
+    b = base or BreakerSettings()
+    statuses = _statuses(s, b.failure_statuses)
+    window_type = s.choice("window_type", b.window_type, WINDOW_TYPES)
+    window = s.integer("window", b.window, minimum=1, maximum=100_000)
+    open_for = s.number("open_for", b.open_for, minimum=0, exclusive_min=True)
+    max_open_for = s.number(
+        "max_open_for", max(b.max_open_for, open_for), minimum=0, exclusive_min=True
+    )
+    if max_open_for < open_for:
+        raise SettingsError(
+            s.sub("max_open_for"), f"{max_open_for} is less than open_for ({open_for})"
+        )
+    rate = functools.partial(s.number, minimum=0, exclusive_min=True, maximum=1)
+    return BreakerSettings(
+        failure_rate=rate("failure_rate", b.failure_rate),
+        slow_call_rate=rate("slow_call_rate", b.slow_call_rate),
+        minimum_calls=s.integer("minimum_calls", b.minimum_calls, minimum=1),
+        half_open_calls=s.integer("half_open_calls", b.half_open_calls, minimum=1),
+        jitter=s.number("jitter", b.jitter, minimum=0, maximum=1),
+        window_type=window_type,
+        window=window,
+        open_for=open_for,
+        max_open_for=max_open_for,
+        consecutive_failures=s.optional_integer(
+            "consecutive_failures", b.consecutive_failures, minimum=1
+        ),
+        slow_call_duration=s.optional_number(
+            "slow_call_duration", b.slow_call_duration, minimum=0, exclusive_min=True
+        ),
+        failure_statuses=statuses,
+        mode=s.choice("mode", b.mode, BREAKER_MODES),
+    )
+
+
+def parse_policy(path: str, data: object, base: PolicySettings | None = None) -> PolicySettings:
+    """Validate a per-route policy mapping; unset keys inherit from ``base`` (the defaults)."""
+    s = Table(path, data, POLICY_KEYS)
+    b = base or PolicySettings()
+    breaker = _breaker(s, b.breaker)
+    fallback = _fallback(s, b.fallback)
+    max_concurrency = s.optional_integer("max_concurrency", b.max_concurrency, minimum=1)
+    max_queue = s.integer("max_queue", b.max_queue, minimum=0)
+    max_wait = s.number("max_wait", b.max_wait, minimum=0)
+    if max_concurrency is None and s.has("max_queue") and max_queue:
+        raise SettingsError(s.sub("max_queue"), "needs max_concurrency to be set")
+    if max_queue and not max_wait:
+        raise SettingsError(
+            s.sub("max_wait"), "a queue (max_queue > 0) needs max_wait > 0, the longest wait"
+        )
+    policy = PolicySettings(
+        timeout=s.optional_number("timeout", b.timeout, minimum=0, exclusive_min=True),
+        timeout_mode=s.choice("timeout_mode", b.timeout_mode, TIMEOUT_MODES),
+        max_concurrency=max_concurrency,
+        max_queue=max_queue,
+        max_wait=max_wait,
+        breaker=breaker,
+        fallback=fallback,
+        stale_if_error=s.optional_number(
+            "stale_if_error", b.stale_if_error, minimum=0, exclusive_min=True
+        ),
+    )
+    refuses = policy.breaker is not None or policy.max_concurrency or policy.timeout is not None
+    if base is not None and s.has("stale_if_error") and policy.stale_if_error and not refuses:
+        # Inherited from the defaults it may rest unused; set on a route that never refuses, never.
+        raise SettingsError(
+            s.sub("stale_if_error"),
+            "serves the last good response while a breaker, bulkhead or timeout refuses requests,"
+            " and this route has none of them",
+        )
+    return policy
+
+
+def _statuses(s: Table, default: frozenset[int]) -> frozenset[int]:
+    """``failure_statuses``: the HTTP statuses that count as failures."""
+    raw = s.get("failure_statuses", sorted(default))
+    if isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
+        raise SettingsError(
+            s.sub("failure_statuses"), f"expected a list of statuses, got {show(raw)}"
+        )
+    statuses = frozenset(raw)
+    if not all(
+        isinstance(x, int) and not isinstance(x, bool) and 100 <= x <= 599 for x in statuses
+    ):
+        raise SettingsError(s.sub("failure_statuses"), f"expected HTTP statuses, got {show(raw)}")
+    return statuses
+
+
+def _breaker(s: Table, inherited: BreakerSettings | None) -> BreakerSettings | None:
+    """``breaker``: ``None``/``False`` for none, ``True`` for the inherited (or built-in) one,
+    or a mapping of keys over the inherited breaker."""
+    if not s.has("breaker"):
+        return inherited
+    raw = s.get("breaker")
+    if raw is None or raw is False:
+        return None
+    if raw is True:
+        return inherited or BreakerSettings()
+    return parse_breaker(s.sub("breaker"), raw, inherited)
+
+
+def _fallback(s: Table, inherited: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """``fallback``: a callable or its dotted path, resolved at start-up; ``None`` for none."""
+    if not s.has("fallback"):
+        return inherited
+    raw = s.get("fallback")
+    if raw is None:
+        return None
+    found = s.importable("fallback", raw, want="fallback")
+    if found is None:
+        return None
+    if not callable(found):
+        raise SettingsError(s.sub("fallback"), f"{show(raw)} is not callable")
+    return found
