@@ -121,3 +121,11 @@ def test_coerce_rejects_other_types() -> None:
     """Only a mapping, a Settings or None is accepted where settings are expected."""
     with pytest.raises(SettingsError, match="expected a mapping or Settings"):
         Settings.coerce(["not", "settings"])  # type: ignore[arg-type]
+
+
+def test_response_header_none_means_the_first_incoming_header() -> None:
+    """As the README documents: ``None`` (or unset) answers with the first header name."""
+    settings = Settings.from_mapping(
+        {"correlation": {"header": ["X-Trace", "X-Request-ID"], "response_header": None}}
+    )
+    assert settings.correlation.response_header == "X-Trace"

@@ -18,7 +18,7 @@ def parse_correlation(path: str, raw: object, earlier: Parsed) -> CorrelationSet
     s = Table(path, raw, KEYS)
     default = CorrelationSettings()
     headers = _headers(s, default.headers)
-    response_header = s.string("response_header", headers[0])
+    response_header = s.optional_string("response_header") or headers[0]
     if not HEADER_NAME.fullmatch(response_header):
         raise SettingsError(
             s.sub("response_header"), f"{show(response_header)} is not a valid header name"
