@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from seawall.errors.problems import Problem
+from seawall.errors.safe_text import safe_repr, safe_str
 
 __all__ = ["PRE_REDACTED", "error_event", "fingerprint"]
 
@@ -59,13 +60,10 @@ def fingerprint(exc: BaseException, frames: list[tuple[str, int, str, Any]]) -> 
 
 
 def _message(exc: BaseException, redact: Callable[[str], str]) -> str:
-    try:
-        text = str(exc)
-    except Exception:
-        text = f"<{type(exc).__name__}: str() failed>"
+    text = safe_str(exc)
     notes = getattr(exc, "__notes__", None)
     if isinstance(notes, list) and notes:
-        text = "; ".join([text, *(str(n) for n in notes[:10])])
+        text = "; ".join([text, *(safe_str(n) for n in notes[:10])])
     return redact(text)
 
 
@@ -136,10 +134,7 @@ def error_event(
 
 
 def _short_repr(value: Any) -> str:
-    try:
-        text = repr(value)
-    except Exception:
-        return "<repr failed>"
+    text = safe_repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from seawall.config.settings import ErrorsSettings
 from seawall.errors.exceptions import InvalidCorrelationIdError, SeawallRejection
 from seawall.errors.known import KNOWN_NAMES, KNOWN_TYPES
+from seawall.errors.safe_text import safe_str
 from seawall.errors.spec import ProblemSpec
 
 __all__ = ["Problem", "ProblemRegistry", "ProblemSpec", "classify_status", "problem"]
@@ -228,7 +229,7 @@ class ProblemRegistry:
         extensions["error_id"] = secrets.token_hex(16)
         if debug:
             extensions["exception"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
-            extensions["message"] = redact(_safe_str(exc))
+            extensions["message"] = redact(safe_str(exc))
         return Problem(
             status=status,
             title=title,
@@ -254,10 +255,3 @@ class ProblemRegistry:
             extensions={"correlation_id": correlation_id, "error_id": secrets.token_hex(16)},
             classification=classify_status(status),
         )
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:
-        return f"<{type(exc).__name__}: str() failed>"

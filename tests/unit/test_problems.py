@@ -174,6 +174,22 @@ def test_rejections_carry_retry_after_and_no_store() -> None:
     assert result.type.endswith("/circuit_open")
 
 
+class UnprintableError(Exception):
+    """An exception whose message cannot be rendered."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no message for you")
+
+
+def test_unprintable_exception_gets_one_placeholder_in_problem_and_event() -> None:
+    """An exception whose __str__ raises reads the same placeholder in the debug problem and in
+    the error event, instead of breaking the error path."""
+    error = UnprintableError()
+    result = to_problem(error, debug=True)
+    event = error_event(error, result, method="GET", route=None, redactor_text=REDACT)
+    assert result.extensions["message"] == event["message"] == "[unrenderable UnprintableError]"
+
+
 def test_debug_mode_adds_class_and_redacted_message() -> None:
     """Debug mode shows the exception class and a redacted message; never by default."""
     error = RuntimeError(f"token {SECRET}")

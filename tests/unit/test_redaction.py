@@ -320,6 +320,19 @@ def test_broken_repr_and_str_give_a_marker() -> None:
     assert "unrenderable" in redact(BrokenError())
 
 
+class UnprintableError(Exception):
+    """An exception whose message cannot be rendered."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no message for you")
+
+
+def test_unprintable_exception_reads_the_placeholder_problems_and_events_use() -> None:
+    """An exception whose __str__ raises reads ``[unrenderable <class>]``, the text problems and
+    error events give it too."""
+    assert redact(UnprintableError()) == "UnprintableError: [unrenderable UnprintableError]"
+
+
 def test_cycles_depth_and_size_are_bounded() -> None:
     """Cyclic, 10 000-deep and huge structures finish with markers instead of failing."""
     cyclic: dict[str, Any] = {"a": 1}
