@@ -30,11 +30,13 @@ _SAFE_FIELDS = (
     "correlation_id", "status", "classification",
 )  # fmt: skip
 
-_LIBRARY_PATHS = tuple(
-    {p for p in (sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("purelib"),
-                 sysconfig.get_paths().get("platlib")) if p}
-)  # fmt: skip
-_SEAWALL_PATH = os.path.dirname(os.path.abspath(__file__))
+_INSTALL = sysconfig.get_paths()
+_LIBRARY_PATHS = (
+    *{p for p in (_INSTALL.get("stdlib"), _INSTALL.get("purelib"), _INSTALL.get("platlib")) if p},
+    sys.prefix + os.sep + "lib",  # the running interpreter's own prefix (venvs, system Pythons)
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,  # seawall itself
+)
+"""Where frames are library code, which the fingerprint leaves out: it groups by the app's code."""
 _MAX_CAUSES = 8
 
 
@@ -48,7 +50,7 @@ def _frames(tb: TracebackType | None, limit: int) -> list[tuple[str, int, str, A
 
 
 def _is_app_code(filename: str) -> bool:
-    return not (filename.startswith(_LIBRARY_PATHS) or filename.startswith(_SEAWALL_PATH))
+    return not filename.startswith(_LIBRARY_PATHS)
 
 
 def fingerprint(exc: BaseException, frames: list[tuple[str, int, str, Any]]) -> str:
@@ -136,7 +138,3 @@ def error_event(
 def _short_repr(value: Any) -> str:
     text = safe_repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-# The running interpreter's own prefix counts as library code too (venvs, system Pythons).
-_LIBRARY_PATHS = (*_LIBRARY_PATHS, sys.prefix + os.sep + "lib")

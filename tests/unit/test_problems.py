@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sysconfig
 from typing import Any
 
 import httpx
@@ -13,7 +15,7 @@ from starlette.routing import Route, Router
 import seawall
 from seawall.asgi.middleware import ASGIMiddleware
 from seawall.config.settings import Settings
-from seawall.errors.event import error_event
+from seawall.errors.event import error_event, fingerprint
 from seawall.errors.exceptions import BulkheadFullError, CircuitOpenError, RequestTimeoutError
 from seawall.errors.problems import Problem, ProblemRegistry, classify_status, problem
 from seawall.errors.render import negotiate, render_html, render_json, response_headers
@@ -273,6 +275,20 @@ def test_error_event_fields_and_stable_fingerprint() -> None:
     assert first["traceback"][-1]["function"] == "_raise_here"
     assert set(first["traceback"][-1]) == {"file", "line", "function"}
     assert first["fingerprint"] == second["fingerprint"] != other["fingerprint"]
+
+
+def test_fingerprint_leaves_out_library_and_seawall_frames() -> None:
+    """Frames of installed packages, the standard library and seawall itself do not change the
+    fingerprint, so one app failure groups together whatever path led to it."""
+    paths = sysconfig.get_paths()
+    error = RuntimeError("boom")
+    app = (__file__, 10, "view", None)
+    installed = (os.path.join(paths["purelib"], "framework", "routing.py"), 1, "dispatch", None)
+    stdlib = (os.path.join(paths["stdlib"], "asyncio", "events.py"), 1, "_run", None)
+    ours = (os.path.join(os.path.dirname(seawall.__file__), "asgi", "middleware.py"), 1, "run", None)
+    alone = fingerprint(error, [app])
+    assert [fingerprint(error, [frame, app]) for frame in (installed, stdlib, ours)] == [alone] * 3
+    assert fingerprint(error, [(__file__, 10, "other_view", None)]) != alone
 
 
 def test_error_event_causes_are_redacted_and_cycle_safe() -> None:
