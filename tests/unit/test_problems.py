@@ -53,7 +53,16 @@ def starlette_http() -> BaseException:
 def fastapi_validation() -> BaseException:
     from fastapi.exceptions import RequestValidationError
 
-    return RequestValidationError([{"loc": ("body", "email"), "msg": "value is not a valid email", "type": "value_error", "input": SECRET}])
+    return RequestValidationError(
+        [
+            {
+                "loc": ("body", "email"),
+                "msg": "value is not a valid email",
+                "type": "value_error",
+                "input": SECRET,
+            }
+        ]
+    )
 
 
 def werkzeug_http() -> BaseException:
@@ -66,7 +75,12 @@ def django_exc(name: str) -> BaseException:
     import django.core.exceptions as core
     from django import http
 
-    return {"Http404": http.Http404, "PermissionDenied": core.PermissionDenied, "SuspiciousOperation": core.SuspiciousOperation, "BadRequest": core.BadRequest}[name](f"internal {SECRET}")
+    return {
+        "Http404": http.Http404,
+        "PermissionDenied": core.PermissionDenied,
+        "SuspiciousOperation": core.SuspiciousOperation,
+        "BadRequest": core.BadRequest,
+    }[name](f"internal {SECRET}")
 
 
 def drf_validation() -> BaseException:
@@ -134,7 +148,14 @@ def test_framework_safe_messages_and_headers_are_kept_for_4xx() -> None:
 def test_validation_errors_list_fields_without_inputs() -> None:
     """Validation errors become an ``errors`` member of field, message and type; no input value."""
     result = to_problem(fastapi_validation())
-    assert result.extensions["errors"] == [{"field": "body.email", "location": "body", "message": "value is not a valid email", "type": "value_error"}]
+    assert result.extensions["errors"] == [
+        {
+            "field": "body.email",
+            "location": "body",
+            "message": "value is not a valid email",
+            "type": "value_error",
+        }
+    ]
     drf = to_problem(drf_validation())
     assert drf.extensions["errors"][0]["field"] == "quantity"
     assert SECRET not in json.dumps(to_problem(pydantic_validation()).extensions)
@@ -154,7 +175,16 @@ def test_5xx_detail_never_carries_exception_text() -> None:
 def test_mro_picks_the_most_specific_and_settings_win() -> None:
     """Settings mappings beat built-ins; a subclass uses its parent's mapping."""
     registry = ProblemRegistry.from_settings(
-        Settings.from_mapping({"errors": {"map": {f"{__name__}.OutOfStockError": {"status": 409, "title": "Out of stock"}, "builtins.TimeoutError": {"status": 503, "title": "Busy"}}}}).errors
+        Settings.from_mapping(
+            {
+                "errors": {
+                    "map": {
+                        f"{__name__}.OutOfStockError": {"status": 409, "title": "Out of stock"},
+                        "builtins.TimeoutError": {"status": 503, "title": "Busy"},
+                    }
+                }
+            }
+        ).errors
     )
     assert to_problem(ClearanceError(), registry).title == "Out of stock"
     assert to_problem(ClearanceError(), registry).status == 409
@@ -164,7 +194,11 @@ def test_mro_picks_the_most_specific_and_settings_win() -> None:
 def test_decorator_registers_in_code() -> None:
     """``@seawall.problem`` maps a user exception class."""
     result = to_problem(PaymentError())
-    assert (result.status, result.title, result.classification) == (402, "Payment required", "permanent")
+    assert (result.status, result.title, result.classification) == (
+        402,
+        "Payment required",
+        "permanent",
+    )
     assert seawall.problem is problem
 
 
@@ -257,7 +291,9 @@ def _event(exc_factory: Any) -> dict[str, Any]:
     try:
         exc_factory()
     except RuntimeError as exc:
-        return error_event(exc, to_problem(exc), method="GET", route="GET /x", redactor_text=REDACT, frames=5)
+        return error_event(
+            exc, to_problem(exc), method="GET", route="GET /x", redactor_text=REDACT, frames=5
+        )
     raise AssertionError
 
 
@@ -270,7 +306,18 @@ def test_error_event_fields_and_stable_fingerprint() -> None:
         raise RuntimeError("other")
 
     other = _event(elsewhere)
-    assert {"correlation_id", "error_id", "method", "route", "status", "classification", "exception", "message", "traceback", "fingerprint"} <= first.keys()
+    assert {
+        "correlation_id",
+        "error_id",
+        "method",
+        "route",
+        "status",
+        "classification",
+        "exception",
+        "message",
+        "traceback",
+        "fingerprint",
+    } <= first.keys()
     assert SECRET not in json.dumps(first)
     assert first["traceback"][-1]["function"] == "_raise_here"
     assert set(first["traceback"][-1]) == {"file", "line", "function"}
@@ -285,7 +332,12 @@ def test_fingerprint_leaves_out_library_and_seawall_frames() -> None:
     app = (__file__, 10, "view", None)
     installed = (os.path.join(paths["purelib"], "framework", "routing.py"), 1, "dispatch", None)
     stdlib = (os.path.join(paths["stdlib"], "asyncio", "events.py"), 1, "_run", None)
-    ours = (os.path.join(os.path.dirname(seawall.__file__), "asgi", "middleware.py"), 1, "run", None)
+    ours = (
+        os.path.join(os.path.dirname(seawall.__file__), "asgi", "middleware.py"),
+        1,
+        "run",
+        None,
+    )
     alone = fingerprint(error, [app])
     assert [fingerprint(error, [frame, app]) for frame in (installed, stdlib, ours)] == [alone] * 3
     assert fingerprint(error, [(__file__, 10, "other_view", None)]) != alone
@@ -311,7 +363,9 @@ def test_frames_are_bounded() -> None:
     try:
         recurse(100)
     except RuntimeError as exc:
-        event = error_event(exc, to_problem(exc), method="GET", route=None, redactor_text=REDACT, frames=7)
+        event = error_event(
+            exc, to_problem(exc), method="GET", route=None, redactor_text=REDACT, frames=7
+        )
     assert len(event["traceback"]) == 7
 
 
@@ -326,7 +380,9 @@ async def test_concurrent_failures_never_mix_ids() -> None:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     with capture_logs() as logs:
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            responses = await asyncio.gather(*(client.get("/fail", headers={"X-Request-ID": f"f-{n}"}) for n in range(100)))
+            responses = await asyncio.gather(
+                *(client.get("/fail", headers={"X-Request-ID": f"f-{n}"}) for n in range(100))
+            )
     events = {e["correlation_id"]: e for e in logs.named("request_failed")}
     assert len(events) == 100
     for n, response in enumerate(responses):
