@@ -210,6 +210,31 @@ def test_rejections_carry_retry_after_and_no_store() -> None:
     assert result.type.endswith("/circuit_open")
 
 
+def starlette_unavailable() -> BaseException:
+    from starlette.exceptions import HTTPException
+
+    return HTTPException(503)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: CircuitOpenError("GET /x", retry_after=2.0),
+        lambda: BulkheadFullError("GET /x"),
+        lambda: RequestTimeoutError("GET /x"),
+        lambda: TimeoutError("read timed out"),
+        lambda: ConnectionRefusedError("refused"),
+        starlette_unavailable,
+    ],
+)
+def test_transient_problems_are_never_cached(make: Any) -> None:
+    """A transient failure (a rejection, a timeout, a 503) says Cache-Control: no-store, so no
+    cache keeps serving the failure after the cause is gone."""
+    result = to_problem(make())
+    assert result.classification == "transient"
+    assert result.headers["Cache-Control"] == "no-store"
+
+
 class UnprintableError(Exception):
     """An exception whose message cannot be rendered."""
 
@@ -258,6 +283,8 @@ def test_breaker_classification() -> None:
         ("application/problem+json", "auto", "json"),
         ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "auto", "html"),
         ("application/json;q=0.5, text/html;q=0.4", "auto", "json"),
+        ("text/html;q=0.8, application/json;q=0.8", "auto", "json"),
+        ("text/html, application/problem+json", "auto", "json"),
         ("text/html", "json", "json"),
     ],
 )
