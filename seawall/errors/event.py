@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from seawall.errors.problems import Problem
+from seawall.errors.safe_text import safe_repr, safe_str
 
 __all__ = ["PRE_REDACTED", "error_event", "fingerprint"]
 
@@ -29,11 +30,13 @@ _SAFE_FIELDS = (
     "correlation_id", "status", "classification",
 )  # fmt: skip
 
-_LIBRARY_PATHS = tuple(
-    {p for p in (sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("purelib"),
-                 sysconfig.get_paths().get("platlib")) if p}
-)  # fmt: skip
-_SEAWALL_PATH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the package
+_INSTALL = sysconfig.get_paths()
+_LIBRARY_PATHS = (
+    *{p for p in (_INSTALL.get("stdlib"), _INSTALL.get("purelib"), _INSTALL.get("platlib")) if p},
+    sys.prefix + os.sep + "lib",  # the running interpreter's own prefix (venvs, system Pythons)
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,  # seawall itself
+)
+"""Where frames are library code, which the fingerprint leaves out: it groups by the app's code."""
 _MAX_CAUSES = 8
 
 
@@ -47,7 +50,7 @@ def _frames(tb: TracebackType | None, limit: int) -> list[tuple[str, int, str, A
 
 
 def _is_app_code(filename: str) -> bool:
-    return not (filename.startswith(_LIBRARY_PATHS) or filename.startswith(_SEAWALL_PATH))
+    return not filename.startswith(_LIBRARY_PATHS)
 
 
 def fingerprint(exc: BaseException, frames: list[tuple[str, int, str, Any]]) -> str:
@@ -59,13 +62,10 @@ def fingerprint(exc: BaseException, frames: list[tuple[str, int, str, Any]]) -> 
 
 
 def _message(exc: BaseException, redact: Callable[[str], str]) -> str:
-    try:
-        text = str(exc)
-    except Exception:
-        text = f"<{type(exc).__name__}: str() failed>"
+    text = safe_str(exc)
     notes = getattr(exc, "__notes__", None)
     if isinstance(notes, list) and notes:
-        text = "; ".join([text, *(str(n) for n in notes[:10])])
+        text = "; ".join([text, *(safe_str(n) for n in notes[:10])])
     return redact(text)
 
 
@@ -136,12 +136,5 @@ def error_event(
 
 
 def _short_repr(value: Any) -> str:
-    try:
-        text = repr(value)
-    except Exception:
-        return "<repr failed>"
+    text = safe_repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-# The running interpreter's own prefix counts as library code too (venvs, system Pythons).
-_LIBRARY_PATHS = (*_LIBRARY_PATHS, sys.prefix + os.sep + "lib")

@@ -1,9 +1,8 @@
 """Exceptions to RFC 9457 problems: a registry looked up along the class's MRO.
 
-Built-ins cover what apps raise most and the frameworks' own exceptions; frameworks are matched
-by qualified class name, so the core never imports them. Order of precedence: settings
-(``errors.map``) over code registrations (``@problem``) over built-ins; along the MRO the most
-specific class wins.
+Order of precedence: settings (``errors.map``) over code registrations (``@problem``) over the
+exceptions seawall knows already (:mod:`seawall.errors.known`); along the MRO the most specific
+class wins.
 """
 
 from __future__ import annotations
@@ -16,6 +15,9 @@ from typing import Any, TypeVar
 
 from seawall.config.settings import ErrorsSettings
 from seawall.errors.exceptions import InvalidCorrelationIdError, SeawallRejection
+from seawall.errors.known import KNOWN_NAMES, KNOWN_TYPES
+from seawall.errors.safe_text import safe_str
+from seawall.errors.spec import ProblemSpec
 
 __all__ = ["Problem", "ProblemRegistry", "ProblemSpec", "classify_status", "problem"]
 
@@ -56,24 +58,6 @@ class Problem:
     classification: str = "unknown"
 
 
-@dataclass(frozen=True, slots=True)
-class ProblemSpec:
-    """How one exception class is answered. ``detail`` may be text or ``(exc) -> str``.
-
-    ``answered``: the framework raises it after sending its own response, to unwind to the layer
-    of its that catches it; seawall lets it through and logs nothing.
-    """
-
-    status: int
-    title: str | None = None
-    type: str = "about:blank"
-    detail: str | Callable[[BaseException], str | None] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    classification: str | None = None
-    extract: Callable[[BaseException], dict[str, Any]] | None = None
-    answered: bool = False
-
-
 def classify_status(status: int) -> str:
     """The default classification of an HTTP status."""
     if status == 401:
@@ -102,99 +86,6 @@ def phrase(status: int) -> str:
     except ValueError:
         return "Error"
 
-
-def _status_of(exc: BaseException) -> int:
-    for name in ("status_code", "code", "status"):
-        value = getattr(exc, name, None)
-        if isinstance(value, int) and 400 <= value <= 599:
-            return value
-    return 500
-
-
-def _http_exception(exc: BaseException) -> dict[str, Any]:
-    """Starlette/FastAPI/Werkzeug/DRF style: status and safe message from attributes."""
-    status = _status_of(exc)
-    detail = getattr(exc, "detail", None)
-    if detail is None:
-        detail = getattr(exc, "description", None)
-    out: dict[str, Any] = {"status": status}
-    if isinstance(detail, str) and status < 500:
-        out["detail"] = detail
-    elif isinstance(detail, list | dict) and status < 500:
-        out["errors"] = _drf_errors(detail)
-    headers = getattr(exc, "headers", None)
-    if isinstance(headers, Mapping):
-        out["headers"] = {str(k): str(v) for k, v in headers.items()}
-    return out
-
-
-def _drf_errors(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
-    if isinstance(detail, Mapping):
-        errors: list[dict[str, Any]] = []
-        for key, value in detail.items():
-            errors += _drf_errors(value, f"{prefix}.{key}" if prefix else str(key))
-        return errors
-    if isinstance(detail, list):
-        return [e for item in detail for e in _drf_errors(item, prefix)]
-    code = getattr(detail, "code", None)
-    return [{"field": prefix or None, "message": str(detail), "type": code}]
-
-
-def _validation_errors(exc: BaseException) -> dict[str, Any]:
-    """pydantic / FastAPI: list field, message and type; the input values are never included."""
-    errors_fn = getattr(exc, "errors", None)
-    items: list[Any] = []
-    if callable(errors_fn):
-        try:
-            items = list(errors_fn())
-        except Exception:  # a broken errors() must not break the error path
-            items = []
-    errors = []
-    for item in items[:100]:
-        if isinstance(item, Mapping):
-            loc = item.get("loc", ())
-            errors.append(
-                {
-                    "field": ".".join(str(part) for part in loc) if loc else None,
-                    "location": loc[0]
-                    if loc and loc[0] in ("body", "query", "path", "header", "cookie")
-                    else None,
-                    "message": str(item.get("msg", "")),
-                    "type": item.get("type"),
-                }
-            )
-    return {"errors": errors}
-
-
-_BUILTIN_TYPES: dict[type[BaseException], ProblemSpec] = {
-    TimeoutError: ProblemSpec(504, classification="transient"),
-    ConnectionError: ProblemSpec(503, classification="transient"),
-    PermissionError: ProblemSpec(403, classification="authorization"),
-    NotImplementedError: ProblemSpec(501, classification="permanent"),
-}
-
-_BUILTIN_NAMES: dict[str, ProblemSpec] = {
-    "starlette.exceptions.HTTPException": ProblemSpec(500, extract=_http_exception),
-    "werkzeug.exceptions.HTTPException": ProblemSpec(500, extract=_http_exception),
-    "rest_framework.exceptions.APIException": ProblemSpec(500, extract=_http_exception),
-    "fastapi.exceptions.RequestValidationError": ProblemSpec(
-        422, "Validation failed", detail="The request is not valid.", extract=_validation_errors
-    ),
-    "fastapi.exceptions.WebSocketRequestValidationError": ProblemSpec(
-        422, "Validation failed", detail="The request is not valid.", extract=_validation_errors
-    ),
-    "pydantic_core._pydantic_core.ValidationError": ProblemSpec(
-        422, "Validation failed", detail="The request is not valid.", extract=_validation_errors
-    ),
-    # Starlette's request body limit has sent its 413 already and unwinds to its own layer.
-    "starlette.middleware.body_limit._RequestBodyLimitResponseSent": ProblemSpec(
-        413, answered=True
-    ),
-    "django.http.response.Http404": ProblemSpec(404, detail="The resource was not found."),
-    "django.core.exceptions.PermissionDenied": ProblemSpec(403, detail="You may not do this."),
-    "django.core.exceptions.SuspiciousOperation": ProblemSpec(400, detail="Request refused."),
-    "django.core.exceptions.BadRequest": ProblemSpec(400, detail="The request is not valid."),
-}  # fmt: skip
 
 _VERDICT = {
     "transient": "failure",
@@ -256,13 +147,13 @@ class ProblemRegistry:
         if exc_type in self._cache:
             return self._cache[exc_type]
         found = None
-        for table in (self._own, _code_registrations, _BUILTIN_TYPES):
+        for table in (self._own, _code_registrations, KNOWN_TYPES):
             found = next((table[c] for c in exc_type.__mro__ if c in table), None)
             if found is not None:
                 break
         if found is None:
             for klass in exc_type.__mro__:
-                found = _BUILTIN_NAMES.get(f"{klass.__module__}.{klass.__qualname__}")
+                found = KNOWN_NAMES.get(f"{klass.__module__}.{klass.__qualname__}")
                 if found is not None:
                     break
         if len(self._cache) < 4096:
@@ -339,7 +230,7 @@ class ProblemRegistry:
         extensions["error_id"] = secrets.token_hex(16)
         if debug:
             extensions["exception"] = f"{type(exc).__module__}.{type(exc).__qualname__}"
-            extensions["message"] = redact(_safe_str(exc))
+            extensions["message"] = redact(safe_str(exc))
         return Problem(
             status=status,
             title=title,
@@ -365,10 +256,3 @@ class ProblemRegistry:
             extensions={"correlation_id": correlation_id, "error_id": secrets.token_hex(16)},
             classification=classify_status(status),
         )
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:
-        return f"<{type(exc).__name__}: str() failed>"

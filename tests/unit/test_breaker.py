@@ -500,6 +500,40 @@ def test_metrics_only_would_open_clears_when_rate_drops() -> None:
 
 
 @pytest.mark.parametrize(
+    ("options", "outcomes", "reason"),
+    [
+        ({}, [(True, None)] * 2 + [(False, None)] * 2, "failure_rate"),
+        (
+            {"slow_call_duration": 1.0, "slow_call_rate": 0.5},
+            [(False, 0.1), (False, 2.0)] * 2,
+            "slow_call_rate",
+        ),
+        (
+            {"minimum_calls": 10, "consecutive_failures": 3},
+            [(True, None)] * 3,
+            "consecutive_failures",
+        ),
+    ],
+)
+def test_metrics_only_would_open_by_the_rule_that_trips_a_closed_breaker(
+    options: dict[str, Any], outcomes: list[tuple[bool, float | None]], reason: str
+) -> None:
+    """Each trip rule opens a closed breaker and flags would_open in metrics-only mode alike."""
+    closed, watching = make(**options), make(**options)
+    watching.metrics_only()
+    events = listen(closed)
+    for failed, duration in outcomes:
+        for breaker in (closed, watching):
+            permit = breaker.acquire()
+            if failed:
+                permit.failure(duration)
+            else:
+                permit.success(duration)
+    assert [e.reason for e in events] == [reason]
+    assert watching.snapshot().would_open is True
+
+
+@pytest.mark.parametrize(
     ("mode", "state"), [("metrics_only", State.METRICS_ONLY), ("disabled", State.DISABLED)]
 )
 def test_mode_setting_chooses_the_starting_state(mode: str, state: State) -> None:
@@ -610,7 +644,8 @@ def test_state_read_fires_the_half_open_event_once() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "calls", "failures"), [(500, 1, 1), (503, 1, 1), (404, 1, 0), (200, 1, 0), (429, 0, 0)]
+    ("status", "calls", "failures"),
+    [(500, 1, 1), (503, 1, 1), (404, 1, 0), (200, 1, 0), (429, 0, 0)],
 )
 def test_http_status_maps_to_outcome(status: int, calls: int, failures: int) -> None:
     """500/502/503/504 fail, 429 is ignored, anything else succeeds."""

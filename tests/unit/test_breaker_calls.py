@@ -1,4 +1,4 @@
-"""call(), call_async(), the decorator, exception classification and the registry."""
+"""call(), call_async(), the decorator and exception classification."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from seawall.clock import FakeClock
-from seawall.config.settings import BreakerSettings, Settings
+from seawall.config.settings import BreakerSettings
 from seawall.errors.exceptions import CircuitOpenError
-from seawall.resilience.breaker import BreakerEvent, BreakerRegistry, CircuitBreaker, Outcome, State
+from seawall.resilience.breaker import CircuitBreaker, Outcome, State
 
 
 def make(
@@ -48,6 +48,7 @@ def half_open(breaker: CircuitBreaker, clock: FakeClock) -> None:
 def test_call_returns_the_result_and_counts_a_success() -> None:
     """call() runs the function with its arguments and records a success."""
     breaker = make()
+
     def add(a: int, b: int = 0) -> int:
         return a + b
 
@@ -190,57 +191,3 @@ def test_decorator_guards_a_coroutine_function() -> None:
     assert asyncio.iscoroutinefunction(double)
     assert asyncio.run(double(4)) == 8
     assert breaker.snapshot().calls == 1
-
-
-# -- registry --------------------------------------------------------------------------------
-
-
-def test_registry_returns_one_breaker_per_key() -> None:
-    """get() creates a breaker on first use and returns the same one afterwards."""
-    registry = BreakerRegistry({"GET /a": BreakerSettings(minimum_calls=3)})
-    breaker = registry.get("GET /a")
-    assert registry.get("GET /a") is breaker
-    assert breaker.settings.minimum_calls == 3
-
-
-def test_registry_refuses_unconfigured_keys() -> None:
-    """Only configured keys get a breaker, so request data cannot grow the registry."""
-    registry = BreakerRegistry({"GET /a": BreakerSettings()})
-    with pytest.raises(KeyError):
-        registry.get("GET /a/../../etc")
-    assert len(registry.breakers()) == 0
-
-
-def test_registry_from_settings_covers_routes_with_breakers_and_the_default() -> None:
-    """from_settings() configures every route that has a breaker, plus the defaults' one."""
-    settings = Settings.from_mapping(
-        {
-            "defaults": {"breaker": {"minimum_calls": 7}},
-            "routes": {"GET /a": {"breaker": {"window": 5}}, "GET /b": {"breaker": None}},
-        }
-    )
-    registry = BreakerRegistry.from_settings(settings)
-    assert "GET /a" in registry
-    assert "GET /b" not in registry
-    assert registry.get(BreakerRegistry.DEFAULT_KEY).settings.minimum_calls == 7
-    assert registry.get("GET /a").settings.window == 5
-
-
-def test_registry_listener_hears_breakers_created_later() -> None:
-    """A registry listener is attached to existing and future breakers."""
-    registry = BreakerRegistry({"GET /a": BreakerSettings(), "GET /b": BreakerSettings()})
-    registry.get("GET /a")
-    events: list[BreakerEvent] = []
-    registry.add_listener(events.append)
-    registry.get("GET /a").force_open()
-    registry.get("GET /b").force_open()
-    assert [e.name for e in events] == ["GET /a", "GET /b"]
-
-
-def test_registry_snapshots_cover_created_breakers() -> None:
-    """snapshots() reads every breaker created so far."""
-    clock = FakeClock()
-    registry = BreakerRegistry({"GET /a": BreakerSettings()}, clock=clock)
-    registry.get("GET /a").acquire().failure()
-    [snapshot] = registry.snapshots()
-    assert (snapshot.name, snapshot.failures) == ("GET /a", 1)

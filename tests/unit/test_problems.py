@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sysconfig
 from typing import Any
 
 import httpx
@@ -13,7 +15,7 @@ from starlette.routing import Route, Router
 import seawall
 from seawall.asgi.middleware import ASGIMiddleware
 from seawall.config.settings import Settings
-from seawall.errors.event import error_event
+from seawall.errors.event import error_event, fingerprint
 from seawall.errors.exceptions import BulkheadFullError, CircuitOpenError, RequestTimeoutError
 from seawall.errors.problems import Problem, ProblemRegistry, classify_status, problem
 from seawall.errors.render import negotiate, render_html, render_json, response_headers
@@ -51,7 +53,16 @@ def starlette_http() -> BaseException:
 def fastapi_validation() -> BaseException:
     from fastapi.exceptions import RequestValidationError
 
-    return RequestValidationError([{"loc": ("body", "email"), "msg": "value is not a valid email", "type": "value_error", "input": SECRET}])
+    return RequestValidationError(
+        [
+            {
+                "loc": ("body", "email"),
+                "msg": "value is not a valid email",
+                "type": "value_error",
+                "input": SECRET,
+            }
+        ]
+    )
 
 
 def werkzeug_http() -> BaseException:
@@ -64,7 +75,12 @@ def django_exc(name: str) -> BaseException:
     import django.core.exceptions as core
     from django import http
 
-    error: BaseException = {"Http404": http.Http404, "PermissionDenied": core.PermissionDenied, "SuspiciousOperation": core.SuspiciousOperation, "BadRequest": core.BadRequest}[name](f"internal {SECRET}")
+    error: BaseException = {
+        "Http404": http.Http404,
+        "PermissionDenied": core.PermissionDenied,
+        "SuspiciousOperation": core.SuspiciousOperation,
+        "BadRequest": core.BadRequest,
+    }[name](f"internal {SECRET}")
     return error
 
 
@@ -134,7 +150,14 @@ def test_framework_safe_messages_and_headers_are_kept_for_4xx() -> None:
 def test_validation_errors_list_fields_without_inputs() -> None:
     """Validation errors become an ``errors`` member of field, message and type; no input value."""
     result = to_problem(fastapi_validation())
-    assert result.extensions["errors"] == [{"field": "body.email", "location": "body", "message": "value is not a valid email", "type": "value_error"}]
+    assert result.extensions["errors"] == [
+        {
+            "field": "body.email",
+            "location": "body",
+            "message": "value is not a valid email",
+            "type": "value_error",
+        }
+    ]
     drf = to_problem(drf_validation())
     assert drf.extensions["errors"][0]["field"] == "quantity"
     assert SECRET not in json.dumps(to_problem(pydantic_validation()).extensions)
@@ -154,7 +177,16 @@ def test_5xx_detail_never_carries_exception_text() -> None:
 def test_mro_picks_the_most_specific_and_settings_win() -> None:
     """Settings mappings beat built-ins; a subclass uses its parent's mapping."""
     registry = ProblemRegistry.from_settings(
-        Settings.from_mapping({"errors": {"map": {f"{__name__}.OutOfStockError": {"status": 409, "title": "Out of stock"}, "builtins.TimeoutError": {"status": 503, "title": "Busy"}}}}).errors
+        Settings.from_mapping(
+            {
+                "errors": {
+                    "map": {
+                        f"{__name__}.OutOfStockError": {"status": 409, "title": "Out of stock"},
+                        "builtins.TimeoutError": {"status": 503, "title": "Busy"},
+                    }
+                }
+            }
+        ).errors
     )
     assert to_problem(ClearanceError(), registry).title == "Out of stock"
     assert to_problem(ClearanceError(), registry).status == 409
@@ -164,7 +196,11 @@ def test_mro_picks_the_most_specific_and_settings_win() -> None:
 def test_decorator_registers_in_code() -> None:
     """``@seawall.problem`` maps a user exception class."""
     result = to_problem(PaymentError())
-    assert (result.status, result.title, result.classification) == (402, "Payment required", "permanent")
+    assert (result.status, result.title, result.classification) == (
+        402,
+        "Payment required",
+        "permanent",
+    )
     assert seawall.problem is problem
 
 
@@ -174,6 +210,47 @@ def test_rejections_carry_retry_after_and_no_store() -> None:
     assert result.headers == {"Retry-After": "1", "Cache-Control": "no-store"}
     assert result.extensions["reason"] == "circuit_open"
     assert result.type.endswith("/circuit_open")
+
+
+def starlette_unavailable() -> BaseException:
+    from starlette.exceptions import HTTPException
+
+    return HTTPException(503)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: CircuitOpenError("GET /x", retry_after=2.0),
+        lambda: BulkheadFullError("GET /x"),
+        lambda: RequestTimeoutError("GET /x"),
+        lambda: TimeoutError("read timed out"),
+        lambda: ConnectionRefusedError("refused"),
+        starlette_unavailable,
+    ],
+)
+def test_transient_problems_are_never_cached(make: Any) -> None:
+    """A transient failure (a rejection, a timeout, a 503) says Cache-Control: no-store, so no
+    cache keeps serving the failure after the cause is gone."""
+    result = to_problem(make())
+    assert result.classification == "transient"
+    assert result.headers["Cache-Control"] == "no-store"
+
+
+class UnprintableError(Exception):
+    """An exception whose message cannot be rendered."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no message for you")
+
+
+def test_unprintable_exception_gets_one_placeholder_in_problem_and_event() -> None:
+    """An exception whose __str__ raises reads the same placeholder in the debug problem and in
+    the error event, instead of breaking the error path."""
+    error = UnprintableError()
+    result = to_problem(error, debug=True)
+    event = error_event(error, result, method="GET", route=None, redactor_text=REDACT)
+    assert result.extensions["message"] == event["message"] == "[unrenderable UnprintableError]"
 
 
 def test_debug_mode_adds_class_and_redacted_message() -> None:
@@ -208,6 +285,8 @@ def test_breaker_classification() -> None:
         ("application/problem+json", "auto", "json"),
         ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "auto", "html"),
         ("application/json;q=0.5, text/html;q=0.4", "auto", "json"),
+        ("text/html;q=0.8, application/json;q=0.8", "auto", "json"),
+        ("text/html, application/problem+json", "auto", "json"),
         ("text/html", "json", "json"),
     ],
 )
@@ -241,7 +320,9 @@ def _event(exc_factory: Any) -> dict[str, Any]:
     try:
         exc_factory()
     except RuntimeError as exc:
-        return error_event(exc, to_problem(exc), method="GET", route="GET /x", redactor_text=REDACT, frames=5)
+        return error_event(
+            exc, to_problem(exc), method="GET", route="GET /x", redactor_text=REDACT, frames=5
+        )
     raise AssertionError
 
 
@@ -254,11 +335,41 @@ def test_error_event_fields_and_stable_fingerprint() -> None:
         raise RuntimeError("other")
 
     other = _event(elsewhere)
-    assert {"correlation_id", "error_id", "method", "route", "status", "classification", "exception", "message", "traceback", "fingerprint"} <= first.keys()
+    assert {
+        "correlation_id",
+        "error_id",
+        "method",
+        "route",
+        "status",
+        "classification",
+        "exception",
+        "message",
+        "traceback",
+        "fingerprint",
+    } <= first.keys()
     assert SECRET not in json.dumps(first)
     assert first["traceback"][-1]["function"] == "_raise_here"
     assert set(first["traceback"][-1]) == {"file", "line", "function"}
     assert first["fingerprint"] == second["fingerprint"] != other["fingerprint"]
+
+
+def test_fingerprint_leaves_out_library_and_seawall_frames() -> None:
+    """Frames of installed packages, the standard library and seawall itself do not change the
+    fingerprint, so one app failure groups together whatever path led to it."""
+    paths = sysconfig.get_paths()
+    error = RuntimeError("boom")
+    app = (__file__, 10, "view", None)
+    installed = (os.path.join(paths["purelib"], "framework", "routing.py"), 1, "dispatch", None)
+    stdlib = (os.path.join(paths["stdlib"], "asyncio", "events.py"), 1, "_run", None)
+    ours = (
+        os.path.join(os.path.dirname(seawall.__file__), "asgi", "middleware.py"),
+        1,
+        "run",
+        None,
+    )
+    alone = fingerprint(error, [app])
+    assert [fingerprint(error, [frame, app]) for frame in (installed, stdlib, ours)] == [alone] * 3
+    assert fingerprint(error, [(__file__, 10, "other_view", None)]) != alone
 
 
 def test_error_event_causes_are_redacted_and_cycle_safe() -> None:
@@ -281,7 +392,9 @@ def test_frames_are_bounded() -> None:
     try:
         recurse(100)
     except RuntimeError as exc:
-        event = error_event(exc, to_problem(exc), method="GET", route=None, redactor_text=REDACT, frames=7)
+        event = error_event(
+            exc, to_problem(exc), method="GET", route=None, redactor_text=REDACT, frames=7
+        )
     assert len(event["traceback"]) == 7
 
 
@@ -296,7 +409,9 @@ async def test_concurrent_failures_never_mix_ids() -> None:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     with capture_logs() as logs:
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            responses = await asyncio.gather(*(client.get("/fail", headers={"X-Request-ID": f"f-{n}"}) for n in range(100)))
+            responses = await asyncio.gather(
+                *(client.get("/fail", headers={"X-Request-ID": f"f-{n}"}) for n in range(100))
+            )
     events = {e["correlation_id"]: e for e in logs.named("request_failed")}
     assert len(events) == 100
     for n, response in enumerate(responses):

@@ -102,7 +102,9 @@ CONTEXTUAL: dict[str, tuple[str, str]] = {
 
 def planted() -> list[tuple[str, str, str]]:
     """(name, text, secret) for every format."""
-    items = [(name, f"failed for {secret} while syncing", secret) for name, secret in SECRETS.items()]
+    items = [
+        (name, f"failed for {secret} while syncing", secret) for name, secret in SECRETS.items()
+    ]
     items += [(name, text.format(s=secret), secret) for name, (text, secret) in CONTEXTUAL.items()]
     return items
 
@@ -132,7 +134,10 @@ def test_every_format_is_redacted_in_free_text(name: str, text: str, secret: str
 def test_secrets_are_redacted_in_every_surface() -> None:
     """Nested dicts and lists, exception messages, args, notes, causes and log records: 0 leaks."""
     items = planted()
-    nested = {"request": {"items": [{"note": text} for _, text, _ in items]}, "tags": tuple(t for _, t, _ in items)}
+    nested = {
+        "request": {"items": [{"note": text} for _, text, _ in items]},
+        "tags": tuple(t for _, t, _ in items),
+    }
     out_nested = json.dumps(redact(nested))
     error = RuntimeError(" ".join(t for _, t, _ in items[:10]))
     error.add_note(" ".join(t for _, t, _ in items[10:20]))
@@ -143,7 +148,15 @@ def test_secrets_are_redacted_in_every_surface() -> None:
             raise error from inner
     except RuntimeError as caught:
         out_exc = redact(caught)
-    record = logging.LogRecord("app", logging.ERROR, __file__, 1, "sync failed %s / %r", (items[0][1], {"t": items[1][1]}), None)
+    record = logging.LogRecord(
+        "app",
+        logging.ERROR,
+        __file__,
+        1,
+        "sync failed %s / %r",
+        (items[0][1], {"t": items[1][1]}),
+        None,
+    )
     out_record = redact(record).getMessage()
     for _, _, secret in items:
         assert_no_leak(out_nested, secret)
@@ -202,8 +215,13 @@ def test_upper_case_hex_ids_that_pass_mod_97_are_kept() -> None:
     rng = random.Random(7)
     kept = 0
     while kept < 20:
-        token = rng.choice(["AD", "BE", "DE", "FA"]) + "".join(rng.choice("0123456789ABCDEF") for _ in range(30))
-        if not token[2:4].isdigit() or int("".join(str(int(c, 36)) for c in token[4:] + token[:4])) % 97 != 1:
+        token = rng.choice(["AD", "BE", "DE", "FA"]) + "".join(
+            rng.choice("0123456789ABCDEF") for _ in range(30)
+        )
+        if (
+            not token[2:4].isdigit()
+            or int("".join(str(int(c, 36)) for c in token[4:] + token[:4])) % 97 != 1
+        ):
             continue
         kept += 1
         assert not iban_valid(token)
@@ -247,7 +265,29 @@ def test_benign_text_comes_through_untouched(text: str) -> None:
     assert R.text(text) == text
 
 
-@pytest.mark.parametrize("key", ["X-Api-Key", "x_api_key", "apiKey", "API-KEY", "Authorization", "Set-Cookie", "csrftoken", "client_secret", "DATABASE_URL", "card[number]", "sessionId", "Proxy-Authorization", "privateKey", "refresh_token", "otp", "cvv", "dsn", "signature"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "X-Api-Key",
+        "x_api_key",
+        "apiKey",
+        "API-KEY",
+        "Authorization",
+        "Set-Cookie",
+        "csrftoken",
+        "client_secret",
+        "DATABASE_URL",
+        "card[number]",
+        "sessionId",
+        "Proxy-Authorization",
+        "privateKey",
+        "refresh_token",
+        "otp",
+        "cvv",
+        "dsn",
+        "signature",
+    ],
+)
 def test_sensitive_keys_in_any_spelling(key: str) -> None:
     """Values under sensitive keys are replaced, whatever the key's spelling."""
     out = redact({key: "value-123", "other": "kept"})
@@ -255,7 +295,21 @@ def test_sensitive_keys_in_any_spelling(key: str) -> None:
     assert out["other"] == "kept"
 
 
-@pytest.mark.parametrize("key", ["author", "sort_key", "max_tokens", "secretary", "keyboard_layout", "passenger", "token_count", "design", "spinner", "compass"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "author",
+        "sort_key",
+        "max_tokens",
+        "secretary",
+        "keyboard_layout",
+        "passenger",
+        "token_count",
+        "design",
+        "spinner",
+        "compass",
+    ],
+)
 def test_look_alike_keys_are_kept(key: str) -> None:
     """Keys that only look like sensitive ones keep their values."""
     assert redact({key: "value"}) == {key: "value"}
@@ -263,22 +317,45 @@ def test_look_alike_keys_are_kept(key: str) -> None:
 
 def test_settings_add_and_exempt_keys() -> None:
     """``keys`` adds names, ``safe_keys`` exempts them."""
-    r = Redactor(Settings.from_mapping({"redaction": {"keys": ["member-code"], "safe_keys": ["token"]}}).redaction)
-    assert r.redact({"memberCode": "x", "token": "y"}) == {"memberCode": "[REDACTED:member_code]", "token": "y"}
+    r = Redactor(
+        Settings.from_mapping(
+            {"redaction": {"keys": ["member-code"], "safe_keys": ["token"]}}
+        ).redaction
+    )
+    assert r.redact({"memberCode": "x", "token": "y"}) == {
+        "memberCode": "[REDACTED:member_code]",
+        "token": "y",
+    }
 
 
 def test_detectors_can_be_switched_off_and_patterns_added() -> None:
     """A detector set to false is skipped; a custom pattern gets its own label."""
-    r = Redactor(Settings.from_mapping({"redaction": {"detectors": {"email": False, "ip": True}, "patterns": {"order": r"ORD-\d{4}-\d{6}"}}}).redaction)
-    assert r.text("ann@example.com ORD-2024-000123 10.1.2.3") == "ann@example.com [REDACTED:order] [REDACTED:ip]"
+    r = Redactor(
+        Settings.from_mapping(
+            {
+                "redaction": {
+                    "detectors": {"email": False, "ip": True},
+                    "patterns": {"order": r"ORD-\d{4}-\d{6}"},
+                }
+            }
+        ).redaction
+    )
+    assert (
+        r.text("ann@example.com ORD-2024-000123 10.1.2.3")
+        == "ann@example.com [REDACTED:order] [REDACTED:ip]"
+    )
 
 
 def test_card_last4_and_hmac_placeholders() -> None:
     """Cards may keep their last four digits; HMAC tokens correlate equal secrets."""
     last4 = Redactor(Settings.from_mapping({"redaction": {"card_last4": True}}).redaction)
     assert last4.text(CARD) == f"[REDACTED:card:{CARD[-4:]}]"
-    keyed = Redactor(Settings.from_mapping({"redaction": {"placeholder": "hmac", "hmac_key": "k1"}}).redaction)
-    other = Redactor(Settings.from_mapping({"redaction": {"placeholder": "hmac", "hmac_key": "k2"}}).redaction)
+    keyed = Redactor(
+        Settings.from_mapping({"redaction": {"placeholder": "hmac", "hmac_key": "k1"}}).redaction
+    )
+    other = Redactor(
+        Settings.from_mapping({"redaction": {"placeholder": "hmac", "hmac_key": "k2"}}).redaction
+    )
     email = SECRETS["email"]
     assert keyed.text(email) == keyed.text(email) != other.text(email)
     assert email not in keyed.text(email)
@@ -320,6 +397,19 @@ def test_broken_repr_and_str_give_a_marker() -> None:
     assert "unrenderable" in redact(BrokenError())
 
 
+class UnprintableError(Exception):
+    """An exception whose message cannot be rendered."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no message for you")
+
+
+def test_unprintable_exception_reads_the_placeholder_problems_and_events_use() -> None:
+    """An exception whose __str__ raises reads ``[unrenderable <class>]``, the text problems and
+    error events give it too."""
+    assert redact(UnprintableError()) == "UnprintableError: [unrenderable UnprintableError]"
+
+
 def test_cycles_depth_and_size_are_bounded() -> None:
     """Cyclic, 10 000-deep and huge structures finish with markers instead of failing."""
     cyclic: dict[str, Any] = {"a": 1}
@@ -341,7 +431,11 @@ def test_cycles_are_marked_whatever_the_depth_bound(max_depth: int) -> None:
     cyclic["self"] = cyclic
     cyclic["items"] += [cyclic, {"up": cyclic}]
     out = r.redact(cyclic)
-    assert out == {"a": 1, "items": ["[REDACTED:cycle]", {"up": "[REDACTED:cycle]"}], "self": "[REDACTED:cycle]"}
+    assert out == {
+        "a": 1,
+        "items": ["[REDACTED:cycle]", {"up": "[REDACTED:cycle]"}],
+        "self": "[REDACTED:cycle]",
+    }
 
 
 def test_shared_values_are_not_cycles() -> None:
@@ -387,7 +481,9 @@ def test_adversarial_text_finishes_in_linear_time() -> None:
 def test_log_record_copy_keeps_template_and_original() -> None:
     """A redacted record keeps its template (groupable) and the original is not changed."""
     secret = SECRETS["stripe"]
-    record = logging.LogRecord("app", logging.INFO, __file__, 1, "charge failed with %s", (secret,), None)
+    record = logging.LogRecord(
+        "app", logging.INFO, __file__, 1, "charge failed with %s", (secret,), None
+    )
     record.api_key = secret
     out = redact(record)
     assert out.msg == "charge failed with %s"
@@ -414,7 +510,11 @@ def test_filter_renders_exc_info_redacted() -> None:
 
 def test_processor_redacts_event_dicts() -> None:
     """The structlog processor redacts keys and values of an event."""
-    event = {"event": f"login {SECRETS['email']}", "password": "x", "exception": f"Traceback ... {SECRETS['npm']}"}
+    event = {
+        "event": f"login {SECRETS['email']}",
+        "password": "x",
+        "exception": f"Traceback ... {SECRETS['npm']}",
+    }
     out = RedactingProcessor()(None, "info", dict(event))
     text = json.dumps(out)
     for secret in (SECRETS["email"], SECRETS["npm"]):
@@ -429,8 +529,15 @@ def test_key_matcher_labels_rules() -> None:
 
 
 values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | st.binary(),
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary(),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
     max_leaves=20,
 )
 

@@ -74,6 +74,3 @@ class KeyMatcher:
                     continue
                 return "_".join(rule)
         return None
-
-    def is_sensitive(self, key: str) -> bool:
-        return self.label(key) is not None

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from seawall.config.settings import RedactionSettings
+from seawall.errors.safe_text import safe_repr, safe_str
 from seawall.observability.redaction.anchors import AnchorIndex
 from seawall.observability.redaction.detectors import DETECTORS, Detector
 from seawall.observability.redaction.escape import escape
@@ -235,12 +236,12 @@ class Redactor:
             return self.exception_text(obj)
         if isinstance(obj, logging.LogRecord):
             return self.record(obj)
-        return self.text(_safe_repr(obj))
+        return self.text(safe_repr(obj))
 
     def _key_info(self, key: object) -> tuple[str, str | None]:
         """The key as it may be logged (escaped) and the placeholder for its value if the key
         is sensitive; cached per key (keys repeat)."""
-        name = key if isinstance(key, str) else _safe_repr(key)
+        name = key if isinstance(key, str) else safe_repr(key)
         cache = self._key_cache
         info = cache.get(name)
         if info is None:
@@ -261,13 +262,13 @@ class Redactor:
         link = ""
         while current is not None and id(current) not in seen and len(seen) < 10:
             seen.add(id(current))
-            parts.append(f"{link}{type(current).__qualname__}: {_safe_str(current)}")
+            parts.append(f"{link}{type(current).__qualname__}: {safe_str(current)}")
             notes = getattr(current, "__notes__", None)
             if isinstance(notes, list):
-                parts += [f"note: {_safe_str(note)}" for note in notes[:10]]
+                parts += [f"note: {safe_str(note)}" for note in notes[:10]]
             if isinstance(current, BaseExceptionGroup):
                 parts += [
-                    f"sub-exception {type(e).__qualname__}: {_safe_str(e)}"
+                    f"sub-exception {type(e).__qualname__}: {safe_str(e)}"
                     for e in current.exceptions[:10]
                 ]
             if current.__cause__ is not None:
@@ -316,17 +317,3 @@ def _has_key_stem(lowered: str) -> bool:
         if stem in lowered:
             return True
     return False
-
-
-def _safe_str(value: object) -> str:
-    try:
-        return str(value)
-    except Exception:
-        return f"[unrenderable {type(value).__name__}]"
-
-
-def _safe_repr(value: object) -> str:
-    try:
-        return repr(value)
-    except Exception:
-        return f"[unrenderable {type(value).__name__}]"

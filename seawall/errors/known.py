@@ -1,0 +1,109 @@
+"""Exceptions seawall answers without being told: Python's own and the frameworks'.
+
+Python's are matched by class; the frameworks' (Starlette, FastAPI, pydantic, Werkzeug, Django,
+Django REST framework) by qualified class name, so the core never imports a framework. Their
+status, safe detail, headers and validation errors are read from attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from seawall.errors.spec import ProblemSpec
+
+__all__ = ["KNOWN_NAMES", "KNOWN_TYPES"]
+
+
+def _status_of(exc: BaseException) -> int:
+    for name in ("status_code", "code", "status"):
+        value = getattr(exc, name, None)
+        if isinstance(value, int) and 400 <= value <= 599:
+            return value
+    return 500
+
+
+def _http_exception(exc: BaseException) -> dict[str, Any]:
+    """Starlette/FastAPI/Werkzeug/DRF style: status and safe message from attributes."""
+    status = _status_of(exc)
+    detail = getattr(exc, "detail", None)
+    if detail is None:
+        detail = getattr(exc, "description", None)
+    out: dict[str, Any] = {"status": status}
+    if isinstance(detail, str) and status < 500:
+        out["detail"] = detail
+    elif isinstance(detail, list | dict) and status < 500:
+        out["errors"] = _drf_errors(detail)
+    headers = getattr(exc, "headers", None)
+    if isinstance(headers, Mapping):
+        out["headers"] = {str(k): str(v) for k, v in headers.items()}
+    return out
+
+
+def _drf_errors(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
+    if isinstance(detail, Mapping):
+        errors: list[dict[str, Any]] = []
+        for key, value in detail.items():
+            errors += _drf_errors(value, f"{prefix}.{key}" if prefix else str(key))
+        return errors
+    if isinstance(detail, list):
+        return [e for item in detail for e in _drf_errors(item, prefix)]
+    code = getattr(detail, "code", None)
+    return [{"field": prefix or None, "message": str(detail), "type": code}]
+
+
+def _validation_errors(exc: BaseException) -> dict[str, Any]:
+    """pydantic / FastAPI: list field, message and type; the input values are never included."""
+    errors_fn = getattr(exc, "errors", None)
+    items: list[Any] = []
+    if callable(errors_fn):
+        try:
+            items = list(errors_fn())
+        except Exception:  # a broken errors() must not break the error path
+            items = []
+    errors = []
+    for item in items[:100]:
+        if isinstance(item, Mapping):
+            loc = item.get("loc", ())
+            errors.append(
+                {
+                    "field": ".".join(str(part) for part in loc) if loc else None,
+                    "location": loc[0]
+                    if loc and loc[0] in ("body", "query", "path", "header", "cookie")
+                    else None,
+                    "message": str(item.get("msg", "")),
+                    "type": item.get("type"),
+                }
+            )
+    return {"errors": errors}
+
+
+KNOWN_TYPES: dict[type[BaseException], ProblemSpec] = {
+    TimeoutError: ProblemSpec(504, classification="transient"),
+    ConnectionError: ProblemSpec(503, classification="transient"),
+    PermissionError: ProblemSpec(403, classification="authorization"),
+    NotImplementedError: ProblemSpec(501, classification="permanent"),
+}
+
+KNOWN_NAMES: dict[str, ProblemSpec] = {
+    "starlette.exceptions.HTTPException": ProblemSpec(500, extract=_http_exception),
+    "werkzeug.exceptions.HTTPException": ProblemSpec(500, extract=_http_exception),
+    "rest_framework.exceptions.APIException": ProblemSpec(500, extract=_http_exception),
+    "fastapi.exceptions.RequestValidationError": ProblemSpec(
+        422, "Validation failed", detail="The request is not valid.", extract=_validation_errors
+    ),
+    "fastapi.exceptions.WebSocketRequestValidationError": ProblemSpec(
+        422, "Validation failed", detail="The request is not valid.", extract=_validation_errors
+    ),
+    "pydantic_core._pydantic_core.ValidationError": ProblemSpec(
+        422, "Validation failed", detail="The request is not valid.", extract=_validation_errors
+    ),
+    # Starlette's request body limit has sent its 413 already and unwinds to its own layer.
+    "starlette.middleware.body_limit._RequestBodyLimitResponseSent": ProblemSpec(
+        413, answered=True
+    ),
+    "django.http.response.Http404": ProblemSpec(404, detail="The resource was not found."),
+    "django.core.exceptions.PermissionDenied": ProblemSpec(403, detail="You may not do this."),
+    "django.core.exceptions.SuspiciousOperation": ProblemSpec(400, detail="Request refused."),
+    "django.core.exceptions.BadRequest": ProblemSpec(400, detail="The request is not valid."),
+}  # fmt: skip
