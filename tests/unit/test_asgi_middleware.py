@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocket
 
 import seawall
+import seawall.deadline
 from seawall.asgi.middleware import ASGIMiddleware
 from seawall.clock import FakeClock
 from seawall.guard import FallbackRequest, FallbackResponse
