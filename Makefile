@@ -6,7 +6,8 @@ COMPILED := $(CURDIR)/.build/compiled
 
 .PHONY: demo test test-compiled compiled lint bench clean
 
-$(STAMP): pyproject.toml
+# The version lives in seawall/_version.py, so a new version reinstalls the metadata too.
+$(STAMP): pyproject.toml seawall/_version.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
