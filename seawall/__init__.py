@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from seawall._version import __version__ as __version__
+
 if TYPE_CHECKING:
     from seawall.asgi.middleware import ASGIMiddleware
     from seawall.config.policies import policy
