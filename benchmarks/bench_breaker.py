@@ -244,8 +244,14 @@ def main() -> int:
 
     import seawall.resilience.breaker
 
-    build = "compiled" if Path(seawall.resilience.breaker.__file__ or "").suffix == ".so" else "pure-Python"
-    print(f"Python {sys.version.split()[0]}, seawall {build} build, {args.number} ops x {args.repeat} rounds, best round")
+    build = (
+        "compiled"
+        if Path(seawall.resilience.breaker.__file__ or "").suffix == ".so"
+        else "pure-Python"
+    )
+    print(
+        f"Python {sys.version.split()[0]}, seawall {build} build, {args.number} ops x {args.repeat} rounds, best round"
+    )
     print(f"{'library':<15} {'operation':<44} {'ns/op':>8} {'target':>8}")
     missed = []
     for library, operation, factory, target in rows():

@@ -22,7 +22,11 @@ from seawall.testing import breaker_for
 
 SETTINGS = {
     "routes": {
-        "GET /items/{id}": {"timeout": 5, "max_concurrency": 100, "breaker": {"minimum_calls": 10**9}},
+        "GET /items/{id}": {
+            "timeout": 5,
+            "max_concurrency": 100,
+            "breaker": {"minimum_calls": 10**9},
+        },
         "GET /down/{id}": {"breaker": {"minimum_calls": 1, "failure_rate": 1.0, "open_for": 3600}},
     },
     "defaults": {"timeout": 5},
@@ -30,7 +34,9 @@ SETTINGS = {
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
+    )
     await send({"type": "http.response.body", "body": b"ok"})
 
 

@@ -24,7 +24,9 @@ SECRETS = {
     "github": "ghp_" + "N7xq2Lk9Vb4Rt6Yp1Zs8Wm3Jc5Hd0Fg2Ea4U",
     "stripe": "sk_" + "live_" + "51Hx9AbCdEfGhIjKlMnOpQrS",
     "slack": "xoxb-" + "123456789012-" + "AbCdEfGhIjKlMnOpQrStUvWx",
-    "jwt": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0" + ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    "jwt": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0"
+    + ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
     "db_password": "Pg-" + "s3cr3t!$+~pass",
     "session_cookie": "sess-" + "9f8e7d6c5b4a39281706",
     "csrf": "csrf-" + "a1b2c3d4e5f6a7b8c9d0",
@@ -155,15 +157,25 @@ def main() -> None:
         added.append((with_processor - (time.perf_counter() - started)) / number * 1e9)
 
     seawall_import = import_ms("", "import seawall")
-    own_import = import_ms("import structlog", "import seawall, seawall.observability.redaction, seawall.logging")
+    own_import = import_ms(
+        "import structlog", "import seawall, seawall.observability.redaction, seawall.logging"
+    )
     print(f"event: {size} bytes of JSON, {count_keys(event)} keys, {len(SECRETS)} planted secrets")
     print("| tool | µs per event (median of 7) | recall | missed |")
     print("|---|---:|---:|---|")
-    print(f"| seawall Redactor.redact | {statistics.median(seawall_runs):.0f} | {seawall_caught}/{len(SECRETS)} | {', '.join(seawall_missed) or '-'} |")
-    print(f"| sentry EventScrubber(recursive) | {statistics.median(sentry_runs):.0f} | {sentry_caught}/{len(SECRETS)} | {', '.join(sentry_missed) or '-'} |")
-    print(f"structlog 8-field record: +{statistics.median(added):.0f} ns per record for RedactingProcessor (target 2,000 ns, median of 7 rounds)")
-    print(f"import seawall: {seawall_import:.1f} ms (target 50 ms); seawall.observability.redaction and seawall.logging on top of"
-          f" their dependency structlog: {own_import:.1f} ms (median of 5 fresh interpreters)")
+    print(
+        f"| seawall Redactor.redact | {statistics.median(seawall_runs):.0f} | {seawall_caught}/{len(SECRETS)} | {', '.join(seawall_missed) or '-'} |"
+    )
+    print(
+        f"| sentry EventScrubber(recursive) | {statistics.median(sentry_runs):.0f} | {sentry_caught}/{len(SECRETS)} | {', '.join(sentry_missed) or '-'} |"
+    )
+    print(
+        f"structlog 8-field record: +{statistics.median(added):.0f} ns per record for RedactingProcessor (target 2,000 ns, median of 7 rounds)"
+    )
+    print(
+        f"import seawall: {seawall_import:.1f} ms (target 50 ms); seawall.observability.redaction and seawall.logging on top of"
+        f" their dependency structlog: {own_import:.1f} ms (median of 5 fresh interpreters)"
+    )
 
 
 if __name__ == "__main__":

@@ -112,5 +112,10 @@ WSGI_VARIANTS = [
         "django_seawall",
         "seawall Django integration: cid + log line, breaker+bulkhead+deadline by route, problems",
     ),
-    _variant("err_django_seawall", "seawall Django integration, error path (problem + 1 event)", "/boom", 500),
+    _variant(
+        "err_django_seawall",
+        "seawall Django integration, error path (problem + 1 event)",
+        "/boom",
+        500,
+    ),
 ]

@@ -55,7 +55,9 @@ def _app(log: Any, breaker: Any = None) -> Any:
 def build_fastapi_seawall() -> Any:
     from seawall.integrations.fastapi import install
 
-    log = make_stdlib_logger("bench.fastapi.seawall", CID_FMT, (seawall.logging.CorrelationIdFilter(),))
+    log = make_stdlib_logger(
+        "bench.fastapi.seawall", CID_FMT, (seawall.logging.CorrelationIdFilter(),)
+    )
     seawall.logging.configure(format="json", stream=DEVNULL, take_over=())
     app = _app(log)
     install(app, {"routes": {"GET /hello": POLICY, "GET /boom": POLICY}})
@@ -67,7 +69,9 @@ def build_fastapi_peer(metrics: bool = True) -> Any:
     from asgi_correlation_id import CorrelationIdFilter, CorrelationIdMiddleware
 
     log = make_stdlib_logger("bench.fastapi.peer", CID_FMT, (CorrelationIdFilter(),))
-    app = _app(log, pybreaker.CircuitBreaker(fail_max=BREAKER_FAIL_MAX, reset_timeout=BREAKER_RESET_S))
+    app = _app(
+        log, pybreaker.CircuitBreaker(fail_max=BREAKER_FAIL_MAX, reset_timeout=BREAKER_RESET_S)
+    )
     app.add_middleware(CorrelationIdMiddleware)
     if metrics:
         from prometheus_client import CollectorRegistry
@@ -78,7 +82,19 @@ def build_fastapi_peer(metrics: bool = True) -> Any:
 
 
 ASGI_VARIANTS = [
-    Variant("fastapi_seawall", "seawall FastAPI integration: id+log, breaker, timeout, bulkhead, problems", build_fastapi_seawall),
-    Variant("fastapi_peer", "asgi-correlation-id + log, prometheus-fastapi-instrumentator, pybreaker", build_fastapi_peer),
-    Variant("fastapi_peer_nomet", "fastapi_peer without metrics", lambda: build_fastapi_peer(metrics=False)),
+    Variant(
+        "fastapi_seawall",
+        "seawall FastAPI integration: id+log, breaker, timeout, bulkhead, problems",
+        build_fastapi_seawall,
+    ),
+    Variant(
+        "fastapi_peer",
+        "asgi-correlation-id + log, prometheus-fastapi-instrumentator, pybreaker",
+        build_fastapi_peer,
+    ),
+    Variant(
+        "fastapi_peer_nomet",
+        "fastapi_peer without metrics",
+        lambda: build_fastapi_peer(metrics=False),
+    ),
 ]

@@ -27,7 +27,9 @@ POLICY = {"max_concurrency": ROUTE_CONCURRENCY, "breaker": NEVER_TRIP}
 
 def build_flask_seawall() -> Any:
     app = flask_app()
-    log = make_stdlib_logger("bench.flask.seawall", CID_FMT, (seawall.logging.CorrelationIdFilter(),))
+    log = make_stdlib_logger(
+        "bench.flask.seawall", CID_FMT, (seawall.logging.CorrelationIdFilter(),)
+    )
     view = app.view_functions["hello"]
 
     def hello() -> Any:
@@ -47,6 +49,16 @@ WSGI_VARIANTS = [
         "issue 6's Flask peer: request-id extension + filter/log line + pybreaker",
         lambda: flask_app(log="rid", request_id=True, breaker=True),
     ),
-    Variant("flask_seawall", "seawall Flask integration: id+log line, breaker, bulkhead, problems", build_flask_seawall),
-    Variant("err_flask_seawall", "seawall Flask integration, error path", build_flask_seawall, "/boom", 500),
+    Variant(
+        "flask_seawall",
+        "seawall Flask integration: id+log line, breaker, bulkhead, problems",
+        build_flask_seawall,
+    ),
+    Variant(
+        "err_flask_seawall",
+        "seawall Flask integration, error path",
+        build_flask_seawall,
+        "/boom",
+        500,
+    ),
 ]

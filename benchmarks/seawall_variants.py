@@ -129,12 +129,37 @@ ASGI_VARIANTS = [
     Variant("cid_peer_only", "asgi-correlation-id alone, no log line", build_asgi_cid_only),
     Variant("sw_cid_only", "seawall correlation stage alone, no log line", build_seawall_cid_only),
     Variant("sw_stack_nolog", "seawall full stack, no log line", build_seawall_stack_no_log),
-    Variant("sw_install", "seawall install() on Starlette: full stack, no log line", build_seawall_install),
+    Variant(
+        "sw_install",
+        "seawall install() on Starlette: full stack, no log line",
+        build_seawall_install,
+    ),
     Variant("sw_timeout_only", "seawall, timeout only", _seawall_one_policy({"timeout": 5.0})),
-    Variant("sw_breaker_only", "seawall, breaker only", _seawall_one_policy(ROUTES["GET /hello"] | {"timeout": None, "max_concurrency": None})),
-    Variant("sw_bulkhead_only", "seawall, bulkhead only", _seawall_one_policy({"max_concurrency": 100})),
-    Variant("sw_stack", "seawall: id+log line, breaker, timeout, bulkhead, problems", build_seawall_stack),
-    Variant("err_sw_stack", "seawall full stack, error path (event with redacted traceback)", build_seawall_stack, "/boom", 500),
-    Variant("err_peer_cid_problem_tb", "asgi-correlation-id + problem+json handler + log line with exc_info", build_peer_error_stack, "/boom", 500),
+    Variant(
+        "sw_breaker_only",
+        "seawall, breaker only",
+        _seawall_one_policy(ROUTES["GET /hello"] | {"timeout": None, "max_concurrency": None}),
+    ),
+    Variant(
+        "sw_bulkhead_only", "seawall, bulkhead only", _seawall_one_policy({"max_concurrency": 100})
+    ),
+    Variant(
+        "sw_stack",
+        "seawall: id+log line, breaker, timeout, bulkhead, problems",
+        build_seawall_stack,
+    ),
+    Variant(
+        "err_sw_stack",
+        "seawall full stack, error path (event with redacted traceback)",
+        build_seawall_stack,
+        "/boom",
+        500,
+    ),
+    Variant(
+        "err_peer_cid_problem_tb",
+        "asgi-correlation-id + problem+json handler + log line with exc_info",
+        build_peer_error_stack,
+        "/boom",
+        500,
+    ),
 ]
-

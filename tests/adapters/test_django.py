@@ -58,8 +58,7 @@ def hello(request: HttpRequest) -> JsonResponse:
 
 def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError(
-        f"cannot reach postgres://shop:{PASSWORD}@db:5432/x api_key={API_KEY} "
-        f"for {EMAIL}"
+        f"cannot reach postgres://shop:{PASSWORD}@db:5432/x api_key={API_KEY} for {EMAIL}"
     )
 
 
@@ -321,7 +320,7 @@ def test_django_debug_turns_on_problem_debug_members(client: Client) -> None:
 
 
 def test_breaker_keyed_by_django_route_opens_and_recovers(client: Client) -> None:
-    """"GET flaky" opens after 2 of 4 failures, answers 503 with Retry-After, then recovers."""
+    """ "GET flaky" opens after 2 of 4 failures, answers 503 with Retry-After, then recovers."""
     clock = FakeClock(100.0)
     install_pipeline(Pipeline(get_runtime().pipeline.settings, clock=clock))
     statuses = [client.get("/flaky", {"fail": "1"}).status_code for _ in range(4)]
@@ -336,7 +335,10 @@ def test_breaker_keyed_by_django_route_opens_and_recovers(client: Client) -> Non
     assert client.get("/flaky").status_code == 200
 
 
-STALE_POLICY = {"breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}, "stale_if_error": 60}
+STALE_POLICY = {
+    "breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30},
+    "stale_if_error": 60,
+}
 STALE_FLAKY = {"routes": {"GET flaky": STALE_POLICY, "GET flaky/cookie": STALE_POLICY}}
 
 
@@ -371,7 +373,11 @@ async def test_open_breaker_serves_the_last_good_answer_under_asgi() -> None:
         for _ in range(2):
             await c.get("/flaky", params={"fail": "1"})
         stale = await c.get("/flaky")
-    assert (stale.status_code, stale.text, stale.headers["seawall-stale"]) == (200, "ok", "circuit_open")
+    assert (stale.status_code, stale.text, stale.headers["seawall-stale"]) == (
+        200,
+        "ok",
+        "circuit_open",
+    )
 
 
 def test_policy_decorator_overrides_settings(client: Client) -> None:
@@ -382,7 +388,7 @@ def test_policy_decorator_overrides_settings(client: Client) -> None:
 
 
 def test_thread_mode_timeout_answers_504(client: Client, logs: CapturedLogs) -> None:
-    """"GET slow/<int:n>/" runs isolated: 504 at its 0.2 s timeout while the view still waits."""
+    """ "GET slow/<int:n>/" runs isolated: 504 at its 0.2 s timeout while the view still waits."""
     slow_release.clear()
     try:
         response = client.get("/slow/1/")
@@ -396,7 +402,7 @@ def test_thread_mode_timeout_answers_504(client: Client, logs: CapturedLogs) -> 
 
 
 def test_bulkhead_rejects_beyond_its_limit(logs: CapturedLogs) -> None:
-    """"GET gate" admits one request at a time: a second concurrent one gets 503."""
+    """ "GET gate" admits one request at a time: a second concurrent one gets 503."""
     gate_open.clear()
     gate_entered.clear()
     with ThreadPoolExecutor(1) as pool:
@@ -417,7 +423,9 @@ def test_streaming_response_keeps_id_until_closed(client: Client, logs: Captured
     body = b"".join(response.streaming_content)
     response.close()
     assert body == b"stream-1\n" * 3
-    assert {e["correlation_id"] for e in logs.events if str(e["event"]).startswith("chunk")} == {"stream-1"}
+    assert {e["correlation_id"] for e in logs.events if str(e["event"]).startswith("chunk")} == {
+        "stream-1"
+    }
     assert seawall.get_correlation_id() is None
 
 
@@ -468,7 +476,13 @@ def test_bad_settings_fail_app_ready_with_settings_error() -> None:
 @pytest.mark.parametrize(
     ("middleware", "check_id"),
     [
-        (["django.middleware.common.CommonMiddleware", "seawall.integrations.django.SeawallMiddleware"], "seawall.W001"),
+        (
+            [
+                "django.middleware.common.CommonMiddleware",
+                "seawall.integrations.django.SeawallMiddleware",
+            ],
+            "seawall.W001",
+        ),
         (["django.middleware.common.CommonMiddleware"], "seawall.W002"),
     ],
 )
@@ -523,7 +537,7 @@ async def test_async_failure_is_one_problem_and_one_event(logs: CapturedLogs) ->
 
 
 async def test_async_timeout_cancels_the_view_for_real() -> None:
-    """"GET async/slow" (0.2 s, ASGI): the view is cancelled and the client gets 504."""
+    """ "GET async/slow" (0.2 s, ASGI): the view is cancelled and the client gets 504."""
     async_cancelled.clear()
     async with asgi_client() as client:
         response = await client.get("/async/slow")

@@ -114,7 +114,9 @@ def test_validation_error_lists_field_errors(client: Client) -> None:
 
 def test_valid_request_is_untouched(client: Client) -> None:
     """Valid input reaches the view and gets its normal DRF response."""
-    response = client.post("/api/items", {"name": "anchor", "quantity": 2}, content_type="application/json")
+    response = client.post(
+        "/api/items", {"name": "anchor", "quantity": 2}, content_type="application/json"
+    )
     assert response.status_code == 201
     assert response.json() == {"name": "anchor", "quantity": 2}
 
@@ -144,7 +146,9 @@ def test_unhandled_api_error_is_one_sanitized_500(client: Client, logs: Captured
     response = client.get("/api/broken")
     body = problem(response)
     assert response.status_code == 500
-    errors = [e for e in logs.events if e.get("level") == "error" or "django" in str(e.get("logger"))]
+    errors = [
+        e for e in logs.events if e.get("level") == "error" or "django" in str(e.get("logger"))
+    ]
     (event,) = errors
     assert event["error_id"] == body["error_id"]
     assert PASSWORD not in logs.text

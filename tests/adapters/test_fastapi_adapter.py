@@ -61,7 +61,17 @@ def make_app(settings: dict[str, Any] | None = None) -> FastAPI:
         await asyncio.sleep(5)
         return {}
 
-    seawall_fastapi.install(app, settings or {"routes": {"GET /api/flaky/{n}": {"breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}}}})
+    seawall_fastapi.install(
+        app,
+        settings
+        or {
+            "routes": {
+                "GET /api/flaky/{n}": {
+                    "breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}
+                }
+            }
+        },
+    )
     return app
 
 
@@ -95,8 +105,18 @@ def test_id_on_200_and_dependency(client: TestClient) -> None:
     assert response.json() == {"correlation_id": "fa-1"}
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/nowhere", 404), ("POST", "/hello", 405), ("GET", "/items/abc", 422), ("GET", "/items/0", 404)])
-def test_framework_errors_are_problems_with_the_id(client: TestClient, method: str, path: str, status: int) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/nowhere", 404),
+        ("POST", "/hello", 405),
+        ("GET", "/items/abc", 422),
+        ("GET", "/items/0", 404),
+    ],
+)
+def test_framework_errors_are_problems_with_the_id(
+    client: TestClient, method: str, path: str, status: int
+) -> None:
     """404, 405, 422 and HTTPException answers are problem+json and carry the id."""
     response = client.request(method, path, headers={"X-Request-ID": f"fa-{status}"})
     assert response.status_code == status
@@ -116,7 +136,9 @@ def test_http_exception_keeps_its_detail(client: TestClient) -> None:
     assert client.get("/items/0").json()["detail"] == "No such item"
 
 
-def test_500_is_a_problem_with_one_log_and_no_secret(client: TestClient, logs: CapturedLogs) -> None:
+def test_500_is_a_problem_with_one_log_and_no_secret(
+    client: TestClient, logs: CapturedLogs
+) -> None:
     """An unhandled exception answers 500 problem+json, logged once, without the secret."""
     response = client.get("/boom", headers={"X-Request-ID": "fa-500"})
     assert response.status_code == 500

@@ -34,7 +34,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(TESTING=True, PROPAGATE_EXCEPTIONS=False)
     app.config["SEAWALL"] = {
         "routes": {
-            "GET /items/<int:item_id>": {"breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}},
+            "GET /items/<int:item_id>": {
+                "breaker": {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}
+            },
             "GET /slow": {"timeout": 0.1, "timeout_mode": "thread", "max_concurrency": 2},
         }
     }
@@ -99,13 +101,20 @@ def test_id_on_200(client: Any) -> None:
     assert response.get_json() == {"correlation_id": "fl-1"}
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/nowhere", 404), ("POST", "/hello", 405), ("GET", "/forbidden", 403)])
-def test_framework_errors_are_problems_with_the_id(client: Any, method: str, path: str, status: int) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/nowhere", 404), ("POST", "/hello", 405), ("GET", "/forbidden", 403)],
+)
+def test_framework_errors_are_problems_with_the_id(
+    client: Any, method: str, path: str, status: int
+) -> None:
     """Routing errors and abort() answer problem+json with the id."""
     response = client.open(path, method=method, headers={"X-Request-ID": f"fl-{status}"})
     assert response.status_code == status
     assert response.content_type.startswith("application/problem+json")
-    assert response.get_json()["correlation_id"] == f"fl-{status}" == response.headers["X-Request-ID"]
+    assert (
+        response.get_json()["correlation_id"] == f"fl-{status}" == response.headers["X-Request-ID"]
+    )
 
 
 def test_500_is_one_sanitized_event_and_flask_does_not_log(client: Any, logs: CapturedLogs) -> None:
@@ -136,7 +145,13 @@ def test_open_breaker_serves_the_last_good_answer_of_the_url(logs: CapturedLogs)
     """With ``stale_if_error`` the open breaker answers a URL it answered before with that
     answer (and today's id); a URL it never answered gets the 503 problem."""
     breaker = {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30}
-    app = create_app({"SEAWALL": {"routes": {"GET /items/<int:item_id>": {"breaker": breaker, "stale_if_error": 60}}}})
+    app = create_app(
+        {
+            "SEAWALL": {
+                "routes": {"GET /items/<int:item_id>": {"breaker": breaker, "stale_if_error": 60}}
+            }
+        }
+    )
     client = app.test_client()
     assert client.get("/items/5").get_json() == {"item_id": 5}
     for _ in range(2):
@@ -198,8 +213,14 @@ def test_one_extension_serves_two_apps(logs: CapturedLogs) -> None:
     """The app factory pattern: each app keeps its own pipeline in app.extensions."""
     first, second = create_app(), create_app({"SEAWALL_CORRELATION__INCOMING": "ignore"})
     assert first.extensions["seawall"] is not second.extensions["seawall"]
-    assert first.test_client().get("/hello", headers={"X-Request-ID": "keep"}).headers["X-Request-ID"] == "keep"
-    assert second.test_client().get("/hello", headers={"X-Request-ID": "keep"}).headers["X-Request-ID"] != "keep"
+    assert (
+        first.test_client().get("/hello", headers={"X-Request-ID": "keep"}).headers["X-Request-ID"]
+        == "keep"
+    )
+    assert (
+        second.test_client().get("/hello", headers={"X-Request-ID": "keep"}).headers["X-Request-ID"]
+        != "keep"
+    )
 
 
 def test_no_id_survives_the_requests(client: Any) -> None:
@@ -223,7 +244,9 @@ def test_full_bulkhead_answers_503(logs: CapturedLogs) -> None:
     entered, release = threading.Event(), threading.Event()
     app = Flask(__name__)
     app.test_client_class = BufferedClient
-    app.config.update(PROPAGATE_EXCEPTIONS=False, SEAWALL={"routes": {"GET /held": {"max_concurrency": 1}}})
+    app.config.update(
+        PROPAGATE_EXCEPTIONS=False, SEAWALL={"routes": {"GET /held": {"max_concurrency": 1}}}
+    )
 
     @app.get("/held")
     def held() -> Any:

@@ -23,7 +23,9 @@ SERVERS = {
 
 
 @pytest.fixture(scope="module", params=sorted(SERVERS))
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     port = free_port()
     log_path = Path(tmp_path_factory.mktemp("django")) / "server.log"
     with serve(SERVERS[request.param](port), port, log_path, env=ENV) as running:
@@ -34,8 +36,13 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def test_concurrent_requests_keep_their_ids(server: Server, route: str) -> None:
     """100 concurrent requests with distinct ids: 0 mismatches in header, body and log line."""
     ids = [f"e2e{route.replace('/', '-')}-{n}" for n in range(100)]
-    with httpx.Client(base_url=server.base_url, timeout=10) as client, ThreadPoolExecutor(16) as pool:
-        responses = list(pool.map(lambda cid: client.get(route, headers={"X-Request-ID": cid}), ids))
+    with (
+        httpx.Client(base_url=server.base_url, timeout=10) as client,
+        ThreadPoolExecutor(16) as pool,
+    ):
+        responses = list(
+            pool.map(lambda cid: client.get(route, headers={"X-Request-ID": cid}), ids)
+        )
     mismatches = sum(
         r.headers["x-request-id"] != cid or r.json()["correlation_id"] != cid
         for r, cid in zip(responses, ids, strict=True)

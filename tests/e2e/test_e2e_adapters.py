@@ -21,7 +21,9 @@ SERVERS = {
 
 
 @pytest.fixture(scope="module", params=sorted(SERVERS))
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     port = free_port()
     log = Path(tmp_path_factory.mktemp(request.param)) / "server.log"
     with serve(SERVERS[request.param](port), port, log) as running:
@@ -31,7 +33,10 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def test_100_concurrent_requests_never_mix_ids(server: Server) -> None:
     """Header, body and log line carry the same id for each of 100 concurrent requests."""
     ids = [f"adapter-{n}" for n in range(100)]
-    with httpx.Client(base_url=server.base_url, timeout=30) as client, ThreadPoolExecutor(20) as pool:
+    with (
+        httpx.Client(base_url=server.base_url, timeout=30) as client,
+        ThreadPoolExecutor(20) as pool,
+    ):
         responses = list(pool.map(lambda i: client.get("/hello", headers={"X-Request-ID": i}), ids))
     mismatches = sum(
         r.headers["x-request-id"] != i or r.json()["correlation_id"] != i
@@ -39,7 +44,11 @@ def test_100_concurrent_requests_never_mix_ids(server: Server) -> None:
     )
 
     def logged() -> set[str]:
-        return {str(e.get("correlation_id")) for e in server.json_events() if e.get("event") == "hello handled"}
+        return {
+            str(e.get("correlation_id"))
+            for e in server.json_events()
+            if e.get("event") == "hello handled"
+        }
 
     server.wait_until(lambda: set(ids) <= logged())
     assert mismatches == 0
@@ -56,7 +65,9 @@ def test_failures_and_framework_errors_are_problems(server: Server) -> None:
     for response, cid in ((failed, "e2e-boom"), (missing, "e2e-404")):
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["correlation_id"] == cid == response.headers["x-request-id"]
-    events = server.wait_for_events(lambda e: e.get("event") == "request_failed" and e.get("correlation_id") == "e2e-boom")
+    events = server.wait_for_events(
+        lambda e: e.get("event") == "request_failed" and e.get("correlation_id") == "e2e-boom"
+    )
     assert len(events) == 1
     text = server.log_path.read_text()
     assert EXAMPLE_PASSWORD not in text

@@ -35,7 +35,10 @@ def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
 
 def concurrent_ids(server: Server, count: int) -> tuple[int, list[str]]:
     ids = [f"e2e-{n}" for n in range(count)]
-    with httpx.Client(base_url=server.base_url, timeout=30) as client, ThreadPoolExecutor(32) as pool:
+    with (
+        httpx.Client(base_url=server.base_url, timeout=30) as client,
+        ThreadPoolExecutor(32) as pool,
+    ):
         responses = list(pool.map(lambda i: client.get("/hello", headers={"X-Request-ID": i}), ids))
     mismatches = sum(
         r.headers["x-request-id"] != i or r.json()["correlation_id"] != i
@@ -45,12 +48,19 @@ def concurrent_ids(server: Server, count: int) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize("name", ["uvicorn_server", "gunicorn_server"])
-def test_300_concurrent_requests_match_header_body_and_log(name: str, request: pytest.FixtureRequest) -> None:
+def test_300_concurrent_requests_match_header_body_and_log(
+    name: str, request: pytest.FixtureRequest
+) -> None:
     """300 concurrent requests on a real server: 0 mismatches between header, body and log."""
     server: Server = request.getfixturevalue(name)
     mismatches, ids = concurrent_ids(server, 300)
+
     def logged() -> list[str]:
-        return sorted(e["correlation_id"] for e in server.json_events() if e.get("event") == "hello handled" and str(e.get("correlation_id")).startswith("e2e-"))
+        return sorted(
+            e["correlation_id"]
+            for e in server.json_events()
+            if e.get("event") == "hello handled" and str(e.get("correlation_id")).startswith("e2e-")
+        )
 
     server.wait_until(lambda: len(logged()) >= len(ids))
     assert mismatches == 0
@@ -58,14 +68,20 @@ def test_300_concurrent_requests_match_header_body_and_log(name: str, request: p
 
 
 @pytest.mark.parametrize("name", ["uvicorn_server", "gunicorn_server"])
-def test_failure_is_a_problem_and_the_server_log_has_no_secret(name: str, request: pytest.FixtureRequest) -> None:
+def test_failure_is_a_problem_and_the_server_log_has_no_secret(
+    name: str, request: pytest.FixtureRequest
+) -> None:
     """A failing route answers problem+json; the server's whole log holds no secret or traceback."""
     server: Server = request.getfixturevalue(name)
-    response = httpx.get(f"{server.base_url}/boom", headers={"X-Request-ID": f"{name}-boom"}, timeout=10)
+    response = httpx.get(
+        f"{server.base_url}/boom", headers={"X-Request-ID": f"{name}-boom"}, timeout=10
+    )
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["correlation_id"] == f"{name}-boom"
-    events = server.wait_for_events(lambda e: e.get("event") == "request_failed" and e.get("correlation_id") == f"{name}-boom")
+    events = server.wait_for_events(
+        lambda e: e.get("event") == "request_failed" and e.get("correlation_id") == f"{name}-boom"
+    )
     assert len(events) == 1
     assert events[0]["error_id"] == response.json()["error_id"]
     log_text = server.log_path.read_text()
@@ -77,9 +93,15 @@ def test_failure_is_a_problem_and_the_server_log_has_no_secret(name: str, reques
 
 def test_streamed_wsgi_body_logs_with_the_id(gunicorn_server: Server) -> None:
     """Under gunicorn, lines logged while a body streams carry the request's id."""
-    response = httpx.get(f"{gunicorn_server.base_url}/stream", headers={"X-Request-ID": "stream-1"}, timeout=10)
+    response = httpx.get(
+        f"{gunicorn_server.base_url}/stream", headers={"X-Request-ID": "stream-1"}, timeout=10
+    )
     assert response.text.splitlines() == [f"chunk {n} stream-1" for n in range(3)]
-    chunks = gunicorn_server.wait_for_events(lambda e: str(e.get("event", "")).startswith("chunk") and e.get("correlation_id") == "stream-1")
+    chunks = gunicorn_server.wait_for_events(
+        lambda e: (
+            str(e.get("event", "")).startswith("chunk") and e.get("correlation_id") == "stream-1"
+        )
+    )
     assert len(chunks) == 3
 
 
@@ -91,5 +113,7 @@ def test_uvicorn_slow_route_times_out_and_breaker_opens(uvicorn_server: Server) 
     assert rejected.status_code == 503
     assert int(rejected.headers["retry-after"]) >= 1
     assert rejected.json()["reason"] == "circuit_open"
-    transitions = uvicorn_server.wait_for_events(lambda e: e.get("event") == "breaker_state_changed")
+    transitions = uvicorn_server.wait_for_events(
+        lambda e: e.get("event") == "breaker_state_changed"
+    )
     assert transitions[0]["new_state"] == "open"

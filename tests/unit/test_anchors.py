@@ -17,7 +17,9 @@ def found(text: str) -> list[str]:
     return [d.name for d in INDEX.detectors_for(text, text.lower())]
 
 
-@pytest.mark.parametrize(("detector", "anchor"), ANCHORED, ids=[f"{d.name}:{a}" for d, a in ANCHORED])
+@pytest.mark.parametrize(
+    ("detector", "anchor"), ANCHORED, ids=[f"{d.name}:{a}" for d, a in ANCHORED]
+)
 def test_every_anchor_selects_its_detector(detector: Detector, anchor: str) -> None:
     """Each anchor, alone or among words, selects its detector whatever group it is filed under."""
     spellings = {anchor, anchor.upper()} if detector.case_insensitive_anchors else {anchor}
@@ -26,7 +28,9 @@ def test_every_anchor_selects_its_detector(detector: Detector, anchor: str) -> N
             assert detector in INDEX.detectors_for(text, text.lower())
 
 
-@pytest.mark.parametrize("text", ["call 4111 1111 1111 1111", "é 12345678", "n° ٣٣٣٣٣٣٣٣", "id 078-05-1120"])
+@pytest.mark.parametrize(
+    "text", ["call 4111 1111 1111 1111", "é 12345678", "n° ٣٣٣٣٣٣٣٣", "id 078-05-1120"]
+)
 def test_digit_runs_select_the_digit_detectors(text: str) -> None:
     """Eight digits in a row (spaces, dashes and non-ASCII digits included) select card, IBAN and SSN."""
     assert {"card", "iban", "ssn"} <= set(found(text))

@@ -55,7 +55,11 @@ def test_a_good_get_answer_is_served_with_its_age_and_why() -> None:
     assert found is not None
     answer, age = found
     assert (answer.status, answer.body, age) == (200, b'{"id":1}', 42)
-    assert answer.headers == [("content-type", "application/json"), ("age", "42"), ("seawall-stale", "circuit_open")]
+    assert answer.headers == [
+        ("content-type", "application/json"),
+        ("age", "42"),
+        ("seawall-stale", "circuit_open"),
+    ]
 
 
 def test_an_answer_older_than_the_setting_is_not_served() -> None:
@@ -95,7 +99,9 @@ def test_an_authorized_request_is_kept_when_the_answer_says_public() -> None:
     """RFC 9111: ``Cache-Control: public`` lets a shared cache keep an authorized request's answer."""
     store = StaleStore(60)
     authorized = scope_header([(b"authorization", b"Bearer abc")])
-    assert store.offer("/catalog", authorized, 200, [("cache-control", "public, max-age=5")], b"all")
+    assert store.offer(
+        "/catalog", authorized, 200, [("cache-control", "public, max-age=5")], b"all"
+    )
 
 
 def test_vary_headers_must_match_the_new_request() -> None:
@@ -160,7 +166,9 @@ def test_request_header_readers_for_wsgi_and_asgi() -> None:
 
 def test_stale_if_error_on_a_route_that_never_refuses_is_an_error() -> None:
     """Nothing could ever be served: the error names the route and the key."""
-    with pytest.raises(SettingsError, match=r'routes\."GET /x"\.stale_if_error: .*has none of them'):
+    with pytest.raises(
+        SettingsError, match=r'routes\."GET /x"\.stale_if_error: .*has none of them'
+    ):
         Settings.from_mapping({"routes": {"GET /x": {"stale_if_error": 30}}})
     with pytest.raises(SettingsError, match=r'routes\."GET /x"\.stale_if_error: .*-1'):
         Settings.from_mapping({"routes": {"GET /x": {"timeout": 1, "stale_if_error": -1}}})
@@ -168,7 +176,9 @@ def test_stale_if_error_on_a_route_that_never_refuses_is_an_error() -> None:
 
 def test_stale_if_error_in_defaults_reaches_every_guarded_route() -> None:
     """Set once in ``defaults``, it applies to the routes that have a breaker, bulkhead or timeout."""
-    settings = Settings.from_mapping({"defaults": {"stale_if_error": 30}, "routes": {"GET /x": {"timeout": 1}}})
+    settings = Settings.from_mapping(
+        {"defaults": {"stale_if_error": 30}, "routes": {"GET /x": {"timeout": 1}}}
+    )
     assert dict(settings.routes)["GET /x"].stale_if_error == 30
 
 
@@ -189,8 +199,12 @@ async def plain(request: Request) -> PlainTextResponse:
 
 def asgi_client(clock: FakeClock) -> httpx.AsyncClient:
     pipeline = Pipeline(SETTINGS, clock=clock)
-    app = ASGIMiddleware(Router(routes=[Route("/items/{id}", item), Route("/plain/{id}", plain)]), pipeline=pipeline)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test")
+    app = ASGIMiddleware(
+        Router(routes=[Route("/items/{id}", item), Route("/plain/{id}", plain)]), pipeline=pipeline
+    )
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test"
+    )
 
 
 async def test_asgi_open_breaker_serves_the_last_good_answer_of_the_url(logs: CapturedLogs) -> None:
@@ -273,7 +287,15 @@ def test_wsgi_open_breaker_serves_the_last_good_answer(query: str) -> None:
 
 # -- what is never remembered -------------------------------------------------------------------
 
-ANY_METHOD: dict[str, Any] = {"routes": {"/items/{id}": {"breaker": BREAKER, "stale_if_error": 60, "fallback": f"{__name__}.placeholder"}}}
+ANY_METHOD: dict[str, Any] = {
+    "routes": {
+        "/items/{id}": {
+            "breaker": BREAKER,
+            "stale_if_error": 60,
+            "fallback": f"{__name__}.placeholder",
+        }
+    }
+}
 
 
 def stale_store(pipeline: Pipeline, path: str) -> StaleStore:
@@ -286,8 +308,12 @@ def stale_store(pipeline: Pipeline, path: str) -> StaleStore:
 async def test_asgi_a_non_get_answer_is_never_remembered() -> None:
     """A ``POST`` answered 200 on a stale-if-error route is not kept for the URL's ``GET``s."""
     pipeline = Pipeline(ANY_METHOD, clock=FakeClock())
-    app = ASGIMiddleware(Router(routes=[Route("/items/{id}", item, methods=["GET", "POST"])]), pipeline=pipeline)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test") as c:
+    app = ASGIMiddleware(
+        Router(routes=[Route("/items/{id}", item, methods=["GET", "POST"])]), pipeline=pipeline
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test"
+    ) as c:
         assert (await c.post("/items/1")).status_code == 200
     assert len(stale_store(pipeline, "/items/1")) == 0
 
@@ -295,7 +321,10 @@ async def test_asgi_a_non_get_answer_is_never_remembered() -> None:
 def test_wsgi_a_non_get_answer_is_never_remembered() -> None:
     """The same over WSGI: only ``GET`` answers are offered to the store."""
     pipeline = Pipeline(ANY_METHOD, clock=FakeClock())
-    with httpx.Client(transport=httpx.WSGITransport(app=WSGIMiddleware(wsgi_item, pipeline=pipeline)), base_url="http://test") as c:
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=WSGIMiddleware(wsgi_item, pipeline=pipeline)),
+        base_url="http://test",
+    ) as c:
         assert c.post("/items/1").status_code == 200
         assert c.get("/items/2").status_code == 200
     store = stale_store(pipeline, "/items/1")
@@ -306,7 +335,10 @@ def test_wsgi_a_non_get_answer_is_never_remembered() -> None:
 def test_wsgi_a_fallback_answer_is_never_remembered_as_the_last_good_one() -> None:
     """A 200 from the fallback, served while the breaker is open, does not enter the store."""
     pipeline = Pipeline(ANY_METHOD, clock=FakeClock())
-    with httpx.Client(transport=httpx.WSGITransport(app=WSGIMiddleware(wsgi_item, pipeline=pipeline)), base_url="http://test") as c:
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=WSGIMiddleware(wsgi_item, pipeline=pipeline)),
+        base_url="http://test",
+    ) as c:
         down.update({"2", "3"})
         for n in "23":
             assert c.get(f"/items/{n}").status_code == 503
@@ -319,7 +351,9 @@ async def test_asgi_a_fallback_answer_is_never_remembered_as_the_last_good_one()
     """The same over ASGI."""
     pipeline = Pipeline(ANY_METHOD, clock=FakeClock())
     app = ASGIMiddleware(Router(routes=[Route("/items/{id}", item)]), pipeline=pipeline)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test"
+    ) as c:
         down.update({"2", "3"})
         for n in "23":
             assert (await c.get(f"/items/{n}")).status_code == 503

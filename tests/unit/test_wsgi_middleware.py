@@ -38,7 +38,9 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps({"correlation_id": seawall.get_correlation_id()}).encode()]
     if path == "/own-id":
-        start_response("200 OK", [("X-Request-ID", "app-set"), ("Access-Control-Expose-Headers", "X-Total")])
+        start_response(
+            "200 OK", [("X-Request-ID", "app-set"), ("Access-Control-Expose-Headers", "X-Total")]
+        )
         return [b"x"]
     if path == "/boom":
         raise RuntimeError(f"login failed password={PASSWORD} token {GITHUB_TOKEN}")
@@ -85,13 +87,17 @@ SETTINGS: dict[str, Any] = {
 
 
 def client(wsgi: Any) -> httpx.Client:
-    return httpx.Client(transport=httpx.WSGITransport(app=wsgi, raise_app_exceptions=False), base_url="http://test")
+    return httpx.Client(
+        transport=httpx.WSGITransport(app=wsgi, raise_app_exceptions=False), base_url="http://test"
+    )
 
 
 def keeping_statuses(statuses: list[str]) -> Callable[..., Callable[[bytes], object]]:
     """A server's ``start_response`` that keeps each status; its ``write`` discards the data."""
 
-    def start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], object]:
+    def start_response(
+        status: str, headers: Any, exc_info: Any = None
+    ) -> Callable[[bytes], object]:
         statuses.append(status)
         return lambda data: None
 
@@ -184,13 +190,17 @@ def test_failure_mid_stream_aborts_with_sanitized_exception(logs: CapturedLogs) 
 def test_concurrent_threads_never_mix_ids(logs: CapturedLogs) -> None:
     """300 requests from 16 threads: 0 mismatches between header, body and log line."""
     with client(WSGIMiddleware(app)) as c, ThreadPoolExecutor(16) as pool:
-        responses = list(pool.map(lambda n: c.get("/hello", headers={"X-Request-ID": f"t-{n}"}), range(300)))
+        responses = list(
+            pool.map(lambda n: c.get("/hello", headers={"X-Request-ID": f"t-{n}"}), range(300))
+        )
     mismatches = sum(
         r.headers["x-request-id"] != f"t-{n}" or r.json()["correlation_id"] != f"t-{n}"
         for n, r in enumerate(responses)
     )
     assert mismatches == 0
-    assert sorted(e["correlation_id"] for e in logs.named("hello handled")) == sorted(f"t-{n}" for n in range(300))
+    assert sorted(e["correlation_id"] for e in logs.named("hello handled")) == sorted(
+        f"t-{n}" for n in range(300)
+    )
 
 
 def test_open_breaker_rejects_without_calling_app(logs: CapturedLogs) -> None:
@@ -330,8 +340,14 @@ def test_requests_leave_no_reference_cycles_for_the_collector(policies: bool) ->
     [
         ([("Content-Type", "a")], [("Content-Type", "a"), ("X-Request-ID", "n")]),
         ([("x-request-id", "old"), ("ETag", "1")], [("ETag", "1"), ("X-Request-ID", "n")]),
-        ([("X-Request-IDs", "b"), ("X-Request-Ix", "c")], [("X-Request-IDs", "b"), ("X-Request-Ix", "c"), ("X-Request-ID", "n")]),
-        ([("access-control-expose-headers", "ETag")], [("access-control-expose-headers", "ETag, X-Request-ID"), ("X-Request-ID", "n")]),
+        (
+            [("X-Request-IDs", "b"), ("X-Request-Ix", "c")],
+            [("X-Request-IDs", "b"), ("X-Request-Ix", "c"), ("X-Request-ID", "n")],
+        ),
+        (
+            [("access-control-expose-headers", "ETag")],
+            [("access-control-expose-headers", "ETag, X-Request-ID"), ("X-Request-ID", "n")],
+        ),
     ],
 )
 def test_set_header_str_replaces_any_spelling_and_merges_expose(
