@@ -1,1 +1,1 @@
-"""The protocol-neutral server: the policy engine, route guards, the pipeline, responses."""
+"""The protocol-neutral server: route guards, the pipeline, rendered responses, stale answers."""

@@ -30,7 +30,3 @@ class Rendered:
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
         """The headers as ASGI wants them."""
         return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in self.headers]
-
-    def with_headers(self, *extra: tuple[str, str]) -> Rendered:
-        """The same response with ``extra`` headers added at the end."""
-        return Rendered(self.status, [*self.headers, *extra], self.body)
