@@ -68,32 +68,41 @@ async def run_guarded(
                 engine.record(permit, started, None, exc)
                 raise
             if permit is not None:
-                status = NO_ANSWER if response is None else response.status
-                engine.record(permit, started, status, None)
+                engine.record(
+                    permit, started, NO_ANSWER if response is None else response.status, None
+                )
         finally:
             if bulkhead is not None:
                 bulkhead.release()
     except SeawallRejection as rejection:
         if not (guard.answers and (response is None or not response.status)):
             raise  # once the response started only the outer layer acts: it cuts the stream
-        method = scope.get("method", "GET")
-        answer = await guard.arefusal(
-            rejection,
-            method,
-            scope.get("path", ""),
-            scope_url(scope),
-            scope_header(scope.get("headers", ())),
-        )
-        if answer is None:
+        if not await _answer_refusal(guard, rejection, scope, send):
             raise
-        await send(
-            {
-                "type": "http.response.start",
-                "status": answer.status,
-                "headers": answer.raw_headers(),
-            }
-        )
-        await send({"type": "http.response.body", "body": answer.body})
+
+
+async def _answer_refusal(
+    guard: RouteGuard, rejection: SeawallRejection, scope: Message, send: Send
+) -> bool:
+    """Send the route's stale or fallback answer to a refused request; False if it has none.
+    Its own frame keeps the request's frame small (every request pays for its size)."""
+    answer = await guard.arefusal(
+        rejection,
+        scope.get("method", "GET"),
+        scope.get("path", ""),
+        scope_url(scope),
+        scope_header(scope.get("headers", ())),
+    )
+    if answer is None:
+        return False
+    start = {
+        "type": "http.response.start",
+        "status": answer.status,
+        "headers": answer.raw_headers(),
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": answer.body})
+    return True
 
 
 def scope_url(scope: Message) -> str:
