@@ -23,7 +23,7 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))  # an installed or 
 import circuitbreaker  # the peers come with the "bench" extra
 import pybreaker
 
-from seawall.config.settings import BreakerSettings
+from seawall.config.schema import BreakerSettings
 from seawall.errors.exceptions import CircuitOpenError
 from seawall.resilience.breaker import CircuitBreaker
 

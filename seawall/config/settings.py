@@ -13,11 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Self, TypeVar
 
-from seawall.config.parse import Parsed, Parser, Table, import_string, or_empty
+from seawall.config.parse import Parsed, Parser, Table, or_empty
 from seawall.config.schema import (
-    BreakerSettings,
     CorrelationSettings,
-    ErrorMapping,
     ErrorsSettings,
     LoggingSettings,
     PolicySettings,
@@ -31,18 +29,7 @@ from seawall.config.sections.logging import parse_logging
 from seawall.config.sections.policy import parse_defaults, parse_routes
 from seawall.config.sections.redaction import parse_redaction
 
-__all__ = [
-    "BreakerSettings",
-    "CorrelationSettings",
-    "ErrorMapping",
-    "ErrorsSettings",
-    "LoggingSettings",
-    "PolicySettings",
-    "RedactionSettings",
-    "Settings",
-    "SettingsError",
-    "import_string",
-]
+__all__ = ["Settings", "SettingsError"]
 
 T = TypeVar("T")
 _PARSER = "seawall.parser"

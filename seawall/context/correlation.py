@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar, Token
 
-from seawall.config.settings import CorrelationSettings
+from seawall.config.schema import CorrelationSettings
 
 __all__ = [
     "CORRELATION_ID",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from seawall.config.settings import ErrorsSettings
+from seawall.config.schema import ErrorsSettings
 from seawall.errors.exceptions import InvalidCorrelationIdError, SeawallRejection
 from seawall.errors.known import KNOWN_NAMES, KNOWN_TYPES
 from seawall.errors.safe_text import safe_str

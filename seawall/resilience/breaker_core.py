@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from seawall.clock import Clock, monotonic
-from seawall.config.settings import BreakerSettings
+from seawall.config.schema import BreakerSettings
 from seawall.errors.exceptions import CircuitOpenError
 from seawall.resilience.breaker_events import BreakerEvent, Listener, State, notify
 from seawall.resilience.windows import CountWindow, TimeWindow

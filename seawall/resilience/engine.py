@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from seawall.clock import Clock, monotonic
-from seawall.config.settings import PolicySettings
+from seawall.config.schema import PolicySettings
 from seawall.context.deadline import DeadlineScope, check_deadline, remaining
 from seawall.errors.exceptions import CircuitOpenError
 from seawall.resilience.breaker import BreakerEvent, CircuitBreaker, Permit

@@ -15,7 +15,8 @@ from typing import Any
 from seawall.clock import Clock
 from seawall.config.policies import policy_of
 from seawall.config.routes import RouteTable
-from seawall.config.settings import PolicySettings, Settings
+from seawall.config.schema import PolicySettings
+from seawall.config.settings import Settings
 from seawall.context.correlation import get_correlation_id
 from seawall.errors.exceptions import SeawallRejection
 from seawall.observability.events import (

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from seawall.clock import FakeClock
-from seawall.config.settings import BreakerSettings
+from seawall.config.schema import BreakerSettings
 from seawall.errors.exceptions import CircuitOpenError
 from seawall.resilience.breaker import CircuitBreaker, Outcome, State
 

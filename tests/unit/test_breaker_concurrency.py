@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from seawall.clock import FakeClock
-from seawall.config.settings import BreakerSettings
+from seawall.config.schema import BreakerSettings
 from seawall.resilience.breaker import BreakerEvent, CircuitBreaker, Permit, State
 
 SAFETY = 10.0  # seconds; only reached if the behaviour under test is broken

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from seawall.clock import FakeClock
+from seawall.config.schema import PolicySettings
 from seawall.config.sections.policy import parse_policy
-from seawall.config.settings import PolicySettings
 from seawall.context.deadline import remaining
 from seawall.errors.exceptions import (
     BulkheadFullError,

@@ -207,8 +207,9 @@ async def test_an_invalid_correlation_id_is_published(
     assert [e["event"] for e in logs.events].count("correlation_id_invalid") == 1
 
 
-def test_nobody_listening_means_no_event_is_built() -> None:
-    """A kind without listeners is not wanted, so the publishers skip building it."""
+def test_a_kind_is_wanted_only_while_someone_listens() -> None:
+    """``wants`` is what publishers ask before building an event: false for a kind nobody
+    hears, true for the failures the log subscriber writes."""
     pipeline = Pipeline({})
     assert not pipeline.events.wants(events.StaleServed)
     assert pipeline.events.wants(events.RequestFailed)  # the log subscriber

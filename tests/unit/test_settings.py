@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from seawall.config.settings import BreakerSettings, Settings, SettingsError
+from seawall.config.schema import BreakerSettings
+from seawall.config.settings import Settings, SettingsError
 
 
 class OutOfStockError(Exception):

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from seawall.config.settings import RedactionSettings
+from seawall.config.schema import RedactionSettings
 from seawall.errors.safe_text import safe_repr, safe_str
 from seawall.observability.redaction.anchors import AnchorIndex
 from seawall.observability.redaction.detectors import DETECTORS, Detector
