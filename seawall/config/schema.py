@@ -135,6 +135,7 @@ class PolicySettings:
     breaker: BreakerSettings | None = None
     fallback: Callable[..., Any] | None = None
     stale_if_error: float | None = None
+    critical: bool = False  # an open breaker fails readiness instead of warning
 
     @property
     def is_empty(self) -> bool:

@@ -29,6 +29,7 @@ from seawall.observability.events import (
 )
 from seawall.resilience.breaker import BreakerEvent
 from seawall.resilience.engine import PolicyEngine
+from seawall.resilience.registry import BreakerRegistry
 from seawall.server.fallback import FallbackRequest, render_answer
 from seawall.server.response import Rendered
 from seawall.server.stale import Recording, RequestHeader, StaleStore
@@ -172,8 +173,10 @@ class GuardTable:
         classify: Callable[[BaseException], str] | None = None,
         clock: Clock | None = None,
         events: EventBus,
+        breakers: BreakerRegistry | None = None,
     ) -> None:
         self._settings = settings
+        self.breakers = BreakerRegistry() if breakers is None else breakers
         self._classify = classify
         self._clock = clock
         self._events = events
@@ -186,9 +189,13 @@ class GuardTable:
     def _make(self, key: str | None, policy: PolicySettings) -> RouteGuard | None:
         if policy.is_empty:
             return None
-        return RouteGuard(
+        guard = RouteGuard(
             key, policy, classify=self._classify, clock=self._clock, events=self._events
         )
+        breaker = guard.engine.breaker
+        if breaker is not None:
+            self.breakers.add(breaker, kind="route", critical=policy.critical)
+        return guard
 
     def for_path(self, method: str, path: str) -> tuple[str | None, RouteGuard | None]:
         """The guard of the most specific key matching a raw path (default: the defaults')."""

@@ -28,6 +28,7 @@ from seawall.observability.events import (
 )
 from seawall.observability.log_events import EventLog
 from seawall.observability.redaction import Redactor
+from seawall.resilience.registry import BreakerRegistry
 from seawall.server.guard import GuardTable
 from seawall.server.response import Rendered
 
@@ -61,8 +62,13 @@ class Pipeline:
             include_locals=settings.redaction.frame_locals,
             log_client_errors=settings.errors.log_client_errors,
         ).attach(self.events)
+        self.breakers = BreakerRegistry()
         self.guards = GuardTable(
-            settings, classify=self.problems.classify_for_breaker, clock=clock, events=self.events
+            settings,
+            classify=self.problems.classify_for_breaker,
+            clock=clock,
+            events=self.events,
+            breakers=self.breakers,
         )
 
     def invalid_correlation_id(self, hint: str) -> bool:

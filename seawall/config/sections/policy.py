@@ -28,7 +28,7 @@ __all__ = ["parse_breaker", "parse_defaults", "parse_policy", "parse_routes"]
 BREAKER_KEYS = tuple(f.name for f in dataclasses.fields(BreakerSettings))
 POLICY_KEYS = (
     "timeout", "timeout_mode", "max_concurrency", "max_queue", "max_wait", "breaker",
-    "fallback", "stale_if_error",
+    "fallback", "stale_if_error", "critical",
 )  # fmt: skip
 
 
@@ -114,6 +114,7 @@ def parse_policy(path: str, data: object, base: PolicySettings | None = None) ->
         stale_if_error=s.optional_number(
             "stale_if_error", b.stale_if_error, minimum=0, exclusive_min=True
         ),
+        critical=s.flag("critical", b.critical),
     )
     refuses = policy.breaker is not None or policy.max_concurrency or policy.timeout is not None
     if base is not None and s.has("stale_if_error") and policy.stale_if_error and not refuses:
