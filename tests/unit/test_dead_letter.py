@@ -29,6 +29,11 @@ class Wall:
         return self.now
 
 
+def calls() -> list[tuple[object, ...]]:
+    """The calls the target module recorded in this process."""
+    return target.CALLS
+
+
 @pytest.fixture(scope="module")
 def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     with redis_server(tmp_path_factory.mktemp("redis")) as service:
@@ -108,7 +113,7 @@ def test_arguments_that_cannot_be_stored_keep_an_unreplayable_entry(queue: DeadL
     assert stored.last_error is not None
     assert stored.last_error.type == "ConnectionError"
     assert queue.replay() == type(queue.replay())(0, 0, 0)
-    assert target.CALLS == []
+    assert calls() == []
 
 
 def test_a_local_function_cannot_be_replayed(queue: DeadLetters) -> None:
@@ -282,5 +287,5 @@ def test_replayers_at_once_run_each_entry_exactly_once(queue: DeadLetters) -> No
     for replayer in replayers:
         replayer.close()
     assert sum(report.succeeded for report in reports) == 300
-    assert Counter(call[0] for call in target.CALLS) == Counter(range(300))
+    assert Counter(call[0] for call in calls()) == Counter(range(300))
     assert queue.entries() == []
