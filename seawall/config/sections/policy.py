@@ -42,11 +42,21 @@ def parse_routes(path: str, raw: object, earlier: Parsed) -> Routes:
     defaults = earlier.get("defaults", PolicySettings)
     table = Table(path, raw, [k for k in raw if isinstance(k, str)])
     routes: list[tuple[str, PolicySettings]] = []
+    seen: dict[tuple[object, ...], str] = {}
     for key, policy in raw.items():
         try:
-            parse_route_key(key)
+            parsed = parse_route_key(key)
         except ValueError as exc:
             raise SettingsError(table.sub(key), str(exc)) from None
+        same = (parsed.method, parsed.segments, parsed.prefix)
+        if same in seen:
+            # Both compile to one alternative of the table: one would silently shadow the other.
+            raise SettingsError(
+                table.sub(key),
+                f"names the same route as {seen[same]!r} (both mean"
+                f" {parsed.method or 'any method'} {parsed.template}): keep one of them",
+            )
+        seen[same] = key
         routes.append((key, parse_policy(table.sub(key), or_empty(policy), defaults)))
     return tuple(routes)
 
@@ -66,11 +76,19 @@ def parse_breaker(path: str, data: object, base: BreakerSettings | None = None) 
         raise SettingsError(
             s.sub("max_open_for"), f"{max_open_for} is less than open_for ({open_for})"
         )
+    minimum_calls = s.integer("minimum_calls", b.minimum_calls, minimum=1)
+    if window_type == "count" and window < minimum_calls:
+        # The window never holds minimum_calls outcomes, so the rate rule could never trip.
+        raise SettingsError(
+            s.sub("window"),
+            f"a count window of {window} calls never reaches minimum_calls ({minimum_calls}),"
+            " so the breaker could never trip: make window at least minimum_calls",
+        )
     rate = functools.partial(s.number, minimum=0, exclusive_min=True, maximum=1)
     return BreakerSettings(
         failure_rate=rate("failure_rate", b.failure_rate),
         slow_call_rate=rate("slow_call_rate", b.slow_call_rate),
-        minimum_calls=s.integer("minimum_calls", b.minimum_calls, minimum=1),
+        minimum_calls=minimum_calls,
         half_open_calls=s.integer("half_open_calls", b.half_open_calls, minimum=1),
         jitter=s.number("jitter", b.jitter, minimum=0, maximum=1),
         window_type=window_type,
