@@ -87,13 +87,6 @@ def phrase(status: int) -> str:
         return "Error"
 
 
-_VERDICT = {
-    "transient": "failure",
-    "unknown": "failure",
-    "permanent": "failure",
-    "rate_limited": "ignore",
-}
-
 _code_registrations: dict[type[BaseException], ProblemSpec] = {}
 
 
@@ -169,8 +162,18 @@ class ProblemRegistry:
             return "unknown"
         if spec.classification:
             return spec.classification
-        status = spec.extract(exc).get("status", spec.status) if spec.extract else spec.status
-        return classify_status(status)
+        return classify_status(self._status(exc, spec))
+
+    @staticmethod
+    def _status(exc: BaseException, spec: ProblemSpec) -> int:
+        """The status ``exc`` is answered with (a framework exception carries its own)."""
+        if spec.extract is None:
+            return spec.status
+        try:
+            status = spec.extract(exc).get("status", spec.status)
+        except Exception:  # an exception with odd attributes still gets classified
+            return spec.status
+        return status if isinstance(status, int) else spec.status
 
     def answered(self, exc: BaseException) -> bool:
         """True when the framework has already answered the request that raised ``exc``."""
@@ -178,8 +181,20 @@ class ProblemRegistry:
         return spec is not None and spec.answered
 
     def classify_for_breaker(self, exc: BaseException) -> str:
-        """``failure``, ``success`` or ``ignore`` for a circuit breaker."""
-        return _VERDICT.get(self.classify(exc), "success")
+        """``failure``, ``success`` or ``ignore`` for a circuit breaker.
+
+        The answer's status decides first: a client error (4xx, raised or returned) is never the
+        route's failure, and 429 (or a ``rate_limited`` mapping) frees its slot uncounted.
+        """
+        if isinstance(exc, SeawallRejection):
+            return "failure"
+        spec = self.spec_for(type(exc))
+        if spec is None:
+            return "failure"
+        status = self._status(exc, spec)
+        if status == 429 or spec.classification == "rate_limited":
+            return "ignore"
+        return "success" if status < 500 else "failure"
 
     def to_problem(
         self,
