@@ -26,6 +26,7 @@ __all__ = [
     "BreakerStateChanged",
     "BulkheadSaturated",
     "CorrelationIdInvalid",
+    "DeadlineExceeded",
     "Event",
     "EventBus",
     "FallbackFailed",
@@ -77,6 +78,16 @@ class RequestRejected(Event):
     route: str | None
     error_id: str | None
     correlation_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineExceeded(Event):
+    """Work that cannot be interrupted (WSGI ``deadline`` mode) ended ``over`` seconds after its
+    ``timeout``; its route's breaker counts it as a failure (a slow call)."""
+
+    route: str | None
+    timeout: float
+    over: float
 
 
 @dataclass(frozen=True, slots=True)

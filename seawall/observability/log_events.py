@@ -1,5 +1,6 @@
 """Logging as a subscriber of the event bus: one sanitized structlog line per failure,
-rejection, aborted response, breaker move, failed fallback and invalid correlation id."""
+rejection, aborted response, breaker move, failed fallback, passed deadline and invalid
+correlation id."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from seawall.errors.event import error_event
 from seawall.observability.events import (
     BreakerStateChanged,
     CorrelationIdInvalid,
+    DeadlineExceeded,
     EventBus,
     FallbackFailed,
     RequestFailed,
@@ -46,6 +48,7 @@ class EventLog:
         bus.subscribe(BreakerStateChanged, self.breaker_state_changed)
         bus.subscribe(FallbackFailed, self.fallback_failed)
         bus.subscribe(CorrelationIdInvalid, self.correlation_id_invalid)
+        bus.subscribe(DeadlineExceeded, self.deadline_exceeded)
 
     def _error_event(self, event: RequestFailed | ResponseAborted) -> dict[str, Any]:
         return error_event(
@@ -95,6 +98,14 @@ class EventLog:
 
     def fallback_failed(self, event: FallbackFailed) -> None:
         self.logger.error("fallback_failed", route=event.route, exception=event.exception)
+
+    def deadline_exceeded(self, event: DeadlineExceeded) -> None:
+        self.logger.warning(
+            "deadline_exceeded",
+            route=event.route,
+            timeout=event.timeout,
+            over=round(event.over, 3),
+        )
 
     def correlation_id_invalid(self, event: CorrelationIdInvalid) -> None:
         self.logger.warning("correlation_id_invalid", hint=event.hint, action=event.action)

@@ -22,6 +22,7 @@ from seawall.errors.exceptions import SeawallRejection
 from seawall.observability.events import (
     BreakerStateChanged,
     BulkheadSaturated,
+    DeadlineExceeded,
     EventBus,
     FallbackFailed,
     FallbackServed,
@@ -60,6 +61,7 @@ class RouteGuard:
             clock=clock,
             on_transition=self._transition,
             on_saturated=self._saturated,
+            on_overrun=self._overrun,
         )
         age = policy.stale_if_error
         self.stale = None if age is None else StaleStore(age, clock=clock)
@@ -77,6 +79,10 @@ class RouteGuard:
         bulkhead = self.engine.bulkhead
         if bulkhead is not None and self.events.wants(BulkheadSaturated):
             self.events.publish(BulkheadSaturated(self.key, bulkhead.max_concurrency))
+
+    def _overrun(self, over: float) -> None:
+        if self.events.wants(DeadlineExceeded):
+            self.events.publish(DeadlineExceeded(self.key, self.engine.timeout or 0.0, over))
 
     def recording(
         self, method: str, url: str, request: RequestHeader, headers: Iterable[tuple[str, str]]
