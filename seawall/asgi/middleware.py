@@ -165,10 +165,14 @@ async def send_problem(
         if key == b"accept":
             accept = value.decode("latin-1")
             break
+    method = scope.get("method", "-")
     answer = pipeline.problem_response(
-        exc, method=scope.get("method", "-"), path=scope.get("path", ""), route=route, accept=accept
+        exc, method=method, path=scope.get("path", ""), route=route, accept=accept
     )
-    await send(
-        {"type": "http.response.start", "status": answer.status, "headers": answer.raw_headers()}
-    )
+    try:
+        headers = answer.raw_headers()
+    except Exception as error:  # a header no check foresaw: the fixed answer still goes out
+        answer = pipeline.last_resort(exc, error, method=method, route=route)
+        headers = answer.raw_headers()
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})

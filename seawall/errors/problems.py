@@ -17,6 +17,7 @@ from seawall.config.schema import ErrorsSettings
 from seawall.errors.exceptions import InvalidCorrelationIdError, SeawallRejection
 from seawall.errors.known import KNOWN_NAMES, KNOWN_TYPES
 from seawall.errors.safe_text import safe_str
+from seawall.errors.sendable import sendable_headers
 from seawall.errors.spec import ProblemSpec
 
 __all__ = ["Problem", "ProblemRegistry", "ProblemSpec", "classify_status", "problem"]
@@ -56,6 +57,7 @@ class Problem:
     extensions: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     classification: str = "unknown"
+    dropped_headers: tuple[str, ...] = ()  # asked for by the exception, but unsendable
 
 
 def classify_status(status: int) -> str:
@@ -167,13 +169,8 @@ class ProblemRegistry:
     @staticmethod
     def _status(exc: BaseException, spec: ProblemSpec) -> int:
         """The status ``exc`` is answered with (a framework exception carries its own)."""
-        if spec.extract is None:
-            return spec.status
-        try:
-            status = spec.extract(exc).get("status", spec.status)
-        except Exception:  # an exception with odd attributes still gets classified
-            return spec.status
-        return status if isinstance(status, int) else spec.status
+        status: int = _extract(spec, exc).get("status", spec.status)
+        return status
 
     def answered(self, exc: BaseException) -> bool:
         """True when the framework has already answered the request that raised ``exc``."""
@@ -208,6 +205,7 @@ class ProblemRegistry:
         """Build the problem for ``exc``: 5xx never show exception text, 4xx show safe text."""
         extensions: dict[str, Any] = {}
         headers: dict[str, str] = {}
+        dropped: list[str] = []
         if isinstance(exc, SeawallRejection):
             status, title, detail = exc.status, exc.title, exc.detail
             type_uri = TYPE_BASE + exc.reason
@@ -218,7 +216,7 @@ class ProblemRegistry:
                 headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         else:
             spec = self.spec_for(type(exc)) or ProblemSpec(500)
-            extracted = spec.extract(exc) if spec.extract else {}
+            extracted = _extract(spec, exc)
             status = extracted.get("status", spec.status)
             title = spec.title if spec.title and "status" not in extracted else phrase(status)
             type_uri = spec.type
@@ -237,8 +235,10 @@ class ProblemRegistry:
                     {k: (redact(v) if isinstance(v, str) else v) for k, v in e.items()}
                     for e in extracted["errors"]
                 ]
-            headers.update(spec.headers)
-            headers.update(extracted.get("headers", {}))
+            asked = {**spec.headers, **(extracted.get("headers") or {})}
+            if asked:
+                sendable, dropped = sendable_headers(asked.items())
+                headers.update(sendable)
             if classification == "transient" and "Retry-After" not in headers:
                 headers.setdefault("Cache-Control", "no-store")
         extensions["correlation_id"] = correlation_id
@@ -255,6 +255,7 @@ class ProblemRegistry:
             extensions=extensions,
             headers=headers,
             classification=classification,
+            dropped_headers=tuple(dropped),
         )
 
     def problem_for_status(
@@ -271,3 +272,17 @@ class ProblemRegistry:
             extensions={"correlation_id": correlation_id, "error_id": secrets.token_hex(16)},
             classification=classify_status(status),
         )
+
+
+def _extract(spec: ProblemSpec, exc: BaseException) -> dict[str, Any]:
+    """What a framework exception says of itself; nothing when its attributes cannot be read."""
+    if spec.extract is None:
+        return {}
+    try:
+        extracted = spec.extract(exc)
+    except Exception:  # odd attributes (a property that raises) must not fail the answer
+        return {}
+    status = extracted.get("status")
+    if status is not None and not (isinstance(status, int) and 400 <= status <= 599):
+        extracted.pop("status")
+    return extracted

@@ -1,6 +1,6 @@
 """Logging as a subscriber of the event bus: one sanitized structlog line per failure,
-rejection, aborted response, breaker move, failed fallback, passed deadline and invalid
-correlation id."""
+rejection, aborted response, breaker move, failed fallback, passed deadline, dropped header,
+failed answer and invalid correlation id."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from typing import Any
 
 from seawall.errors.event import error_event
 from seawall.observability.events import (
+    AnswerFailed,
     BreakerStateChanged,
     CorrelationIdInvalid,
     DeadlineExceeded,
     EventBus,
     FallbackFailed,
+    HeadersDropped,
     RequestFailed,
     RequestRejected,
     ResponseAborted,
@@ -49,6 +51,8 @@ class EventLog:
         bus.subscribe(FallbackFailed, self.fallback_failed)
         bus.subscribe(CorrelationIdInvalid, self.correlation_id_invalid)
         bus.subscribe(DeadlineExceeded, self.deadline_exceeded)
+        bus.subscribe(HeadersDropped, self.headers_dropped)
+        bus.subscribe(AnswerFailed, self.answer_failed)
 
     def _error_event(self, event: RequestFailed | ResponseAborted) -> dict[str, Any]:
         return error_event(
@@ -105,6 +109,21 @@ class EventLog:
             route=event.route,
             timeout=event.timeout,
             over=round(event.over, 3),
+        )
+
+    def headers_dropped(self, event: HeadersDropped) -> None:
+        self.logger.warning(
+            "headers_dropped", method=event.method, route=event.route, headers=list(event.names)
+        )
+
+    def answer_failed(self, event: AnswerFailed) -> None:
+        self.logger.error(
+            "answer_failed",
+            method=event.method,
+            route=event.route,
+            exception=event.exception,
+            error=event.error,
+            error_id=event.error_id,
         )
 
     def correlation_id_invalid(self, event: CorrelationIdInvalid) -> None:

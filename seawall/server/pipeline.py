@@ -20,8 +20,10 @@ from seawall.errors.problems import Problem, ProblemRegistry
 from seawall.errors.render import negotiate, render_html, render_json, response_headers
 from seawall.observability.events import (
     BUS,
+    AnswerFailed,
     CorrelationIdInvalid,
     EventBus,
+    HeadersDropped,
     RequestFailed,
     RequestRejected,
     ResponseAborted,
@@ -29,7 +31,7 @@ from seawall.observability.events import (
 from seawall.observability.log_events import EventLog
 from seawall.observability.redaction import Redactor
 from seawall.server.guard import GuardTable
-from seawall.server.response import Rendered
+from seawall.server.response import Rendered, last_resort
 
 __all__ = ["Pipeline"]
 
@@ -93,6 +95,8 @@ class Pipeline:
             )
         else:
             self.events.publish(RequestFailed(exc, problem, method, route))
+        if problem.dropped_headers:
+            self.events.publish(HeadersDropped(method, route, problem.dropped_headers))
         return problem
 
     def render(self, problem: Problem, accept: str | None) -> Rendered:
@@ -110,16 +114,48 @@ class Pipeline:
         route: str | None,
         accept: str | None,
     ) -> Rendered:
-        """:meth:`problem` then :meth:`render`."""
-        return self.render(self.problem(exc, method=method, path=path, route=route), accept)
+        """:meth:`problem` then :meth:`render`; if that fails, the last-resort 500 (so whatever
+        the exception, the client gets a problem with its correlation id)."""
+        try:
+            return self.render(self.problem(exc, method=method, path=path, route=route), accept)
+        except Exception as error:
+            return self.last_resort(exc, error, method=method, route=route)
+
+    def last_resort(
+        self, exc: BaseException, error: BaseException, *, method: str, route: str | None
+    ) -> Rendered:
+        """The fixed 500 problem for a failure seawall could not render, and its event."""
+        answer, error_id = last_resort(get_correlation_id())
+        try:
+            self.events.publish(
+                AnswerFailed(
+                    method,
+                    route,
+                    _class_name(exc),
+                    _class_name(error),
+                    error_id,
+                )
+            )
+        except Exception:  # noqa: S110 - the answer must go out even if the report cannot
+            pass
+        return answer
 
     def report_aborted(self, exc: BaseException, *, method: str, route: str | None) -> None:
         """Publish a failure that happened after the response started (the stream is cut)."""
-        problem = self.problems.to_problem(
-            exc,
-            correlation_id=get_correlation_id(),
-            instance=None,
-            debug=False,
-            redact=self.redactor.text,
-        )
+        try:
+            problem = self.problems.to_problem(
+                exc,
+                correlation_id=get_correlation_id(),
+                instance=None,
+                debug=False,
+                redact=self.redactor.text,
+            )
+        except Exception as error:  # the stream is cut all the same; say what could be said
+            self.last_resort(exc, error, method=method, route=route)
+            return
         self.events.publish(ResponseAborted(exc, problem, method, route))
+
+
+def _class_name(exc: BaseException) -> str:
+    kind = type(exc)
+    return f"{kind.__module__}.{kind.__qualname__}"
