@@ -8,6 +8,7 @@ log (one sanitized line per failure) is a subscriber.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -126,18 +127,11 @@ class Pipeline:
     ) -> Rendered:
         """The fixed 500 problem for a failure seawall could not render, and its event."""
         answer, error_id = last_resort(get_correlation_id())
-        try:
+        # The answer must go out even if the report cannot (listeners' errors are caught already).
+        with contextlib.suppress(Exception):
             self.events.publish(
-                AnswerFailed(
-                    method,
-                    route,
-                    _class_name(exc),
-                    _class_name(error),
-                    error_id,
-                )
+                AnswerFailed(method, route, _class_name(exc), _class_name(error), error_id)
             )
-        except Exception:  # noqa: S110 - the answer must go out even if the report cannot
-            pass
         return answer
 
     def report_aborted(self, exc: BaseException, *, method: str, route: str | None) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
 import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx

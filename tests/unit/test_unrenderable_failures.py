@@ -231,7 +231,6 @@ def test_fastapi_and_flask_drop_unsendable_headers(logs: CapturedLogs) -> None:
     Seawall(app)
     answer = app.test_client().get("/realm", buffered=True)
     assert answer.status_code == 401
-    assert (
-        answer.json is not None and answer.json["correlation_id"] == answer.headers["X-Request-ID"]
-    )
+    assert answer.json is not None
+    assert answer.json["correlation_id"] == answer.headers["X-Request-ID"]
     assert seawall.get_correlation_id() is None
