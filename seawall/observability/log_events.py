@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from seawall.errors.event import error_event
+from seawall.errors.event import PRE_REDACTED, error_event
+from seawall.observability.chain import logged
 from seawall.observability.events import (
     AnswerFailed,
     BreakerStateChanged,
@@ -70,15 +71,13 @@ class EventLog:
         if status < 500 and not self._client_errors:
             return
         record = self._error_event(event)
-        if status >= 500:
-            self.logger.error(**record)
-        else:
-            self.logger.warning(**record)
+        log = self.logger.error if status >= 500 else self.logger.warning
+        logged(log, record, PRE_REDACTED)
 
     def response_aborted(self, event: ResponseAborted) -> None:
         record = self._error_event(event)
         record["event"] = "response_aborted"
-        self.logger.error(**record)
+        logged(self.logger.error, record, PRE_REDACTED)
 
     def request_rejected(self, event: RequestRejected) -> None:
         self.logger.warning(

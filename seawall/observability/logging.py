@@ -2,8 +2,8 @@
 
 :func:`configure` wires both: structlog events and stdlib records go through the same
 processor chain (correlation id, timestamp, exception text, then redaction last before
-rendering). For users who keep their own set-up, :func:`add_correlation_id` is a structlog
-processor and :class:`CorrelationIdFilter` a stdlib filter.
+rendering). For users who keep their own set-up, :func:`add_correlation_id` and
+:func:`redact_event` are structlog processors and :class:`CorrelationIdFilter` a stdlib filter.
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 from seawall.config.settings import Settings
 from seawall.context.correlation import CORRELATION_ID
 
-__all__ = ["CorrelationIdFilter", "add_correlation_id", "configure", "get_logger"]
+__all__ = [
+    "CorrelationIdFilter",
+    "add_correlation_id",
+    "configure",
+    "get_logger",
+    "redact_event",
+    "redaction_processor",
+]
 
 FRAMEWORK_LOGGERS = (
     "uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error",
@@ -79,10 +86,49 @@ def _record_fields(logger: WrappedLogger, method_name: str, event_dict: EventDic
     return event_dict
 
 
-def _redaction_processor(settings: Settings) -> Processor:
+def redaction_processor(settings: Settings | Mapping[str, Any] | None = None) -> Processor:
+    """A structlog processor that redacts every key and value of each event (tracebacks
+    rendered by ``format_exc_info`` included), with the ``redaction`` settings given.
+
+    Put it last before the renderer:
+
+    >>> structlog.configure(processors=[..., structlog.processors.format_exc_info,
+    ...     seawall.logging.redaction_processor({"redaction": {"keys": ["pin"]}}),
+    ...     structlog.processors.JSONRenderer()])
+    """
     from seawall.observability.redaction import RedactingProcessor, Redactor
 
-    return RedactingProcessor(Redactor.from_settings(settings.redaction))
+    return RedactingProcessor(Redactor.from_settings(Settings.coerce(settings).redaction))
+
+
+_default_redaction: list[Processor] = []
+
+
+def redact_event(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> Any:
+    """structlog processor: redact the event with the default redaction settings; put it last
+    before the renderer (:func:`redaction_processor` takes settings)."""
+    if not _default_redaction:
+        _default_redaction.append(redaction_processor())
+    return _default_redaction[0](logger, method_name, event_dict)
+
+
+def chain_redacts() -> bool:
+    """True when the structlog configuration, or a stdlib handler's structlog formatter,
+    includes seawall's redacting processor."""
+    from seawall.observability.redaction import RedactingProcessor
+
+    def redacts(processors: Iterable[object]) -> bool:
+        return any(p is redact_event or isinstance(p, RedactingProcessor) for p in processors)
+
+    if redacts(structlog.get_config().get("processors", ())):
+        return True
+    loggers = [logging.getLogger(), logging.getLogger("seawall")]
+    handlers = [h for lg in loggers for h in lg.handlers]
+    return any(
+        isinstance(h.formatter, structlog.stdlib.ProcessorFormatter)
+        and redacts(getattr(h.formatter, "processors", ()))
+        for h in handlers
+    )
 
 
 def configure(
@@ -113,7 +159,7 @@ def configure(
         else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )
     timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
-    redact = _redaction_processor(parsed)
+    redact = redaction_processor(parsed)
     tail: list[Processor] = [
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
