@@ -10,13 +10,33 @@ a redacting processor saw the event; if none did and none is configured, it warn
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+import threading
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["Marker", "logged", "pre_redacted"]
+__all__ = ["Marker", "is_quiet", "logged", "pre_redacted", "quieted"]
 
 _warned = False
+_quiet = [0]  # how many quiet blocks are open, in any thread (tests use servers in threads)
+_quiet_lock = threading.Lock()
+
+
+@contextmanager
+def quieted() -> Iterator[None]:
+    """While open (in any thread), seawall writes no log events; the bus still publishes."""
+    with _quiet_lock:
+        _quiet[0] += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet[0] -= 1
+
+
+def is_quiet() -> bool:
+    return _quiet[0] > 0
 
 
 class Marker:

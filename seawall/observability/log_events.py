@@ -4,10 +4,11 @@ failed answer and invalid correlation id."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from seawall.errors.event import PRE_REDACTED, error_event
-from seawall.observability.chain import logged
+from seawall.observability.chain import is_quiet, logged
 from seawall.observability.events import (
     AnswerFailed,
     BreakerStateChanged,
@@ -44,16 +45,20 @@ class EventLog:
         self._client_errors = log_client_errors
 
     def attach(self, bus: EventBus) -> None:
-        """Subscribe to every kind of event this log writes."""
-        bus.subscribe(RequestFailed, self.request_failed)
-        bus.subscribe(ResponseAborted, self.response_aborted)
-        bus.subscribe(RequestRejected, self.request_rejected)
-        bus.subscribe(BreakerStateChanged, self.breaker_state_changed)
-        bus.subscribe(FallbackFailed, self.fallback_failed)
-        bus.subscribe(CorrelationIdInvalid, self.correlation_id_invalid)
-        bus.subscribe(DeadlineExceeded, self.deadline_exceeded)
-        bus.subscribe(HeadersDropped, self.headers_dropped)
-        bus.subscribe(AnswerFailed, self.answer_failed)
+        """Subscribe to every kind of event this log writes (none while tests quiet it)."""
+        writers: list[tuple[type[Any], Callable[[Any], None]]] = [
+            (RequestFailed, self.request_failed),
+            (ResponseAborted, self.response_aborted),
+            (RequestRejected, self.request_rejected),
+            (BreakerStateChanged, self.breaker_state_changed),
+            (FallbackFailed, self.fallback_failed),
+            (CorrelationIdInvalid, self.correlation_id_invalid),
+            (DeadlineExceeded, self.deadline_exceeded),
+            (HeadersDropped, self.headers_dropped),
+            (AnswerFailed, self.answer_failed),
+        ]
+        for kind, write in writers:
+            bus.subscribe(kind, _unless_quiet(write))
 
     def _error_event(self, event: RequestFailed | ResponseAborted) -> dict[str, Any]:
         return error_event(
@@ -127,3 +132,11 @@ class EventLog:
 
     def correlation_id_invalid(self, event: CorrelationIdInvalid) -> None:
         self.logger.warning("correlation_id_invalid", hint=event.hint, action=event.action)
+
+
+def _unless_quiet(write: Callable[[Any], None]) -> Callable[[Any], None]:
+    def listener(event: Any) -> None:
+        if not is_quiet():
+            write(event)
+
+    return listener
