@@ -9,6 +9,7 @@ rendering). For users who keep their own set-up, :func:`add_correlation_id` and
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TextIO
@@ -18,6 +19,7 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from seawall.config.settings import Settings
 from seawall.context.correlation import CORRELATION_ID
+from seawall.observability.console import strip_ansi
 
 __all__ = [
     "CorrelationIdFilter",
@@ -148,24 +150,33 @@ def configure(
     out = stream or sys.stderr
     chosen = format or parsed.logging.format
     if chosen == "auto":
-        chosen = "console" if out.isatty() else "json"
+        chosen = "console" if _is_terminal(out) else "json"
     level_no = (
         logging.getLevelName(level or parsed.logging.level) if not isinstance(level, int) else level
     )
 
-    renderer: Processor = (
-        structlog.processors.JSONRenderer()
-        if chosen == "json"
-        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
-    )
     timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
     redact = redaction_processor(parsed)
     tail: list[Processor] = [
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
-        redact,
-        renderer,
     ]
+    if chosen == "json":
+        tail += [redact, structlog.processors.JSONRenderer()]
+    else:
+        from seawall.observability.console import ConsoleTraceback, split_lines
+        from seawall.observability.redaction import Redactor
+
+        # Colours only for terminals (and never with NO_COLOR set), whatever format asked for.
+        colors = _is_terminal(out) and not os.environ.get("NO_COLOR")
+        tail += [
+            split_lines,
+            redact,
+            ConsoleTraceback(Redactor.from_settings(parsed.redaction).text),
+            structlog.dev.ConsoleRenderer(
+                colors=colors, exception_formatter=structlog.dev.plain_traceback
+            ),
+        ]
 
     structlog.configure(
         processors=[
@@ -185,6 +196,7 @@ def configure(
             structlog.stdlib.add_log_level,
             timestamper,
             _record_fields,
+            strip_ansi,
         ],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
     )
@@ -203,6 +215,13 @@ def configure(
         framework_logger.propagate = True
     if not getattr(logging.getLogRecordFactory(), "_seawall", False):
         logging.setLogRecordFactory(_record_factory(logging.getLogRecordFactory()))
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 def get_logger(name: str = "seawall", **initial: Any) -> Any:

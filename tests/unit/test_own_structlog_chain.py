@@ -14,8 +14,8 @@ import pytest
 import structlog
 
 import seawall.logging
-import seawall.observability.chain as chain
 from seawall.asgi.middleware import ASGIMiddleware
+from seawall.observability import chain
 from seawall.wsgi.middleware import WSGIMiddleware
 
 SECRET = "hunter2-Zq9"
