@@ -29,6 +29,7 @@ LogFormat = Literal["auto", "json", "console"]
 WindowType = Literal["time", "count"]
 BreakerMode = Literal["enforce", "metrics_only", "disabled"]
 TimeoutMode = Literal["deadline", "thread"]
+FallbackOn = Literal["rejected", "error"]
 
 INCOMING: tuple[Incoming, ...] = get_args(Incoming)
 PLACEHOLDERS: tuple[Placeholder, ...] = get_args(Placeholder)
@@ -37,6 +38,7 @@ LOG_FORMATS: tuple[LogFormat, ...] = get_args(LogFormat)
 WINDOW_TYPES: tuple[WindowType, ...] = get_args(WindowType)
 BREAKER_MODES: tuple[BreakerMode, ...] = get_args(BreakerMode)
 TIMEOUT_MODES: tuple[TimeoutMode, ...] = get_args(TimeoutMode)
+FALLBACK_ON: tuple[FallbackOn, ...] = get_args(FallbackOn)
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 CLASSIFICATIONS: tuple[str, ...] = (
@@ -134,6 +136,7 @@ class PolicySettings:
     max_wait: float = 0.0
     breaker: BreakerSettings | None = None
     fallback: Callable[..., Any] | None = None
+    fallback_on: frozenset[FallbackOn] = frozenset({"rejected"})  # rejected: refusals; error: 5xx
     stale_if_error: float | None = None
 
     @property

@@ -31,7 +31,7 @@ from seawall.observability.events import (
 )
 from seawall.observability.log_events import EventLog
 from seawall.observability.redaction import Redactor
-from seawall.server.guard import GuardTable
+from seawall.server.guard import GuardTable, RouteGuard
 from seawall.server.response import Rendered, last_resort
 
 __all__ = ["Pipeline"]
@@ -114,11 +114,38 @@ class Pipeline:
         path: str,
         route: str | None,
         accept: str | None,
+        guard: RouteGuard | None = None,
     ) -> Rendered:
         """:meth:`problem` then :meth:`render`; if that fails, the last-resort 500 (so whatever
-        the exception, the client gets a problem with its correlation id)."""
+        the exception, the client gets a problem with its correlation id). With the route's
+        ``guard``, a 5xx failure is answered by its fallback when ``fallback_on`` has ``error``."""
         try:
-            return self.render(self.problem(exc, method=method, path=path, route=route), accept)
+            problem = self.problem(exc, method=method, path=path, route=route)
+            if guard is not None and guard.fallback_on_error and not _refusal(exc):
+                answer = guard.error_answer(problem.status, method, path)
+                if answer is not None:
+                    return answer
+            return self.render(problem, accept)
+        except Exception as error:
+            return self.last_resort(exc, error, method=method, route=route)
+
+    async def aproblem_response(
+        self,
+        exc: BaseException,
+        *,
+        method: str,
+        path: str,
+        route: str | None,
+        accept: str | None,
+        guard: RouteGuard | None = None,
+    ) -> Rendered:
+        """:meth:`problem_response` for coroutines: the fallback may be a coroutine function."""
+        if guard is None or not guard.fallback_on_error or _refusal(exc):
+            return self.problem_response(exc, method=method, path=path, route=route, accept=accept)
+        try:
+            problem = self.problem(exc, method=method, path=path, route=route)
+            answer = await guard.aerror_answer(problem.status, method, path)
+            return answer if answer is not None else self.render(problem, accept)
         except Exception as error:
             return self.last_resort(exc, error, method=method, route=route)
 
@@ -153,3 +180,8 @@ class Pipeline:
 def _class_name(exc: BaseException) -> str:
     kind = type(exc)
     return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _refusal(exc: BaseException) -> bool:
+    """Seawall's own refusals have their own fallback rule (``fallback_on: rejected``)."""
+    return isinstance(exc, SeawallRejection)

@@ -221,6 +221,7 @@ class _Call:
             path=self.environ.get("PATH_INFO", ""),
             route=self.route,
             accept=self.environ.get("HTTP_ACCEPT"),
+            guard=self.guard,
         )
         exc_info = sys.exc_info() if self.status is not None else None
         try:

@@ -15,9 +15,11 @@ from seawall.config.parse import Parsed, Table, or_empty, show
 from seawall.config.routes import parse_route_key
 from seawall.config.schema import (
     BREAKER_MODES,
+    FALLBACK_ON,
     TIMEOUT_MODES,
     WINDOW_TYPES,
     BreakerSettings,
+    FallbackOn,
     PolicySettings,
     Routes,
     SettingsError,
@@ -28,7 +30,7 @@ __all__ = ["parse_breaker", "parse_defaults", "parse_policy", "parse_routes"]
 BREAKER_KEYS = tuple(f.name for f in dataclasses.fields(BreakerSettings))
 POLICY_KEYS = (
     "timeout", "timeout_mode", "max_concurrency", "max_queue", "max_wait", "breaker",
-    "fallback", "stale_if_error",
+    "fallback", "fallback_on", "stale_if_error",
 )  # fmt: skip
 
 
@@ -129,10 +131,16 @@ def parse_policy(path: str, data: object, base: PolicySettings | None = None) ->
         max_wait=max_wait,
         breaker=breaker,
         fallback=fallback,
+        fallback_on=_fallback_on(s, b.fallback_on),
         stale_if_error=s.optional_number(
             "stale_if_error", b.stale_if_error, minimum=0, exclusive_min=True
         ),
     )
+    if base is not None and s.has("fallback_on") and policy.fallback is None:
+        # In the defaults it may wait for routes that set a fallback; on a route it is a mistake.
+        raise SettingsError(
+            s.sub("fallback_on"), "says when the route's fallback answers, but it has no fallback"
+        )
     refuses = policy.breaker is not None or policy.max_concurrency or policy.timeout is not None
     if base is not None and s.has("stale_if_error") and policy.stale_if_error and not refuses:
         # Inherited from the defaults it may rest unused; set on a route that never refuses, never.
@@ -185,3 +193,29 @@ def _fallback(s: Table, inherited: Callable[..., Any] | None) -> Callable[..., A
     if not callable(found):
         raise SettingsError(s.sub("fallback"), f"{show(raw)} is not callable")
     return found
+
+
+def _fallback_on(s: Table, inherited: frozenset[FallbackOn]) -> frozenset[FallbackOn]:
+    """``fallback_on``: what the fallback answers: ``rejected`` (breaker, bulkhead, timeout,
+    deadline refusals) and/or ``error`` (the handler's own failures answered with a 5xx)."""
+    if not s.has("fallback_on"):
+        return inherited
+    raw = s.get("fallback_on")
+    if isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
+        raise SettingsError(
+            s.sub("fallback_on"), f"expected a list such as ['rejected', 'error'], got {show(raw)}"
+        )
+    chosen: set[FallbackOn] = set()
+    for item in raw:
+        found = next((option for option in FALLBACK_ON if item == option), None)
+        if found is None:
+            raise SettingsError(
+                s.sub("fallback_on"),
+                f"{show(item)} is not one of {', '.join(map(repr, FALLBACK_ON))}",
+            )
+        chosen.add(found)
+    if not chosen:
+        raise SettingsError(
+            s.sub("fallback_on"), "name at least one of 'rejected', 'error' (or drop the fallback)"
+        )
+    return frozenset(chosen)
