@@ -94,7 +94,7 @@ def test_fastapi_client_errors_leave_the_breaker_closed(included: bool, logs: Ca
         assert client.get("/raise/412").status_code == 503
 
 
-class Conflict(APIView):
+class Conflict(APIView):  # type: ignore[misc]  # DRF is untyped
     def get(self, request: Request, status: int) -> Response:
         error = APIException("no")
         error.status_code = status

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 import httpx
@@ -43,7 +43,7 @@ def own_chain() -> Iterator[Callable[[list[Any]], io.StringIO]]:
 
 
 def fail_asgi(password: str = SECRET) -> None:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         raise RuntimeError(f"login failed password={password}")
 
     import asyncio

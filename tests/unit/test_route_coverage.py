@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 import httpx
@@ -48,7 +48,7 @@ def test_a_key_without_a_method_covers_extension_methods(method: str) -> None:
 SETTINGS: dict[str, Any] = {"routes": {"/admin/*": {"breaker": {"minimum_calls": 1}}}}
 
 
-async def asgi_ok(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def asgi_ok(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     response = PlainTextResponse("handled")
     await response(scope, receive, send)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import wsgiref.util
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 import httpx
@@ -66,7 +66,7 @@ def test_comma_joined_traceparents_are_invalid(joined: str) -> None:
 async def test_asgi_ignores_repeated_traceparent_headers() -> None:
     """Through the ASGI middleware the id is fresh when two traceparents arrive."""
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         body = str(seawall.get_correlation_id()).encode()
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": body})
@@ -91,10 +91,15 @@ def test_wsgi_ignores_repeated_traceparent_headers() -> None:
 
     wrapped = WSGIMiddleware(app, settings={"correlation": {"traceparent": True}})
 
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], object]:
+        return lambda data: None
+
     def call(traceparent: str) -> str:
         environ: dict[str, Any] = {"HTTP_TRACEPARENT": traceparent}
         wsgiref.util.setup_testing_defaults(environ)
-        body = wrapped(environ, lambda status, headers, exc_info=None: None)
+        body = wrapped(environ, start_response)
         try:
             return b"".join(body).decode()
         finally:

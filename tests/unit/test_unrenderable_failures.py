@@ -9,7 +9,7 @@ sent (not latin-1, CR/LF, control characters, framing headers, non-text) are dro
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 import httpx
@@ -90,7 +90,7 @@ BAD_HEADERS: dict[str, Callable[[], BaseException]] = {
 
 
 def asgi_client(make: Callable[[], BaseException]) -> httpx.AsyncClient:
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         raise make()
 
     transport = httpx.ASGITransport(app=ASGIMiddleware(app), raise_app_exceptions=False)
@@ -223,7 +223,7 @@ def test_fastapi_and_flask_drop_unsendable_headers(logs: CapturedLogs) -> None:
     app.config.update(TESTING=True, PROPAGATE_EXCEPTIONS=False)
 
     @app.get("/realm")
-    def flask_realm() -> None:
+    def flask_realm() -> Any:
         error = Unauthorized()
         error.get_headers = lambda *a, **k: [("WWW-Authenticate", 'Bearer realm="日本"')]  # type: ignore[method-assign]
         raise error
