@@ -31,6 +31,7 @@ WindowType = Literal["time", "count"]
 BreakerMode = Literal["enforce", "metrics_only", "disabled"]
 TimeoutMode = Literal["deadline", "thread"]
 DeadLetterBackend = Literal["sqlite", "redis"]
+FallbackOn = Literal["rejected", "error"]
 
 INCOMING: tuple[Incoming, ...] = get_args(Incoming)
 PLACEHOLDERS: tuple[Placeholder, ...] = get_args(Placeholder)
@@ -40,6 +41,7 @@ WINDOW_TYPES: tuple[WindowType, ...] = get_args(WindowType)
 BREAKER_MODES: tuple[BreakerMode, ...] = get_args(BreakerMode)
 TIMEOUT_MODES: tuple[TimeoutMode, ...] = get_args(TimeoutMode)
 DEAD_LETTER_BACKENDS: tuple[DeadLetterBackend, ...] = get_args(DeadLetterBackend)
+FALLBACK_ON: tuple[FallbackOn, ...] = get_args(FallbackOn)
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 CLASSIFICATIONS: tuple[str, ...] = (
@@ -137,6 +139,7 @@ class PolicySettings:
     max_wait: float = 0.0
     breaker: BreakerSettings | None = None
     fallback: Callable[..., Any] | None = None
+    fallback_on: frozenset[FallbackOn] = frozenset({"rejected"})  # rejected: refusals; error: 5xx
     stale_if_error: float | None = None
     critical: bool = False  # an open breaker fails readiness instead of warning
 

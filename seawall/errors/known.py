@@ -36,7 +36,7 @@ def _http_exception(exc: BaseException) -> dict[str, Any]:
         out["errors"] = _drf_errors(detail)
     headers = getattr(exc, "headers", None)
     if isinstance(headers, Mapping):
-        out["headers"] = {str(k): str(v) for k, v in headers.items()}
+        out["headers"] = dict(headers)  # checked for sending by the problem that uses them
     return out
 
 

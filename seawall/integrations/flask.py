@@ -128,6 +128,7 @@ class _Hooks:
                 path=current.path,
                 route=route,
                 accept=current.headers.get("Accept"),
+                guard=guard,
             )
         )
 

@@ -92,7 +92,14 @@ class WSGIMiddleware:
                     return call.guarded(guard, route)
             body = self.app(environ, call._start)
         except Exception as exc:
-            return call.failed(exc)
+            try:
+                return call.failed(exc)
+            except BaseException:
+                call.finish()  # whatever escapes, the id does not stay set in this thread
+                raise
+        except BaseException:
+            call.finish()
+            raise
         return call.respond(body, None)
 
 
@@ -214,9 +221,17 @@ class _Call:
             path=self.environ.get("PATH_INFO", ""),
             route=self.route,
             accept=self.environ.get("HTTP_ACCEPT"),
+            guard=self.guard,
         )
         exc_info = sys.exc_info() if self.status is not None else None
-        return self.answer(answer, failure, exc_info)
+        try:
+            return self.answer(answer, failure, exc_info)
+        except Exception as error:
+            # The server refused the problem's headers: the fixed answer has nothing to refuse.
+            fixed = self.middleware.pipeline.last_resort(
+                exc, error, method=self.environ.get("REQUEST_METHOD", "GET"), route=self.route
+            )
+            return self.answer(fixed, failure, sys.exc_info())
 
     def answer(
         self, answer: Rendered, failure: BaseException | None, exc_info: Any
