@@ -19,17 +19,19 @@ from seawall.config.settings import Settings, SettingsError
 __all__ = ["PREFIX", "framework_settings", "merge_env", "overlay", "read_toml"]
 
 PREFIX = "SEAWALL_"
-"""Names starting with it set one setting: ``SEAWALL_CORRELATION__MAX_LENGTH`` is
-``correlation.max_length``."""
+"""Names starting with it and naming a section and a key set one setting:
+``SEAWALL_CORRELATION__MAX_LENGTH`` is ``correlation.max_length``. A name without ``__``
+(``SEAWALL_REQUIRE_SERVICES``) is not a setting: every setting lives in a section."""
 
 
 def overlay(base: Mapping[str, Any], items: Mapping[str, object]) -> dict[str, Any]:
     """A copy of ``base`` with each ``SEAWALL_A__B`` item of ``items`` set at ``["a"]["b"]``,
-    its value as given; other names are not settings and are passed over. Each mapping on
+    its value as given; other names (no prefix, or no ``__``) are not settings and are passed
+    over. Each mapping on
     the way to a value is copied before it is written, never the caller's."""
     merged = dict(base)
     for name, value in items.items():
-        if not name.startswith(PREFIX):
+        if not name.startswith(PREFIX) or "__" not in name:
             continue
         path = [part.lower() for part in name[len(PREFIX) :].split("__") if part]
         if not path:

@@ -107,3 +107,11 @@ def test_framework_settings_reject_what_is_not_a_mapping() -> None:
     with pytest.raises(SettingsError) as info:
         framework_settings(["routes"], debug=True)  # type: ignore[arg-type]
     assert info.value.path == "(root)"
+
+
+def test_environment_names_without_a_section_are_not_settings() -> None:
+    """``SEAWALL_REQUIRE_SERVICES`` (the test suite's own switch) names no section: passed over."""
+    settings = Settings.from_env(
+        {}, {"SEAWALL_REQUIRE_SERVICES": "1", "SEAWALL_EXPECT_COMPILED": "1"}
+    )
+    assert settings == Settings.from_mapping({})
