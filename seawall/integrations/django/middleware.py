@@ -40,6 +40,7 @@ from seawall.wsgi.guard import environ_header, environ_url
 __all__ = ["SeawallMiddleware"]
 
 ERROR_PAGES = frozenset({400, 403, 404, 500})
+_BODY_HEADERS = frozenset({"content-type", "content-length", "content-language"})
 _EXPOSE = "Access-Control-Expose-Headers"
 
 GetResponse = Callable[[HttpRequest], Any]
@@ -304,7 +305,7 @@ class SeawallMiddleware:
             )
         if keep_page:
             return response
-        return to_response(pipeline.render(problem, accept))
+        return _keeping_headers(to_response(pipeline.render(problem, accept)), response)
 
     def _rejected(
         self, request: HttpRequest, state: RequestState, rejection: SeawallRejection
@@ -338,6 +339,19 @@ def _remember(request: HttpRequest, response: HttpResponseBase) -> None:
     if recording is not None:
         recording.add(response.content)
         recording.done()
+
+
+def _keeping_headers(problem: HttpResponse, page: HttpResponseBase) -> HttpResponse:
+    """The problem that replaces Django's page, with the page's headers (``Allow`` of
+    ``HttpResponseNotAllowed``, ``WWW-Authenticate``, ``Retry-After``, what middleware added)
+    and cookies; only the headers of the page's own body are the problem's."""
+    headers = problem.headers
+    for name, value in page.items():
+        if name.lower() not in _BODY_HEADERS and name not in headers:
+            headers[name] = value
+    for name, cookie in page.cookies.items():
+        problem.cookies[name] = cookie
+    return problem
 
 
 def _made_by_django(request: HttpRequest, response: HttpResponseBase, state: RequestState) -> bool:
