@@ -32,8 +32,9 @@ __all__ = ["Handover", "ResponseAborted", "WSGIMiddleware"]
 class Handover(Protocol):
     """What an adapter inside the app hands over to the middleware for one request, under
     ``environ[HANDOVER]``: the route's guard and the admission it took (and the failure it
-    answered). The middleware finishes the admission with the final status once the body is
-    sent or closed, so the adapter needs no after-response hooks of its own."""
+    answered). The middleware finishes the admission with the status as soon as the app has
+    returned its body (or once the body is sent, for apps that start the response while it is
+    iterated), so the adapter needs no after-response hooks of its own."""
 
     guard: RouteGuard | None
     admission: Admission | None
@@ -186,6 +187,10 @@ class _Call:
                 kept.done()
             self.finish()
             return body
+        if self.status is not None:
+            # The status is known: the breaker hears it now, not when a client that may never
+            # close the body (a test client) closes it; only the id waits for the body.
+            self.settle()
         self.iterable = body
         return self
 
@@ -262,15 +267,21 @@ class _Call:
             if self.token is not None:
                 self.finish()
 
+    def settle(self) -> None:
+        """Finish the admission once, with the status and failure known so far."""
+        admission = self.admission
+        if admission is not None:
+            self.admission = None
+            admission.finish(self.status or NO_ANSWER, self.failure)
+
     def finish(self) -> None:
-        """End the request once: finish its admission with the final status, release the id."""
+        """End the request once: settle its admission, release the id."""
         token = self.token
         if token is None:
             return
         self.token = None
         try:
-            if self.admission is not None:
-                self.admission.finish(self.status or NO_ANSWER, self.failure)
+            self.settle()
         finally:
             # The failure's traceback holds frames that hold this call: let refcounting free them.
             self.failure = None
