@@ -9,6 +9,7 @@ Settings come from ``app.config["SEAWALL"]`` plus ``SEAWALL_SECTION__KEY`` confi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from seawall.config.settings import Settings
 from seawall.config.sources import framework_settings
 from seawall.context.deadline import remaining
 from seawall.errors.exceptions import SeawallRejection
+from seawall.integrations.route_keys import warn_unmatched
 from seawall.server.guard import RouteGuard
 from seawall.server.keys import HANDOVER
 from seawall.server.pipeline import Pipeline
@@ -72,6 +74,18 @@ class _Hooks:
         self.app = app
         self.pipeline = pipeline
         self._routes: dict[tuple[str, str, str], tuple[str, RouteGuard | None]] = {}
+        self._checked = False
+        self._checking = threading.Lock()
+
+    def check_routes(self) -> None:
+        """Warn once about route keys no rule matches, at the first request: rules may be
+        added after ``init_app`` (blueprints, factories), and are all there by then."""
+        with self._checking:
+            if self._checked:
+                return
+            self._checked = True
+            rules = [(rule.rule, rule.methods) for rule in self.app.url_map.iter_rules()]
+            warn_unmatched(self.pipeline, rules)
 
     def route(self, method: str, rule: Rule) -> tuple[str, RouteGuard | None]:
         """The route key and guard of a Flask rule, found once per rule with the view it then
@@ -86,6 +100,8 @@ class _Hooks:
     def before(self) -> None:
         """Admit the request through the guard of its Flask rule (rejections raise); the WSGI
         layer finishes the admission (none without that layer: nothing would finish it)."""
+        if not self._checked:
+            self.check_routes()
         current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
         rule = current.url_rule
         if rule is None:

@@ -24,6 +24,7 @@ from seawall.asgi.guard import run_guarded
 from seawall.asgi.middleware import ASGIMiddleware, ProblemMiddleware
 from seawall.config.settings import Settings
 from seawall.config.sources import framework_settings
+from seawall.integrations.route_keys import Template, warn_unmatched
 from seawall.server.guard import RouteGuard
 from seawall.server.keys import EXCHANGE, ROUTE
 from seawall.server.pipeline import Pipeline
@@ -65,6 +66,7 @@ def install(app: Starlette, settings: Settings | Any = None) -> Pipeline:
         }
         guarding = _Guarding(pipeline, handlers)
         guarding.routes(app.router.routes, "", adjacent and len(app.user_middleware) == 1)
+        warn_unmatched(pipeline, guarding.templates)
         return ASGIMiddleware(build(), pipeline=pipeline, policies=False)
 
     app.build_middleware_stack = build_with_seawall  # type: ignore[method-assign]
@@ -169,12 +171,14 @@ class _Guarding:
     def __init__(self, pipeline: Pipeline, handlers: dict[Any, Any]) -> None:
         self.pipeline = pipeline
         self.handlers = handlers
+        self.templates: list[Template] = []  # every route's full template, with its methods
 
     def routes(self, routes: Iterable[BaseRoute], prefix: str, forwarding: bool) -> None:
         """Guard ``routes``; ``forwarding`` as in :class:`GuardedRoute`, for these routes."""
         pipeline = self.pipeline
         for route in routes:
             if isinstance(route, Route):
+                self.templates.append((prefix + route.path_format, route.methods))
                 if isinstance(route.app, GuardedRoute):
                     route.app.forwarding = forwarding
                 else:
@@ -191,7 +195,9 @@ class _Guarding:
                     if hasattr(inner, "original_router"):
                         self.routes([inner], included, forwarding)
                     elif isinstance(inner, Route):
-                        _guard_included(inner, included + inner.path_format, pipeline, forwarding)
+                        template = included + inner.path_format
+                        self.templates.append((template, inner.methods))
+                        _guard_included(inner, template, pipeline, forwarding)
                     else:
                         pipeline.logger.warning(
                             "route_without_policies",
@@ -210,6 +216,8 @@ class _Guarding:
                         self.adopt(inner)
                     inner_prefix = prefix + route.path.rstrip("/")
                     self.routes(routes_of or (), inner_prefix, forwarding and plain)
+                else:
+                    self.templates.append((prefix + route.path.rstrip("/") + "/*", None))
 
     def adopt(self, app: Starlette) -> None:
         """Give a mounted application (not built yet, without seawall of its own) problem

@@ -4,10 +4,12 @@
 ``seawall.W001``  ``SeawallMiddleware`` is not first in ``MIDDLEWARE``.
 ``seawall.W002``  the app is installed but ``SeawallMiddleware`` is not in ``MIDDLEWARE``.
 ``seawall.W003``  DRF is installed but its ``EXCEPTION_HANDLER`` is not seawall's.
+``seawall.W004``  a ``SEAWALL["routes"]`` key matches no URL pattern (names the closest one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.apps import apps
@@ -16,7 +18,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 from seawall.config.settings import SettingsError
 
-__all__ = ["check_drf", "check_middleware", "check_settings"]
+__all__ = ["check_drf", "check_middleware", "check_route_keys", "check_settings", "url_templates"]
 
 MIDDLEWARE_PATH = "seawall.integrations.django.SeawallMiddleware"
 _MIDDLEWARE_PATHS = frozenset(
@@ -41,6 +43,49 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     return []
+
+
+def check_route_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``seawall.W004``: every route key should match a URL pattern, or it does nothing."""
+    from seawall.integrations.django.conf import load_settings
+    from seawall.integrations.route_keys import unmatched_keys
+
+    try:
+        keys = [key for key, _ in load_settings().routes]
+    except SettingsError:
+        return []  # seawall.E001 says why
+    if not keys:
+        return []
+    return [
+        Warning(
+            unmatched.message,
+            hint="Route keys use the URL pattern as Django prints it, e.g. 'GET items/<int:pk>/'.",
+            obj="settings.SEAWALL",
+            id="seawall.W004",
+        )
+        for unmatched in unmatched_keys(keys, url_templates())
+    ]
+
+
+def url_templates() -> list[tuple[str, None]]:
+    """Every URL pattern of the root URLconf as ``resolver_match.route`` spells it."""
+    from django.urls import get_resolver
+
+    try:
+        patterns = list(get_resolver().url_patterns)
+    except Exception:  # a broken URLconf: Django's own checks report it
+        return []
+    return list(_templates(patterns, ""))
+
+
+def _templates(patterns: list[Any], prefix: str) -> Iterator[tuple[str, None]]:
+    for pattern in patterns:
+        text = prefix + str(pattern.pattern)
+        inner = getattr(pattern, "url_patterns", None)
+        if inner is None:
+            yield text, None
+        else:
+            yield from _templates(list(inner), text)
 
 
 def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -88,7 +133,7 @@ def check_drf(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     ]
 
 
-for _check in (check_settings, check_middleware, check_drf):
+for _check in (check_settings, check_middleware, check_drf, check_route_keys):
     register(_check)
 
 
