@@ -9,8 +9,9 @@ Settings come from ``app.config["SEAWALL"]`` plus ``SEAWALL_SECTION__KEY`` confi
 
 from __future__ import annotations
 
+import inspect
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
@@ -21,6 +22,7 @@ from seawall.config.settings import Settings
 from seawall.config.sources import framework_settings
 from seawall.context.deadline import remaining
 from seawall.errors.exceptions import SeawallRejection
+from seawall.integrations.async_views import warn_unenforced
 from seawall.integrations.route_keys import warn_unmatched
 from seawall.server.guard import RouteGuard
 from seawall.server.keys import HANDOVER
@@ -78,14 +80,24 @@ class _Hooks:
         self._checking = threading.Lock()
 
     def check_routes(self) -> None:
-        """Warn once about route keys no rule matches, at the first request: rules may be
-        added after ``init_app`` (blueprints, factories), and are all there by then."""
+        """Warn once about route keys no rule matches and about async views whose timeout
+        WSGI cannot enforce, at the first request: rules may be added after ``init_app``
+        (blueprints, factories), and are all there by then."""
         with self._checking:
             if self._checked:
                 return
             self._checked = True
-            rules = [(rule.rule, rule.methods) for rule in self.app.url_map.iter_rules()]
-            warn_unmatched(self.pipeline, rules)
+            rules = list(self.app.url_map.iter_rules())
+            warn_unmatched(self.pipeline, [(rule.rule, rule.methods) for rule in rules])
+            views = self.app.view_functions
+            warn_unenforced(
+                self.pipeline,
+                [
+                    (rule.rule, rule.methods, view)
+                    for rule in rules
+                    if _is_async(view := views.get(rule.endpoint), rule.methods)
+                ],
+            )
 
     def route(self, method: str, rule: Rule) -> tuple[str, RouteGuard | None]:
         """The route key and guard of a Flask rule, found once per rule with the view it then
@@ -117,7 +129,7 @@ class _Hooks:
         if guard.engine.pool is not None:
             view = self.app.view_functions.get(rule.endpoint)
             if view is not None and not getattr(view, _ISOLATED, False):
-                self.app.view_functions[rule.endpoint] = _isolated(view, guard)
+                self.app.view_functions[rule.endpoint] = _isolated(self.app.ensure_sync(view), guard)
 
     def handle(self, exc: Exception) -> Any:
         """Answer with the route's fallback (for rejections) or the problem of ``exc``."""
@@ -167,6 +179,17 @@ def _isolated(view: Callable[..., Any], guard: RouteGuard) -> Callable[..., Any]
     setattr(run, _ISOLATED, True)
     run.__name__ = getattr(view, "__name__", "view")
     return run
+
+
+def _is_async(view: object, methods: Collection[str] | None) -> bool:
+    """An ``async def`` view, or a class-based view with an ``async def`` handler."""
+    if inspect.iscoroutinefunction(view):
+        return True
+    view_class = getattr(view, "view_class", None)
+    return view_class is not None and any(
+        inspect.iscoroutinefunction(getattr(view_class, name, None))
+        for name in ("dispatch_request", *(m.lower() for m in methods or ()))
+    )
 
 
 def _response(answer: Rendered) -> Response:

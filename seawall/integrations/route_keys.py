@@ -76,7 +76,7 @@ def _closest(key: str, method: str | None, routes: list[Template]) -> str | None
             f"{m} {template}" if m else template
             for template, methods in routes
             for m in (sorted(methods) if methods else (method,))
-            if m != "HEAD"
+            if m not in ("HEAD", "OPTIONS")
         }
     )
     best = difflib.get_close_matches(key, candidates, n=1, cutoff=0.0)

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from django.apps import apps
@@ -18,7 +17,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 from seawall.config.settings import SettingsError
 
-__all__ = ["check_drf", "check_middleware", "check_route_keys", "check_settings", "url_templates"]
+__all__ = ["check_drf", "check_middleware", "check_route_keys", "check_settings"]
 
 MIDDLEWARE_PATH = "seawall.integrations.django.SeawallMiddleware"
 _MIDDLEWARE_PATHS = frozenset(
@@ -48,6 +47,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 def check_route_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``seawall.W004``: every route key should match a URL pattern, or it does nothing."""
     from seawall.integrations.django.conf import load_settings
+    from seawall.integrations.django.urls import url_patterns
     from seawall.integrations.route_keys import unmatched_keys
 
     try:
@@ -63,29 +63,8 @@ def check_route_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
             obj="settings.SEAWALL",
             id="seawall.W004",
         )
-        for unmatched in unmatched_keys(keys, url_templates())
+        for unmatched in unmatched_keys(keys, [(route, None) for route, _ in url_patterns()])
     ]
-
-
-def url_templates() -> list[tuple[str, None]]:
-    """Every URL pattern of the root URLconf as ``resolver_match.route`` spells it."""
-    from django.urls import get_resolver
-
-    try:
-        patterns = list(get_resolver().url_patterns)
-    except Exception:  # a broken URLconf: Django's own checks report it
-        return []
-    return list(_templates(patterns, ""))
-
-
-def _templates(patterns: list[Any], prefix: str) -> Iterator[tuple[str, None]]:
-    for pattern in patterns:
-        text = prefix + str(pattern.pattern)
-        inner = getattr(pattern, "url_patterns", None)
-        if inner is None:
-            yield text, None
-        else:
-            yield from _templates(list(inner), text)
 
 
 def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

@@ -29,9 +29,11 @@ from seawall.errors.exceptions import (
     SeawallRejection,
 )
 from seawall.errors.render import negotiate
+from seawall.integrations.async_views import warn_unenforced
 from seawall.integrations.django.answers import problem_response, to_response
 from seawall.integrations.django.conf import get_runtime
 from seawall.integrations.django.state import STATE, RequestState
+from seawall.integrations.django.urls import url_patterns
 from seawall.resilience.timeouts import Timeout
 from seawall.server.guard import RouteGuard
 from seawall.server.headers import merge_expose
@@ -62,6 +64,10 @@ class SeawallMiddleware:
             markcoroutinefunction(self)
             # Django awaits an async process_view directly instead of hopping to a thread.
             self.process_view = self._aprocess_view  # type: ignore[method-assign]
+        else:
+            # A sync chain is WSGI (or a sync test client): say which timeouts do nothing.
+            views = [(route, None, view) for route, view in url_patterns() if _is_async(view)]
+            warn_unenforced(get_runtime().pipeline, views)
 
     # -- the request ---------------------------------------------------------------------------
 
@@ -352,6 +358,11 @@ def _keeping_headers(problem: HttpResponse, page: HttpResponseBase) -> HttpRespo
     for name, cookie in page.cookies.items():
         problem.cookies[name] = cookie
     return problem
+
+
+def _is_async(view: object) -> bool:
+    """An ``async def`` view function or an async class-based view."""
+    return view is not None and iscoroutinefunction(view)
 
 
 def _made_by_django(request: HttpRequest, response: HttpResponseBase, state: RequestState) -> bool:
