@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, NoReturn
 
 from django.apps import apps
 from django.conf import settings
@@ -17,13 +18,18 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 from seawall.config.settings import SettingsError
 
-__all__ = ["check_drf", "check_middleware", "check_route_keys", "check_settings"]
+__all__ = [
+    "check_drf", "check_middleware", "check_route_keys", "check_settings", "refuse_to_start",
+    "settings_error",
+]
 
 MIDDLEWARE_PATH = "seawall.integrations.django.SeawallMiddleware"
 _MIDDLEWARE_PATHS = frozenset(
     {MIDDLEWARE_PATH, "seawall.integrations.django.middleware.SeawallMiddleware"}
 )
 DRF_HANDLER = "seawall.integrations.django.drf.exception_handler"
+APP_LOAD_ERROR = 4
+"""The exit status of a server refused for bad settings (gunicorn's "App failed to load")."""
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -33,15 +39,27 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     try:
         load_settings()
     except SettingsError as exc:
-        return [
-            Error(
-                str(exc),
-                hint=f"Fix SEAWALL key {exc.path!r}; see seawall's settings reference.",
-                obj="settings.SEAWALL",
-                id="seawall.E001",
-            )
-        ]
+        return [settings_error(exc)]
     return []
+
+
+def settings_error(exc: SettingsError) -> Error:
+    """``seawall.E001`` for a bad ``SEAWALL``, naming the key."""
+    return Error(
+        str(exc),
+        hint=f"Fix SEAWALL key {exc.path!r}; see seawall's settings reference.",
+        obj="settings.SEAWALL",
+        id="seawall.E001",
+    )
+
+
+def refuse_to_start(exc: SettingsError) -> NoReturn:
+    """Stop a server that would run with a bad ``SEAWALL``: the ``seawall.E001`` line on
+    stderr, no traceback, and exit status 4, which gunicorn takes for "App failed to load"
+    (it stops instead of booting new workers that would fail the same way)."""
+    error = settings_error(exc)
+    print(f"{error.obj}: ({error.id}) {error.msg}", file=sys.stderr, flush=True)
+    raise SystemExit(APP_LOAD_ERROR)
 
 
 def check_route_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

@@ -21,6 +21,7 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 
+from seawall.config.schema import SettingsError
 from seawall.context.correlation import CORRELATION_ID
 from seawall.context.deadline import remaining
 from seawall.errors.exceptions import (
@@ -31,6 +32,7 @@ from seawall.errors.exceptions import (
 from seawall.errors.render import negotiate
 from seawall.integrations.async_views import warn_unenforced
 from seawall.integrations.django.answers import problem_response, to_response
+from seawall.integrations.django.checks import refuse_to_start
 from seawall.integrations.django.conf import get_runtime
 from seawall.integrations.django.state import STATE, RequestState
 from seawall.integrations.django.urls import url_patterns
@@ -58,6 +60,10 @@ class SeawallMiddleware:
     async_capable = True
 
     def __init__(self, get_response: GetResponse) -> None:
+        try:
+            runtime = get_runtime()
+        except SettingsError as exc:
+            refuse_to_start(exc)  # the WSGI/ASGI handler is being built: a server starts
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
@@ -67,7 +73,7 @@ class SeawallMiddleware:
         else:
             # A sync chain is WSGI (or a sync test client): say which timeouts do nothing.
             views = [(route, None, view) for route, view in url_patterns() if _is_async(view)]
-            warn_unenforced(get_runtime().pipeline, views)
+            warn_unenforced(runtime.pipeline, views)
 
     # -- the request ---------------------------------------------------------------------------
 
