@@ -5,6 +5,7 @@
 ``seawall.W002``  the app is installed but ``SeawallMiddleware`` is not in ``MIDDLEWARE``.
 ``seawall.W003``  DRF is installed but its ``EXCEPTION_HANDLER`` is not seawall's.
 ``seawall.W004``  a ``SEAWALL["routes"]`` key matches no URL pattern (names the closest one).
+``seawall.W005``  ``CsrfViewMiddleware`` is on but ``CSRF_FAILURE_VIEW`` is Django's HTML page.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from seawall.config.settings import SettingsError
 
 __all__ = [
-    "check_drf", "check_middleware", "check_route_keys", "check_settings", "refuse_to_start",
+    "check_csrf_view", "check_drf", "check_middleware", "check_route_keys", "check_settings", "refuse_to_start",
     "settings_error",
 ]
 
@@ -28,6 +29,8 @@ _MIDDLEWARE_PATHS = frozenset(
     {MIDDLEWARE_PATH, "seawall.integrations.django.middleware.SeawallMiddleware"}
 )
 DRF_HANDLER = "seawall.integrations.django.drf.exception_handler"
+CSRF_VIEW = "seawall.integrations.django.views.csrf_failure"
+_CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 APP_LOAD_ERROR = 4
 """The exit status of a server refused for bad settings (gunicorn's "App failed to load")."""
 
@@ -130,7 +133,23 @@ def check_drf(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     ]
 
 
-for _check in (check_settings, check_middleware, check_drf, check_route_keys):
+def check_csrf_view(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``seawall.W005``: with CSRF protection on, API clients should get a problem, not HTML."""
+    if _CSRF_MIDDLEWARE not in (getattr(settings, "MIDDLEWARE", None) or []):
+        return []
+    if getattr(settings, "CSRF_FAILURE_VIEW", "") != "django.views.csrf.csrf_failure":
+        return []  # seawall's view, or one of the project's own
+    return [
+        Warning(
+            "CSRF failures answer API clients with Django's HTML page.",
+            hint=f'Set CSRF_FAILURE_VIEW = "{CSRF_VIEW}" (browsers keep the HTML page).',
+            obj="settings.CSRF_FAILURE_VIEW",
+            id="seawall.W005",
+        )
+    ]
+
+
+for _check in (check_settings, check_middleware, check_drf, check_route_keys, check_csrf_view):
     register(_check)
 
 
