@@ -6,6 +6,8 @@
 ``seawall.W003``  DRF is installed but its ``EXCEPTION_HANDLER`` is not seawall's.
 ``seawall.W004``  a ``SEAWALL["routes"]`` key matches no URL pattern (names the closest one).
 ``seawall.W005``  ``CsrfViewMiddleware`` is on but ``CSRF_FAILURE_VIEW`` is Django's HTML page.
+``seawall.W006``  ``DEBUG`` pages are not redacted (the exception reporter filter or the reporter
+                  is Django's own).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from seawall.config.settings import SettingsError
 
 __all__ = [
-    "check_csrf_view", "check_drf", "check_middleware", "check_route_keys", "check_settings", "refuse_to_start",
+    "check_csrf_view", "check_debug_pages", "check_drf", "check_middleware", "check_route_keys", "check_settings", "refuse_to_start",
     "settings_error",
 ]
 
@@ -31,6 +33,8 @@ _MIDDLEWARE_PATHS = frozenset(
 DRF_HANDLER = "seawall.integrations.django.drf.exception_handler"
 CSRF_VIEW = "seawall.integrations.django.views.csrf_failure"
 _CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+REPORTER_FILTER = "seawall.integrations.django.debug.SeawallExceptionReporterFilter"
+REPORTER = "seawall.integrations.django.debug.SeawallExceptionReporter"
 APP_LOAD_ERROR = 4
 """The exit status of a server refused for bad settings (gunicorn's "App failed to load")."""
 
@@ -149,7 +153,32 @@ def check_csrf_view(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     ]
 
 
-for _check in (check_settings, check_middleware, check_drf, check_route_keys, check_csrf_view):
+def check_debug_pages(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``seawall.W006``: under ``DEBUG`` the technical 500 page shows frame locals, settings and
+    request data; seawall's filter and reporter redact them."""
+    if not settings.DEBUG:
+        return []
+    wanted = {
+        "DEFAULT_EXCEPTION_REPORTER_FILTER": REPORTER_FILTER,
+        "DEFAULT_EXCEPTION_REPORTER": REPORTER,
+    }
+    missing = [f'{name} = "{path}"' for name, path in wanted.items() if getattr(settings, name, None) != path]
+    if not missing:
+        return []
+    return [
+        Warning(
+            "DEBUG error pages show secrets from frame locals, settings and the request.",
+            hint="Set " + " and ".join(missing) + ".",
+            obj="settings.DEBUG",
+            id="seawall.W006",
+        )
+    ]
+
+
+for _check in (
+    check_settings, check_middleware, check_drf, check_route_keys, check_csrf_view,
+    check_debug_pages,
+):  # fmt: skip
     register(_check)
 
 
