@@ -53,6 +53,7 @@ class SeawallConfig(AppConfig):  # type: ignore[misc]  # Django ships no type hi
 
     def ready(self) -> None:
         from seawall.integrations.django import checks  # registers the checks on import
+        from seawall.integrations.django.access_log import install_access_log_filter
         from seawall.integrations.django.conf import get_runtime
 
         try:
@@ -63,6 +64,7 @@ class SeawallConfig(AppConfig):  # type: ignore[misc]  # Django ships no type hi
             # traceback); WSGI/ASGI servers stop when the handler builds the middleware.
             if sys.argv[1:2] == ["runserver"]:
                 checks.refuse_to_start(exc)
+        install_access_log_filter()
         request_logger = logging.getLogger("django.request")
         if not any(isinstance(f, DjangoRequestFilter) for f in request_logger.filters):
             request_logger.addFilter(DjangoRequestFilter())

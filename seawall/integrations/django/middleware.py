@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import Token
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings as django_settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -31,6 +31,7 @@ from seawall.errors.exceptions import (
 )
 from seawall.errors.render import negotiate
 from seawall.integrations.async_views import warn_unenforced
+from seawall.integrations.django.access_log import ANSWERED
 from seawall.integrations.django.answers import problem_response, to_response
 from seawall.integrations.django.checks import refuse_to_start
 from seawall.integrations.django.conf import get_runtime
@@ -83,6 +84,7 @@ class SeawallMiddleware:
         runtime = get_runtime()
         correlation_id, invalid = runtime.pipeline.correlation.resolve_environ(request.META)
         token = CORRELATION_ID.set(correlation_id)
+        ANSWERED.set(correlation_id)  # for the server's access line, written after we return
         state = RequestState(runtime)
         setattr(request, STATE, state)
         return state, correlation_id, token, invalid or ""
@@ -153,11 +155,13 @@ class SeawallMiddleware:
                 response = self.process_response(request, response)
             _set_header(response, runtime.header, correlation_id)
             state.finish(response.status_code)
-            if response.streaming and response.is_async:
-                response.streaming_content = _reset_after(
-                    response.streaming_content,
-                    token,
-                )
+            if response.streaming:
+                content = response.streaming_content
+                if not response.is_async:
+                    # Django would drain a plain generator in a thread after we reset the
+                    # id: pull its chunks in threads that copy this context, id included.
+                    content = _pulled_in_threads(content)
+                response.streaming_content = _reset_after(content, token)
                 closing_later = True
             return response
         finally:
@@ -407,6 +411,17 @@ class _Closer:
         finally:
             with contextlib.suppress(ValueError):  # closed from another context, which ends
                 CORRELATION_ID.reset(self.token)
+
+
+_END = object()
+
+
+async def _pulled_in_threads(content: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """A plain iterator's chunks, each taken in a thread (the thread Django runs sync code in)
+    with a copy of this context, so the generator logs with the request's id."""
+    take = sync_to_async(next, thread_sensitive=True)
+    while (chunk := await take(content, _END)) is not _END:
+        yield chunk  # type: ignore[misc]
 
 
 async def _reset_after(
