@@ -45,7 +45,7 @@ def unenforced_timeouts(pipeline: Pipeline, views: Iterable[AsyncView]) -> list[
     in ``deadline`` mode, once each."""
     settings = pipeline.settings
     table: RouteTable[PolicySettings] = RouteTable(settings.routes, default=settings.defaults)
-    named = {parse_route_key(key).method for key, _ in settings.routes} - {None}
+    named = {m for key, _ in settings.routes if (m := parse_route_key(key).method) is not None}
     found: dict[str, UnenforcedTimeout] = {}
     for template, methods, view in views:
         for method in sorted(methods or {"GET", *named}):

@@ -129,7 +129,8 @@ class _Hooks:
         if guard.engine.pool is not None:
             view = self.app.view_functions.get(rule.endpoint)
             if view is not None and not getattr(view, _ISOLATED, False):
-                self.app.view_functions[rule.endpoint] = _isolated(self.app.ensure_sync(view), guard)
+                runnable = self.app.ensure_sync(view)  # an async view runs to its end there
+                self.app.view_functions[rule.endpoint] = _isolated(runnable, guard)
 
     def handle(self, exc: Exception) -> Any:
         """Answer with the route's fallback (for rejections) or the problem of ``exc``."""

@@ -40,9 +40,7 @@ def unmatched_keys(keys: Iterable[str], templates: Iterable[Template]) -> list[U
     for key in keys:
         method = parse_route_key(key).method
         table: RouteTable[bool] = RouteTable([(key, True)], default=False)
-        if any(
-            _matches(table, template, methods, method or "GET") for template, methods in routes
-        ):
+        if any(_matches(table, template, methods, method or "GET") for template, methods in routes):
             continue
         found.append(UnmatchedKey(key, _closest(key, method, routes)))
     return found

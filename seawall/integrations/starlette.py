@@ -29,10 +29,11 @@ from seawall.server.guard import RouteGuard
 from seawall.server.keys import EXCHANGE, ROUTE
 from seawall.server.pipeline import Pipeline
 
-__all__ = ["GuardedRoute", "IncludedRoute", "install", "problem_handler"]
+__all__ = ["GuardedRoute", "IncludedRoute", "handle_problems", "install", "problem_handler"]
 
 _INSTALLED = "_seawall_pipeline"
-_PROBLEM_HANDLER = "__seawall_problem_handler__"
+_HANDLED = "_seawall_handled"
+"""App state attribute: the exception classes seawall's problem handler answers there."""
 _METHODS_REMEMBERED = 16
 
 
@@ -45,8 +46,7 @@ def install(app: Starlette, settings: Settings | Any = None) -> Pipeline:
         raise RuntimeError("seawall is already installed on this app")
     pipeline = Pipeline(framework_settings(settings, debug=app.debug))
     setattr(app.state, _INSTALLED, pipeline)
-    handler = problem_handler(pipeline)
-    app.add_exception_handler(HTTPException, handler)
+    handle_problems(app, HTTPException, problem_handler(pipeline))
     problems = Middleware(ProblemMiddleware, pipeline=pipeline)
     app.user_middleware.insert(0, problems)
     build = app.build_middleware_stack
@@ -59,11 +59,7 @@ def install(app: Starlette, settings: Settings | Any = None) -> Pipeline:
         # between them forward every message at once).
         adjacent = app.user_middleware[0] is problems
         problems.kwargs["adjacent"] = adjacent
-        handlers = {
-            kind: handler
-            for kind, handler in app.exception_handlers.items()
-            if getattr(handler, _PROBLEM_HANDLER, False)
-        }
+        handlers = {kind: app.exception_handlers[kind] for kind in getattr(app.state, _HANDLED)}
         guarding = _Guarding(pipeline, handlers)
         guarding.routes(app.router.routes, "", adjacent and len(app.user_middleware) == 1)
         warn_unmatched(pipeline, guarding.templates)
@@ -71,6 +67,13 @@ def install(app: Starlette, settings: Settings | Any = None) -> Pipeline:
 
     app.build_middleware_stack = build_with_seawall  # type: ignore[method-assign]
     return pipeline
+
+
+def handle_problems(app: Starlette, kind: type[Exception], handler: Any) -> None:
+    """Register seawall's problem ``handler`` for ``kind``, remembered for mounted apps."""
+    app.add_exception_handler(kind, handler)
+    handled: list[type[Exception]] = getattr(app.state, _HANDLED, None) or []
+    setattr(app.state, _HANDLED, [*handled, kind])
 
 
 def problem_handler(pipeline: Pipeline) -> Callable[[Request, Exception], Any]:
@@ -88,7 +91,6 @@ def problem_handler(pipeline: Pipeline) -> Callable[[Request, Exception], Any]:
         response.raw_headers = answer.raw_headers()
         return response
 
-    setattr(handle, _PROBLEM_HANDLER, True)
     return handle
 
 
@@ -150,7 +152,8 @@ class IncludedRoute:
         first = guarded = next(found)[1]
         if len(self.by_template) > 1:
             path = scope.get("path", "")
-            guarded = next((g for regex, g in self.by_template.values() if regex.match(path)), first)
+            matching = (g for regex, g in self.by_template.values() if regex.match(path))
+            guarded = next(matching, first)
         await guarded(scope, receive, send)
 
 

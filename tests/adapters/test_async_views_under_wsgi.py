@@ -8,6 +8,7 @@ This module is also the URLconf of its Django tests.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,10 @@ import seawall  # noqa: E402
 from seawall.integrations.django.conf import install_pipeline  # noqa: E402
 from seawall.integrations.flask import Seawall  # noqa: E402
 from seawall.testing import CapturedLogs  # noqa: E402
+
+
+released = threading.Event()
+finished = threading.Event()
 
 
 def warned(logs: CapturedLogs) -> dict[str, float]:
@@ -67,7 +72,9 @@ def flask_app() -> Flask:
 
     @app.get("/async-thread")
     async def async_thread() -> str:
-        await asyncio.sleep(3)
+        while not released.is_set():  # abandoned at its timeout; ends when the test says so
+            await asyncio.sleep(0.01)
+        finished.set()
         return "late"
 
     @app.get("/async-free")
@@ -97,10 +104,16 @@ def test_flask_warns_once_for_async_views_with_a_deadline_timeout(logs: Captured
 
 def test_flask_thread_mode_cuts_an_async_view_at_its_timeout(logs: CapturedLogs) -> None:
     """``timeout_mode: "thread"`` runs the async view on the pool: a 504 at the deadline."""
+    released.clear()
+    finished.clear()
     client = flask_app().test_client()
-    response = client.get("/async-thread", buffered=True)
+    try:
+        response = client.get("/async-thread", buffered=True)
+    finally:
+        released.set()
     assert response.status_code == 504
     assert response.get_json()["reason"] == "timeout"
+    assert finished.wait(10)  # the abandoned view ran to its end, in this test
 
 
 async def async_view(request: HttpRequest) -> HttpResponse:

@@ -59,7 +59,7 @@ def test_api_clients_get_a_403_problem(client: Client, headers: dict[str, str]) 
     """A POST without a CSRF token from an API client: problem+json with the id and reason."""
     data = "{}" if "content_type" in headers else None
     kwargs = {"data": data, **headers} if data is not None else headers
-    response = client.post("/orders", HTTP_X_REQUEST_ID="csrf-1", **kwargs)  # type: ignore[arg-type]
+    response = client.post("/orders", HTTP_X_REQUEST_ID="csrf-1", **kwargs)
     assert response.status_code == 403
     assert response["Content-Type"] == "application/problem+json"
     body = json.loads(response.content)

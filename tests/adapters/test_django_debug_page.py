@@ -64,7 +64,7 @@ def technical_500(client: Client) -> str:
     )
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
-    page = response.content.decode()
+    page: str = response.content.decode()
     assert "ConnectionError" in page  # it is Django's technical page
     assert "Local vars" in page
     return page

@@ -191,29 +191,29 @@ def test_fastapi_included_router_405_keeps_allow() -> None:
 # -- Django and DRF ------------------------------------------------------------------------------
 
 
-@require_GET
+@require_GET  # type: ignore[untyped-decorator]  # Django ships no types
 def django_only_get(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
-class DjangoClassView(View):
+class DjangoClassView(View):  # type: ignore[misc]  # Django ships no types
     def get(self, request: HttpRequest) -> HttpResponse:
         return HttpResponse("ok")
 
 
-class DrfOnlyGet(APIView):
+class DrfOnlyGet(APIView):  # type: ignore[misc]  # Django ships no types
     def get(self, request: Request) -> Response:
         return Response({"ok": True})
 
 
-class DrfLogin(APIView):
+class DrfLogin(APIView):  # type: ignore[misc]  # Django ships no types
     authentication_classes = [BasicAuthentication]
 
     def get(self, request: Request) -> Response:
         raise NotAuthenticated()
 
 
-class DrfBusy(APIView):
+class DrfBusy(APIView):  # type: ignore[misc]  # Django ships no types
     def get(self, request: Request) -> Response:
         raise Throttled(wait=2.5)
 

@@ -110,7 +110,10 @@ def starlette_app(template: str) -> Starlette:
 
 @pytest.mark.parametrize(
     ("template", "url"),
-    [("GET /api/v2/items/{id}", "/api/v2/items/1"), ("GET /sub/orders/{order_id}", "/sub/orders/1")],
+    [
+        ("GET /api/v2/items/{id}", "/api/v2/items/1"),
+        ("GET /sub/orders/{order_id}", "/sub/orders/1"),
+    ],
 )
 def test_starlette_mounted_routes_name_their_template_in_every_event(
     heard: list[events.Event], logs: CapturedLogs, template: str, url: str

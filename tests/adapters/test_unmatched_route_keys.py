@@ -49,9 +49,7 @@ def unmatched(logs: CapturedLogs) -> dict[str, str | None]:
         ("/nothing/*", "GET /typo"),
     ],
 )
-def test_the_rule_names_unmatched_keys_and_the_closest_template(
-    key: str, closest: str
-) -> None:
+def test_the_rule_names_unmatched_keys_and_the_closest_template(key: str, closest: str) -> None:
     """The pure rule: which keys match no template, and what is closest."""
     templates = [("/typo", {"GET", "HEAD"}), ("/items/{item_id}", {"GET"})]
     assert unmatched_keys([key], templates) == [UnmatchedKey(key, closest)]

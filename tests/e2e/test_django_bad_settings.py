@@ -16,7 +16,7 @@ from examples.servers import ROOT, free_port, gunicorn_argv, uvicorn_argv
 pytestmark = pytest.mark.e2e
 
 LINE = (
-    "settings.SEAWALL: (seawall.E001) seawall setting routes.\"GET hello\".timout: unknown key "
+    'settings.SEAWALL: (seawall.E001) seawall setting routes."GET hello".timout: unknown key '
     "'timout'; did you mean 'timeout'?"
 )
 

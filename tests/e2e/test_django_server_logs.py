@@ -26,7 +26,11 @@ SERVERS = {
     ),
     "uvicorn": lambda port: uvicorn_argv("examples.django_project.asgi:application", port),
 }  # fmt: skip
-ACCESS_LOGGER = {"runserver": "django.server", "gunicorn": "gunicorn.access", "uvicorn": "uvicorn.access"}
+ACCESS_LOGGER = {
+    "runserver": "django.server",
+    "gunicorn": "gunicorn.access",
+    "uvicorn": "uvicorn.access",
+}
 
 
 @pytest.fixture(scope="module", params=sorted(SERVERS))
@@ -45,7 +49,9 @@ def test_access_lines_carry_the_requests_id(server: tuple[str, Server]) -> None:
     ids = [f"access-{name}-{n}" for n in range(20)]
     with httpx.Client(base_url=running.base_url, timeout=10) as client:
         for cid in ids:
-            assert client.get("/hello", headers={"X-Request-ID": cid}).headers["x-request-id"] == cid
+            assert (
+                client.get("/hello", headers={"X-Request-ID": cid}).headers["x-request-id"] == cid
+            )
 
     def access_ids() -> list[str]:
         return [

@@ -22,7 +22,13 @@ from django.core.checks import CheckMessage, Error, Warning, register
 from seawall.config.settings import SettingsError
 
 __all__ = [
-    "check_csrf_view", "check_debug_pages", "check_drf", "check_middleware", "check_route_keys", "check_settings", "refuse_to_start",
+    "check_csrf_view",
+    "check_debug_pages",
+    "check_drf",
+    "check_middleware",
+    "check_route_keys",
+    "check_settings",
+    "refuse_to_start",
     "settings_error",
 ]
 
@@ -162,7 +168,11 @@ def check_debug_pages(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
         "DEFAULT_EXCEPTION_REPORTER_FILTER": REPORTER_FILTER,
         "DEFAULT_EXCEPTION_REPORTER": REPORTER,
     }
-    missing = [f'{name} = "{path}"' for name, path in wanted.items() if getattr(settings, name, None) != path]
+    missing = [
+        f'{name} = "{path}"'
+        for name, path in wanted.items()
+        if getattr(settings, name, None) != path
+    ]
     if not missing:
         return []
     return [

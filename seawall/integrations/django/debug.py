@@ -1,7 +1,8 @@
 """Django's ``DEBUG`` error pages (and error e-mails) through seawall's redactor.
 
->>> DEFAULT_EXCEPTION_REPORTER_FILTER = "seawall.integrations.django.debug.SeawallExceptionReporterFilter"
->>> DEFAULT_EXCEPTION_REPORTER = "seawall.integrations.django.debug.SeawallExceptionReporter"
+>>> DEBUG_MODULE = "seawall.integrations.django.debug"
+>>> DEFAULT_EXCEPTION_REPORTER_FILTER = f"{DEBUG_MODULE}.SeawallExceptionReporterFilter"
+>>> DEFAULT_EXCEPTION_REPORTER = f"{DEBUG_MODULE}.SeawallExceptionReporter"
 
 Django's own filter hides settings whose *names* look secret and nothing else: a password in a
 frame's locals, a token in a header, a DSN in ``DATABASES`` or in the exception message shows

@@ -413,15 +413,16 @@ class _Closer:
                 CORRELATION_ID.reset(self.token)
 
 
-_END = object()
-
-
 async def _pulled_in_threads(content: Iterator[bytes]) -> AsyncIterator[bytes]:
     """A plain iterator's chunks, each taken in a thread (the thread Django runs sync code in)
     with a copy of this context, so the generator logs with the request's id."""
-    take = sync_to_async(next, thread_sensitive=True)
-    while (chunk := await take(content, _END)) is not _END:
-        yield chunk  # type: ignore[misc]
+
+    def take() -> bytes | None:
+        return next(content, None)
+
+    pull = sync_to_async(take, thread_sensitive=True)
+    while (chunk := await pull()) is not None:
+        yield chunk
 
 
 async def _reset_after(

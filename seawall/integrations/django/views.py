@@ -56,7 +56,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     pipeline = _pipeline(request)
     accept = request.META.get("HTTP_ACCEPT")
     if not _sends_json(request) and negotiate(accept, pipeline.settings.errors.format) == "html":
-        return django_csrf_failure(request, reason)  # type: ignore[no-any-return]
+        return django_csrf_failure(request, reason)
     problem = pipeline.problems.problem_for_status(
         403, correlation_id=get_correlation_id(), instance=request.path
     )
