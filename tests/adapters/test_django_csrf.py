@@ -50,6 +50,7 @@ def client() -> Iterator[Client]:
     [
         {"content_type": "application/json"},  # a JSON body
         {"content_type": "application/merge-patch+json"},
+        {"content_type": "application/json", "HTTP_ACCEPT": "text/html,*/*;q=0.8"},  # fetch()
         {"HTTP_ACCEPT": "application/json"},  # asks for JSON
         {"HTTP_ACCEPT": "*/*"},  # curl, scripts: not a browser
         {},  # no Accept at all
