@@ -103,13 +103,13 @@ def breaker(server: Server, client: httpx.Client) -> None:
     heading("A circuit breaker on GET /flaky (opens at 50% failures of 4 calls, for 2 s)")
     for _ in range(4):
         response = client.get("/flaky", params={"fail": "1"})
-        print(f"-> GET /flaky (upstream down): {response.status_code} {_title(response)}")
+        print(f"-> GET /flaky (upstream down): {response.status_code} {which_503(response)}")
     started = time.monotonic()
     response = client.get("/flaky")
     print(
-        f"-> GET /flaky: {response.status_code} {_title(response)}, "
+        f"-> GET /flaky: {response.status_code} {which_503(response)}, "
         f"Retry-After {response.headers.get('retry-after')}, answered in "
-        f"{(time.monotonic() - started) * 1000:.1f} ms without calling the handler"
+        f"{(time.monotonic() - started) * 1000:.1f} ms"
     )
     print("   waiting for the open period to end...")
     time.sleep(2.2)
@@ -131,6 +131,22 @@ def timeout(server: Server, client: httpx.Client) -> None:
         f"{time.monotonic() - started:.2f} s"
     )
     show_events(server, response.headers["x-request-id"], 2)
+
+
+def which_503(response: httpx.Response) -> str:
+    """Say whose answer a failure is: seawall's refusal (its problem has a ``reason``) or the
+    handler's own error mapped to a problem (``ConnectionError`` is a 503 by default)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    title = body.get("title", "")
+    reason = body.get("reason")
+    if reason:
+        return f"{title}: rejected by seawall ({reason}), the handler was not called"
+    return f"{title}: the handler's own error, mapped to a {body.get('status')} problem"
 
 
 def _title(response: httpx.Response) -> Any:

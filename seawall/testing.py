@@ -2,8 +2,10 @@
 
 >>> with capture_logs() as logs:
 ...     client.get("/boom")
->>> [e["event"] for e in logs.events]
+>>> [e["event"] for e in logs]
 ['request_failed']
+>>> with quiet_logs():          # an expected failure, without its error event in the output
+...     client.get("/boom")
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import structlog
@@ -20,29 +22,42 @@ import structlog
 import seawall.observability.logging as seawall_logging
 from seawall.clock import FakeClock
 from seawall.config.settings import Settings
+from seawall.observability.chain import quieted
 from seawall.resilience.breaker import CircuitBreaker
 from seawall.server.pipeline import Pipeline
 
-__all__ = ["CapturedLogs", "FakeClock", "breaker_for", "capture_logs"]
+__all__ = ["CapturedLogs", "FakeClock", "breaker_for", "capture_logs", "quiet_logs"]
 
 
 class CapturedLogs:
-    """The JSON lines written while :func:`capture_logs` was active, as they would be shipped."""
+    """The JSON lines written while :func:`capture_logs` was active, as they would be shipped.
+
+    Iterating gives the events (dicts) in order and ``len()`` counts them; ``text`` is the raw
+    output, ``events`` the parsed list, ``named("request_failed")`` the events of one name.
+    """
 
     def __init__(self) -> None:
         self.stream = io.StringIO()
 
     @property
     def text(self) -> str:
+        """Everything written, as the JSON lines a log shipper would get."""
         return self.stream.getvalue()
 
     @property
     def events(self) -> list[dict[str, Any]]:
+        """Each line parsed: structlog and stdlib events alike, redacted, in order."""
         return [json.loads(line) for line in self.text.splitlines() if line.startswith("{")]
 
     def named(self, event: str) -> list[dict[str, Any]]:
         """The events whose ``event`` field equals ``event``."""
         return [e for e in self.events if e.get("event") == event]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
 
 
 @contextmanager
@@ -51,7 +66,9 @@ def capture_logs(
 ) -> Iterator[CapturedLogs]:
     """Route structlog and stdlib logging through seawall's redacting JSON chain into memory.
 
-    The previous structlog configuration and root handlers are restored afterwards.
+    ``settings`` (a mapping or :class:`~seawall.Settings`) sets the redaction used; ``level``
+    the lowest level kept. Nothing reaches the terminal meanwhile. The previous structlog
+    configuration and root handlers are restored afterwards.
     """
     saved = structlog.get_config()
     root = logging.getLogger()
@@ -66,6 +83,20 @@ def capture_logs(
         structlog.configure(**saved)
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
+
+
+def quiet_logs() -> AbstractContextManager[None]:
+    """Keep seawall's own log events (``request_failed``, ``request_rejected``, ...) out of the
+    output while the block runs, in every thread; events on the bus are still published.
+
+    For tests that provoke failures on purpose; as a pytest fixture:
+
+    >>> @pytest.fixture
+    ... def quiet():
+    ...     with seawall.testing.quiet_logs():
+    ...         yield
+    """
+    return quieted()
 
 
 def breaker_for(pipeline: Pipeline, method: str, path: str) -> CircuitBreaker:

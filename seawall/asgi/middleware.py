@@ -15,8 +15,9 @@ from seawall.asgi.guard import run_guarded
 from seawall.config.settings import Settings
 from seawall.context.correlation import CORRELATION_ID
 from seawall.errors.exceptions import InvalidCorrelationIdError
+from seawall.server.guard import RouteGuard
 from seawall.server.headers import set_header_bytes
-from seawall.server.keys import EXCHANGE, ROUTE
+from seawall.server.keys import EXCHANGE, GUARD, ROUTE
 from seawall.server.layer import bind
 from seawall.server.pipeline import Pipeline
 
@@ -60,7 +61,7 @@ class ASGIMiddleware:
         token = CORRELATION_ID.set(correlation_id)
         exchange = Exchange(send, self._name, correlation_id.encode("ascii"), self._display)
         scope[EXCHANGE] = exchange
-        route = None
+        route = guard = None
         try:
             if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
                 await send_problem(self.pipeline, InvalidCorrelationIdError(), scope, exchange.send)
@@ -76,7 +77,8 @@ class ASGIMiddleware:
             # A framework's "already answered" signal ends here if no layer of its caught it:
             # the response went out, and the server must not log it as an error.
             if not self.pipeline.problems.answered(exc):
-                await _failed(self.pipeline, exc, scope, exchange.send, exchange.status != 0, route)
+                started = exchange.status != 0
+                await _failed(self.pipeline, exc, scope, exchange.send, started, route, guard)
         finally:
             # The exchange holds the server's ``send``, which often holds the scope: leaving it
             # in the scope would make a reference cycle per request for the collector to find.
@@ -133,7 +135,8 @@ class ProblemMiddleware:
             if self.pipeline.problems.answered(exc):
                 raise  # to the framework layer that catches it
             started = exchange.status != 0
-            await _failed(self.pipeline, exc, scope, send, started, scope.get(ROUTE))
+            route, guard = scope.get(ROUTE), scope.get(GUARD)
+            await _failed(self.pipeline, exc, scope, send, started, route, guard)
 
 
 async def _failed(
@@ -143,6 +146,7 @@ async def _failed(
     send: Send,
     started: bool,
     route: str | None,
+    guard: RouteGuard | None = None,
 ) -> None:
     """Answer a failure with a problem, or, once the response has started, log and abort.
 
@@ -153,22 +157,33 @@ async def _failed(
     if started:
         pipeline.report_aborted(exc, method=scope.get("method", "-"), route=route)
         return
-    await send_problem(pipeline, exc, scope, send, route=route)
+    await send_problem(pipeline, exc, scope, send, route=route, guard=guard)
 
 
 async def send_problem(
-    pipeline: Pipeline, exc: BaseException, scope: Scope, send: Send, *, route: str | None = None
+    pipeline: Pipeline,
+    exc: BaseException,
+    scope: Scope,
+    send: Send,
+    *,
+    route: str | None = None,
+    guard: RouteGuard | None = None,
 ) -> None:
-    """Log ``exc`` once and send its problem response (JSON or HTML by the Accept header)."""
+    """Log ``exc`` once and send its problem response (JSON or HTML by the Accept header), or
+    the route's fallback answer when its ``fallback_on`` has ``error``."""
     accept = None
     for key, value in scope.get("headers", ()):
         if key == b"accept":
             accept = value.decode("latin-1")
             break
-    answer = pipeline.problem_response(
-        exc, method=scope.get("method", "-"), path=scope.get("path", ""), route=route, accept=accept
+    method = scope.get("method", "-")
+    answer = await pipeline.aproblem_response(
+        exc, method=method, path=scope.get("path", ""), route=route, accept=accept, guard=guard
     )
-    await send(
-        {"type": "http.response.start", "status": answer.status, "headers": answer.raw_headers()}
-    )
+    try:
+        headers = answer.raw_headers()
+    except Exception as error:  # a header no check foresaw: the fixed answer still goes out
+        answer = pipeline.last_resort(exc, error, method=method, route=route)
+        headers = answer.raw_headers()
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})

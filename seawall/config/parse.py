@@ -16,13 +16,53 @@ from typing import Any, TypeAlias, TypeVar
 
 from seawall.config.schema import SettingsError
 
-__all__ = ["HEADER_NAME", "Parsed", "Parser", "Table", "import_string", "or_empty", "show"]
+__all__ = [
+    "FRAMING_HEADERS",
+    "HEADER_NAME",
+    "Parsed",
+    "Parser",
+    "Table",
+    "header_value_problem",
+    "import_string",
+    "or_empty",
+    "show",
+]
 
 T = TypeVar("T")
 C = TypeVar("C", bound=str)
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 """An HTTP header name (a token of RFC 9110)."""
+
+FRAMING_HEADERS = frozenset(
+    {
+        # Message framing and content (RFC 9110 section 8, RFC 9112 section 6).
+        "content-length", "transfer-encoding", "content-type", "content-encoding",
+        "content-range",
+        # Hop-by-hop (RFC 9110 section 7.6.1) and routing.
+        "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection",
+        "proxy-authenticate", "proxy-authorization", "host",
+    }
+)  # fmt: skip
+"""Headers the server or the protocol writes: a setting that names one breaks every response."""
+
+_HEADER_VALUE_BAD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent as a header value (RFC 9110 section 5.5), or ``None``."""
+    bad = _HEADER_VALUE_BAD.search(value)
+    if bad is not None:
+        return f"holds the control character {bad.group()!r} (CR, LF and NUL split or end headers)"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError as exc:
+        return (
+            f"holds {value[exc.start]!r}, which is not latin-1: HTTP header values are bytes;"
+            " percent-encode it or use plain ASCII"
+        )
+    return None
+
 
 _BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -23,6 +23,9 @@ METHODS = frozenset(
 PARAM = "{}"
 _ANGLE = re.compile(r"<(?:[A-Za-z_][A-Za-z0-9_]*:)?([A-Za-z_][A-Za-z0-9_]*)>")
 _BRACE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
+_UNMATCHABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\s\u2028\u2029]")
+"""Whitespace and control characters: never part of a key (a tab, a newline, a stray space)."""
+_SCHEME_OR_HOST = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?//")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,14 @@ class RouteKey:
     segments: tuple[str, ...]  # literal text, or PARAM for a ``{param}`` segment
     prefix: bool
     text: str
+
+    @property
+    def template(self) -> str:
+        """The template in seawall's own spelling (``/items/{}``, ``/admin/*``), for messages."""
+        text = "/" + "/".join(self.segments)
+        if not self.prefix:
+            return text
+        return text + "/*" if self.segments else "/*"
 
     @property
     def specificity(self) -> tuple[int, int, int, int]:
@@ -89,10 +100,31 @@ def parse_route_key(key: str) -> RouteKey:
             raise ValueError(f"unknown method {head!r} in route key {key!r}")
     if template.upper() in METHODS:
         raise ValueError(f"route key {key!r} names a method but no template")
-    if " " in template:
-        raise ValueError(f"route key {key!r} has spaces inside its template")
+    _check_matchable(key, template)
     segments, prefix = normalize_template(template)
     return RouteKey(method=method, segments=segments, prefix=prefix, text=key)
+
+
+def _check_matchable(key: str, template: str) -> None:
+    """Refuse keys no request path can ever match: paths carry no query, host or whitespace."""
+    bad = _UNMATCHABLE.search(template)
+    if bad is not None:
+        if bad.group() == " ":
+            raise ValueError(f"route key {key!r} has spaces inside its template")
+        raise ValueError(
+            f"route key {key!r} holds the character {bad.group()!r}: a key is 'METHOD /template'"
+            " with one space and no tabs, newlines or other control characters"
+        )
+    if _SCHEME_OR_HOST.match(template):
+        raise ValueError(
+            f"route key {key!r} names a scheme or host: keys match the path only ('/items/{{id}}')"
+        )
+    for mark, what in (("?", "a query string"), ("#", "a fragment")):
+        if mark in template:
+            raise ValueError(
+                f"route key {key!r} holds {what} ({mark!r}): keys match the path only, and a"
+                " request's path never contains one"
+            )
 
 
 _PATH_CACHE_SIZE = 2048
@@ -118,7 +150,8 @@ class RouteTable(Generic[P]):
         self._path_cache: dict[tuple[str, str], tuple[str | None, P]] = {}
         self.empty = not parsed
         alternatives = [f"(?P<r{i}>{_key_pattern(key)})" for i, (key, _) in enumerate(parsed)]
-        self._match = re.compile("|".join(alternatives) or "(?!)").fullmatch
+        # DOTALL: a decoded path may hold any character, a newline included (``%0A``).
+        self._match = re.compile("|".join(alternatives) or "(?!)", re.DOTALL).fullmatch
         self._results: dict[str, tuple[str | None, P]] = {
             f"r{i}": (key.text, policy) for i, (key, policy) in enumerate(parsed)
         }
@@ -153,7 +186,7 @@ class RouteTable(Generic[P]):
 def _key_pattern(key: RouteKey) -> str:
     """The regex of one key over ``"METHOD /path"`` (a trailing slash is optional)."""
     if key.method is None:
-        method = "[A-Z]+"
+        method = "[^ ]+"  # every method, extension methods (M-SEARCH, PROPFIND) included
     elif key.method == "GET":
         method = "(?:GET|HEAD)"
     else:

@@ -13,6 +13,7 @@ from typing import Any, Literal, get_args
 __all__ = [
     "BreakerSettings",
     "CorrelationSettings",
+    "DeadLetterSettings",
     "ErrorMapping",
     "ErrorsSettings",
     "LoggingSettings",
@@ -29,6 +30,8 @@ LogFormat = Literal["auto", "json", "console"]
 WindowType = Literal["time", "count"]
 BreakerMode = Literal["enforce", "metrics_only", "disabled"]
 TimeoutMode = Literal["deadline", "thread"]
+DeadLetterBackend = Literal["sqlite", "redis"]
+FallbackOn = Literal["rejected", "error"]
 
 INCOMING: tuple[Incoming, ...] = get_args(Incoming)
 PLACEHOLDERS: tuple[Placeholder, ...] = get_args(Placeholder)
@@ -37,6 +40,8 @@ LOG_FORMATS: tuple[LogFormat, ...] = get_args(LogFormat)
 WINDOW_TYPES: tuple[WindowType, ...] = get_args(WindowType)
 BREAKER_MODES: tuple[BreakerMode, ...] = get_args(BreakerMode)
 TIMEOUT_MODES: tuple[TimeoutMode, ...] = get_args(TimeoutMode)
+DEAD_LETTER_BACKENDS: tuple[DeadLetterBackend, ...] = get_args(DeadLetterBackend)
+FALLBACK_ON: tuple[FallbackOn, ...] = get_args(FallbackOn)
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 CLASSIFICATIONS: tuple[str, ...] = (
@@ -134,7 +139,9 @@ class PolicySettings:
     max_wait: float = 0.0
     breaker: BreakerSettings | None = None
     fallback: Callable[..., Any] | None = None
+    fallback_on: frozenset[FallbackOn] = frozenset({"rejected"})  # rejected: refusals; error: 5xx
     stale_if_error: float | None = None
+    critical: bool = False  # an open breaker fails readiness instead of warning
 
     @property
     def is_empty(self) -> bool:
@@ -149,3 +156,14 @@ class PolicySettings:
 
 Routes = tuple[tuple[str, PolicySettings], ...]
 """The ``routes`` section: each route key with its policy, in the order the settings list them."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterSettings:
+    """Where operations that failed for good are kept, and for how long."""
+
+    backend: DeadLetterBackend = "sqlite"
+    path: str = "seawall-dead-letters.sqlite3"
+    url: str | None = None  # the Redis URL of the ``redis`` backend
+    retention: float = 604800.0  # seconds an entry is kept
+    max_entries: int = 100000  # per store; the oldest go first

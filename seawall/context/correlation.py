@@ -138,7 +138,13 @@ def uuid7_hex() -> str:
 
 
 def parse_traceparent(value: bytes) -> str | None:
-    """The trace id of a valid W3C ``traceparent`` header, else ``None`` (strict parse)."""
+    """The trace id of a valid W3C ``traceparent`` header, else ``None`` (strict parse).
+
+    A comma means several headers joined into one (as WSGI servers do): invalid, like several
+    headers (W3C Trace Context: a request with more than one ``traceparent`` has none valid).
+    """
+    if b"," in value:
+        return None
     match = _TRACEPARENT.fullmatch(value)
     if match is None:
         return None
@@ -213,6 +219,7 @@ class CorrelationPolicy:
         found_rank = len(names)
         duplicate = False
         traceparent: bytes | None = None
+        traceparents = 0
         for name, value in headers:
             if name in names:
                 rank = names.index(name)
@@ -222,12 +229,13 @@ class CorrelationPolicy:
                     found, found_rank, duplicate = value, rank, False
             elif name == b"traceparent":
                 traceparent = value
+                traceparents += 1
         if found is not None:
             if not duplicate and self._match(found) is not None:
                 return (found.decode("ascii"), None)
             shown = "(several values)" if duplicate else hint(found)
             return (self._generate(), shown)
-        if traceparent is not None and self._traceparent:
+        if traceparent is not None and self._traceparent and traceparents == 1:
             trace_id = parse_traceparent(traceparent)
             if trace_id is not None:
                 return (trace_id, None)

@@ -108,18 +108,19 @@ class DeadlineScope:
     run in the same context.
     """
 
-    __slots__ = ("_clock", "_seconds", "_token")
+    __slots__ = ("_clock", "_seconds", "_token", "deadline")
 
     def __init__(self, seconds: float | None, clock: Clock | None = None) -> None:
         self._seconds = seconds
         self._clock = clock
         self._token: DeadlineToken | None = None
+        self.deadline: Deadline | None = None  # the one in force inside, once entered
 
     def __enter__(self) -> Deadline | None:
-        if self._seconds is None:
-            return _current.get()
-        self._token = push_deadline(self._seconds, self._clock)
-        return _current.get()
+        if self._seconds is not None:
+            self._token = push_deadline(self._seconds, self._clock)
+        self.deadline = _current.get()
+        return self.deadline
 
     def __exit__(
         self,

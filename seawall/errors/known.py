@@ -37,7 +37,7 @@ def _http_exception(exc: BaseException) -> dict[str, Any]:
         out["errors"] = _drf_errors(detail)
     headers = getattr(exc, "headers", None)
     if isinstance(headers, Mapping):
-        out["headers"] = {str(k): str(v) for k, v in headers.items()}
+        out["headers"] = dict(headers)  # checked for sending by the problem that uses them
     return out
 
 
@@ -47,7 +47,7 @@ _BODY_HEADERS = frozenset({"content-type", "content-length"})
 
 def _werkzeug_exception(exc: BaseException) -> dict[str, Any]:
     """Werkzeug/Flask: the headers its ``get_headers()`` gives (``Allow`` of a 405,
-    ``WWW-Authenticate`` of a 401, ``Retry-After`` of a 429 or 503, ``Content-Range`` of a 416)."""
+    ``WWW-Authenticate`` of a 401, ``Retry-After`` of a 429 or 503)."""
     out = _http_exception(exc)
     get_headers = getattr(exc, "get_headers", None)
     if callable(get_headers):

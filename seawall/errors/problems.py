@@ -17,6 +17,7 @@ from seawall.config.schema import ErrorsSettings
 from seawall.errors.exceptions import InvalidCorrelationIdError, SeawallRejection
 from seawall.errors.known import KNOWN_NAMES, KNOWN_TYPES
 from seawall.errors.safe_text import safe_str
+from seawall.errors.sendable import sendable_headers
 from seawall.errors.spec import ProblemSpec
 
 __all__ = ["Problem", "ProblemRegistry", "ProblemSpec", "classify_status", "problem"]
@@ -56,6 +57,7 @@ class Problem:
     extensions: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     classification: str = "unknown"
+    dropped_headers: tuple[str, ...] = ()  # asked for by the exception, but unsendable
 
 
 def classify_status(status: int) -> str:
@@ -86,13 +88,6 @@ def phrase(status: int) -> str:
     except ValueError:
         return "Error"
 
-
-_VERDICT = {
-    "transient": "failure",
-    "unknown": "failure",
-    "permanent": "failure",
-    "rate_limited": "ignore",
-}
 
 _code_registrations: dict[type[BaseException], ProblemSpec] = {}
 
@@ -169,8 +164,13 @@ class ProblemRegistry:
             return "unknown"
         if spec.classification:
             return spec.classification
-        status = spec.extract(exc).get("status", spec.status) if spec.extract else spec.status
-        return classify_status(status)
+        return classify_status(self._status(exc, spec))
+
+    @staticmethod
+    def _status(exc: BaseException, spec: ProblemSpec) -> int:
+        """The status ``exc`` is answered with (a framework exception carries its own)."""
+        status: int = _extract(spec, exc).get("status", spec.status)
+        return status
 
     def answered(self, exc: BaseException) -> bool:
         """True when the framework has already answered the request that raised ``exc``."""
@@ -178,8 +178,20 @@ class ProblemRegistry:
         return spec is not None and spec.answered
 
     def classify_for_breaker(self, exc: BaseException) -> str:
-        """``failure``, ``success`` or ``ignore`` for a circuit breaker."""
-        return _VERDICT.get(self.classify(exc), "success")
+        """``failure``, ``success`` or ``ignore`` for a circuit breaker.
+
+        The answer's status decides first: a client error (4xx, raised or returned) is never the
+        route's failure, and 429 (or a ``rate_limited`` mapping) frees its slot uncounted.
+        """
+        if isinstance(exc, SeawallRejection):
+            return "failure"
+        spec = self.spec_for(type(exc))
+        if spec is None:
+            return "failure"
+        status = self._status(exc, spec)
+        if status == 429 or spec.classification == "rate_limited":
+            return "ignore"
+        return "success" if status < 500 else "failure"
 
     def to_problem(
         self,
@@ -193,6 +205,7 @@ class ProblemRegistry:
         """Build the problem for ``exc``: 5xx never show exception text, 4xx show safe text."""
         extensions: dict[str, Any] = {}
         headers: dict[str, str] = {}
+        dropped: list[str] = []
         if isinstance(exc, SeawallRejection):
             status, title, detail = exc.status, exc.title, exc.detail
             type_uri = TYPE_BASE + exc.reason
@@ -203,7 +216,7 @@ class ProblemRegistry:
                 headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         else:
             spec = self.spec_for(type(exc)) or ProblemSpec(500)
-            extracted = spec.extract(exc) if spec.extract else {}
+            extracted = _extract(spec, exc)
             status = extracted.get("status", spec.status)
             title = spec.title if spec.title and "status" not in extracted else phrase(status)
             type_uri = spec.type
@@ -222,8 +235,10 @@ class ProblemRegistry:
                     {k: (redact(v) if isinstance(v, str) else v) for k, v in e.items()}
                     for e in extracted["errors"]
                 ]
-            headers.update(spec.headers)
-            headers.update(extracted.get("headers", {}))
+            asked = {**spec.headers, **(extracted.get("headers") or {})}
+            if asked:
+                sendable, dropped = sendable_headers(asked.items())
+                headers.update(sendable)
             if classification == "transient" and "Retry-After" not in headers:
                 headers.setdefault("Cache-Control", "no-store")
         extensions["correlation_id"] = correlation_id
@@ -240,6 +255,7 @@ class ProblemRegistry:
             extensions=extensions,
             headers=headers,
             classification=classification,
+            dropped_headers=tuple(dropped),
         )
 
     def problem_for_status(
@@ -256,3 +272,17 @@ class ProblemRegistry:
             extensions={"correlation_id": correlation_id, "error_id": secrets.token_hex(16)},
             classification=classify_status(status),
         )
+
+
+def _extract(spec: ProblemSpec, exc: BaseException) -> dict[str, Any]:
+    """What a framework exception says of itself; nothing when its attributes cannot be read."""
+    if spec.extract is None:
+        return {}
+    try:
+        extracted = spec.extract(exc)
+    except Exception:  # odd attributes (a property that raises) must not fail the answer
+        return {}
+    status = extracted.get("status")
+    if status is not None and not (isinstance(status, int) and 400 <= status <= 599):
+        extracted.pop("status")
+    return extracted

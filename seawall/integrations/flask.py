@@ -60,6 +60,7 @@ class Seawall:
         app.register_error_handler(HTTPException, hooks.handle)
         app.register_error_handler(Exception, hooks.handle)
         app.before_request(hooks.before)
+        app.after_request(hooks.after)
         return pipeline
 
     def _settings_for(self, app: Flask) -> Settings:
@@ -132,6 +133,14 @@ class _Hooks:
                 runnable = self.app.ensure_sync(view)  # an async view runs to its end there
                 self.app.view_functions[rule.endpoint] = _isolated(runnable, guard)
 
+    def after(self, response: Response) -> Response:
+        """A whole (not streamed) body: the WSGI layer may report its status at once."""
+        if not response.is_streamed:
+            handover: Handover | None = request.environ.get(HANDOVER)
+            if handover is not None:
+                handover.complete = True
+        return response
+
     def handle(self, exc: Exception) -> Any:
         """Answer with the route's fallback (for rejections) or the problem of ``exc``."""
         if isinstance(exc, HTTPException) and exc.response is not None:
@@ -157,6 +166,7 @@ class _Hooks:
                 path=current.path,
                 route=route,
                 accept=current.headers.get("Accept"),
+                guard=guard,
             )
         )
 

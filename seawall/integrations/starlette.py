@@ -26,7 +26,7 @@ from seawall.config.settings import Settings
 from seawall.config.sources import framework_settings
 from seawall.integrations.route_keys import Template, warn_unmatched
 from seawall.server.guard import RouteGuard
-from seawall.server.keys import EXCHANGE, ROUTE
+from seawall.server.keys import EXCHANGE, GUARD, ROUTE
 from seawall.server.pipeline import Pipeline
 
 __all__ = ["GuardedRoute", "IncludedRoute", "handle_problems", "install", "problem_handler"]
@@ -80,12 +80,13 @@ def problem_handler(pipeline: Pipeline) -> Callable[[Request, Exception], Any]:
     """An exception handler that answers with the problem of the exception (and logs it once)."""
 
     async def handle(request: Request, exc: Exception) -> Response:
-        answer = pipeline.problem_response(
+        answer = await pipeline.aproblem_response(
             exc,
             method=request.method,
             path=request.url.path,
             route=request.scope.get(ROUTE),
             accept=request.headers.get("accept"),
+            guard=request.scope.get(GUARD),
         )
         response = Response(answer.body, status_code=answer.status)
         response.raw_headers = answer.raw_headers()
@@ -120,6 +121,7 @@ class GuardedRoute:
                 self._by_method[method] = found
         key, guard = found
         scope[ROUTE] = key
+        scope[GUARD] = guard
         if guard is None:
             await self.app(scope, receive, send)
         else:

@@ -23,13 +23,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUS",
+    "AnswerFailed",
     "BreakerStateChanged",
     "BulkheadSaturated",
     "CorrelationIdInvalid",
+    "DeadlineExceeded",
     "Event",
     "EventBus",
     "FallbackFailed",
     "FallbackServed",
+    "HeadersDropped",
     "RequestFailed",
     "RequestRejected",
     "ResponseAborted",
@@ -77,6 +80,38 @@ class RequestRejected(Event):
     route: str | None
     error_id: str | None
     correlation_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeadersDropped(Event):
+    """Headers an exception asked for could not be sent (not latin-1, CR/LF, a framing header):
+    the problem went out without them. ``names`` are escaped; values are never kept."""
+
+    method: str
+    route: str | None
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerFailed(Event):
+    """Seawall could not build the problem for ``exception`` (``error`` raised while it
+    tried) and sent its last-resort 500 with ``error_id``. Class names only."""
+
+    method: str
+    route: str | None
+    exception: str
+    error: str
+    error_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineExceeded(Event):
+    """Work that cannot be interrupted (WSGI ``deadline`` mode) ended ``over`` seconds after its
+    ``timeout``; its route's breaker counts it as a failure (a slow call)."""
+
+    route: str | None
+    timeout: float
+    over: float
 
 
 @dataclass(frozen=True, slots=True)

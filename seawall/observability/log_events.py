@@ -1,16 +1,22 @@
 """Logging as a subscriber of the event bus: one sanitized structlog line per failure,
-rejection, aborted response, breaker move, failed fallback and invalid correlation id."""
+rejection, aborted response, breaker move, failed fallback, passed deadline, dropped header,
+failed answer and invalid correlation id."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from seawall.errors.event import error_event
+from seawall.errors.event import PRE_REDACTED, error_event
+from seawall.observability.chain import is_quiet, logged
 from seawall.observability.events import (
+    AnswerFailed,
     BreakerStateChanged,
     CorrelationIdInvalid,
+    DeadlineExceeded,
     EventBus,
     FallbackFailed,
+    HeadersDropped,
     RequestFailed,
     RequestRejected,
     ResponseAborted,
@@ -39,13 +45,20 @@ class EventLog:
         self._client_errors = log_client_errors
 
     def attach(self, bus: EventBus) -> None:
-        """Subscribe to every kind of event this log writes."""
-        bus.subscribe(RequestFailed, self.request_failed)
-        bus.subscribe(ResponseAborted, self.response_aborted)
-        bus.subscribe(RequestRejected, self.request_rejected)
-        bus.subscribe(BreakerStateChanged, self.breaker_state_changed)
-        bus.subscribe(FallbackFailed, self.fallback_failed)
-        bus.subscribe(CorrelationIdInvalid, self.correlation_id_invalid)
+        """Subscribe to every kind of event this log writes (none while tests quiet it)."""
+        writers: list[tuple[type[Any], Callable[[Any], None]]] = [
+            (RequestFailed, self.request_failed),
+            (ResponseAborted, self.response_aborted),
+            (RequestRejected, self.request_rejected),
+            (BreakerStateChanged, self.breaker_state_changed),
+            (FallbackFailed, self.fallback_failed),
+            (CorrelationIdInvalid, self.correlation_id_invalid),
+            (DeadlineExceeded, self.deadline_exceeded),
+            (HeadersDropped, self.headers_dropped),
+            (AnswerFailed, self.answer_failed),
+        ]
+        for kind, write in writers:
+            bus.subscribe(kind, _unless_quiet(write))
 
     def _error_event(self, event: RequestFailed | ResponseAborted) -> dict[str, Any]:
         return error_event(
@@ -63,15 +76,13 @@ class EventLog:
         if status < 500 and not self._client_errors:
             return
         record = self._error_event(event)
-        if status >= 500:
-            self.logger.error(**record)
-        else:
-            self.logger.warning(**record)
+        log = self.logger.error if status >= 500 else self.logger.warning
+        logged(log, record, PRE_REDACTED)
 
     def response_aborted(self, event: ResponseAborted) -> None:
         record = self._error_event(event)
         record["event"] = "response_aborted"
-        self.logger.error(**record)
+        logged(self.logger.error, record, PRE_REDACTED)
 
     def request_rejected(self, event: RequestRejected) -> None:
         self.logger.warning(
@@ -96,5 +107,36 @@ class EventLog:
     def fallback_failed(self, event: FallbackFailed) -> None:
         self.logger.error("fallback_failed", route=event.route, exception=event.exception)
 
+    def deadline_exceeded(self, event: DeadlineExceeded) -> None:
+        self.logger.warning(
+            "deadline_exceeded",
+            route=event.route,
+            timeout=event.timeout,
+            over=round(event.over, 3),
+        )
+
+    def headers_dropped(self, event: HeadersDropped) -> None:
+        self.logger.warning(
+            "headers_dropped", method=event.method, route=event.route, headers=list(event.names)
+        )
+
+    def answer_failed(self, event: AnswerFailed) -> None:
+        self.logger.error(
+            "answer_failed",
+            method=event.method,
+            route=event.route,
+            exception=event.exception,
+            error=event.error,
+            error_id=event.error_id,
+        )
+
     def correlation_id_invalid(self, event: CorrelationIdInvalid) -> None:
         self.logger.warning("correlation_id_invalid", hint=event.hint, action=event.action)
+
+
+def _unless_quiet(write: Callable[[Any], None]) -> Callable[[Any], None]:
+    def listener(event: Any) -> None:
+        if not is_quiet():
+            write(event)
+
+    return listener

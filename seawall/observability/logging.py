@@ -2,13 +2,14 @@
 
 :func:`configure` wires both: structlog events and stdlib records go through the same
 processor chain (correlation id, timestamp, exception text, then redaction last before
-rendering). For users who keep their own set-up, :func:`add_correlation_id` is a structlog
-processor and :class:`CorrelationIdFilter` a stdlib filter.
+rendering). For users who keep their own set-up, :func:`add_correlation_id` and
+:func:`redact_event` are structlog processors and :class:`CorrelationIdFilter` a stdlib filter.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TextIO
@@ -18,8 +19,16 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from seawall.config.settings import Settings
 from seawall.context.correlation import CORRELATION_ID
+from seawall.observability.console import strip_ansi
 
-__all__ = ["CorrelationIdFilter", "add_correlation_id", "configure", "get_logger"]
+__all__ = [
+    "CorrelationIdFilter",
+    "add_correlation_id",
+    "configure",
+    "get_logger",
+    "redact_event",
+    "redaction_processor",
+]
 
 FRAMEWORK_LOGGERS = (
     "uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error",
@@ -79,10 +88,49 @@ def _record_fields(logger: WrappedLogger, method_name: str, event_dict: EventDic
     return event_dict
 
 
-def _redaction_processor(settings: Settings) -> Processor:
+def redaction_processor(settings: Settings | Mapping[str, Any] | None = None) -> Processor:
+    """A structlog processor that redacts every key and value of each event (tracebacks
+    rendered by ``format_exc_info`` included), with the ``redaction`` settings given.
+
+    Put it last before the renderer:
+
+    >>> structlog.configure(processors=[..., structlog.processors.format_exc_info,
+    ...     seawall.logging.redaction_processor({"redaction": {"keys": ["pin"]}}),
+    ...     structlog.processors.JSONRenderer()])
+    """
     from seawall.observability.redaction import RedactingProcessor, Redactor
 
-    return RedactingProcessor(Redactor.from_settings(settings.redaction))
+    return RedactingProcessor(Redactor.from_settings(Settings.coerce(settings).redaction))
+
+
+_default_redaction: list[Processor] = []
+
+
+def redact_event(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> Any:
+    """structlog processor: redact the event with the default redaction settings; put it last
+    before the renderer (:func:`redaction_processor` takes settings)."""
+    if not _default_redaction:
+        _default_redaction.append(redaction_processor())
+    return _default_redaction[0](logger, method_name, event_dict)
+
+
+def chain_redacts() -> bool:
+    """True when the structlog configuration, or a stdlib handler's structlog formatter,
+    includes seawall's redacting processor."""
+    from seawall.observability.redaction import RedactingProcessor
+
+    def redacts(processors: Iterable[object]) -> bool:
+        return any(p is redact_event or isinstance(p, RedactingProcessor) for p in processors)
+
+    if redacts(structlog.get_config().get("processors", ())):
+        return True
+    loggers = [logging.getLogger(), logging.getLogger("seawall")]
+    handlers = [h for lg in loggers for h in lg.handlers]
+    return any(
+        isinstance(h.formatter, structlog.stdlib.ProcessorFormatter)
+        and redacts(getattr(h.formatter, "processors", ()))
+        for h in handlers
+    )
 
 
 def configure(
@@ -102,24 +150,33 @@ def configure(
     out = stream or sys.stderr
     chosen = format or parsed.logging.format
     if chosen == "auto":
-        chosen = "console" if out.isatty() else "json"
+        chosen = "console" if _is_terminal(out) else "json"
     level_no = (
         logging.getLevelName(level or parsed.logging.level) if not isinstance(level, int) else level
     )
 
-    renderer: Processor = (
-        structlog.processors.JSONRenderer()
-        if chosen == "json"
-        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
-    )
     timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
-    redact = _redaction_processor(parsed)
+    redact = redaction_processor(parsed)
     tail: list[Processor] = [
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
-        redact,
-        renderer,
     ]
+    if chosen == "json":
+        tail += [redact, structlog.processors.JSONRenderer()]
+    else:
+        from seawall.observability.console import ConsoleTraceback, split_lines
+        from seawall.observability.redaction import Redactor
+
+        # Colours only for terminals (and never with NO_COLOR set), whatever format asked for.
+        colors = _is_terminal(out) and not os.environ.get("NO_COLOR")
+        tail += [
+            split_lines,
+            redact,
+            ConsoleTraceback(Redactor.from_settings(parsed.redaction).text),
+            structlog.dev.ConsoleRenderer(
+                colors=colors, exception_formatter=structlog.dev.plain_traceback
+            ),
+        ]
 
     structlog.configure(
         processors=[
@@ -139,6 +196,7 @@ def configure(
             structlog.stdlib.add_log_level,
             timestamper,
             _record_fields,
+            strip_ansi,
         ],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
     )
@@ -157,6 +215,13 @@ def configure(
         framework_logger.propagate = True
     if not getattr(logging.getLogRecordFactory(), "_seawall", False):
         logging.setLogRecordFactory(_record_factory(logging.getLogRecordFactory()))
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 def get_logger(name: str = "seawall", **initial: Any) -> Any:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from seawall.clock import Clock, monotonic
 from seawall.config.schema import PolicySettings
 from seawall.context.deadline import DeadlineScope, check_deadline, remaining
-from seawall.errors.exceptions import CircuitOpenError
+from seawall.errors.exceptions import CircuitOpenError, SeawallRejection
 from seawall.resilience.breaker import BreakerEvent, CircuitBreaker, Permit
 from seawall.resilience.bulkhead import Bulkhead
 from seawall.resilience.isolation import IsolationPool
@@ -33,11 +33,13 @@ class PolicyEngine:
     """Bulkhead, breaker, timeout and isolation pool of one policy, ready to admit work.
 
     ``name`` names the policy in errors and events (a route key); ``on_transition`` hears the
-    breaker's state changes; ``on_saturated`` is told each time work finds the bulkhead full.
+    breaker's state changes; ``on_saturated`` is told each time work finds the bulkhead full;
+    ``on_overrun`` hears how many seconds past its deadline uninterruptible work finished.
     """
 
     __slots__ = (
-        "_shared", "breaker", "bulkhead", "name", "on_saturated", "pool", "timed", "timeout",
+        "_clock", "_shared", "breaker", "bulkhead", "name", "on_overrun", "on_saturated", "pool",
+        "timed", "timeout",
     )  # fmt: skip
 
     def __init__(
@@ -49,11 +51,14 @@ class PolicyEngine:
         clock: Clock | None = None,
         on_transition: Callable[[BreakerEvent], object] | None = None,
         on_saturated: Callable[[], object] | None = None,
+        on_overrun: Callable[[float], object] | None = None,
     ) -> None:
         label = name or "(default)"
         self.name = name
         self.timeout = policy.timeout
         self.on_saturated = on_saturated
+        self.on_overrun = on_overrun
+        self._clock = clock
         self.breaker: CircuitBreaker | None = None
         self.timed = False
         self._shared: Admission | None = None
@@ -126,7 +131,7 @@ class PolicyEngine:
     def _open_deadline(self) -> DeadlineScope | None:
         if self.timeout is None:
             return None
-        scope = DeadlineScope(self.timeout)
+        scope = DeadlineScope(self.timeout, self._clock)
         scope.__enter__()
         return scope
 
@@ -171,6 +176,13 @@ class PolicyEngine:
             permit.status(status, duration)
         else:
             permit.failure(duration)
+
+    def overran(self, permit: Permit | None, over: float) -> None:
+        """Work finished ``over`` seconds past its deadline: a slow failure, and reported."""
+        if permit is not None:
+            permit.failure((self.timeout or 0.0) + over)
+        if self.on_overrun is not None:
+            self.on_overrun(over)
 
     def release(self) -> None:
         """Give back the bulkhead slot of admitted work."""
@@ -233,7 +245,15 @@ class Admission:
         """Record the outcome (see :meth:`PolicyEngine.record`), free the slot, end the deadline."""
         engine = self.engine
         try:
-            engine.record(self._permit, self._started, status, failure)
+            scope = self._scope
+            deadline = None if scope is None else scope.deadline
+            over = 0.0 if deadline is None else deadline.clock() - deadline.at
+            if over > 0 and not isinstance(failure, SeawallRejection):
+                # Work nothing could interrupt answered late: a failure (a slow call) whatever
+                # its status, and said once. Seawall's own timeouts are failures already.
+                engine.overran(self._permit, over)
+            else:
+                engine.record(self._permit, self._started, status, failure)
         finally:
             engine.release()
             _close(self._scope)

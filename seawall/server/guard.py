@@ -22,6 +22,7 @@ from seawall.errors.exceptions import SeawallRejection
 from seawall.observability.events import (
     BreakerStateChanged,
     BulkheadSaturated,
+    DeadlineExceeded,
     EventBus,
     FallbackFailed,
     FallbackServed,
@@ -29,6 +30,7 @@ from seawall.observability.events import (
 )
 from seawall.resilience.breaker import BreakerEvent
 from seawall.resilience.engine import PolicyEngine
+from seawall.resilience.registry import BreakerRegistry
 from seawall.server.fallback import FallbackRequest, render_answer
 from seawall.server.response import Rendered
 from seawall.server.stale import Recording, RequestHeader, StaleStore
@@ -39,7 +41,10 @@ __all__ = ["GuardTable", "RouteGuard"]
 class RouteGuard:
     """The policy of one route key, ready to run requests."""
 
-    __slots__ = ("answers", "engine", "events", "fallback", "key", "stale")
+    __slots__ = (
+        "answers", "engine", "events", "fallback", "fallback_on_error", "key", "refusal_fallback",
+        "stale",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -53,6 +58,9 @@ class RouteGuard:
         self.key = key
         self.events = events
         self.fallback = policy.fallback
+        has = policy.fallback is not None
+        self.refusal_fallback = has and "rejected" in policy.fallback_on
+        self.fallback_on_error = has and "error" in policy.fallback_on
         self.engine = PolicyEngine(
             key,
             policy,
@@ -60,10 +68,11 @@ class RouteGuard:
             clock=clock,
             on_transition=self._transition,
             on_saturated=self._saturated,
+            on_overrun=self._overrun,
         )
         age = policy.stale_if_error
         self.stale = None if age is None else StaleStore(age, clock=clock)
-        self.answers = self.fallback is not None or self.stale is not None  # for refused calls
+        self.answers = self.refusal_fallback or self.stale is not None  # for refused calls
 
     def _transition(self, event: BreakerEvent) -> None:
         if self.events.wants(BreakerStateChanged):
@@ -77,6 +86,10 @@ class RouteGuard:
         bulkhead = self.engine.bulkhead
         if bulkhead is not None and self.events.wants(BulkheadSaturated):
             self.events.publish(BulkheadSaturated(self.key, bulkhead.max_concurrency))
+
+    def _overrun(self, over: float) -> None:
+        if self.events.wants(DeadlineExceeded):
+            self.events.publish(DeadlineExceeded(self.key, self.engine.timeout or 0.0, over))
 
     def recording(
         self, method: str, url: str, request: RequestHeader, headers: Iterable[tuple[str, str]]
@@ -94,32 +107,51 @@ class RouteGuard:
         """The answer to a refused request in threads: the route's remembered response
         (stale-if-error), else its fallback's, else ``None`` to send the problem."""
         stale = self._stale(rejection, method, url, request)
-        if stale is not None or self.fallback is None:
+        if stale is not None or not self.refusal_fallback:
             return stale
-        answer = self._call_fallback(rejection, method, path)
-        if inspect.isawaitable(answer):
-            close = getattr(answer, "close", None)
-            if close is not None:
-                close()
-            self._fallback_failed(TypeError("a WSGI fallback must be a plain function"))
-            return None
-        return self._render(answer, rejection)
+        return self._sync_fallback(rejection.reason, method, path)
 
     async def arefusal(
         self, rejection: SeawallRejection, method: str, path: str, url: str, request: RequestHeader
     ) -> Rendered | None:
         """:meth:`refusal` for coroutines: the fallback may be a coroutine function."""
         stale = self._stale(rejection, method, url, request)
-        if stale is not None or self.fallback is None:
+        if stale is not None or not self.refusal_fallback:
             return stale
-        answer = self._call_fallback(rejection, method, path)
+        return await self._async_fallback(rejection.reason, method, path)
+
+    def error_answer(self, status: int, method: str, path: str) -> Rendered | None:
+        """The fallback's answer to the handler's own failure (a ``status`` problem) in
+        threads, on routes with ``fallback_on: [..., "error"]``; ``None``: send the problem."""
+        if not self.fallback_on_error or status < 500:
+            return None
+        return self._sync_fallback("error", method, path)
+
+    async def aerror_answer(self, status: int, method: str, path: str) -> Rendered | None:
+        """:meth:`error_answer` for coroutines: the fallback may be a coroutine function."""
+        if not self.fallback_on_error or status < 500:
+            return None
+        return await self._async_fallback("error", method, path)
+
+    def _sync_fallback(self, reason: str, method: str, path: str) -> Rendered | None:
+        answer = self._call_fallback(reason, method, path)
+        if inspect.isawaitable(answer):
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+            self._fallback_failed(TypeError("a WSGI fallback must be a plain function"))
+            return None
+        return self._render(answer, reason)
+
+    async def _async_fallback(self, reason: str, method: str, path: str) -> Rendered | None:
+        answer = self._call_fallback(reason, method, path)
         if inspect.isawaitable(answer):
             try:
                 answer = await answer
             except Exception as exc:
                 self._fallback_failed(exc)
                 return None
-        return self._render(answer, rejection)
+        return self._render(answer, reason)
 
     def _stale(
         self, rejection: SeawallRejection, method: str, url: str, request: RequestHeader
@@ -135,26 +167,26 @@ class RouteGuard:
             self.events.publish(StaleServed(self.key, rejection.reason, age))
         return answer
 
-    def _call_fallback(self, rejection: SeawallRejection, method: str, path: str) -> Any:
+    def _call_fallback(self, reason: str, method: str, path: str) -> Any:
         fallback = self.fallback
         if fallback is None:
             return None
-        request = FallbackRequest(method, path, self.key, rejection.reason, get_correlation_id())
+        request = FallbackRequest(method, path, self.key, reason, get_correlation_id())
         try:
             return fallback(request)
         except Exception as exc:
             self._fallback_failed(exc)
             return None
 
-    def _render(self, answer: object, rejection: SeawallRejection) -> Rendered | None:
+    def _render(self, answer: object, reason: str) -> Rendered | None:
         """A fallback's answer as a response; ``None`` (or a bad answer) means: the problem."""
         if answer is None:
             return None
-        rendered = render_answer(answer, rejection.reason)
+        rendered = render_answer(answer, reason)
         if rendered is None:
             self._fallback_failed(TypeError(f"fallback returned {type(answer).__name__}"))
         elif self.events.wants(FallbackServed):
-            self.events.publish(FallbackServed(self.key, rejection.reason))
+            self.events.publish(FallbackServed(self.key, reason))
         return rendered
 
     def _fallback_failed(self, exc: BaseException) -> None:
@@ -172,8 +204,10 @@ class GuardTable:
         classify: Callable[[BaseException], str] | None = None,
         clock: Clock | None = None,
         events: EventBus,
+        breakers: BreakerRegistry | None = None,
     ) -> None:
         self._settings = settings
+        self.breakers = BreakerRegistry() if breakers is None else breakers
         self._classify = classify
         self._clock = clock
         self._events = events
@@ -186,9 +220,13 @@ class GuardTable:
     def _make(self, key: str | None, policy: PolicySettings) -> RouteGuard | None:
         if policy.is_empty:
             return None
-        return RouteGuard(
+        guard = RouteGuard(
             key, policy, classify=self._classify, clock=self._clock, events=self._events
         )
+        breaker = guard.engine.breaker
+        if breaker is not None:
+            self.breakers.add(breaker, kind="route", critical=policy.critical)
+        return guard
 
     def for_path(self, method: str, path: str) -> tuple[str | None, RouteGuard | None]:
         """The guard of the most specific key matching a raw path (default: the defaults')."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["EXCHANGE", "HANDOVER", "ROUTE"]
+__all__ = ["EXCHANGE", "GUARD", "HANDOVER", "ROUTE"]
 
 ROUTE = "seawall.route"
 """Scope key of the request's route key, set by the layer that found the route."""
+
+GUARD = "seawall.guard"
+"""Scope key of the request's :class:`~seawall.server.guard.RouteGuard`, set beside ``ROUTE``
+by an adapter's route layer, for answers that need the route's fallback."""
 
 EXCHANGE = "seawall.exchange"
 """Scope key of the correlation layer's :class:`~seawall.asgi.exchange.Exchange`."""

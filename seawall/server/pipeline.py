@@ -8,6 +8,7 @@ log (one sanitized line per failure) is a subscriber.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -20,16 +21,19 @@ from seawall.errors.problems import Problem, ProblemRegistry
 from seawall.errors.render import negotiate, render_html, render_json, response_headers
 from seawall.observability.events import (
     BUS,
+    AnswerFailed,
     CorrelationIdInvalid,
     EventBus,
+    HeadersDropped,
     RequestFailed,
     RequestRejected,
     ResponseAborted,
 )
 from seawall.observability.log_events import EventLog
 from seawall.observability.redaction import Redactor
-from seawall.server.guard import GuardTable
-from seawall.server.response import Rendered
+from seawall.resilience.registry import BreakerRegistry
+from seawall.server.guard import GuardTable, RouteGuard
+from seawall.server.response import Rendered, last_resort
 
 __all__ = ["Pipeline"]
 
@@ -61,8 +65,13 @@ class Pipeline:
             include_locals=settings.redaction.frame_locals,
             log_client_errors=settings.errors.log_client_errors,
         ).attach(self.events)
+        self.breakers = BreakerRegistry()
         self.guards = GuardTable(
-            settings, classify=self.problems.classify_for_breaker, clock=clock, events=self.events
+            settings,
+            classify=self.problems.classify_for_breaker,
+            clock=clock,
+            events=self.events,
+            breakers=self.breakers,
         )
 
     def invalid_correlation_id(self, hint: str) -> bool:
@@ -93,6 +102,8 @@ class Pipeline:
             )
         else:
             self.events.publish(RequestFailed(exc, problem, method, route))
+        if problem.dropped_headers:
+            self.events.publish(HeadersDropped(method, route, problem.dropped_headers))
         return problem
 
     def render(self, problem: Problem, accept: str | None) -> Rendered:
@@ -109,17 +120,74 @@ class Pipeline:
         path: str,
         route: str | None,
         accept: str | None,
+        guard: RouteGuard | None = None,
     ) -> Rendered:
-        """:meth:`problem` then :meth:`render`."""
-        return self.render(self.problem(exc, method=method, path=path, route=route), accept)
+        """:meth:`problem` then :meth:`render`; if that fails, the last-resort 500 (so whatever
+        the exception, the client gets a problem with its correlation id). With the route's
+        ``guard``, a 5xx failure is answered by its fallback when ``fallback_on`` has ``error``."""
+        try:
+            problem = self.problem(exc, method=method, path=path, route=route)
+            if guard is not None and guard.fallback_on_error and not _refusal(exc):
+                answer = guard.error_answer(problem.status, method, path)
+                if answer is not None:
+                    return answer
+            return self.render(problem, accept)
+        except Exception as error:
+            return self.last_resort(exc, error, method=method, route=route)
+
+    async def aproblem_response(
+        self,
+        exc: BaseException,
+        *,
+        method: str,
+        path: str,
+        route: str | None,
+        accept: str | None,
+        guard: RouteGuard | None = None,
+    ) -> Rendered:
+        """:meth:`problem_response` for coroutines: the fallback may be a coroutine function."""
+        if guard is None or not guard.fallback_on_error or _refusal(exc):
+            return self.problem_response(exc, method=method, path=path, route=route, accept=accept)
+        try:
+            problem = self.problem(exc, method=method, path=path, route=route)
+            answer = await guard.aerror_answer(problem.status, method, path)
+            return answer if answer is not None else self.render(problem, accept)
+        except Exception as error:
+            return self.last_resort(exc, error, method=method, route=route)
+
+    def last_resort(
+        self, exc: BaseException, error: BaseException, *, method: str, route: str | None
+    ) -> Rendered:
+        """The fixed 500 problem for a failure seawall could not render, and its event."""
+        answer, error_id = last_resort(get_correlation_id())
+        # The answer must go out even if the report cannot (listeners' errors are caught already).
+        with contextlib.suppress(Exception):
+            self.events.publish(
+                AnswerFailed(method, route, _class_name(exc), _class_name(error), error_id)
+            )
+        return answer
 
     def report_aborted(self, exc: BaseException, *, method: str, route: str | None) -> None:
         """Publish a failure that happened after the response started (the stream is cut)."""
-        problem = self.problems.to_problem(
-            exc,
-            correlation_id=get_correlation_id(),
-            instance=None,
-            debug=False,
-            redact=self.redactor.text,
-        )
+        try:
+            problem = self.problems.to_problem(
+                exc,
+                correlation_id=get_correlation_id(),
+                instance=None,
+                debug=False,
+                redact=self.redactor.text,
+            )
+        except Exception as error:  # the stream is cut all the same; say what could be said
+            self.last_resort(exc, error, method=method, route=route)
+            return
         self.events.publish(ResponseAborted(exc, problem, method, route))
+
+
+def _class_name(exc: BaseException) -> str:
+    kind = type(exc)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _refusal(exc: BaseException) -> bool:
+    """Seawall's own refusals have their own fallback rule (``fallback_on: rejected``)."""
+    return isinstance(exc, SeawallRejection)

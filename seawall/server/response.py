@@ -7,11 +7,13 @@ what another encoded.
 
 from __future__ import annotations
 
+import json
+import secrets
 from dataclasses import dataclass
 
-from seawall.errors.problems import phrase
+from seawall.errors.problems import GENERIC_DETAIL, phrase
 
-__all__ = ["Rendered"]
+__all__ = ["Rendered", "last_resort"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,3 +32,26 @@ class Rendered:
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
         """The headers as ASGI wants them."""
         return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in self.headers]
+
+
+def last_resort(correlation_id: str | None) -> tuple[Rendered, str]:
+    """A fixed 500 problem built from nothing but the id (validated ASCII) and a new error id,
+    for when the exception's own problem cannot be built: it cannot fail in turn."""
+    error_id = secrets.token_hex(16)
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Internal Server Error",
+            "status": 500,
+            "detail": GENERIC_DETAIL[500],
+            "correlation_id": correlation_id,
+            "error_id": error_id,
+        },
+        separators=(",", ":"),
+    ).encode("ascii")
+    headers = [
+        ("content-type", "application/problem+json"),
+        ("content-length", str(len(body))),
+        ("cache-control", "no-store"),
+    ]
+    return Rendered(500, headers, body), error_id

@@ -32,13 +32,15 @@ __all__ = ["Handover", "ResponseAborted", "WSGIMiddleware"]
 class Handover(Protocol):
     """What an adapter inside the app hands over to the middleware for one request, under
     ``environ[HANDOVER]``: the route's guard and the admission it took (and the failure it
-    answered). The middleware finishes the admission with the status as soon as the app has
-    returned its body (or once the body is sent, for apps that start the response while it is
-    iterated), so the adapter needs no after-response hooks of its own."""
+    answered). The middleware finishes the admission with the final status once the body is
+    sent or closed, or, when the adapter sets ``complete`` (the app answered with a whole body,
+    not a stream), as soon as the app has returned: a client that never closes the body (a test
+    client) still lets the breaker hear it."""
 
     guard: RouteGuard | None
     admission: Admission | None
     failure: BaseException | None
+    complete: bool
 
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -93,7 +95,14 @@ class WSGIMiddleware:
                     return call.guarded(guard, route)
             body = self.app(environ, call._start)
         except Exception as exc:
-            return call.failed(exc)
+            try:
+                return call.failed(exc)
+            except BaseException:
+                call.finish()  # whatever escapes, the id does not stay set in this thread
+                raise
+        except BaseException:
+            call.finish()
+            raise
         return call.respond(body, None)
 
 
@@ -102,8 +111,8 @@ class _Call:
     is not a finished list, keeping the id set until that body is exhausted or closed."""
 
     __slots__ = (
-        "admission", "correlation_id", "environ", "failure", "guard", "iterable", "kept",
-        "middleware", "route", "start_response", "status", "token",
+        "admission", "complete", "correlation_id", "environ", "failure", "guard", "iterable",
+        "kept", "middleware", "route", "start_response", "status", "token",
     )  # fmt: skip
 
     iterable: Iterable[bytes]  # set when the call becomes the body
@@ -125,6 +134,7 @@ class _Call:
         self.guard: RouteGuard | None = None
         self.admission: Admission | None = None
         self.failure: BaseException | None = None
+        self.complete = False  # set by an adapter whose app answered with a whole body
         self.status: int | None = None
         self.kept: Recording | None = None  # the answer, for a stale-if-error route's GET
 
@@ -187,9 +197,9 @@ class _Call:
                 kept.done()
             self.finish()
             return body
-        if self.status is not None:
-            # The status is known: the breaker hears it now, not when a client that may never
-            # close the body (a test client) closes it; only the id waits for the body.
+        if self.complete and self.status is not None:
+            # A whole body the adapter vouched for: the breaker hears its status now, not when
+            # a client that may never close it (a test client) does; only the id waits.
             self.settle()
         self.iterable = body
         return self
@@ -219,9 +229,17 @@ class _Call:
             path=self.environ.get("PATH_INFO", ""),
             route=self.route,
             accept=self.environ.get("HTTP_ACCEPT"),
+            guard=self.guard,
         )
         exc_info = sys.exc_info() if self.status is not None else None
-        return self.answer(answer, failure, exc_info)
+        try:
+            return self.answer(answer, failure, exc_info)
+        except Exception as error:
+            # The server refused the problem's headers: the fixed answer has nothing to refuse.
+            fixed = self.middleware.pipeline.last_resort(
+                exc, error, method=self.environ.get("REQUEST_METHOD", "GET"), route=self.route
+            )
+            return self.answer(fixed, failure, sys.exc_info())
 
     def answer(
         self, answer: Rendered, failure: BaseException | None, exc_info: Any

@@ -31,7 +31,6 @@ from seawall.integrations.django.conf import install_pipeline  # noqa: E402
 from seawall.integrations.flask import Seawall  # noqa: E402
 from seawall.testing import CapturedLogs  # noqa: E402
 
-
 released = threading.Event()
 finished = threading.Event()
 

@@ -1,6 +1,6 @@
 """Flask's test client leaves bodies open unless told otherwise: the breaker and bulkhead hear
-a response's outcome as soon as its status is known; only the correlation id waits for the
-body to be closed."""
+the outcome of a whole (not streamed) response as soon as the view returned it; only the
+correlation id waits for the body to be closed."""
 
 from __future__ import annotations
 
@@ -74,18 +74,21 @@ def test_bulkhead_slot_is_free_once_the_status_is_known(logs: CapturedLogs) -> N
         response.close()
 
 
-def test_a_streamed_body_keeps_its_id_until_it_is_closed(logs: CapturedLogs) -> None:
-    """An unread stream frees its slot at once, and the id stays set until it is closed."""
+def test_a_streamed_body_keeps_its_id_and_slot_until_it_is_closed(logs: CapturedLogs) -> None:
+    """A stream is work in progress (it may still fail, or end past its deadline): it keeps its
+    id and its route's slot until it is read or closed; then both are free."""
     client = create_app().test_client()
     first = client.get("/generated", headers={"X-Request-ID": "stream-1"})
     assert seawall.get_correlation_id() == "stream-1"
+    refused = client.get("/generated", headers={"X-Request-ID": "stream-2"})
+    assert refused.status_code == 503
+    assert refused.get_json()["reason"] == "bulkhead_full"
+    refused.close()
     first.close()
     assert seawall.get_correlation_id() is None
-    second = client.get("/generated", headers={"X-Request-ID": "stream-2"})
-    third = client.get("/generated", headers={"X-Request-ID": "stream-3"})
-    assert (second.status_code, third.status_code) == (200, 200)
-    third.close()
-    second.close()
+    again = client.get("/generated", headers={"X-Request-ID": "stream-3"})
+    assert again.status_code == 200
+    again.close()
     streamed = client.get("/stream", headers={"X-Request-ID": "stream-4"})
     assert streamed.get_data(as_text=True) == "stream-4\n"
     streamed.close()

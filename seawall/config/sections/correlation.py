@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeGuard
 
-from seawall.config.parse import HEADER_NAME, Parsed, Table, show
+from seawall.config.parse import FRAMING_HEADERS, HEADER_NAME, Parsed, Table, show
 from seawall.config.schema import INCOMING, CorrelationSettings, SettingsError
 
 __all__ = ["parse_correlation"]
 
 KEYS = ("header", "response_header", "incoming", "max_length", "generator", "traceparent")
 BUILT_IN_GENERATORS = ("uuid4", "uuid7")
+RESERVED = FRAMING_HEADERS | {
+    # Credentials and state: an id must never be read from or echoed into these.
+    "authorization", "www-authenticate", "cookie", "set-cookie",
+    # Headers seawall or HTTP caching writes on its own answers.
+    "retry-after", "cache-control", "age", "vary", "date", "location", "expect",
+    "access-control-expose-headers", "seawall-fallback", "seawall-stale",
+}  # fmt: skip
+"""Header names an id may not use: framing, hop-by-hop, credentials, and headers seawall sets."""
 
 
 def parse_correlation(path: str, raw: object, earlier: Parsed) -> CorrelationSettings:
@@ -19,10 +27,7 @@ def parse_correlation(path: str, raw: object, earlier: Parsed) -> CorrelationSet
     default = CorrelationSettings()
     headers = _headers(s, default.headers)
     response_header = s.optional_string("response_header") or headers[0]
-    if not HEADER_NAME.fullmatch(response_header):
-        raise SettingsError(
-            s.sub("response_header"), f"{show(response_header)} is not a valid header name"
-        )
+    _check_name(s, "response_header", response_header)
     max_length = s.integer("max_length", default.max_length, minimum=1, maximum=1024)
     generator_value = s.get("generator", default.generator_name)
     generator: Callable[[], str] | None = None
@@ -57,9 +62,21 @@ def _headers(s: Table, default: tuple[str, ...]) -> tuple[str, ...]:
     if not headers:
         raise SettingsError(s.sub("header"), "name at least one header")
     for name in headers:
-        if not HEADER_NAME.fullmatch(name):
-            raise SettingsError(s.sub("header"), f"{show(name)} is not a valid header name")
+        _check_name(s, "header", name)
     return headers
+
+
+def _check_name(s: Table, key: str, name: str) -> None:
+    """A header name the id can live in: a token, and not one HTTP or seawall itself uses."""
+    if not HEADER_NAME.fullmatch(name):
+        raise SettingsError(s.sub(key), f"{show(name)} is not a valid header name")
+    if name.lower() in RESERVED:
+        raise SettingsError(
+            s.sub(key),
+            f"{show(name)} carries framing, credentials or seawall's own answers, not an id"
+            " (every response would overwrite or break it): use a header of its own such as"
+            " 'X-Request-ID'",
+        )
 
 
 def _is_generator(value: object) -> TypeGuard[Callable[[], str]]:

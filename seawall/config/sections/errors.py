@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from seawall.config.parse import HEADER_NAME, Parsed, Table, or_empty, show
+from seawall.config.parse import (
+    FRAMING_HEADERS,
+    HEADER_NAME,
+    Parsed,
+    Table,
+    header_value_problem,
+    or_empty,
+    show,
+)
 from seawall.config.schema import (
     CLASSIFICATIONS,
     ERRORS_FORMATS,
@@ -68,6 +76,14 @@ def _error_mapping(s: Table) -> ErrorMapping:
         raise SettingsError(
             s.sub("headers"), f"expected header names to strings, got {show(headers)}"
         )
+    for name, value in headers.items():
+        if name.lower() in FRAMING_HEADERS:
+            raise SettingsError(
+                f"{s.sub('headers')}.{name}", "is set by the server for every response, not here"
+            )
+        problem = header_value_problem(value)
+        if problem is not None:
+            raise SettingsError(f"{s.sub('headers')}.{name}", f"{show(value)} {problem}")
     return ErrorMapping(
         status=status,
         title=s.optional_string("title"),

@@ -15,9 +15,11 @@ from seawall.config.parse import Parsed, Table, or_empty, show
 from seawall.config.routes import parse_route_key
 from seawall.config.schema import (
     BREAKER_MODES,
+    FALLBACK_ON,
     TIMEOUT_MODES,
     WINDOW_TYPES,
     BreakerSettings,
+    FallbackOn,
     PolicySettings,
     Routes,
     SettingsError,
@@ -28,7 +30,7 @@ __all__ = ["parse_breaker", "parse_defaults", "parse_policy", "parse_routes"]
 BREAKER_KEYS = tuple(f.name for f in dataclasses.fields(BreakerSettings))
 POLICY_KEYS = (
     "timeout", "timeout_mode", "max_concurrency", "max_queue", "max_wait", "breaker",
-    "fallback", "stale_if_error",
+    "fallback", "fallback_on", "stale_if_error", "critical",
 )  # fmt: skip
 
 
@@ -42,11 +44,21 @@ def parse_routes(path: str, raw: object, earlier: Parsed) -> Routes:
     defaults = earlier.get("defaults", PolicySettings)
     table = Table(path, raw, [k for k in raw if isinstance(k, str)])
     routes: list[tuple[str, PolicySettings]] = []
+    seen: dict[tuple[object, ...], str] = {}
     for key, policy in raw.items():
         try:
-            parse_route_key(key)
+            parsed = parse_route_key(key)
         except ValueError as exc:
             raise SettingsError(table.sub(key), str(exc)) from None
+        same = (parsed.method, parsed.segments, parsed.prefix)
+        if same in seen:
+            # Both compile to one alternative of the table: one would silently shadow the other.
+            raise SettingsError(
+                table.sub(key),
+                f"names the same route as {seen[same]!r} (both mean"
+                f" {parsed.method or 'any method'} {parsed.template}): keep one of them",
+            )
+        seen[same] = key
         routes.append((key, parse_policy(table.sub(key), or_empty(policy), defaults)))
     return tuple(routes)
 
@@ -66,11 +78,19 @@ def parse_breaker(path: str, data: object, base: BreakerSettings | None = None) 
         raise SettingsError(
             s.sub("max_open_for"), f"{max_open_for} is less than open_for ({open_for})"
         )
+    minimum_calls = s.integer("minimum_calls", b.minimum_calls, minimum=1)
+    if window_type == "count" and window < minimum_calls:
+        # The window never holds minimum_calls outcomes, so the rate rule could never trip.
+        raise SettingsError(
+            s.sub("window"),
+            f"a count window of {window} calls never reaches minimum_calls ({minimum_calls}),"
+            " so the breaker could never trip: make window at least minimum_calls",
+        )
     rate = functools.partial(s.number, minimum=0, exclusive_min=True, maximum=1)
     return BreakerSettings(
         failure_rate=rate("failure_rate", b.failure_rate),
         slow_call_rate=rate("slow_call_rate", b.slow_call_rate),
-        minimum_calls=s.integer("minimum_calls", b.minimum_calls, minimum=1),
+        minimum_calls=minimum_calls,
         half_open_calls=s.integer("half_open_calls", b.half_open_calls, minimum=1),
         jitter=s.number("jitter", b.jitter, minimum=0, maximum=1),
         window_type=window_type,
@@ -111,10 +131,17 @@ def parse_policy(path: str, data: object, base: PolicySettings | None = None) ->
         max_wait=max_wait,
         breaker=breaker,
         fallback=fallback,
+        fallback_on=_fallback_on(s, b.fallback_on),
         stale_if_error=s.optional_number(
             "stale_if_error", b.stale_if_error, minimum=0, exclusive_min=True
         ),
+        critical=s.flag("critical", b.critical),
     )
+    if base is not None and s.has("fallback_on") and policy.fallback is None:
+        # In the defaults it may wait for routes that set a fallback; on a route it is a mistake.
+        raise SettingsError(
+            s.sub("fallback_on"), "says when the route's fallback answers, but it has no fallback"
+        )
     refuses = policy.breaker is not None or policy.max_concurrency or policy.timeout is not None
     if base is not None and s.has("stale_if_error") and policy.stale_if_error and not refuses:
         # Inherited from the defaults it may rest unused; set on a route that never refuses, never.
@@ -167,3 +194,29 @@ def _fallback(s: Table, inherited: Callable[..., Any] | None) -> Callable[..., A
     if not callable(found):
         raise SettingsError(s.sub("fallback"), f"{show(raw)} is not callable")
     return found
+
+
+def _fallback_on(s: Table, inherited: frozenset[FallbackOn]) -> frozenset[FallbackOn]:
+    """``fallback_on``: what the fallback answers: ``rejected`` (breaker, bulkhead, timeout,
+    deadline refusals) and/or ``error`` (the handler's own failures answered with a 5xx)."""
+    if not s.has("fallback_on"):
+        return inherited
+    raw = s.get("fallback_on")
+    if isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
+        raise SettingsError(
+            s.sub("fallback_on"), f"expected a list such as ['rejected', 'error'], got {show(raw)}"
+        )
+    chosen: set[FallbackOn] = set()
+    for item in raw:
+        found = next((option for option in FALLBACK_ON if item == option), None)
+        if found is None:
+            raise SettingsError(
+                s.sub("fallback_on"),
+                f"{show(item)} is not one of {', '.join(map(repr, FALLBACK_ON))}",
+            )
+        chosen.add(found)
+    if not chosen:
+        raise SettingsError(
+            s.sub("fallback_on"), "name at least one of 'rejected', 'error' (or drop the fallback)"
+        )
+    return frozenset(chosen)

@@ -26,6 +26,12 @@ def parse_redaction(path: str, raw: object, earlier: Parsed) -> RedactionSetting
     hmac_key = s.optional_string("hmac_key")
     if placeholder == "hmac" and not hmac_key:
         raise SettingsError(s.sub("hmac_key"), "placeholder 'hmac' needs a secret hmac_key")
+    if hmac_key and placeholder != "hmac":
+        raise SettingsError(
+            s.sub("hmac_key"),
+            f"is set but placeholder is {placeholder!r}, so the key would never be used:"
+            " set placeholder to 'hmac' or remove hmac_key",
+        )
     return RedactionSettings(
         keys=s.strings("keys"),
         safe_keys=s.strings("safe_keys"),

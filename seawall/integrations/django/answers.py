@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
+from seawall.server.guard import RouteGuard
 from seawall.server.pipeline import Pipeline
 from seawall.server.response import Rendered
 
@@ -11,9 +12,14 @@ __all__ = ["problem_response", "to_response"]
 
 
 def problem_response(
-    pipeline: Pipeline, request: HttpRequest, exc: BaseException, route: str | None
+    pipeline: Pipeline,
+    request: HttpRequest,
+    exc: BaseException,
+    route: str | None,
+    guard: RouteGuard | None = None,
 ) -> HttpResponse:
-    """Log ``exc`` once and answer it with its problem (JSON, or HTML for browsers)."""
+    """Log ``exc`` once and answer it with its problem (JSON, or HTML for browsers), or with
+    the ``guard``'s fallback when the route's ``fallback_on`` has ``error``."""
     return to_response(
         pipeline.problem_response(
             exc,
@@ -21,6 +27,7 @@ def problem_response(
             path=request.path,
             route=route,
             accept=request.META.get("HTTP_ACCEPT"),
+            guard=guard,
         )
     )
 

@@ -285,7 +285,7 @@ class SeawallMiddleware:
         accept = request.META.get("HTTP_ACCEPT")
         if django_settings.DEBUG and negotiate(accept, pipeline.settings.errors.format) == "html":
             return None  # a developer's browser gets Django's debug page, logged once below
-        return problem_response(pipeline, request, exception, state.route)
+        return problem_response(pipeline, request, exception, state.route, state.guard)
 
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase

@@ -6,7 +6,7 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any
 
-from seawall.errors.event import PRE_REDACTED
+from seawall.observability.chain import pre_redacted
 from seawall.observability.redaction.redactor import Redactor
 
 __all__ = ["RedactingFilter", "RedactingProcessor"]
@@ -24,7 +24,7 @@ class RedactingProcessor:
     def __call__(
         self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        safe = event_dict.pop(PRE_REDACTED, None)
+        safe = pre_redacted(event_dict)
         if not safe:
             redacted: MutableMapping[str, Any] = self.redactor.redact(event_dict)
             return redacted

@@ -1,0 +1,110 @@
+"""Route policies cover every path and method their key claims: no bypass by encoding or method."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any
+
+import httpx
+import pytest
+from starlette.responses import PlainTextResponse
+
+from seawall.asgi.middleware import ASGIMiddleware
+from seawall.config.routes import RouteTable
+from seawall.server.pipeline import Pipeline
+from seawall.testing import CapturedLogs, breaker_for
+from seawall.wsgi.middleware import WSGIMiddleware
+
+ODD_PATHS = [
+    "/admin/a\nb", "/admin/\n", "/admin/a\r\nb", "/admin/a\x00b", "/admin/a\x85b",
+    "/admin/a\u2028b", "/admin/a b", "/admin/\t", "/admin/x/\ny/z",
+]  # fmt: skip
+EXTENSION_METHODS = ["M-SEARCH", "PROPFIND", "PURGE", "LINK", "X_CUSTOM", "BREW"]
+
+
+@pytest.mark.parametrize("path", ODD_PATHS)
+def test_a_prefix_key_covers_decoded_paths_with_any_character(path: str) -> None:
+    """``/admin/*`` covers ``/admin/a\\nb`` and every other decoded character."""
+    table = RouteTable([("/admin/*", "admin")], "none")
+    assert table.match_path("GET", path) == ("/admin/*", "admin")
+
+
+@pytest.mark.parametrize("path", ["/items/a\nb", "/items/\r", "/items/\x00"])
+def test_a_parameter_covers_segments_with_any_character(path: str) -> None:
+    """``{id}`` takes any character but ``/``, newlines included."""
+    table = RouteTable([("GET /items/{id}", "item")], "none")
+    assert table.match_path("GET", path) == ("GET /items/{id}", "item")
+    assert table.match_path("GET", path + "/") == ("GET /items/{id}", "item")
+
+
+@pytest.mark.parametrize("method", EXTENSION_METHODS)
+def test_a_key_without_a_method_covers_extension_methods(method: str) -> None:
+    """A key with no method covers every method, not only the ones RFC 9110 lists."""
+    table = RouteTable([("/admin/*", "admin"), ("/ssdp", "ssdp")], "none")
+    assert table.match_path(method, "/admin/x") == ("/admin/*", "admin")
+    assert table.match_path(method, "/ssdp") == ("/ssdp", "ssdp")
+
+
+SETTINGS: dict[str, Any] = {"routes": {"/admin/*": {"breaker": {"minimum_calls": 1}}}}
+
+
+async def asgi_ok(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+    response = PlainTextResponse("handled")
+    await response(scope, receive, send)
+
+
+def wsgi_ok(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"handled"]
+
+
+@pytest.mark.parametrize("url", ["/admin/a%0Ab", "/admin/%0D%0A", "/admin/a%00b", "/admin/%09"])
+async def test_asgi_policy_applies_to_encoded_control_characters(
+    url: str, logs: CapturedLogs
+) -> None:
+    """Under ASGI an open ``/admin/*`` breaker refuses ``/admin/a%0Ab`` as well."""
+    pipeline = Pipeline(SETTINGS)
+    breaker_for(pipeline, "GET", "/admin/x").force_open()
+    app = ASGIMiddleware(asgi_ok, pipeline=pipeline)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get(url)
+    assert response.status_code == 503
+    assert response.json()["reason"] == "circuit_open"
+
+
+@pytest.mark.parametrize("method", EXTENSION_METHODS)
+async def test_asgi_policy_applies_to_extension_methods(method: str, logs: CapturedLogs) -> None:
+    """Under ASGI an open ``/admin/*`` breaker refuses ``M-SEARCH /admin/x``."""
+    pipeline = Pipeline(SETTINGS)
+    breaker_for(pipeline, "GET", "/admin/x").force_open()
+    app = ASGIMiddleware(asgi_ok, pipeline=pipeline)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.request(method, "/admin/x")
+    assert response.status_code == 503
+
+
+@pytest.mark.parametrize("url", ["/admin/a%0Ab", "/admin/%0D%0A", "/admin/a%00b", "/admin/%09"])
+def test_wsgi_policy_applies_to_encoded_control_characters(url: str, logs: CapturedLogs) -> None:
+    """Under WSGI an open ``/admin/*`` breaker refuses ``/admin/a%0Ab`` as well."""
+    pipeline = Pipeline(SETTINGS)
+    breaker_for(pipeline, "GET", "/admin/x").force_open()
+    app = WSGIMiddleware(wsgi_ok, pipeline=pipeline)
+    transport = httpx.WSGITransport(app=app, raise_app_exceptions=False)
+    with httpx.Client(transport=transport, base_url="http://test") as client:
+        response = client.get(url)
+    assert response.status_code == 503
+    assert response.json()["reason"] == "circuit_open"
+
+
+@pytest.mark.parametrize("method", EXTENSION_METHODS)
+def test_wsgi_policy_applies_to_extension_methods(method: str, logs: CapturedLogs) -> None:
+    """Under WSGI an open ``/admin/*`` breaker refuses ``PROPFIND /admin/x``."""
+    pipeline = Pipeline(SETTINGS)
+    breaker_for(pipeline, "GET", "/admin/x").force_open()
+    app = WSGIMiddleware(wsgi_ok, pipeline=pipeline)
+    transport = httpx.WSGITransport(app=app, raise_app_exceptions=False)
+    with httpx.Client(transport=transport, base_url="http://test") as client:
+        response = client.request(method, "/admin/x")
+    assert response.status_code == 503
