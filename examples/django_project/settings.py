@@ -27,6 +27,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
 ]
 
+# Seawall's CSRF failure view (problems for API clients) and redacted DEBUG pages.
+CSRF_FAILURE_VIEW = "seawall.integrations.django.views.csrf_failure"
+DEFAULT_EXCEPTION_REPORTER_FILTER = (
+    "seawall.integrations.django.debug.SeawallExceptionReporterFilter"
+)
+DEFAULT_EXCEPTION_REPORTER = "seawall.integrations.django.debug.SeawallExceptionReporter"
+
 REST_FRAMEWORK: dict[str, Any] = {
     "EXCEPTION_HANDLER": "seawall.integrations.django.drf.exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [],

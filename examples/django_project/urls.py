@@ -12,6 +12,7 @@ urlpatterns = [
     path("boom", views.boom),
     path("flaky", views.flaky),
     path("slow", views.slow),
+    path("stream", views.stream),
     path("api/items", views.ItemList.as_view()),
     path("api/items/<int:pk>", views.ItemDetail.as_view()),
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -43,6 +44,17 @@ def flaky(request: HttpRequest) -> JsonResponse:
     if request.GET.get("fail") == "1":
         raise ConnectionError("upstream inventory service refused the connection")
     return JsonResponse({"inventory": "ok"})
+
+
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    """A body from a plain generator: each chunk logs, with the request's id."""
+
+    def chunks() -> Iterator[bytes]:
+        for index in range(3):
+            log.info("chunk streamed", extra={"chunk": index})
+            yield f"{seawall.get_correlation_id()}\n".encode()
+
+    return StreamingHttpResponse(chunks(), content_type="text/plain")
 
 
 def slow(request: HttpRequest) -> JsonResponse:

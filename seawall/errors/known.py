@@ -7,6 +7,7 @@ status, safe detail, headers and validation errors are read from attributes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,49 @@ def _http_exception(exc: BaseException) -> dict[str, Any]:
     if isinstance(headers, Mapping):
         out["headers"] = dict(headers)  # checked for sending by the problem that uses them
     return out
+
+
+_BODY_HEADERS = frozenset({"content-type", "content-length"})
+"""Headers that describe the framework's own body, which the problem replaces."""
+
+
+def _werkzeug_exception(exc: BaseException) -> dict[str, Any]:
+    """Werkzeug/Flask: the headers its ``get_headers()`` gives (``Allow`` of a 405,
+    ``WWW-Authenticate`` of a 401, ``Retry-After`` of a 429 or 503)."""
+    out = _http_exception(exc)
+    get_headers = getattr(exc, "get_headers", None)
+    if callable(get_headers):
+        try:
+            pairs = list(get_headers())
+        except Exception:  # a broken subclass must not break the error path
+            pairs = []
+        out["headers"] = _joined(pairs)
+    return out
+
+
+def _drf_exception(exc: BaseException) -> dict[str, Any]:
+    """Django REST framework: the ``WWW-Authenticate`` its view attaches to an authentication
+    failure and the ``Retry-After`` of ``Throttled``, as DRF's own handler sends them."""
+    out = _http_exception(exc)
+    headers: dict[str, str] = out.setdefault("headers", {})
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = str(auth_header)
+    wait = getattr(exc, "wait", None)
+    if isinstance(wait, int | float):
+        headers.setdefault("Retry-After", str(max(1, math.ceil(wait))))
+    return out
+
+
+def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Header pairs as a mapping, repeated names joined by ``, `` (RFC 9110 list syntax)."""
+    headers: dict[str, str] = {}
+    for name, value in pairs:
+        name = str(name)
+        if name.lower() in _BODY_HEADERS:
+            continue
+        headers[name] = f"{headers[name]}, {value}" if name in headers else str(value)
+    return headers
 
 
 def _drf_errors(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
@@ -87,8 +131,8 @@ KNOWN_TYPES: dict[type[BaseException], ProblemSpec] = {
 
 KNOWN_NAMES: dict[str, ProblemSpec] = {
     "starlette.exceptions.HTTPException": ProblemSpec(500, extract=_http_exception),
-    "werkzeug.exceptions.HTTPException": ProblemSpec(500, extract=_http_exception),
-    "rest_framework.exceptions.APIException": ProblemSpec(500, extract=_http_exception),
+    "werkzeug.exceptions.HTTPException": ProblemSpec(500, extract=_werkzeug_exception),
+    "rest_framework.exceptions.APIException": ProblemSpec(500, extract=_drf_exception),
     "fastapi.exceptions.RequestValidationError": ProblemSpec(
         422, "Validation failed", detail="The request is not valid.", extract=_validation_errors
     ),

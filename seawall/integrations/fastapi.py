@@ -57,7 +57,7 @@ def install(app: FastAPI, settings: Settings | Any = None) -> Pipeline:
     >>> install(app, {"routes": {"GET /items/{item_id}": {"timeout": 2}}})
     """
     pipeline = starlette.install(app, settings)
-    app.add_exception_handler(RequestValidationError, starlette.problem_handler(pipeline))
+    starlette.handle_problems(app, RequestValidationError, starlette.problem_handler(pipeline))
     _document_problems(app)
     return pipeline
 

@@ -9,7 +9,9 @@ Settings come from ``app.config["SEAWALL"]`` plus ``SEAWALL_SECTION__KEY`` confi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import inspect
+import threading
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
@@ -20,6 +22,8 @@ from seawall.config.settings import Settings
 from seawall.config.sources import framework_settings
 from seawall.context.deadline import remaining
 from seawall.errors.exceptions import SeawallRejection
+from seawall.integrations.async_views import warn_unenforced
+from seawall.integrations.route_keys import warn_unmatched
 from seawall.server.guard import RouteGuard
 from seawall.server.keys import HANDOVER
 from seawall.server.pipeline import Pipeline
@@ -56,6 +60,7 @@ class Seawall:
         app.register_error_handler(HTTPException, hooks.handle)
         app.register_error_handler(Exception, hooks.handle)
         app.before_request(hooks.before)
+        app.after_request(hooks.after)
         return pipeline
 
     def _settings_for(self, app: Flask) -> Settings:
@@ -72,6 +77,28 @@ class _Hooks:
         self.app = app
         self.pipeline = pipeline
         self._routes: dict[tuple[str, str, str], tuple[str, RouteGuard | None]] = {}
+        self._checked = False
+        self._checking = threading.Lock()
+
+    def check_routes(self) -> None:
+        """Warn once about route keys no rule matches and about async views whose timeout
+        WSGI cannot enforce, at the first request: rules may be added after ``init_app``
+        (blueprints, factories), and are all there by then."""
+        with self._checking:
+            if self._checked:
+                return
+            self._checked = True
+            rules = list(self.app.url_map.iter_rules())
+            warn_unmatched(self.pipeline, [(rule.rule, rule.methods) for rule in rules])
+            views = self.app.view_functions
+            warn_unenforced(
+                self.pipeline,
+                [
+                    (rule.rule, rule.methods, view)
+                    for rule in rules
+                    if _is_async(view := views.get(rule.endpoint), rule.methods)
+                ],
+            )
 
     def route(self, method: str, rule: Rule) -> tuple[str, RouteGuard | None]:
         """The route key and guard of a Flask rule, found once per rule with the view it then
@@ -86,6 +113,8 @@ class _Hooks:
     def before(self) -> None:
         """Admit the request through the guard of its Flask rule (rejections raise); the WSGI
         layer finishes the admission (none without that layer: nothing would finish it)."""
+        if not self._checked:
+            self.check_routes()
         current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
         rule = current.url_rule
         if rule is None:
@@ -101,7 +130,16 @@ class _Hooks:
         if guard.engine.pool is not None:
             view = self.app.view_functions.get(rule.endpoint)
             if view is not None and not getattr(view, _ISOLATED, False):
-                self.app.view_functions[rule.endpoint] = _isolated(view, guard)
+                runnable = self.app.ensure_sync(view)  # an async view runs to its end there
+                self.app.view_functions[rule.endpoint] = _isolated(runnable, guard)
+
+    def after(self, response: Response) -> Response:
+        """A whole (not streamed) body: the WSGI layer may report its status at once."""
+        if not response.is_streamed:
+            handover: Handover | None = request.environ.get(HANDOVER)
+            if handover is not None:
+                handover.complete = True
+        return response
 
     def handle(self, exc: Exception) -> Any:
         """Answer with the route's fallback (for rejections) or the problem of ``exc``."""
@@ -152,6 +190,17 @@ def _isolated(view: Callable[..., Any], guard: RouteGuard) -> Callable[..., Any]
     setattr(run, _ISOLATED, True)
     run.__name__ = getattr(view, "__name__", "view")
     return run
+
+
+def _is_async(view: object, methods: Collection[str] | None) -> bool:
+    """An ``async def`` view, or a class-based view with an ``async def`` handler."""
+    if inspect.iscoroutinefunction(view):
+        return True
+    view_class = getattr(view, "view_class", None)
+    return view_class is not None and any(
+        inspect.iscoroutinefunction(getattr(view_class, name, None))
+        for name in ("dispatch_request", *(m.lower() for m in methods or ()))
+    )
 
 
 def _response(answer: Rendered) -> Response:

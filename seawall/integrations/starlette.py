@@ -9,8 +9,7 @@ Route policies wrap each route's app, keyed by the router's template (mount pref
 
 from __future__ import annotations
 
-import functools
-import inspect
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,20 +18,22 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.routing import BaseRoute, Mount, Route, Router, compile_path
 
 from seawall.asgi.guard import run_guarded
 from seawall.asgi.middleware import ASGIMiddleware, ProblemMiddleware
 from seawall.config.settings import Settings
 from seawall.config.sources import framework_settings
+from seawall.integrations.route_keys import Template, warn_unmatched
 from seawall.server.guard import RouteGuard
 from seawall.server.keys import EXCHANGE, GUARD, ROUTE
 from seawall.server.pipeline import Pipeline
 
-__all__ = ["GuardedRoute", "install", "problem_handler"]
+__all__ = ["GuardedRoute", "IncludedRoute", "handle_problems", "install", "problem_handler"]
 
-_GUARDED = "__seawall_guarded__"
 _INSTALLED = "_seawall_pipeline"
+_HANDLED = "_seawall_handled"
+"""App state attribute: the exception classes seawall's problem handler answers there."""
 _METHODS_REMEMBERED = 16
 
 
@@ -45,8 +46,7 @@ def install(app: Starlette, settings: Settings | Any = None) -> Pipeline:
         raise RuntimeError("seawall is already installed on this app")
     pipeline = Pipeline(framework_settings(settings, debug=app.debug))
     setattr(app.state, _INSTALLED, pipeline)
-    handler = problem_handler(pipeline)
-    app.add_exception_handler(HTTPException, handler)
+    handle_problems(app, HTTPException, problem_handler(pipeline))
     problems = Middleware(ProblemMiddleware, pipeline=pipeline)
     app.user_middleware.insert(0, problems)
     build = app.build_middleware_stack
@@ -59,11 +59,21 @@ def install(app: Starlette, settings: Settings | Any = None) -> Pipeline:
         # between them forward every message at once).
         adjacent = app.user_middleware[0] is problems
         problems.kwargs["adjacent"] = adjacent
-        _guard_routes(app.router.routes, "", pipeline, adjacent and len(app.user_middleware) == 1)
+        handlers = {kind: app.exception_handlers[kind] for kind in getattr(app.state, _HANDLED)}
+        guarding = _Guarding(pipeline, handlers)
+        guarding.routes(app.router.routes, "", adjacent and len(app.user_middleware) == 1)
+        warn_unmatched(pipeline, guarding.templates)
         return ASGIMiddleware(build(), pipeline=pipeline, policies=False)
 
     app.build_middleware_stack = build_with_seawall  # type: ignore[method-assign]
     return pipeline
+
+
+def handle_problems(app: Starlette, kind: type[Exception], handler: Any) -> None:
+    """Register seawall's problem ``handler`` for ``kind``, remembered for mounted apps."""
+    app.add_exception_handler(kind, handler)
+    handled: list[type[Exception]] = getattr(app.state, _HANDLED, None) or []
+    setattr(app.state, _HANDLED, [*handled, kind])
 
 
 def problem_handler(pipeline: Pipeline) -> Callable[[Request, Exception], Any]:
@@ -119,68 +129,115 @@ class GuardedRoute:
             await run_guarded(guard, self.app, scope, receive, send, exchange)
 
 
-def _guarded_endpoint(route: Route, template: str, pipeline: Pipeline) -> Callable[..., Any]:
-    """The endpoint run under its route's guard (for routes seawall cannot wrap as ASGI apps).
+class IncludedRoute:
+    """The ``handle`` of a route of an included FastAPI router, run under the guard of its
+    full template. FastAPI rebuilds such routes internally (0.16x) and calls the original
+    route's ``handle``, so that is where the route is known; a router included twice has one
+    template per inclusion, told apart by the request's path."""
 
-    The breaker sees the endpoint's outcome (an exception, or success) rather than the status.
-    """
-    endpoint = route.endpoint
-    method = min((m for m in route.methods or {"GET"} if m != "HEAD"), default="GET")
-    guard = pipeline.guards.for_template(method, template, endpoint)[1]
-    if guard is None:
-        return endpoint
-    engine = guard.engine
-    if inspect.iscoroutinefunction(endpoint):
+    def __init__(self, handle: Any, route: Route) -> None:
+        self.handle = handle
+        self.methods = route.methods
+        self.by_template: dict[str, tuple[re.Pattern[str], GuardedRoute]] = {}
 
-        @functools.wraps(endpoint)
-        async def guarded(*args: Any, **kwargs: Any) -> Any:
-            return await engine.acall(endpoint, *args, **kwargs)
+    def add(self, template: str, guarded: GuardedRoute) -> None:
+        if template in self.by_template:
+            self.by_template[template][1].forwarding = guarded.forwarding
+        else:
+            self.by_template[template] = (compile_path(template)[0], guarded)
 
-    else:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.methods and scope.get("method") not in self.methods:
+            await self.handle(scope, receive, send)  # the framework's own 405
+            return
+        found = iter(self.by_template.values())
+        first = guarded = next(found)[1]
+        if len(self.by_template) > 1:
+            path = scope.get("path", "")
+            matching = (g for regex, g in self.by_template.values() if regex.match(path))
+            guarded = next(matching, first)
+        await guarded(scope, receive, send)
 
-        @functools.wraps(endpoint)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            return engine.call(endpoint, *args, **kwargs)
 
-    setattr(guarded, _GUARDED, True)
-    return guarded
+def _guard_included(route: Route, template: str, pipeline: Pipeline, forwarding: bool) -> None:
+    """Guard a route of an included router by its full ``template`` (see :class:`IncludedRoute`)."""
+    included = route.__dict__.get("handle")
+    if not isinstance(included, IncludedRoute):
+        included = IncludedRoute(route.handle, route)
+        route.handle = included  # type: ignore[method-assign]
+    guarded = GuardedRoute(included.handle, template, route.endpoint, pipeline, forwarding)
+    included.add(template, guarded)
 
 
-def _guard_routes(
-    routes: Iterable[BaseRoute], prefix: str, pipeline: Pipeline, forwarding: bool
-) -> None:
-    """Guard every route; ``forwarding`` as in :class:`GuardedRoute`, for these routes."""
-    for route in routes:
-        if isinstance(route, Route):
-            if isinstance(route.app, GuardedRoute):
-                route.app.forwarding = forwarding
-            else:
-                template = prefix + route.path_format
-                route.app = GuardedRoute(route.app, template, route.endpoint, pipeline, forwarding)
-        elif hasattr(route, "original_router"):
-            # FastAPI 0.16x include_router(): routes are rebuilt lazily from the original ones,
-            # so the original endpoints are guarded before that happens.
-            branch: Any = route  # fastapi.routing._IncludedRouter, private to FastAPI
-            included = prefix + branch.include_context.prefix
-            for inner in branch.original_router.routes:
-                if hasattr(inner, "original_router"):
-                    _guard_routes([inner], included, pipeline, forwarding)
-                elif isinstance(inner, Route) and not getattr(inner.endpoint, _GUARDED, False):
-                    template = included + inner.path_format
-                    inner.endpoint = _guarded_endpoint(inner, template, pipeline)
+class _Guarding:
+    """Guards every route of an app when its middleware stack is built, and gives mounted
+    applications seawall's problem mapping (they answer their own errors inside our layers)."""
+
+    def __init__(self, pipeline: Pipeline, handlers: dict[Any, Any]) -> None:
+        self.pipeline = pipeline
+        self.handlers = handlers
+        self.templates: list[Template] = []  # every route's full template, with its methods
+
+    def routes(self, routes: Iterable[BaseRoute], prefix: str, forwarding: bool) -> None:
+        """Guard ``routes``; ``forwarding`` as in :class:`GuardedRoute`, for these routes."""
+        pipeline = self.pipeline
+        for route in routes:
+            if isinstance(route, Route):
+                self.templates.append((prefix + route.path_format, route.methods))
+                if isinstance(route.app, GuardedRoute):
+                    route.app.forwarding = forwarding
                 else:
-                    pipeline.logger.warning(
-                        "route_without_policies",
-                        reason="not an HTTP route of an included router",
-                        path=getattr(inner, "path", "?"),
+                    template = prefix + route.path_format
+                    route.app = GuardedRoute(
+                        route.app, template, route.endpoint, pipeline, forwarding
                     )
-        elif isinstance(route, Mount):
-            inner = route.app
-            routes_of = getattr(inner, "routes", None)
-            if isinstance(inner, Router | Starlette) or routes_of is not None:
-                # A mounted app's own middleware may hold messages back.
-                plain = isinstance(inner, Router) or (
-                    isinstance(inner, Starlette) and not inner.user_middleware
-                )
-                inner_prefix = prefix + route.path.rstrip("/")
-                _guard_routes(routes_of or (), inner_prefix, pipeline, forwarding and plain)
+            elif hasattr(route, "original_router"):
+                # FastAPI 0.16x include_router(): routes are rebuilt lazily from the original
+                # ones, whose handle() FastAPI calls with the request.
+                branch: Any = route  # fastapi.routing._IncludedRouter, private to FastAPI
+                included = prefix + branch.include_context.prefix
+                for inner in branch.original_router.routes:
+                    if hasattr(inner, "original_router"):
+                        self.routes([inner], included, forwarding)
+                    elif isinstance(inner, Route):
+                        template = included + inner.path_format
+                        self.templates.append((template, inner.methods))
+                        _guard_included(inner, template, pipeline, forwarding)
+                    else:
+                        pipeline.logger.warning(
+                            "route_without_policies",
+                            reason="not an HTTP route of an included router",
+                            path=getattr(inner, "path", "?"),
+                        )
+            elif isinstance(route, Mount):
+                inner = route.app
+                routes_of = getattr(inner, "routes", None)
+                if isinstance(inner, Router | Starlette) or routes_of is not None:
+                    # A mounted app's own middleware may hold messages back.
+                    plain = isinstance(inner, Router) or (
+                        isinstance(inner, Starlette) and not inner.user_middleware
+                    )
+                    if isinstance(inner, Starlette):
+                        self.adopt(inner)
+                    inner_prefix = prefix + route.path.rstrip("/")
+                    self.routes(routes_of or (), inner_prefix, forwarding and plain)
+                else:
+                    self.templates.append((prefix + route.path.rstrip("/") + "/*", None))
+
+    def adopt(self, app: Starlette) -> None:
+        """Give a mounted application (not built yet, without seawall of its own) problem
+        mapping inside its error layer and seawall's handlers where it has the framework's."""
+        if app.middleware_stack is not None or getattr(app.state, _INSTALLED, None) is not None:
+            return
+        setattr(app.state, _INSTALLED, self.pipeline)
+        for kind, handler in self.handlers.items():
+            current = app.exception_handlers.get(kind)
+            if current is None or _framework_default(current):
+                app.add_exception_handler(kind, handler)
+        app.user_middleware.insert(0, Middleware(ProblemMiddleware, pipeline=self.pipeline))
+
+
+def _framework_default(handler: object) -> bool:
+    """A handler Starlette or FastAPI registered themselves (the app's own ones win)."""
+    module = getattr(handler, "__module__", None) or ""
+    return module.split(".")[0] in ("starlette", "fastapi")

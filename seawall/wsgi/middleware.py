@@ -33,11 +33,14 @@ class Handover(Protocol):
     """What an adapter inside the app hands over to the middleware for one request, under
     ``environ[HANDOVER]``: the route's guard and the admission it took (and the failure it
     answered). The middleware finishes the admission with the final status once the body is
-    sent or closed, so the adapter needs no after-response hooks of its own."""
+    sent or closed, or, when the adapter sets ``complete`` (the app answered with a whole body,
+    not a stream), as soon as the app has returned: a client that never closes the body (a test
+    client) still lets the breaker hear it."""
 
     guard: RouteGuard | None
     admission: Admission | None
     failure: BaseException | None
+    complete: bool
 
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -108,8 +111,8 @@ class _Call:
     is not a finished list, keeping the id set until that body is exhausted or closed."""
 
     __slots__ = (
-        "admission", "correlation_id", "environ", "failure", "guard", "iterable", "kept",
-        "middleware", "route", "start_response", "status", "token",
+        "admission", "complete", "correlation_id", "environ", "failure", "guard", "iterable",
+        "kept", "middleware", "route", "start_response", "status", "token",
     )  # fmt: skip
 
     iterable: Iterable[bytes]  # set when the call becomes the body
@@ -131,6 +134,7 @@ class _Call:
         self.guard: RouteGuard | None = None
         self.admission: Admission | None = None
         self.failure: BaseException | None = None
+        self.complete = False  # set by an adapter whose app answered with a whole body
         self.status: int | None = None
         self.kept: Recording | None = None  # the answer, for a stale-if-error route's GET
 
@@ -193,6 +197,10 @@ class _Call:
                 kept.done()
             self.finish()
             return body
+        if self.complete and self.status is not None:
+            # A whole body the adapter vouched for: the breaker hears its status now, not when
+            # a client that may never close it (a test client) does; only the id waits.
+            self.settle()
         self.iterable = body
         return self
 
@@ -277,15 +285,21 @@ class _Call:
             if self.token is not None:
                 self.finish()
 
+    def settle(self) -> None:
+        """Finish the admission once, with the status and failure known so far."""
+        admission = self.admission
+        if admission is not None:
+            self.admission = None
+            admission.finish(self.status or NO_ANSWER, self.failure)
+
     def finish(self) -> None:
-        """End the request once: finish its admission with the final status, release the id."""
+        """End the request once: settle its admission, release the id."""
         token = self.token
         if token is None:
             return
         self.token = None
         try:
-            if self.admission is not None:
-                self.admission.finish(self.status or NO_ANSWER, self.failure)
+            self.settle()
         finally:
             # The failure's traceback holds frames that hold this call: let refcounting free them.
             self.failure = None

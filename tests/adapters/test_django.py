@@ -38,7 +38,7 @@ from django.urls import path  # noqa: E402
 
 import seawall  # noqa: E402
 from seawall.clock import FakeClock  # noqa: E402
-from seawall.config.settings import Settings, SettingsError  # noqa: E402
+from seawall.config.settings import Settings  # noqa: E402
 from seawall.integrations.django.conf import get_runtime, install_pipeline  # noqa: E402
 from seawall.server.pipeline import Pipeline  # noqa: E402
 from seawall.testing import CapturedLogs  # noqa: E402
@@ -463,14 +463,18 @@ def test_bad_settings_are_reported_by_system_check_naming_the_key() -> None:
     assert "timeout" in error.msg
 
 
-def test_bad_settings_fail_app_ready_with_settings_error() -> None:
-    """AppConfig.ready() refuses to start with a SettingsError that has the key path."""
-    with (
-        override_settings(SEAWALL={"correlation": {"incomming": "accept"}}),
-        pytest.raises(SettingsError) as raised,
-    ):
+def test_bad_settings_leave_app_ready_to_the_check(capsys: pytest.CaptureFixture[str]) -> None:
+    """AppConfig.ready() does not raise (``manage.py check`` must get to seawall.E001), and
+    building a WSGI handler refuses to start: the E001 line on stderr, exit status 4."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    with override_settings(SEAWALL={"correlation": {"incomming": "accept"}}):
         apps.get_app_config("seawall").ready()
-    assert raised.value.path == "correlation.incomming"
+        with pytest.raises(SystemExit) as raised:
+            WSGIHandler()
+    assert raised.value.code == 4
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("settings.SEAWALL: (seawall.E001) seawall setting correlation.incomming")
 
 
 @pytest.mark.parametrize(

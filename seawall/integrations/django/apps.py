@@ -16,6 +16,8 @@ from typing import Any
 from django.apps import AppConfig
 from django.core.signals import got_request_exception
 
+from seawall.config.schema import SettingsError
+
 __all__ = ["DjangoRequestFilter", "SeawallConfig"]
 
 
@@ -50,10 +52,19 @@ class SeawallConfig(AppConfig):  # type: ignore[misc]  # Django ships no type hi
     verbose_name = "Seawall"
 
     def ready(self) -> None:
-        from seawall.integrations.django import checks  # noqa: F401  (registers the checks)
+        from seawall.integrations.django import checks  # registers the checks on import
+        from seawall.integrations.django.access_log import install_access_log_filter
         from seawall.integrations.django.conf import get_runtime
 
-        get_runtime()  # fail at start-up with a SettingsError naming the bad key
+        try:
+            get_runtime()
+        except SettingsError as exc:
+            # No traceback out of ready(): it would hide seawall.E001 from manage.py check.
+            # runserver stops here with the E001 line (its reloader would print the check's
+            # traceback); WSGI/ASGI servers stop when the handler builds the middleware.
+            if sys.argv[1:2] == ["runserver"]:
+                checks.refuse_to_start(exc)
+        install_access_log_filter()
         request_logger = logging.getLogger("django.request")
         if not any(isinstance(f, DjangoRequestFilter) for f in request_logger.filters):
             request_logger.addFilter(DjangoRequestFilter())

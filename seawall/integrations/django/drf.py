@@ -26,8 +26,8 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> HttpRespons
     """DRF's ``EXCEPTION_HANDLER``: a problem response for API errors, ``None`` for the rest.
 
     Like DRF's default it handles ``APIException``, ``Http404`` and ``PermissionDenied`` and
-    rolls back an atomic request; headers DRF would add (``WWW-Authenticate``, ``Retry-After``)
-    are kept.
+    rolls back an atomic request; headers DRF would add (``WWW-Authenticate``, ``Retry-After``;
+    the view adds ``Allow``) are kept.
     """
     if not isinstance(exc, APIException | Http404 | PermissionDenied):
         return None
@@ -41,11 +41,5 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> HttpRespons
     else:
         pipeline = get_runtime().pipeline
     response = problem_response(pipeline, request, exc, route)
-    auth_header = getattr(exc, "auth_header", None)
-    if auth_header:
-        response.headers["WWW-Authenticate"] = str(auth_header)
-    wait = getattr(exc, "wait", None)
-    if wait is not None and "Retry-After" not in response.headers:
-        response.headers["Retry-After"] = str(max(1, int(wait)))
     set_rollback()
     return response

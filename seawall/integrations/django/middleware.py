@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import Token
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings as django_settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 
+from seawall.config.schema import SettingsError
 from seawall.context.correlation import CORRELATION_ID
 from seawall.context.deadline import remaining
 from seawall.errors.exceptions import (
@@ -29,9 +30,13 @@ from seawall.errors.exceptions import (
     SeawallRejection,
 )
 from seawall.errors.render import negotiate
+from seawall.integrations.async_views import warn_unenforced
+from seawall.integrations.django.access_log import ANSWERED
 from seawall.integrations.django.answers import problem_response, to_response
+from seawall.integrations.django.checks import refuse_to_start
 from seawall.integrations.django.conf import get_runtime
 from seawall.integrations.django.state import STATE, RequestState
+from seawall.integrations.django.urls import url_patterns
 from seawall.resilience.timeouts import Timeout
 from seawall.server.guard import RouteGuard
 from seawall.server.headers import merge_expose
@@ -40,6 +45,7 @@ from seawall.wsgi.guard import environ_header, environ_url
 __all__ = ["SeawallMiddleware"]
 
 ERROR_PAGES = frozenset({400, 403, 404, 500})
+_BODY_HEADERS = frozenset({"content-type", "content-length", "content-language"})
 _EXPOSE = "Access-Control-Expose-Headers"
 
 GetResponse = Callable[[HttpRequest], Any]
@@ -55,12 +61,20 @@ class SeawallMiddleware:
     async_capable = True
 
     def __init__(self, get_response: GetResponse) -> None:
+        try:
+            runtime = get_runtime()
+        except SettingsError as exc:
+            refuse_to_start(exc)  # the WSGI/ASGI handler is being built: a server starts
         self.get_response = get_response
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
             # Django awaits an async process_view directly instead of hopping to a thread.
             self.process_view = self._aprocess_view  # type: ignore[method-assign]
+        else:
+            # A sync chain is WSGI (or a sync test client): say which timeouts do nothing.
+            views = [(route, None, view) for route, view in url_patterns() if _is_async(view)]
+            warn_unenforced(runtime.pipeline, views)
 
     # -- the request ---------------------------------------------------------------------------
 
@@ -70,6 +84,7 @@ class SeawallMiddleware:
         runtime = get_runtime()
         correlation_id, invalid = runtime.pipeline.correlation.resolve_environ(request.META)
         token = CORRELATION_ID.set(correlation_id)
+        ANSWERED.set(correlation_id)  # for the server's access line, written after we return
         state = RequestState(runtime)
         setattr(request, STATE, state)
         return state, correlation_id, token, invalid or ""
@@ -140,11 +155,13 @@ class SeawallMiddleware:
                 response = self.process_response(request, response)
             _set_header(response, runtime.header, correlation_id)
             state.finish(response.status_code)
-            if response.streaming and response.is_async:
-                response.streaming_content = _reset_after(
-                    response.streaming_content,
-                    token,
-                )
+            if response.streaming:
+                content = response.streaming_content
+                if not response.is_async:
+                    # Django would drain a plain generator in a thread after we reset the
+                    # id: pull its chunks in threads that copy this context, id included.
+                    content = _pulled_in_threads(content)
+                response.streaming_content = _reset_after(content, token)
                 closing_later = True
             return response
         finally:
@@ -304,7 +321,7 @@ class SeawallMiddleware:
             )
         if keep_page:
             return response
-        return to_response(pipeline.render(problem, accept))
+        return _keeping_headers(to_response(pipeline.render(problem, accept)), response)
 
     def _rejected(
         self, request: HttpRequest, state: RequestState, rejection: SeawallRejection
@@ -338,6 +355,24 @@ def _remember(request: HttpRequest, response: HttpResponseBase) -> None:
     if recording is not None:
         recording.add(response.content)
         recording.done()
+
+
+def _keeping_headers(problem: HttpResponse, page: HttpResponseBase) -> HttpResponse:
+    """The problem that replaces Django's page, with the page's headers (``Allow`` of
+    ``HttpResponseNotAllowed``, ``WWW-Authenticate``, ``Retry-After``, what middleware added)
+    and cookies; only the headers of the page's own body are the problem's."""
+    headers = problem.headers
+    for name, value in page.items():
+        if name.lower() not in _BODY_HEADERS and name not in headers:
+            headers[name] = value
+    for name, cookie in page.cookies.items():
+        problem.cookies[name] = cookie
+    return problem
+
+
+def _is_async(view: object) -> bool:
+    """An ``async def`` view function or an async class-based view."""
+    return view is not None and iscoroutinefunction(view)
 
 
 def _made_by_django(request: HttpRequest, response: HttpResponseBase, state: RequestState) -> bool:
@@ -376,6 +411,18 @@ class _Closer:
         finally:
             with contextlib.suppress(ValueError):  # closed from another context, which ends
                 CORRELATION_ID.reset(self.token)
+
+
+async def _pulled_in_threads(content: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """A plain iterator's chunks, each taken in a thread (the thread Django runs sync code in)
+    with a copy of this context, so the generator logs with the request's id."""
+
+    def take() -> bytes | None:
+        return next(content, None)
+
+    pull = sync_to_async(take, thread_sensitive=True)
+    while (chunk := await pull()) is not None:
+        yield chunk
 
 
 async def _reset_after(

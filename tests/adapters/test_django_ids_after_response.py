@@ -1,0 +1,78 @@
+"""What runs after Django answered keeps the request's id: a plain generator's chunks under
+ASGI, and the server's access line (the filter on ``django.server``, ``gunicorn.access``,
+``uvicorn.access``).
+
+This module is also the URLconf of its tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from tests import django_settings
+
+django_settings.setup()
+
+import httpx  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
+from django.urls import path  # noqa: E402
+
+import seawall  # noqa: E402
+from seawall.integrations.django.access_log import ACCESS_LOGGERS  # noqa: E402
+from seawall.integrations.django.conf import install_pipeline  # noqa: E402
+from seawall.testing import CapturedLogs  # noqa: E402
+
+log = logging.getLogger("shop")
+
+
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    def chunks() -> Iterator[bytes]:
+        for index in range(3):
+            log.info("chunk %d", index)
+            yield f"{seawall.get_correlation_id()}\n".encode()
+
+    return StreamingHttpResponse(chunks())
+
+
+def hello(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("hello")
+
+
+urlpatterns = [path("stream", stream), path("hello", hello)]
+
+
+@pytest.fixture(autouse=True)
+def urlconf() -> Iterator[None]:
+    install_pipeline(None)
+    with override_settings(ROOT_URLCONF=__name__):
+        yield
+    install_pipeline(None)
+
+
+async def test_plain_generator_streamed_under_asgi_logs_with_the_id(logs: CapturedLogs) -> None:
+    """Under ASGI a sync generator's chunks see the id and log with it; it is reset after."""
+    transport = httpx.ASGITransport(get_asgi_application(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/stream", headers={"X-Request-ID": "asgi-stream"})
+    assert response.text == "asgi-stream\n" * 3
+    chunks = [e for e in logs.events if str(e["event"]).startswith("chunk")]
+    assert [e.get("correlation_id") for e in chunks] == ["asgi-stream"] * 3
+    assert seawall.get_correlation_id() is None
+
+
+@pytest.mark.parametrize("logger", ACCESS_LOGGERS)
+def test_the_access_line_after_a_request_carries_its_id(logs: CapturedLogs, logger: str) -> None:
+    """A server's access line, written after Django answered, gets the answered id once;
+    a line with no request of seawall's behind it gets none."""
+    response = Client().get("/hello", HTTP_X_REQUEST_ID="access-1")
+    assert seawall.get_correlation_id() is None
+    logging.getLogger(logger).info('"GET /hello HTTP/1.1" 200 5')
+    logging.getLogger(logger).info('"GET /static/x.css HTTP/1.1" 200 5')
+    first, second = [e for e in logs.events if e.get("logger") == logger]
+    assert first["correlation_id"] == "access-1" == response["X-Request-ID"]
+    assert "correlation_id" not in second
