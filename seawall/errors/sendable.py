@@ -17,6 +17,10 @@ __all__ = ["sendable_headers"]
 
 _NAME_SHOWN = 40
 
+# Framing headers an error status itself calls for: a 416 carries the resource's
+# ``Content-Range: bytes */N`` and a 407 its ``Proxy-Authenticate`` (RFC 9110 15.5.17, 15.5.8).
+_NOT_SENDABLE = FRAMING_HEADERS - {"content-range", "proxy-authenticate"}
+
 
 def sendable_headers(items: Iterable[tuple[object, object]]) -> tuple[dict[str, str], list[str]]:
     """The headers that can be sent, and the (escaped, cut) names of those dropped."""
@@ -26,7 +30,7 @@ def sendable_headers(items: Iterable[tuple[object, object]]) -> tuple[dict[str, 
         if not (
             isinstance(name, str)
             and HEADER_NAME.fullmatch(name)
-            and name.lower() not in FRAMING_HEADERS
+            and name.lower() not in _NOT_SENDABLE
             and isinstance(value, str | int)
             and not isinstance(value, bool)
         ):

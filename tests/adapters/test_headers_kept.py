@@ -114,12 +114,22 @@ async def starlette_busy(request: StarletteRequest) -> PlainTextResponse:
     raise HTTPException(429, headers={"Retry-After": "9"})
 
 
+async def starlette_range(request: StarletteRequest) -> PlainTextResponse:
+    raise HTTPException(416, headers={"Content-Range": "bytes */100", "Content-Length": "3"})
+
+
+async def starlette_proxy(request: StarletteRequest) -> PlainTextResponse:
+    raise HTTPException(407, headers={"Proxy-Authenticate": 'Basic realm="proxy"'})
+
+
 def starlette_app() -> Starlette:
     app = Starlette(
         routes=[
             Route("/only-get", lambda request: PlainTextResponse("ok"), methods=["GET"]),
             Route("/login", starlette_login),
             Route("/busy", starlette_busy),
+            Route("/range", starlette_range),
+            Route("/proxy", starlette_proxy),
         ]
     )
     seawall_starlette.install(app)
@@ -173,6 +183,26 @@ def test_starlette_and_fastapi_keep_the_http_exceptions_headers(
     assert response.status_code == status
     assert is_problem(response.headers["content-type"])
     assert same(header, response.headers[header], value)
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "header", "value"),
+    [
+        ("/range", 416, "Content-Range", "bytes */100"),
+        ("/proxy", 407, "Proxy-Authenticate", 'Basic realm="proxy"'),
+    ],
+)
+def test_headers_an_error_status_calls_for_are_kept(
+    url: str, status: int, header: str, value: str
+) -> None:
+    """A 416's ``Content-Range`` and a 407's ``Proxy-Authenticate`` stay; a ``Content-Length``
+    the exception asks for does not replace the problem body's own."""
+    with TestClient(starlette_app(), raise_server_exceptions=False) as client:
+        response = client.get(url)
+    assert response.status_code == status
+    assert is_problem(response.headers["content-type"])
+    assert response.headers[header] == value
+    assert int(response.headers["content-length"]) == len(response.content)
 
 
 def test_fastapi_included_router_405_keeps_allow() -> None:
