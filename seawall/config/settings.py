@@ -15,6 +15,8 @@ from typing import Any, Self, TypeVar
 
 from seawall.config.parse import Parsed, Parser, Table, or_empty
 from seawall.config.schema import (
+    AlertsSettings,
+    AnalyticsSettings,
     CorrelationSettings,
     ErrorsSettings,
     LoggingSettings,
@@ -23,6 +25,7 @@ from seawall.config.schema import (
     Routes,
     SettingsError,
 )
+from seawall.config.sections.alerts import parse_alerts, parse_analytics
 from seawall.config.sections.correlation import parse_correlation
 from seawall.config.sections.errors import parse_errors
 from seawall.config.sections.logging import parse_logging
@@ -54,6 +57,8 @@ class Settings:
     logging: LoggingSettings = section(parse_logging, LoggingSettings)
     defaults: PolicySettings = section(parse_defaults, PolicySettings)
     routes: Routes = section(parse_routes, tuple)
+    analytics: AnalyticsSettings = section(parse_analytics, AnalyticsSettings)
+    alerts: AlertsSettings = section(parse_alerts, AlertsSettings)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None = None) -> Self:
