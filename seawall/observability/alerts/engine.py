@@ -57,7 +57,7 @@ class Alerts:
         self._breakers = breakers
         self._clock = clock
         self._wall = wall_clock
-        self.memory: AlertMemory = memory or MemoryAlertMemory(clock=clock)
+        self.memory: AlertMemory = memory if memory is not None else MemoryAlertMemory(clock=clock)
         self.cooldown = settings.cooldown
         self.rules: list[Rule] = rules_from_settings(settings.rules)
         if sinks is None:

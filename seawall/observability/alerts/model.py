@@ -30,9 +30,10 @@ class Alert:
     ended_at: float | None = None
 
     def redacted(self, redact: Callable[[str], str]) -> Alert:
-        """This alert with every text (summary, label and detail values) through ``redact``."""
+        """This alert with every text (key, summary, label and detail values) through ``redact``."""
         return replace(
             self,
+            key=redact(self.key),
             summary=redact(self.summary),
             labels={k: redact(v) for k, v in self.labels.items()},
             details={k: redact(v) if isinstance(v, str) else v for k, v in self.details.items()},
