@@ -18,7 +18,7 @@ from typing import Any
 
 from seawall.clock import Clock, monotonic
 from seawall.config.schema import AlertsSettings
-from seawall.observability.alerts.memory import AlertMemory, MemoryAlertMemory
+from seawall.observability.alerts.memory import AlertMemory, MemoryAlertMemory, trimmed
 from seawall.observability.alerts.model import SEVERITIES, Alert, Severity
 from seawall.observability.alerts.outbox import Outbox
 from seawall.observability.alerts.rules import Rule, event_class, rules_from_settings
@@ -31,7 +31,7 @@ __all__ = ["CAPTURES", "Alerts"]
 
 CAPTURES: list[list[Alert]] = []
 """The lists :func:`seawall.testing.capture_alerts` collects into (every app's alerts)."""
-_MAX_QUIET = 10_000
+_MAX_QUIET = 4096
 
 
 class Alerts:
@@ -146,7 +146,7 @@ class Alerts:
             return None
         claim = f"{alert.key}:{alert.severity}"
         if len(self._quiet) >= _MAX_QUIET:
-            self._quiet = {k: t for k, t in self._quiet.items() if t > now}
+            self._quiet = trimmed(self._quiet, now)
         if not self.memory.claim(claim, self.cooldown):
             self._quiet[claim] = now + self.cooldown  # another worker told it
             return None

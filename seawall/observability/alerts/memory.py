@@ -11,7 +11,7 @@ from typing import Protocol
 
 from seawall.clock import Clock, monotonic
 
-__all__ = ["AlertMemory", "MemoryAlertMemory"]
+__all__ = ["AlertMemory", "MemoryAlertMemory", "trimmed"]
 
 
 class AlertMemory(Protocol):
@@ -29,7 +29,7 @@ class AlertMemory(Protocol):
 class MemoryAlertMemory:
     """One process's memory: claims in a dict, at most ``max_keys`` (expired ones go first)."""
 
-    def __init__(self, *, clock: Clock = monotonic, max_keys: int = 100_000) -> None:
+    def __init__(self, *, clock: Clock = monotonic, max_keys: int = 10_000) -> None:
         self._clock = clock
         self._max = max_keys
         self._until: dict[str, float] = {}
@@ -51,10 +51,17 @@ class MemoryAlertMemory:
             self._until.pop(key, None)
 
     def _expire(self, now: float) -> None:
-        kept = {k: t for k, t in self._until.items() if t > now}
-        if len(kept) >= self._max:  # all live: drop the oldest half rather than grow
-            kept = dict(sorted(kept.items(), key=lambda item: item[1])[len(kept) // 2 :])
-        self._until = kept
+        self._until = trimmed(self._until, now)
 
     def __len__(self) -> int:
         return len(self._until)
+
+
+def trimmed(until: dict[str, float], now: float) -> dict[str, float]:
+    """``until`` without its expired keys, and without its earliest-expiring tenth when every
+    key is live: a full table of claims stays the same size instead of growing."""
+    kept = {k: t for k, t in until.items() if t > now}
+    if len(kept) >= len(until) * 0.9:
+        cut = sorted(kept.values())[len(kept) // 10]
+        kept = {k: t for k, t in kept.items() if t > cut}
+    return kept

@@ -131,7 +131,7 @@ class AlertmanagerSink:
         elif alert.rule in ("new_error", "error_spike"):
             ends = alert.started_at + max(self.cooldown, 60.0)
         else:
-            ends = now + 3 * (self.refresh or 60.0)
+            ends = max(now, alert.started_at) + 3 * (self.refresh or 60.0)
         details = ", ".join(f"{k}={v}" for k, v in alert.details.items() if v is not None)
         return {
             "labels": labels,
