@@ -50,6 +50,7 @@ class LogGroup:
     last_correlation_id: str | None = None
     last_error_id: str | None = None
     sample_message: str = ""
+    last_line: int = 0  # where it was last seen, for the order of ties
 
     def add(self, event: dict[str, Any]) -> None:
         self.count += 1
@@ -87,7 +88,8 @@ class LogGroup:
 
 
 def group_errors(source: LogSource, progress: Progress | None = None) -> list[LogGroup]:
-    """The error events of ``source`` by fingerprint, most frequent first (ties: first seen)."""
+    """The error events of ``source`` by fingerprint, most frequent first (ties: the most
+    recently seen first, as :meth:`ErrorAnalytics.top` orders them)."""
     groups: dict[str, LogGroup] = {}
     for n, line in enumerate(source.lines()):
         if progress is not None and not (n & 0x3FFF):
@@ -106,7 +108,8 @@ def group_errors(source: LogSource, progress: Progress | None = None) -> list[Lo
         if group is None:
             group = groups[key] = LogGroup(key, exception, frame, route)
         group.add(event)
-    return sorted(groups.values(), key=lambda g: g.count, reverse=True)
+        group.last_line = n
+    return sorted(groups.values(), key=lambda g: (g.count, g.last_line), reverse=True)
 
 
 def _time(seconds: float | None) -> str:
