@@ -145,7 +145,8 @@ def test_disabled_analytics_counts_nothing() -> None:
 
 
 def test_it_publishes_error_recorded_new_once() -> None:
-    pipeline = Pipeline()
+    """Every failure (no spike rule defers them), ``new`` on the first only."""
+    pipeline = Pipeline({"alerts": {"rules": {"error_spike": False}}})
     seen: list[tuple[int, bool]] = []
     pipeline.events.subscribe(ErrorRecorded, lambda e: seen.append((e.group.count, e.new)))
     exc = raised(checkout)
