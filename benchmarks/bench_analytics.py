@@ -31,9 +31,7 @@ ROUNDS = 9
 N = 20_000
 OFF = {
     "analytics": {"enabled": False},
-    "alerts": {"rules": {k: False for k in (
-        "new_error", "error_spike", "breaker_open", "recovery_exhausted",
-        "retry_budget_exhausted", "readiness_failed")}},
+    "alerts": {"rules": dict.fromkeys(("new_error", "error_spike", "breaker_open", "recovery_exhausted", "retry_budget_exhausted", "readiness_failed"), False)},
 }  # fmt: skip
 
 
