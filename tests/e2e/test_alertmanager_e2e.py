@@ -45,7 +45,7 @@ def test_breaker_open_is_an_active_alert_and_resolves_on_close(tmp_path: Path) -
     with alertmanager(tmp_path / "am") as am:
         port = free_port()
         env = {
-            "SEAWALL_ALERTS__SINKS": json.dumps([{"type": "alertmanager", "url": am.url}]),
+            "EXAMPLE_ALERT_SINKS": json.dumps([{"type": "alertmanager", "url": am.url}]),
         }
         argv = uvicorn_argv("examples.asgi_app:app", port)
         with serve(argv, port, tmp_path / "app.log", env=env) as app:
