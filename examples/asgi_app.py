@@ -10,6 +10,8 @@ demand behind a circuit breaker, ``/slow`` outlives its timeout, ``/stream`` str
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import AsyncIterator
 
 import structlog
@@ -30,6 +32,8 @@ SETTINGS = {
         "GET /limited": {"max_concurrency": 2},
     },
 }  # fmt: skip
+if os.environ.get("EXAMPLE_ALERT_SINKS"):  # e.g. '[{"type": "alertmanager", "url": "..."}]'
+    SETTINGS["alerts"] = {"sinks": json.loads(os.environ["EXAMPLE_ALERT_SINKS"])}
 
 log = structlog.get_logger("shop")
 

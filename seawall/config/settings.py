@@ -15,6 +15,8 @@ from typing import Any, Self, TypeVar
 
 from seawall.config.parse import Parsed, Parser, Table, or_empty
 from seawall.config.schema import (
+    AlertsSettings,
+    AnalyticsSettings,
     CorrelationSettings,
     DeadLetterSettings,
     ErrorsSettings,
@@ -24,6 +26,7 @@ from seawall.config.schema import (
     Routes,
     SettingsError,
 )
+from seawall.config.sections.alerts import parse_alerts, parse_analytics
 from seawall.config.sections.correlation import parse_correlation
 from seawall.config.sections.dead_letter import parse_dead_letter
 from seawall.config.sections.errors import parse_errors
@@ -56,6 +59,8 @@ class Settings:
     logging: LoggingSettings = section(parse_logging, LoggingSettings)
     defaults: PolicySettings = section(parse_defaults, PolicySettings)
     routes: Routes = section(parse_routes, tuple)
+    analytics: AnalyticsSettings = section(parse_analytics, AnalyticsSettings)
+    alerts: AlertsSettings = section(parse_alerts, AlertsSettings)
     dead_letter: DeadLetterSettings = section(parse_dead_letter, DeadLetterSettings)
 
     @classmethod

@@ -6,22 +6,23 @@ which is several times cheaper than formatting a traceback and leaves nothing to
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
 import sysconfig
 from collections.abc import Callable
-from types import TracebackType
+from types import CodeType, TracebackType
 from typing import Any
 
 from seawall.errors.problems import Problem
 from seawall.errors.safe_text import safe_repr, safe_str
 
-__all__ = ["PRE_REDACTED", "error_event", "fingerprint"]
+__all__ = ["APP_FRAME", "PRE_REDACTED", "app_frame", "error_event", "error_message", "fingerprint"]
 
 PRE_REDACTED = frozenset((
     "message", "causes", "traceback", "sub_exceptions", "fingerprint", "exception", "error_id",
-    "correlation_id", "status", "classification",
+    "correlation_id", "status", "classification", "app_frame",
 ))  # fmt: skip
 """The fields of the error event that are redacted as it is built, so the log chain need not
 redo them. Only these are skipped; anything merged in later (context variables, user
@@ -38,17 +39,70 @@ _LIBRARY_PATHS = (
 _MAX_CAUSES = 8
 
 
-def _frames(tb: TracebackType | None, limit: int) -> list[tuple[str, int, str, Any]]:
+def _frames(tb: TracebackType | None) -> list[tuple[str, int, str, Any]]:
     frames: list[tuple[str, int, str, Any]] = []
     while tb is not None:
         code = tb.tb_frame.f_code
         frames.append((code.co_filename, tb.tb_lineno, code.co_name, tb.tb_frame))
         tb = tb.tb_next
-    return frames[-limit:] if limit else []
+    return frames
 
 
 def _is_app_code(filename: str) -> bool:
     return not filename.startswith(_LIBRARY_PATHS)
+
+
+APP_FRAME = "_seawall_app_frame"
+"""Attribute an exception gets with its :func:`app_frame`, so the log's event and analytics
+find it once per failure."""
+_FRAME_LABELS: dict[int, tuple[CodeType, str | None]] = {}
+"""``id`` of a code object to the object (kept alive, so the id is not reused) and its
+``file.py:function`` (app code) or ``None`` (library). Keyed by id: hashing a code object
+hashes its contents, every time."""
+_MAX_LABELS = 10_000
+
+
+def _remember(exc: BaseException, label: str) -> str:
+    with contextlib.suppress(AttributeError, TypeError):  # a class refusing new attributes
+        setattr(exc, APP_FRAME, label)
+    return label
+
+
+def _label_of(frames: list[tuple[str, int, str, Any]]) -> str:
+    """The innermost app frame of a walked traceback, else the innermost frame."""
+    for filename, _, function, _ in reversed(frames):
+        if _is_app_code(filename):
+            return f"{os.path.basename(filename)}:{function}"
+    if not frames:
+        return "-"
+    return f"{os.path.basename(frames[-1][0])}:{frames[-1][2]}"
+
+
+def app_frame(exc: BaseException) -> str:
+    """``file.py:function`` of the innermost app frame of ``exc``'s traceback (the innermost
+    frame when none is app code); error analytics groups by it. Found once per exception."""
+    found = getattr(exc, APP_FRAME, None)
+    if isinstance(found, str):
+        return found
+    labels = _FRAME_LABELS
+    label: str | None = None
+    last: CodeType | None = None
+    tb = exc.__traceback__
+    while tb is not None:
+        last = tb.tb_frame.f_code
+        entry = labels.get(id(last))
+        if entry is None or entry[0] is not last:
+            if len(labels) >= _MAX_LABELS:
+                labels.clear()
+            app = _is_app_code(last.co_filename)
+            label_here = f"{os.path.basename(last.co_filename)}:{last.co_name}" if app else None
+            entry = labels[id(last)] = (last, label_here)
+        if entry[1] is not None:
+            label = entry[1]
+        tb = tb.tb_next
+    if label is None:
+        label = "-" if last is None else f"{os.path.basename(last.co_filename)}:{last.co_name}"
+    return _remember(exc, label)
 
 
 def fingerprint(exc: BaseException, frames: list[tuple[str, int, str, Any]]) -> str:
@@ -59,7 +113,8 @@ def fingerprint(exc: BaseException, frames: list[tuple[str, int, str, Any]]) -> 
     return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
 
 
-def _message(exc: BaseException, redact: Callable[[str], str]) -> str:
+def error_message(exc: BaseException, redact: Callable[[str], str]) -> str:
+    """The exception's text and notes, redacted: the ``message`` of the error event."""
     text = safe_str(exc)
     notes = getattr(exc, "__notes__", None)
     if isinstance(notes, list) and notes:
@@ -78,7 +133,7 @@ def _causes(exc: BaseException, redact: Callable[[str], str]) -> list[dict[str, 
         causes.append(
             {
                 "exception": f"{type(current).__module__}.{type(current).__qualname__}",
-                "message": _message(current, redact),
+                "message": error_message(current, redact),
             }
         )
         current = current.__cause__ or (
@@ -98,7 +153,10 @@ def error_event(
     include_locals: bool = False,
 ) -> dict[str, Any]:
     """The ``request_failed`` event: ids, route, status, class, redacted message, causes, frames."""
-    raw_frames = _frames(exc.__traceback__, frames)
+    walked = _frames(exc.__traceback__)
+    raw_frames = walked[-frames:] if frames else []
+    found = getattr(exc, APP_FRAME, None)
+    label = found if isinstance(found, str) else _remember(exc, _label_of(walked))
     traceback: list[dict[str, Any]] = []
     for filename, line, function, frame in raw_frames:
         entry: dict[str, Any] = {"file": filename, "line": line, "function": function}
@@ -117,8 +175,9 @@ def error_event(
         "status": problem.status,
         "classification": problem.classification,
         "exception": f"{type(exc).__module__}.{type(exc).__qualname__}",
-        "message": _message(exc, redactor_text),
+        "message": error_message(exc, redactor_text),
         "fingerprint": fingerprint(exc, raw_frames),
+        "app_frame": label,
         "traceback": traceback,
     }
     causes = _causes(exc, redactor_text)
@@ -126,7 +185,7 @@ def error_event(
         event["causes"] = causes
     if isinstance(exc, BaseExceptionGroup):
         event["sub_exceptions"] = [
-            {"exception": type(e).__qualname__, "message": _message(e, redactor_text)}
+            {"exception": type(e).__qualname__, "message": error_message(e, redactor_text)}
             for e in exc.exceptions[:10]
         ]
     return event

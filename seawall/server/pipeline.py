@@ -14,11 +14,14 @@ from typing import Any
 
 import structlog
 
+from seawall.clock import monotonic
 from seawall.config.settings import Settings
 from seawall.context.correlation import CorrelationPolicy, get_correlation_id
 from seawall.errors.exceptions import SeawallRejection
 from seawall.errors.problems import Problem, ProblemRegistry
 from seawall.errors.render import negotiate, render_html, render_json, response_headers
+from seawall.observability.alerts.engine import Alerts
+from seawall.observability.analytics import ErrorAnalytics
 from seawall.observability.events import (
     BUS,
     AnswerFailed,
@@ -39,7 +42,8 @@ __all__ = ["Pipeline"]
 
 
 class Pipeline:
-    """Correlation policy, redactor, problem registry, route guards and the event bus.
+    """Correlation policy, redactor, problem registry, route guards and the event bus, with
+    the error :attr:`analytics` and :attr:`alerts` subscribed to it.
 
     ``events`` forwards to the process-wide bus (:func:`seawall.events.subscribe`); the
     ``seawall`` logger (or ``logger``) writes its events.
@@ -73,6 +77,23 @@ class Pipeline:
             events=self.events,
             breakers=self.breakers,
         )
+        self.analytics = ErrorAnalytics(
+            redact=self.redactor.text,
+            max_fingerprints=settings.analytics.max_fingerprints,
+            window=spike.window if (spike := settings.alerts.rules.error_spike) else 300,
+            client_errors=settings.errors.log_client_errors,
+            clock=clock or monotonic,
+        )
+        self.alerts = Alerts(
+            settings.alerts,
+            redact=self.redactor.text,
+            breakers=self.breakers,
+            clock=clock or monotonic,
+        )
+        if settings.analytics.enabled:
+            self.analytics.attach(self.events)
+        self.alerts.attach(self.events)
+        self.alerts.start()
 
     def invalid_correlation_id(self, hint: str) -> bool:
         """Publish the invalid id's escaped hint; True when the request must be rejected."""
