@@ -6,6 +6,8 @@ interleaved run as the peers it replaces. ``benchmarks/run.sh`` runs the compari
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from variants_asgi import (  # type: ignore[import-not-found]
@@ -16,8 +18,8 @@ from variants_asgi import (  # type: ignore[import-not-found]
     starlette_app,
 )
 
-import seawall
-import seawall.logging
+# seawall is imported by the builders, not here: the ``*_pure`` variants choose the build.
+SOURCE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ROUTES = {
     "GET /hello": {
@@ -35,7 +37,31 @@ ROUTES = {
 
 def _quiet_seawall_logger() -> None:
     """Seawall's own events go through the same JSON pipeline into the kit's devnull sink."""
+    import seawall.logging
+
     seawall.logging.configure(format="json", stream=DEVNULL, take_over=())
+
+
+def _pure(build: Any) -> Any:
+    """``build`` on the pure-Python source of this checkout, whatever ``PYTHONPATH`` says.
+
+    Only in a process of its own (``server_load.sh`` starts one per variant): once a build
+    of seawall is imported, the other cannot be.
+    """
+
+    def pure() -> Any:
+        if "seawall" not in sys.modules:
+            sys.path.insert(0, SOURCE)
+        import seawall.asgi.middleware
+
+        if not seawall.asgi.middleware.__file__.endswith(".py"):
+            raise RuntimeError(
+                "a *_pure variant needs a process of its own (server_load.sh), "
+                "before the compiled build is imported"
+            )
+        return build()
+
+    return pure
 
 
 def build_asgi_cid_only() -> Any:
@@ -48,12 +74,16 @@ def build_asgi_cid_only() -> Any:
 
 def build_seawall_cid_only() -> Any:
     """Seawall with no route policies: the correlation stage alone, no log line."""
+    import seawall
+
     _quiet_seawall_logger()
     return seawall.ASGIMiddleware(starlette_app())
 
 
 def _seawall_logged_hello() -> Any:
     from variants_asgi import logged_hello
+
+    import seawall.logging
 
     log = make_stdlib_logger(
         "bench.asgi.seawall", CID_FMT, (seawall.logging.CorrelationIdFilter(),)
@@ -69,6 +99,7 @@ def _seawall_around(app_factory: Any, settings: dict[str, Any]) -> Any:
     """
     from starlette.middleware import Middleware
 
+    import seawall
     from seawall.asgi.middleware import ProblemMiddleware
     from seawall.server.pipeline import Pipeline
 
@@ -117,6 +148,30 @@ def build_seawall_install() -> Any:
     return app
 
 
+def _fastapi_app() -> Any:
+    from variants_asgi import build_fastapi_bare
+
+    return build_fastapi_bare()
+
+
+def build_fastapi_plain() -> Any:
+    """The kit's bare FastAPI app inside the plain ASGI middleware: full stack, no log line."""
+    import seawall
+
+    _quiet_seawall_logger()
+    return seawall.ASGIMiddleware(_fastapi_app(), settings={"routes": ROUTES})
+
+
+def build_fastapi_install() -> Any:
+    """The same app with ``seawall.integrations.fastapi.install``: full stack, no log line."""
+    from seawall.integrations.fastapi import install
+
+    _quiet_seawall_logger()
+    app = _fastapi_app()
+    install(app, {"routes": ROUTES})
+    return app
+
+
 def _seawall_one_policy(policy: dict[str, Any]) -> Any:
     """Seawall with a single policy on /hello: to see what each stage costs."""
     return lambda: _seawall_around(
@@ -133,6 +188,21 @@ ASGI_VARIANTS = [
         "sw_install",
         "seawall install() on Starlette: full stack, no log line",
         build_seawall_install,
+    ),
+    Variant(
+        "sw_stack_nolog_pure",
+        "seawall full stack, no log line, pure-Python build (own process only)",
+        _pure(build_seawall_stack_no_log),
+    ),
+    Variant(
+        "sw_fastapi_plain",
+        "bare FastAPI inside seawall.ASGIMiddleware: full stack, no log line",
+        build_fastapi_plain,
+    ),
+    Variant(
+        "sw_fastapi_install",
+        "bare FastAPI with seawall's FastAPI install(): full stack, no log line",
+        build_fastapi_install,
     ),
     Variant("sw_timeout_only", "seawall, timeout only", _seawall_one_policy({"timeout": 5.0})),
     Variant(

@@ -1,0 +1,251 @@
+"""Instructions per request of seawall's stages inside a real uvicorn server, under callgrind.
+
+The in-process harness misses what a server adds to every layer (uvicorn checks and lowers
+each response header, runs the app in a task of its own, drives a larger working set), so
+this counts the server process itself: uvicorn (httptools, uvloop when installed, as the
+peer kit runs it) under valgrind's callgrind, a fixed number of keep-alive requests from a
+client in this process, counters zeroed after a warm-up and dumped after the last answer.
+Counts repeat within about 0.5% whatever else the machine does.
+
+    python benchmarks/callgrind_server.py                 # every stage
+    python benchmarks/callgrind_server.py bare cid full   # some stages
+    python benchmarks/callgrind_server.py --cache         # also L1 misses (slower)
+
+Knobs: ``-n`` requests counted (2000), ``-c`` connections (8), ``--warmup`` (400),
+``--keep DIR`` keeps the dumps for ``callgrind_annotate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+BREAKER = {"failure_rate": 0.99, "minimum_calls": 1_000_000_000}
+"""A breaker that counts every call and never opens: its bookkeeping is paid, nothing else."""
+
+STAGES: dict[str, tuple[str, dict[str, Any] | None]] = {
+    "bare": ("bare Starlette app", None),
+    "header": ("+ one pure-ASGI layer adding a header (the floor)", None),
+    "cid": ("seawall correlation stage only", {}),
+    "routes": ("+ route table (a policy on another route)", {"GET /other": {"timeout": 5.0}}),
+    "breaker": ("+ breaker on /hello", {"GET /hello": {"breaker": BREAKER}}),
+    "bulkhead": (
+        "+ bulkhead",
+        {"GET /hello": {"breaker": BREAKER, "max_concurrency": 100}},
+    ),
+    "timeout": (
+        "+ timeout: every policy",
+        {"GET /hello": {"breaker": BREAKER, "max_concurrency": 100, "timeout": 5.0}},
+    ),
+    "full": (
+        "full stack: every policy + problem mapping inside Starlette (as the kit's sw_stack_nolog)",
+        {"GET /hello": {"breaker": BREAKER, "max_concurrency": 100, "timeout": 5.0}},
+    ),
+}
+
+
+def build(stage: str) -> Any:
+    """The ASGI app of one stage, around the same Starlette ``GET /hello`` JSON endpoint."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def hello(request: Any) -> JSONResponse:
+        return JSONResponse({"message": "hello"})
+
+    def starlette(middleware: list[Middleware] | None = None) -> Any:
+        return Starlette(routes=[Route("/hello", hello)], middleware=middleware)
+
+    if stage == "bare":
+        return starlette()
+    if stage == "header":
+        return _HeaderLayer(starlette())
+    import seawall
+    from seawall.asgi.middleware import ProblemMiddleware
+    from seawall.server.pipeline import Pipeline
+
+    routes = STAGES[stage][1]
+    pipeline = Pipeline({"routes": routes or {}})
+    if stage == "full":
+        inner = starlette([Middleware(ProblemMiddleware, pipeline=pipeline, adjacent=True)])
+    else:
+        inner = starlette()
+    return seawall.ASGIMiddleware(inner, pipeline=pipeline)
+
+
+class _HeaderLayer:
+    """The cheapest layer that touches the response: wraps ``send``, appends one header."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def tagged(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (b"x-tag", b"1")]
+            await send(message)
+
+        await self.app(scope, receive, tagged)
+
+
+def serve(stage: str, port: int) -> None:
+    """Run one stage in uvicorn on 127.0.0.1 (1 worker, httptools, uvloop if installed)."""
+    import logging
+
+    import uvicorn
+
+    logging.disable(logging.CRITICAL)
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
+    uvicorn.run(
+        build(stage),
+        host="127.0.0.1",
+        port=port,
+        loop=loop,
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        lifespan="off",
+    )
+
+
+async def _connection(port: int, count: int, path: str) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    try:
+        for _ in range(count):
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"unexpected answer {head[:40]!r}")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            await reader.readexactly(int(length.group(1)) if length else 0)
+    finally:
+        writer.close()
+
+
+def drive(port: int, total: int, connections: int, path: str = "/hello") -> None:
+    """Send ``total`` requests over ``connections`` keep-alive connections, each waiting for
+    its answer before the next, and check every answer is a 200."""
+
+    async def run() -> None:
+        share = [total // connections + (i < total % connections) for i in range(connections)]
+        await asyncio.gather(*(_connection(port, n, path) for n in share if n))
+
+    asyncio.run(run())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(port: int, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            drive(port, 1, 1)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"server not answering after {seconds:.0f} s")
+
+
+def count(stage: str, args: argparse.Namespace, workdir: str) -> dict[str, int]:
+    """Events per request of one stage: zeroed after the warm-up, dumped after ``args.n``."""
+    port = _free_port()
+    out = os.path.join(workdir, f"{stage}.%p")
+    tool = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+    if args.cache:
+        tool.append("--cache-sim=yes")
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    command = [*tool, sys.executable, __file__, "--serve", stage, "--port", str(port)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_ready(port, proc, 180)
+        drive(port, args.warmup, args.c)
+        control = ["callgrind_control"]
+        subprocess.run([*control, "-z", str(proc.pid)], check=True, capture_output=True)
+        drive(port, args.n, args.c)
+        subprocess.run([*control, "-d", str(proc.pid)], check=True, capture_output=True)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    dump = os.path.join(workdir, f"{stage}.{proc.pid}.1")
+    with open(dump) as file:
+        text = file.read()
+    events = re.search(r"^events: (.*)$", text, re.M)
+    summary = re.search(r"^summary: (.*)$", text, re.M)
+    if events is None or summary is None:
+        raise RuntimeError(f"no summary in {dump}")
+    values = [int(v) for v in summary.group(1).split()]
+    return {
+        name: value // args.n for name, value in zip(events.group(1).split(), values, strict=True)
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("stages", nargs="*", help=f"default: all of {', '.join(STAGES)}")
+    parser.add_argument("-n", type=int, default=2000, help="requests counted")
+    parser.add_argument("-c", type=int, default=8, help="keep-alive connections")
+    parser.add_argument("--warmup", type=int, default=400)
+    parser.add_argument("--cache", action="store_true", help="simulate caches: L1 misses too")
+    parser.add_argument("--keep", metavar="DIR", help="keep the dumps there (callgrind_annotate)")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port)
+        return
+    for tool in ("valgrind", "callgrind_control"):
+        if shutil.which(tool) is None:
+            sys.exit(f"callgrind_server.py: needs {tool} (apt-get install valgrind)")
+    stages = args.stages or list(STAGES)
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        sys.exit(f"unknown stage(s) {sorted(unknown)}; known: {', '.join(STAGES)}")
+    import seawall
+
+    print(f"uvicorn under callgrind, seawall from {os.path.dirname(seawall.__file__)}")
+    print(f"{args.n} requests over {args.c} keep-alive connections after {args.warmup} warm-up")
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        rows = [(stage, count(stage, args, args.keep)) for stage in stages]
+    else:
+        with tempfile.TemporaryDirectory(prefix="seawall-cg-") as workdir:
+            rows = [(stage, count(stage, args, workdir)) for stage in stages]
+    _print(rows, lambda stage: STAGES[stage][0])
+
+
+def _print(rows: list[tuple[str, dict[str, int]]], describe: Callable[[str], str]) -> None:
+    names = list(rows[0][1])
+    base = rows[0][1]
+    head = " | ".join(f"{n}/req" for n in names)
+    print(f"\n| stage | what | {head} | Ir added vs {rows[0][0]} |")
+    print("|---|---|" + "---:|" * (len(names) + 1))
+    for stage, events in rows:
+        cells = " | ".join(f"{events[n]:,}" for n in names)
+        print(f"| {stage} | {describe(stage)} | {cells} | {events['Ir'] - base['Ir']:+,} |")
+
+
+if __name__ == "__main__":
+    main()
