@@ -15,17 +15,23 @@ from typing import Any, Self, TypeVar
 
 from seawall.config.parse import Parsed, Parser, Table, or_empty
 from seawall.config.schema import (
+    AdminSettings,
     CorrelationSettings,
     ErrorsSettings,
+    HealthSettings,
     LoggingSettings,
+    MetricsSettings,
     PolicySettings,
     RedactionSettings,
     Routes,
     SettingsError,
 )
+from seawall.config.sections.admin import parse_admin
 from seawall.config.sections.correlation import parse_correlation
 from seawall.config.sections.errors import parse_errors
+from seawall.config.sections.health import parse_health
 from seawall.config.sections.logging import parse_logging
+from seawall.config.sections.metrics import parse_metrics
 from seawall.config.sections.policy import parse_defaults, parse_routes
 from seawall.config.sections.redaction import parse_redaction
 
@@ -54,6 +60,9 @@ class Settings:
     logging: LoggingSettings = section(parse_logging, LoggingSettings)
     defaults: PolicySettings = section(parse_defaults, PolicySettings)
     routes: Routes = section(parse_routes, tuple)
+    admin: AdminSettings = section(parse_admin, AdminSettings)
+    metrics: MetricsSettings = section(parse_metrics, MetricsSettings)
+    health: HealthSettings = section(parse_health, HealthSettings)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None = None) -> Self:
