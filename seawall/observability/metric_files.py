@@ -19,9 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.mmap_dict import MmapedDict
+from prometheus_client.multiprocess import MultiProcessCollector
 
-__all__ = ["alive", "compact"]
+__all__ = ["alive", "collect", "compact"]
 
 _FILE = re.compile(r"(counter|histogram|summary|gauge_[a-z]+)_(\d+)\.db")
 _MERGED = "{kind}_merged.db"
@@ -51,25 +53,35 @@ def _locked(directory: Path) -> Iterator[None]:
 
 def compact(directory: str | os.PathLike[str]) -> int:
     """Merge or remove the files of dead processes; returns how many files went."""
+    with _locked(Path(directory)):
+        return _compact(Path(directory))
+
+
+def collect(directory: str | os.PathLike[str]) -> bytes:
+    """The text exposition of every worker's files, dead workers' compacted first. Under the
+    lock: a scrape in another worker never sees a file half merged."""
     root = Path(directory)
+    with _locked(root):
+        _compact(root)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=str(root))  # type: ignore[no-untyped-call]
+        return generate_latest(merged)
+
+
+def _compact(root: Path) -> int:
+    """:func:`compact` with the lock held."""
     dead: dict[str, list[Path]] = defaultdict(list)
     for path in root.iterdir():
         found = _FILE.fullmatch(path.name)
         if found is not None and not alive(int(found[2])):
             dead[found[1]].append(path)
-    if not dead:
-        return 0
     removed = 0
-    with _locked(root):
-        for kind, paths in dead.items():
-            present = [p for p in paths if p.exists()]  # another worker may have merged them
-            if kind.startswith("gauge_"):
-                if kind.startswith("gauge_live"):
-                    removed += _remove(present)
-                continue
-            if present:
-                _merge(root / _MERGED.format(kind=kind), present)
-                removed += _remove(present)
+    for kind, paths in dead.items():
+        if not kind.startswith("gauge_"):
+            _merge(root / _MERGED.format(kind=kind), paths)
+        elif not kind.startswith("gauge_live"):
+            continue  # the other gauge modes keep a dead worker's value: the user chose them
+        removed += _remove(paths)
     return removed
 
 

@@ -28,7 +28,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from seawall.config.schema import MetricsSettings
 from seawall.observability.events import (
@@ -41,7 +40,7 @@ from seawall.observability.events import (
     ResponseAborted,
     StaleServed,
 )
-from seawall.observability.metric_files import compact
+from seawall.observability.metric_files import collect, compact
 from seawall.resilience.breaker import State
 from seawall.resilience.bulkhead import Bulkhead
 from seawall.resilience.registry import BreakerRegistry
@@ -295,10 +294,7 @@ def exposition(registry: CollectorRegistry | None = None, directory: str | None 
     >>> body = seawall.metrics.exposition(pipeline.metrics.registry)  # doctest: +SKIP
     """
     if directory is not None:
-        compact(directory)
-        merged = CollectorRegistry()
-        MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
-        return generate_latest(merged)
+        return collect(directory)
     own = b"" if registry is None else generate_latest(registry)
     return own + generate_latest(REGISTRY)
 
