@@ -88,7 +88,7 @@ class ASGIMiddleware:
                 route, guard = self._guards.for_path(scope["method"], scope["path"])
                 if started:
                     measured = self._metrics.for_key(route)
-                    measured.active.inc()
+                    measured.start()
                 if guard is None or not self.policies:
                     await self.app(scope, receive, exchange.send)
                 else:
@@ -103,11 +103,11 @@ class ASGIMiddleware:
         finally:
             if started:
                 seconds = perf_counter() - started
-                if measured is None:
+                if measured is None:  # counted active inside, by an adapter's route layer
                     measured = scope.get(ROUTE_METRICS) or self._metrics.for_scope(scope)
+                    measured.observe(scope["method"], exchange.status, seconds)
                 else:
-                    measured.active.dec()
-                measured.observe(scope["method"], exchange.status, seconds)
+                    measured.finish(scope["method"], exchange.status, seconds)
             # The exchange holds the server's ``send``, which often holds the scope: leaving it
             # in the scope would make a reference cycle per request for the collector to find.
             scope.pop(EXCHANGE, None)

@@ -96,7 +96,7 @@ class _Hooks:
         metrics = self.pipeline.metrics
         if metrics is not None:  # the WSGI layer times the request under the rule's label
             handover.measured = measured = metrics.route(rule.rule)
-            measured.active.inc()
+            measured.start()
         guard = self.route(current.method, rule)[1]
         if guard is None:
             return

@@ -115,7 +115,7 @@ class GuardedRoute:
         measured = self.measured
         if measured is not None:  # the outer layer times the request under this label
             scope[ROUTE_METRICS] = measured
-            measured.active.inc()
+            measured.start()
         try:
             if guard is None:
                 await self.app(scope, receive, send)
@@ -124,7 +124,7 @@ class GuardedRoute:
                 await run_guarded(guard, self.app, scope, receive, send, exchange)
         finally:
             if measured is not None:
-                measured.active.dec()
+                measured.end()
 
 
 def _guarded_endpoint(route: Route, template: str, pipeline: Pipeline) -> Callable[..., Any]:

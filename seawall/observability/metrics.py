@@ -13,6 +13,7 @@ no route knows), methods outside the HTTP standard become ``_OTHER``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import weakref
@@ -28,6 +29,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from seawall.config.schema import MetricsSettings
 from seawall.observability.events import (
@@ -41,6 +43,7 @@ from seawall.observability.events import (
     StaleServed,
 )
 from seawall.observability.metric_files import collect, compact
+from seawall.observability.request_metrics import METHODS, FileRoute, RouteMetrics
 from seawall.resilience.breaker import State
 from seawall.resilience.bulkhead import Bulkhead
 from seawall.resilience.registry import BreakerRegistry
@@ -62,15 +65,15 @@ DURATION_BUCKETS = (
 )  # fmt: skip
 """The OpenTelemetry HTTP server duration buckets, in seconds."""
 
-METHODS = frozenset(
-    {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE"}
-)
-"""Methods that keep their name in ``http_request_method``; others become ``_OTHER``."""
-
 UNMATCHED = "(unmatched)"
 """The ``http_route`` of requests that no route template matched."""
 
 _STATES = tuple(str(state) for state in State)
+_DURATION = "http_server_request_duration_seconds"
+_DURATION_HELP = "Duration of HTTP server requests."
+_DURATION_LABELS = ["http_request_method", "http_route", "http_response_status_code"]
+_ACTIVE = "http_server_active_requests"
+_ACTIVE_HELP = "Number of active HTTP server requests."
 _MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
 _SAMPLE_EVERY = 1.0
 
@@ -82,40 +85,6 @@ def label_of(key: str | None) -> str:
         return UNMATCHED
     method, sep, template = key.partition(" ")
     return template if sep and method.isupper() else key
-
-
-class RouteMetrics:
-    """One route's pre-bound metric children: ``active`` (a gauge child) and the duration
-    histogram's children by status and method, bound on first use."""
-
-    __slots__ = ("_by_status", "_histogram", "active", "label")
-
-    def __init__(self, label: str, histogram: Histogram, active: Gauge) -> None:
-        self.label = label
-        self._histogram = histogram
-        self._by_status: dict[int, dict[str, Any]] = {}
-        self.active = active.labels(label)
-
-    def observe(self, method: str, status: int, seconds: float) -> None:
-        """Record one finished request (``status`` 0: none was sent, counted as 500)."""
-        by_method = self._by_status.get(status)
-        if by_method is None:
-            by_method = self._by_status.setdefault(status, {})
-        child = by_method.get(method)
-        if child is None:
-            child = self._bind(by_method, method, status)
-        child.observe(seconds)
-
-    def _bind(self, by_method: dict[str, Any], method: str, status: int) -> Any:
-        """The child for ``method`` and ``status``; unknown methods share ``_OTHER``, so the
-        cache holds at most the standard methods plus one."""
-        name = method if method in METHODS else "_OTHER"
-        child = self._histogram.labels(name, self.label, str(status or 500))
-        if name == method:
-            by_method[method] = child
-        else:
-            by_method.setdefault("_OTHER", child)
-        return child
 
 
 class Metrics:
@@ -137,21 +106,18 @@ class Metrics:
         self._bulkheads = bulkheads
         self.directory = os.environ.get(_MULTIPROC) or None
         r = self.registry
-        buckets = settings.buckets or DURATION_BUCKETS
-        self.duration = Histogram(
-            "http_server_request_duration_seconds",
-            "Duration of HTTP server requests.",
-            ["http_request_method", "http_route", "http_response_status_code"],
-            buckets=buckets,
-            registry=r,
-        )
-        self.active = Gauge(
-            "http_server_active_requests",
-            "Number of active HTTP server requests.",
-            ["http_route"],
-            registry=r,
-            multiprocess_mode="livesum",
-        )
+        self.bounds = settings.buckets or DURATION_BUCKETS
+        self.duration: Histogram | None = None  # prometheus_client's, under multiprocess only
+        self.active: Gauge | None = None
+        if self.directory is None:
+            r.register(_RequestCollector(self))
+        else:
+            self.duration = Histogram(
+                _DURATION, _DURATION_HELP, _DURATION_LABELS, buckets=self.bounds, registry=r
+            )
+            self.active = Gauge(
+                _ACTIVE, _ACTIVE_HELP, ["http_route"], registry=r, multiprocess_mode="livesum"
+            )
         self.rejections = Counter(
             "seawall_rejections", "Requests seawall refused, by reason.",
             ["http_route", "reason"], registry=r,
@@ -184,8 +150,8 @@ class Metrics:
             "seawall_stale_responses", "Refused requests answered with a stale response.",
             ["http_route"], registry=r,
         )  # fmt: skip
-        self._routes: dict[str, RouteMetrics] = {}
-        self._keys: dict[str | None, RouteMetrics] = {}
+        self._routes: dict[str, RouteMetrics | FileRoute] = {}
+        self._keys: dict[str | None, RouteMetrics | FileRoute] = {}
         self._lock = threading.Lock()
         self.unmatched = self.route(UNMATCHED)
         self._subscribe(events)
@@ -195,24 +161,32 @@ class Metrics:
 
     # -- request metrics -----------------------------------------------------------------
 
-    def route(self, label: str) -> RouteMetrics:
-        """The pre-bound metrics of the route labelled ``label`` (a template), made once."""
+    def route(self, label: str) -> RouteMetrics | FileRoute:
+        """The metrics of the route labelled ``label`` (a template), made once."""
         found = self._routes.get(label)
         if found is None:
             with self._lock:
                 found = self._routes.get(label)
                 if found is None:
-                    found = self._routes[label] = RouteMetrics(label, self.duration, self.active)
+                    if self.duration is None or self.active is None:
+                        found = RouteMetrics(label, self.bounds)
+                    else:
+                        found = FileRoute(label, self.duration, self.active)
+                    self._routes = {**self._routes, label: found}  # scrapes read a snapshot
         return found
 
-    def for_key(self, key: str | None) -> RouteMetrics:
+    def routes(self) -> list[RouteMetrics | FileRoute]:
+        """Every route's metrics made so far."""
+        return list(self._routes.values())
+
+    def for_key(self, key: str | None) -> RouteMetrics | FileRoute:
         """The metrics of a route key (``GET /items/{id}``), cached by key."""
         found = self._keys.get(key)
         if found is None:
             found = self._keys[key] = self.route(label_of(key))
         return found
 
-    def for_scope(self, scope: Mapping[str, Any]) -> RouteMetrics:
+    def for_scope(self, scope: Mapping[str, Any]) -> RouteMetrics | FileRoute:
         """The metrics of an ASGI request no seawall layer labelled: by the template of the
         route Starlette matched (``scope["route"]``), else :data:`UNMATCHED`. A route of a
         router that FastAPI (0.16x) includes lazily carries its prefix in FastAPI's own record
@@ -297,6 +271,30 @@ def exposition(registry: CollectorRegistry | None = None, directory: str | None 
         return collect(directory)
     own = b"" if registry is None else generate_latest(registry)
     return own + generate_latest(REGISTRY)
+
+
+class _RequestCollector:
+    """The request metrics of one app in process, as Prometheus families at scrape time."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def describe(self) -> list[Metric]:
+        return self.collect(empty=True)
+
+    def collect(self, empty: bool = False) -> list[Metric]:
+        duration = HistogramMetricFamily(_DURATION, _DURATION_HELP, labels=_DURATION_LABELS)
+        active = GaugeMetricFamily(_ACTIVE, _ACTIVE_HELP, labels=["http_route"])
+        bounds = [repr(float(b)) for b in self._metrics.bounds] + ["+Inf"]
+        for route in () if empty else self._metrics.routes():
+            if not isinstance(route, RouteMetrics):
+                continue
+            count, series = route.snapshot()
+            active.add_metric([route.label], count)
+            for method, status, counts, total in series:
+                cumulative = list(zip(bounds, itertools.accumulate(counts), strict=True))
+                duration.add_metric([method, route.label, str(status)], cumulative, total)
+        return [duration, active]
 
 
 class _Sampler(threading.Thread):

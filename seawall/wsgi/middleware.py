@@ -108,7 +108,7 @@ class WSGIMiddleware:
                 )
                 if call.started:
                     call.measured = measured = self._metrics.for_key(route)
-                    measured.active.inc()
+                    measured.start()
                 if guard is not None and self.policies:
                     return call.guarded(guard, route)
             body = self.app(environ, call._start)
@@ -279,12 +279,12 @@ class _Call:
     def _observe(self) -> None:
         """Record the finished request under its route's label (``(unmatched)`` without one)."""
         seconds = perf_counter() - self.started
+        method = self.environ.get("REQUEST_METHOD", "GET")
         measured = self.measured
         if measured is None:
-            measured = self.middleware._metrics.unmatched
+            self.middleware._metrics.unmatched.observe(method, self.status or 0, seconds)
         else:
-            measured.active.dec()
-        measured.observe(self.environ.get("REQUEST_METHOD", "GET"), self.status or 0, seconds)
+            measured.finish(method, self.status or 0, seconds)
 
     def close(self) -> None:
         try:

@@ -111,7 +111,7 @@ async def test_active_requests_count_requests_in_flight() -> None:
         waiting = asyncio.create_task(c.get("/wait"))
         for _ in range(100):
             await asyncio.sleep(0.01)
-            if pipeline.metrics and pipeline.metrics.route("/wait").active._value.get() == 1:
+            if pipeline.metrics and pipeline.metrics.route("/wait").active == 1:
                 break
         during = samples((await c.get("/metrics")).text)
         release.set()
@@ -271,3 +271,28 @@ def test_a_process_is_alive_until_it_exits() -> None:
         child.wait()
     assert not alive(child.pid)
     assert alive(os.getpid())
+
+
+async def test_promtool_accepts_the_single_process_exposition() -> None:
+    """``promtool check metrics`` finds nothing to complain about in one worker's answer."""
+    from tests.services import binary
+
+    promtool = binary("promtool", "prometheus")
+    pipeline, c = asgi_client(ROUTES)
+    async with c:
+        await c.get("/items/1")
+        await c.get("/boom/1")
+        await c.request("BREW", "/items/1")
+        text = (await c.get("/metrics")).content
+    assert pipeline.metrics is not None
+    check = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    found = samples(text.decode())
+    bucket = (
+        "http_server_request_duration_seconds_bucket",
+        (("http_request_method", "GET"), ("http_response_status_code", "200"),
+         ("http_route", "/items/{id}"), ("le", "+Inf")),
+    )  # fmt: skip
+    assert found[bucket] == 1

@@ -63,7 +63,7 @@ class RequestState:
         metrics = self.runtime.pipeline.metrics
         if metrics is not None and self.measured is None and self.started:
             self.measured = measured = metrics.route("/" + template.lstrip("/"))
-            measured.active.inc()
+            measured.start()
 
     def _observe(self, status: int | None) -> None:
         """Record the finished request once (``None``: no answer, counted as 500)."""
@@ -72,7 +72,6 @@ class RequestState:
         measured = self.measured
         metrics: Any = self.runtime.pipeline.metrics
         if measured is None:
-            measured = metrics.unmatched
+            metrics.unmatched.observe(self.method, status or 0, seconds)
         else:
-            measured.active.dec()
-        measured.observe(self.method, status or 0, seconds)
+            measured.finish(self.method, status or 0, seconds)
