@@ -296,3 +296,59 @@ async def test_promtool_accepts_the_single_process_exposition() -> None:
          ("http_route", "/items/{id}"), ("le", "+Inf")),
     )  # fmt: skip
     assert found[bucket] == 1
+
+
+def broken_fallback(request: FallbackRequest) -> None:
+    raise RuntimeError("the fallback broke")
+
+
+async def stale_app(scope: Any, receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"fresh"})
+
+
+async def test_stale_answers_and_failed_fallbacks_are_counted() -> None:
+    """A stale answer counts in ``seawall_stale_responses_total``; a fallback that raises in
+    ``seawall_fallbacks_total`` with ``outcome="failed"``."""
+    settings = {
+        **ON,
+        "routes": {
+            "GET /stale": {"breaker": True, "stale_if_error": 60},
+            "GET /broken": {"breaker": True, "fallback": broken_fallback},
+        },
+    }
+    pipeline = Pipeline(settings)
+    transport = httpx.ASGITransport(app=ASGIMiddleware(stale_app, pipeline=pipeline))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        assert (await c.get("/stale")).text == "fresh"
+        breaker_for(pipeline, "GET", "/stale").force_open()
+        breaker_for(pipeline, "GET", "/broken").force_open()
+        assert (await c.get("/stale")).text == "fresh"  # the remembered answer
+        assert (await c.get("/broken")).status_code == 503
+        found = samples((await c.get("/metrics")).text)
+    assert found[("seawall_stale_responses_total", (("http_route", "/stale"),))] == 1
+    failed = (("http_route", "/broken"), ("outcome", "failed"), ("reason", "circuit_open"))
+    assert found[("seawall_fallbacks_total", failed)] == 1
+
+
+def test_under_multiprocess_requests_go_through_prometheus_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``PROMETHEUS_MULTIPROC_DIR`` set, request metrics are prometheus_client children
+    (whose values that mode keeps in the per-worker files), and a sampler keeps the gauges."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    pipeline = Pipeline({**ON, "routes": {"GET /items/{id}": {"max_concurrency": 2}}})
+    metrics = pipeline.metrics
+    assert metrics is not None and metrics.duration is not None
+    assert any(t.name == "seawall-metrics" for t in __import__("threading").enumerate())
+    middleware = WSGIMiddleware(wsgi_app, pipeline=pipeline)
+    with httpx.Client(transport=httpx.WSGITransport(app=middleware), base_url="http://t") as c:
+        c.get("/items/1")
+        c.request("BREW", "/items/1")
+        assert c.get("/metrics").status_code == 200
+    metrics.sample()
+    text = seawall.metrics.exposition(metrics.registry).decode()
+    found = samples(text)
+    assert count(found, "GET", "/items/{id}", "200") == 1
+    assert count(found, "_OTHER", "(unmatched)", "200") == 1
+    assert found[("seawall_bulkhead_active", (("bulkhead", "GET /items/{id}"),))] == 0
