@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -339,8 +340,9 @@ def test_under_multiprocess_requests_go_through_prometheus_children(
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     pipeline = Pipeline({**ON, "routes": {"GET /items/{id}": {"max_concurrency": 2}}})
     metrics = pipeline.metrics
-    assert metrics is not None and metrics.duration is not None
-    assert any(t.name == "seawall-metrics" for t in __import__("threading").enumerate())
+    assert metrics is not None
+    assert metrics.duration is not None
+    assert any(t.name == "seawall-metrics" for t in threading.enumerate())
     middleware = WSGIMiddleware(wsgi_app, pipeline=pipeline)
     with httpx.Client(transport=httpx.WSGITransport(app=middleware), base_url="http://t") as c:
         c.get("/items/1")
