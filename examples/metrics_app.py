@@ -5,7 +5,8 @@ Run it with an empty directory for prometheus_client's per-worker files::
     export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d)
     gunicorn -w 3 examples.metrics_app:app
 
-``/metrics`` then answers with the totals of every worker, ``/health/ready`` with the checks.
+or ``uvicorn --workers 3 examples.metrics_app:asgi`` for the ASGI twin. ``/metrics`` then
+answers with the totals of every worker, ``/health/ready`` with the checks.
 """
 
 from __future__ import annotations
@@ -35,3 +36,13 @@ def items(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterab
 
 
 app = seawall.WSGIMiddleware(items, SETTINGS)
+
+
+async def asgi_items(scope: Any, receive: Any, send: Any) -> None:
+    body = json.dumps({"path": scope["path"]}).encode()
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+asgi = seawall.ASGIMiddleware(asgi_items, SETTINGS)

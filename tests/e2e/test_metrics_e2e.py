@@ -12,12 +12,13 @@ import signal
 import subprocess
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from examples.servers import BIN, free_port, serve
+from examples.servers import BIN, free_port, serve, uvicorn_argv
 from tests.services import binary, prometheus
 
 pytestmark = pytest.mark.e2e
@@ -90,3 +91,39 @@ def test_prometheus_sums_three_gunicorn_workers_exactly(tmp_path: Path) -> None:
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert b"http_server_request_duration_seconds_count" in exposition
+
+
+def test_uvicorn_workers_answer_the_totals_of_all_workers(tmp_path: Path) -> None:
+    """``uvicorn --workers 2`` with the same set-up: any worker's scrape sums both workers."""
+    files = tmp_path / "multiproc"
+    files.mkdir()
+    port = free_port()
+    argv = uvicorn_argv("examples.metrics_app:asgi", port, "--workers", "2")
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(files)}
+    with serve(argv, port, tmp_path / "uvicorn.log", env=env) as server:
+        poll(lambda: _answers(server.base_url))
+
+        def one(n: int) -> int:
+            with httpx.Client(base_url=server.base_url) as client:  # a new connection each
+                return client.get(f"/items/{n}").status_code
+
+        with ThreadPoolExecutor(8) as pool:  # at once, so both workers take some
+            assert set(pool.map(one, range(40))) == {200}
+        writers = {p.name for p in files.glob("histogram_*.db")}
+        totals = set()
+        for _ in range(6):
+            with httpx.Client(base_url=server.base_url) as client:
+                text = client.get("/metrics").text
+            totals.add(sum(
+                float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                if line.startswith("http_server_request_duration_seconds_count")
+            ))  # fmt: skip
+    assert totals == {40.0}
+    assert len(writers) == 2, writers  # both workers served requests
+
+
+def _answers(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/health/live", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
