@@ -354,3 +354,16 @@ def test_under_multiprocess_requests_go_through_prometheus_children(
     assert count(found, "GET", "/items/{id}", "200") == 1
     assert count(found, "_OTHER", "(unmatched)", "200") == 1
     assert found[("seawall_bulkhead_active", (("bulkhead", "GET /items/{id}"),))] == 0
+
+
+async def test_refused_correlation_ids_are_counted_as_rejections() -> None:
+    """With ``incoming: reject`` a bad id is a 400 counted under ``invalid_correlation_id``,
+    and timed under ``(unmatched)``."""
+    _, c = asgi_client({**ROUTES, "correlation": {"incoming": "reject"}})
+    async with c:
+        refused = await c.get("/items/1", headers={"X-Request-ID": "bad id!"})
+        found = samples((await c.get("/metrics")).text)
+    assert refused.status_code == 400
+    key = (("http_route", "(unmatched)"), ("reason", "invalid_correlation_id"))
+    assert found[("seawall_rejections_total", key)] == 1
+    assert count(found, "GET", "(unmatched)", "400") == 1
