@@ -1,6 +1,7 @@
 """Pure ASGI middleware: correlation id, per-route policy and problem responses for any app.
 
-Order per request: correlation id set with a token, route policy
+Order per request: correlation id set with a token, operational endpoints
+(:mod:`seawall.server.endpoints`: health, metrics, admin), route policy
 (bulkhead, breaker, deadline), the app, outcome recording, problem mapping, one log event.
 ``lifespan`` and unknown scope types pass through untouched.
 """
@@ -8,8 +9,10 @@ Order per request: correlation id set with a token, route policy
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from time import perf_counter
 from typing import Any
 
+from seawall.asgi.endpoints import answer_endpoint
 from seawall.asgi.exchange import Exchange
 from seawall.asgi.guard import run_guarded
 from seawall.config.settings import Settings
@@ -17,7 +20,7 @@ from seawall.context.correlation import CORRELATION_ID
 from seawall.errors.exceptions import InvalidCorrelationIdError
 from seawall.server.guard import RouteGuard
 from seawall.server.headers import set_header_bytes
-from seawall.server.keys import EXCHANGE, GUARD, ROUTE
+from seawall.server.keys import EXCHANGE, GUARD, ROUTE, ROUTE_METRICS
 from seawall.server.layer import bind
 from seawall.server.pipeline import Pipeline
 
@@ -47,8 +50,15 @@ class ASGIMiddleware:
         self.app = app
         self.pipeline, self.policies = bind(settings, pipeline, policies)
         self._guards, self._correlation = self.pipeline.guards, self.pipeline.correlation
+        self._endpoints = self.pipeline.endpoints
         self._name = self._correlation.response_header_bytes
         self._display = self._correlation.response_header
+        # Request metrics (a seawall.observability.metrics.Metrics, or None): by the route
+        # found here, or, when an adapter finds routes inside, by what it leaves in the scope.
+        self._metrics: Any = self.pipeline.metrics
+        self._match = self.policies or (
+            self._metrics is not None and policies and bool(self.pipeline.settings.routes)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,12 +72,25 @@ class ASGIMiddleware:
         exchange = Exchange(send, self._name, correlation_id.encode("ascii"), self._display)
         scope[EXCHANGE] = exchange
         route = guard = None
+        measured: Any = None
+        began = 0.0  # perf_counter() at the start, when metrics are on
         try:
+            endpoints = self._endpoints
+            if endpoints.first and scope["path"].startswith(endpoints.first):
+                endpoint = endpoints.find(scope["path"])
+                if endpoint is not None:  # before route policies, and not counted
+                    await answer_endpoint(endpoints, endpoint, scope, receive, exchange.send)
+                    return
+            if self._metrics is not None:
+                began = perf_counter()
             if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
                 await send_problem(self.pipeline, InvalidCorrelationIdError(), scope, exchange.send)
-            elif self.policies:
+            elif self._match:
                 route, guard = self._guards.for_path(scope["method"], scope["path"])
-                if guard is None:
+                if began:
+                    measured = self._metrics.for_key(route)
+                    measured.start()
+                if guard is None or not self.policies:
                     await self.app(scope, receive, exchange.send)
                 else:
                     await run_guarded(guard, self.app, scope, receive, exchange.send, exchange)
@@ -80,6 +103,13 @@ class ASGIMiddleware:
                 started = exchange.status != 0
                 await _failed(self.pipeline, exc, scope, exchange.send, started, route, guard)
         finally:
+            if began:
+                seconds = perf_counter() - began
+                if measured is None:  # counted active inside, by an adapter's route layer
+                    measured = scope.get(ROUTE_METRICS) or self._metrics.for_scope(scope)
+                    measured.observe(scope["method"], exchange.status, seconds)
+                else:
+                    measured.finish(scope["method"], exchange.status, seconds)
             # The exchange holds the server's ``send``, which often holds the scope: leaving it
             # in the scope would make a reference cycle per request for the collector to find.
             scope.pop(EXCHANGE, None)

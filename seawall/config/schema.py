@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 __all__ = [
+    "AdminSettings",
     "AlertRules",
     "AlertSink",
     "AlertsSettings",
@@ -20,7 +21,9 @@ __all__ = [
     "DeadLetterSettings",
     "ErrorMapping",
     "ErrorsSettings",
+    "HealthSettings",
     "LoggingSettings",
+    "MetricsSettings",
     "PolicySettings",
     "RedactionSettings",
     "Routes",
@@ -37,6 +40,7 @@ BreakerMode = Literal["enforce", "metrics_only", "disabled"]
 TimeoutMode = Literal["deadline", "thread"]
 DeadLetterBackend = Literal["sqlite", "redis"]
 FallbackOn = Literal["rejected", "error"]
+Details = Literal["never", "always", "token"]
 
 INCOMING: tuple[Incoming, ...] = get_args(Incoming)
 PLACEHOLDERS: tuple[Placeholder, ...] = get_args(Placeholder)
@@ -47,6 +51,7 @@ BREAKER_MODES: tuple[BreakerMode, ...] = get_args(BreakerMode)
 TIMEOUT_MODES: tuple[TimeoutMode, ...] = get_args(TimeoutMode)
 DEAD_LETTER_BACKENDS: tuple[DeadLetterBackend, ...] = get_args(DeadLetterBackend)
 FALLBACK_ON: tuple[FallbackOn, ...] = get_args(FallbackOn)
+DETAILS: tuple[Details, ...] = get_args(Details)
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 CLASSIFICATIONS: tuple[str, ...] = (
@@ -217,3 +222,26 @@ class AlertsSettings:
     queue_size: int = 1000
     timeout: float = 5.0  # seconds per delivery attempt
     retries: int = 3  # further attempts after a failed delivery, with exponential backoff
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSettings:
+    path: str = "/_seawall"
+    token: str | None = None  # unset: SEAWALL_ADMIN__TOKEN from the environment, if any
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    enabled: bool = False
+    path: str = "/metrics"
+    buckets: tuple[float, ...] | None = None  # None: the OpenTelemetry HTTP duration buckets
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSettings:
+    path: str | None = "/health"  # None: no health endpoints
+    checks: tuple[tuple[str, Callable[[], Any]], ...] = ()
+    timeout: float = 2.0
+    cache_for: float = 5.0
+    failure_cache_for: float = 1.0
+    details: Details = "never"

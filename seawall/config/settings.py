@@ -15,22 +15,28 @@ from typing import Any, Self, TypeVar
 
 from seawall.config.parse import Parsed, Parser, Table, or_empty
 from seawall.config.schema import (
+    AdminSettings,
     AlertsSettings,
     AnalyticsSettings,
     CorrelationSettings,
     DeadLetterSettings,
     ErrorsSettings,
+    HealthSettings,
     LoggingSettings,
+    MetricsSettings,
     PolicySettings,
     RedactionSettings,
     Routes,
     SettingsError,
 )
+from seawall.config.sections.admin import parse_admin
 from seawall.config.sections.alerts import parse_alerts, parse_analytics
 from seawall.config.sections.correlation import parse_correlation
 from seawall.config.sections.dead_letter import parse_dead_letter
 from seawall.config.sections.errors import parse_errors
+from seawall.config.sections.health import parse_health
 from seawall.config.sections.logging import parse_logging
+from seawall.config.sections.metrics import parse_metrics
 from seawall.config.sections.policy import parse_defaults, parse_routes
 from seawall.config.sections.redaction import parse_redaction
 
@@ -59,6 +65,9 @@ class Settings:
     logging: LoggingSettings = section(parse_logging, LoggingSettings)
     defaults: PolicySettings = section(parse_defaults, PolicySettings)
     routes: Routes = section(parse_routes, tuple)
+    admin: AdminSettings = section(parse_admin, AdminSettings)
+    metrics: MetricsSettings = section(parse_metrics, MetricsSettings)
+    health: HealthSettings = section(parse_health, HealthSettings)
     analytics: AnalyticsSettings = section(parse_analytics, AnalyticsSettings)
     alerts: AlertsSettings = section(parse_alerts, AlertsSettings)
     dead_letter: DeadLetterSettings = section(parse_dead_letter, DeadLetterSettings)

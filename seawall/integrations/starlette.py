@@ -26,7 +26,7 @@ from seawall.config.settings import Settings
 from seawall.config.sources import framework_settings
 from seawall.integrations.route_keys import Template, warn_unmatched
 from seawall.server.guard import RouteGuard
-from seawall.server.keys import EXCHANGE, GUARD, ROUTE
+from seawall.server.keys import EXCHANGE, GUARD, ROUTE, ROUTE_METRICS
 from seawall.server.pipeline import Pipeline
 
 __all__ = ["GuardedRoute", "IncludedRoute", "handle_problems", "install", "problem_handler"]
@@ -111,6 +111,8 @@ class GuardedRoute:
         self.guards = pipeline.guards
         self.forwarding = forwarding
         self._by_method: dict[str, tuple[str, RouteGuard | None]] = {}
+        metrics = pipeline.metrics
+        self.measured: Any = None if metrics is None else metrics.route(template)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         method = scope.get("method", "GET")
@@ -122,11 +124,19 @@ class GuardedRoute:
         key, guard = found
         scope[ROUTE] = key
         scope[GUARD] = guard
-        if guard is None:
-            await self.app(scope, receive, send)
-        else:
-            exchange = scope.get(EXCHANGE) if self.forwarding else None
-            await run_guarded(guard, self.app, scope, receive, send, exchange)
+        measured = self.measured
+        if measured is not None:  # the outer layer times the request under this label
+            scope[ROUTE_METRICS] = measured
+            measured.start()
+        try:
+            if guard is None:
+                await self.app(scope, receive, send)
+            else:
+                exchange = scope.get(EXCHANGE) if self.forwarding else None
+                await run_guarded(guard, self.app, scope, receive, send, exchange)
+        finally:
+            if measured is not None:
+                measured.end()
 
 
 class IncludedRoute:

@@ -139,7 +139,7 @@ class RouteGuard:
             close = getattr(answer, "close", None)
             if close is not None:
                 close()
-            self._fallback_failed(TypeError("a WSGI fallback must be a plain function"))
+            self._fallback_failed(TypeError("a WSGI fallback must be a plain function"), reason)
             return None
         return self._render(answer, reason)
 
@@ -149,7 +149,7 @@ class RouteGuard:
             try:
                 answer = await answer
             except Exception as exc:
-                self._fallback_failed(exc)
+                self._fallback_failed(exc, reason)
                 return None
         return self._render(answer, reason)
 
@@ -175,7 +175,7 @@ class RouteGuard:
         try:
             return fallback(request)
         except Exception as exc:
-            self._fallback_failed(exc)
+            self._fallback_failed(exc, reason)
             return None
 
     def _render(self, answer: object, reason: str) -> Rendered | None:
@@ -184,14 +184,14 @@ class RouteGuard:
             return None
         rendered = render_answer(answer, reason)
         if rendered is None:
-            self._fallback_failed(TypeError(f"fallback returned {type(answer).__name__}"))
+            self._fallback_failed(TypeError(f"fallback returned {type(answer).__name__}"), reason)
         elif self.events.wants(FallbackServed):
             self.events.publish(FallbackServed(self.key, reason))
         return rendered
 
-    def _fallback_failed(self, exc: BaseException) -> None:
+    def _fallback_failed(self, exc: BaseException, reason: str) -> None:
         if self.events.wants(FallbackFailed):
-            self.events.publish(FallbackFailed(self.key, type(exc).__qualname__))
+            self.events.publish(FallbackFailed(self.key, type(exc).__qualname__, reason))
 
 
 class GuardTable:
@@ -211,6 +211,7 @@ class GuardTable:
         self._classify = classify
         self._clock = clock
         self._events = events
+        self.made: list[RouteGuard] = []  # every guard built, for observers (bulkhead levels)
         guards = [(key, self._make(key, policy)) for key, policy in settings.routes]
         default = self._make(None, settings.defaults)
         self._table: RouteTable[RouteGuard | None] = RouteTable(guards, default=default)
@@ -226,6 +227,7 @@ class GuardTable:
         breaker = guard.engine.breaker
         if breaker is not None:
             self.breakers.add(breaker, kind="route", critical=policy.critical)
+        self.made = [*self.made, guard]  # readers iterate a snapshot, lock-free
         return guard
 
     def for_path(self, method: str, path: str) -> tuple[str | None, RouteGuard | None]:

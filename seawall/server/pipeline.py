@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -32,18 +32,25 @@ from seawall.observability.events import (
     RequestRejected,
     ResponseAborted,
 )
+from seawall.observability.health import Health
 from seawall.observability.log_events import EventLog
 from seawall.observability.redaction import Redactor
+from seawall.resilience.bulkhead import Bulkhead
 from seawall.resilience.registry import BreakerRegistry
+from seawall.server.endpoints import Endpoints
 from seawall.server.guard import GuardTable, RouteGuard
 from seawall.server.response import Rendered, last_resort
+
+if TYPE_CHECKING:
+    from seawall.observability.metrics import Metrics
 
 __all__ = ["Pipeline"]
 
 
 class Pipeline:
     """Correlation policy, redactor, problem registry, route guards and the event bus, with
-    the error :attr:`analytics` and :attr:`alerts` subscribed to it.
+    the error :attr:`analytics` and :attr:`alerts` subscribed to it, and the operational
+    endpoints: :attr:`health` always, :attr:`metrics` when enabled.
 
     ``events`` forwards to the process-wide bus (:func:`seawall.events.subscribe`); the
     ``seawall`` logger (or ``logger``) writes its events.
@@ -69,6 +76,7 @@ class Pipeline:
             include_locals=settings.redaction.frame_locals,
             log_client_errors=settings.errors.log_client_errors,
         ).attach(self.events)
+        self.endpoints = Endpoints()  # health, metrics, admin: answered before route policies
         self.breakers = BreakerRegistry()
         self.guards = GuardTable(
             settings,
@@ -94,6 +102,28 @@ class Pipeline:
             self.analytics.attach(self.events)
         self.alerts.attach(self.events)
         self.alerts.start()
+        self.health = Health(
+            settings.health,
+            breakers=self.breakers,
+            token=settings.admin.token,
+            redact=self.redactor.text,
+            clock=clock,
+        )
+        self.health.mount(self.endpoints)
+        self.metrics: Metrics | None = None
+        if settings.metrics.enabled:
+            from seawall.observability.metrics import Metrics  # needs the prometheus extra
+
+            self.metrics = Metrics(
+                settings.metrics,
+                events=self.events,
+                breakers=self.breakers,
+                bulkheads=self._bulkheads,
+            )
+            self.metrics.mount(self.endpoints)
+
+    def _bulkheads(self) -> list[Bulkhead]:
+        return [g.engine.bulkhead for g in self.guards.made if g.engine.bulkhead is not None]
 
     def invalid_correlation_id(self, hint: str) -> bool:
         """Publish the invalid id's escaped hint; True when the request must be rejected."""

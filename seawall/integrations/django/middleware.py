@@ -38,8 +38,10 @@ from seawall.integrations.django.conf import get_runtime
 from seawall.integrations.django.state import STATE, RequestState
 from seawall.integrations.django.urls import url_patterns
 from seawall.resilience.timeouts import Timeout
+from seawall.server.endpoints import Endpoint, EndpointRequest
 from seawall.server.guard import RouteGuard
 from seawall.server.headers import merge_expose
+from seawall.wsgi.endpoints import environ_request
 from seawall.wsgi.guard import environ_header, environ_url
 
 __all__ = ["SeawallMiddleware"]
@@ -85,9 +87,23 @@ class SeawallMiddleware:
         correlation_id, invalid = runtime.pipeline.correlation.resolve_environ(request.META)
         token = CORRELATION_ID.set(correlation_id)
         ANSWERED.set(correlation_id)  # for the server's access line, written after we return
-        state = RequestState(runtime)
+        state = RequestState(runtime, request.method or "GET")
         setattr(request, STATE, state)
         return state, correlation_id, token, invalid or ""
+
+    @staticmethod
+    def _endpoint(
+        request: HttpRequest, state: RequestState
+    ) -> tuple[Endpoint, EndpointRequest] | None:
+        """The operational endpoint (health, metrics, admin) this request asks for, if any."""
+        endpoints = state.runtime.pipeline.endpoints
+        path = request.path_info
+        if not endpoints.first or not path.startswith(endpoints.first):
+            return None
+        endpoint = endpoints.find(path)
+        if endpoint is None:
+            return None
+        return endpoint, environ_request({**request.META, "PATH_INFO": path}, request.body)
 
     @staticmethod
     def _refused(request: HttpRequest, state: RequestState, invalid: str) -> HttpResponse | None:
@@ -111,6 +127,15 @@ class SeawallMiddleware:
         runtime = state.runtime
         closing_later = False
         try:
+            found = self._endpoint(request, state)
+            if found is not None:  # before route policies, and not counted
+                try:
+                    answered = to_response(runtime.pipeline.endpoints.answer(*found))
+                except Exception as exc:
+                    answered = problem_response(runtime.pipeline, request, exc, None)
+                _set_header(answered, runtime.header, correlation_id)
+                return answered
+            state.begin_metrics()
             response: HttpResponseBase | None = self._refused(request, state, invalid)
             if response is None:
                 state.active = True
@@ -139,6 +164,15 @@ class SeawallMiddleware:
         runtime = state.runtime
         closing_later = False
         try:
+            found = self._endpoint(request, state)
+            if found is not None:  # before route policies, and not counted
+                try:
+                    answered = to_response(await runtime.pipeline.endpoints.aanswer(*found))
+                except Exception as exc:
+                    answered = problem_response(runtime.pipeline, request, exc, None)
+                _set_header(answered, runtime.header, correlation_id)
+                return answered
+            state.begin_metrics()
             response: HttpResponseBase | None = self._refused(request, state, invalid)
             if response is None:
                 state.active = True
@@ -192,6 +226,7 @@ class SeawallMiddleware:
             return self.get_response(request)
         pipeline = state.runtime.pipeline
         key, guard = pipeline.guards.for_template(request.method or "GET", match.route, match.func)
+        state.routed(match.route)
         pool = None if guard is None else guard.engine.pool
         if guard is None or pool is None:
             return self.get_response(request)
@@ -271,6 +306,7 @@ class SeawallMiddleware:
         pipeline = state.runtime.pipeline
         key, guard = pipeline.guards.for_template(request.method or "GET", match.route, view_func)
         state.route, state.guard = key, guard
+        state.routed(match.route)
         return guard
 
     def process_exception(
