@@ -20,6 +20,7 @@ __all__ = [
     "RedactionSettings",
     "Routes",
     "SettingsError",
+    "StateSettings",
 ]
 
 Incoming = Literal["accept", "reject", "ignore"]
@@ -29,6 +30,7 @@ LogFormat = Literal["auto", "json", "console"]
 WindowType = Literal["time", "count"]
 BreakerMode = Literal["enforce", "metrics_only", "disabled"]
 TimeoutMode = Literal["deadline", "thread"]
+StateBackend = Literal["memory", "redis"]
 
 INCOMING: tuple[Incoming, ...] = get_args(Incoming)
 PLACEHOLDERS: tuple[Placeholder, ...] = get_args(Placeholder)
@@ -37,6 +39,7 @@ LOG_FORMATS: tuple[LogFormat, ...] = get_args(LogFormat)
 WINDOW_TYPES: tuple[WindowType, ...] = get_args(WindowType)
 BREAKER_MODES: tuple[BreakerMode, ...] = get_args(BreakerMode)
 TIMEOUT_MODES: tuple[TimeoutMode, ...] = get_args(TimeoutMode)
+STATE_BACKENDS: tuple[StateBackend, ...] = get_args(StateBackend)
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 CLASSIFICATIONS: tuple[str, ...] = (
@@ -150,3 +153,11 @@ class PolicySettings:
 
 Routes = tuple[tuple[str, PolicySettings], ...]
 """The ``routes`` section: each route key with its policy, in the order the settings list them."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateSettings:
+    backend: StateBackend = "memory"
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "seawall:"
+    timeout: float = 0.05  # seconds any Redis command may take before the worker goes on alone

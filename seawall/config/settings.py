@@ -22,12 +22,14 @@ from seawall.config.schema import (
     RedactionSettings,
     Routes,
     SettingsError,
+    StateSettings,
 )
 from seawall.config.sections.correlation import parse_correlation
 from seawall.config.sections.errors import parse_errors
 from seawall.config.sections.logging import parse_logging
 from seawall.config.sections.policy import parse_defaults, parse_routes
 from seawall.config.sections.redaction import parse_redaction
+from seawall.config.sections.state import parse_state
 
 __all__ = ["Settings", "SettingsError"]
 
@@ -54,6 +56,7 @@ class Settings:
     logging: LoggingSettings = section(parse_logging, LoggingSettings)
     defaults: PolicySettings = section(parse_defaults, PolicySettings)
     routes: Routes = section(parse_routes, tuple)
+    state: StateSettings = section(parse_state, StateSettings)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None = None) -> Self:

@@ -1,5 +1,6 @@
 """Logging as a subscriber of the event bus: one sanitized structlog line per failure,
-rejection, aborted response, breaker move, failed fallback and invalid correlation id."""
+rejection, aborted response, breaker move, failed fallback, invalid correlation id and shared
+state outage."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from seawall.observability.events import (
     RequestFailed,
     RequestRejected,
     ResponseAborted,
+    StateRestored,
+    StateUnavailable,
 )
 from seawall.observability.redaction import Redactor
 
@@ -46,6 +49,8 @@ class EventLog:
         bus.subscribe(BreakerStateChanged, self.breaker_state_changed)
         bus.subscribe(FallbackFailed, self.fallback_failed)
         bus.subscribe(CorrelationIdInvalid, self.correlation_id_invalid)
+        bus.subscribe(StateUnavailable, self.state_unavailable)
+        bus.subscribe(StateRestored, self.state_restored)
 
     def _error_event(self, event: RequestFailed | ResponseAborted) -> dict[str, Any]:
         return error_event(
@@ -98,3 +103,11 @@ class EventLog:
 
     def correlation_id_invalid(self, event: CorrelationIdInvalid) -> None:
         self.logger.warning("correlation_id_invalid", hint=event.hint, action=event.action)
+
+    def state_unavailable(self, event: StateUnavailable) -> None:
+        self.logger.warning(
+            "state_unavailable", backend=event.backend, error=self._redact(event.error)
+        )
+
+    def state_restored(self, event: StateRestored) -> None:
+        self.logger.info("state_restored", backend=event.backend, down_for=round(event.down_for, 3))

@@ -31,12 +31,14 @@ from seawall.observability.redaction import Redactor
 from seawall.resilience.registry import BreakerRegistry
 from seawall.server.guard import GuardTable
 from seawall.server.response import Rendered
+from seawall.state import StateBackend, open_state
 
 __all__ = ["Pipeline"]
 
 
 class Pipeline:
-    """Correlation policy, redactor, problem registry, route guards and the event bus.
+    """Correlation policy, redactor, problem registry, route guards, the event bus and where
+    breaker state is shared (``state``).
 
     ``events`` forwards to the process-wide bus (:func:`seawall.events.subscribe`); the
     ``seawall`` logger (or ``logger``) writes its events.
@@ -69,6 +71,9 @@ class Pipeline:
             clock=clock,
             events=self.events,
             breakers=self.breakers,
+        )
+        self.state: StateBackend = open_state(
+            settings.state, self.breakers, self.events, clock=clock
         )
 
     def invalid_correlation_id(self, hint: str) -> bool:
