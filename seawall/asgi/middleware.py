@@ -1,6 +1,7 @@
 """Pure ASGI middleware: correlation id, per-route policy and problem responses for any app.
 
-Order per request: correlation id set with a token, route policy
+Order per request: correlation id set with a token, operational endpoints
+(:mod:`seawall.server.endpoints`: health, metrics, admin), route policy
 (bulkhead, breaker, deadline), the app, outcome recording, problem mapping, one log event.
 ``lifespan`` and unknown scope types pass through untouched.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from seawall.asgi.endpoints import answer_endpoint
 from seawall.asgi.exchange import Exchange
 from seawall.asgi.guard import run_guarded
 from seawall.config.settings import Settings
@@ -46,6 +48,7 @@ class ASGIMiddleware:
         self.app = app
         self.pipeline, self.policies = bind(settings, pipeline, policies)
         self._guards, self._correlation = self.pipeline.guards, self.pipeline.correlation
+        self._endpoints = self.pipeline.endpoints
         self._name = self._correlation.response_header_bytes
         self._display = self._correlation.response_header
 
@@ -62,6 +65,12 @@ class ASGIMiddleware:
         scope[EXCHANGE] = exchange
         route = None
         try:
+            endpoints = self._endpoints
+            if endpoints.first and scope["path"].startswith(endpoints.first):
+                endpoint = endpoints.find(scope["path"])
+                if endpoint is not None:  # before route policies, and not counted
+                    await answer_endpoint(endpoints, endpoint, scope, receive, exchange.send)
+                    return
             if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
                 await send_problem(self.pipeline, InvalidCorrelationIdError(), scope, exchange.send)
             elif self.policies:

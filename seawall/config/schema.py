@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 __all__ = [
+    "AdminSettings",
     "BreakerSettings",
     "CorrelationSettings",
     "ErrorMapping",
     "ErrorsSettings",
+    "HealthSettings",
     "LoggingSettings",
+    "MetricsSettings",
     "PolicySettings",
     "RedactionSettings",
     "Routes",
@@ -31,6 +34,7 @@ WindowType = Literal["time", "count"]
 BreakerMode = Literal["enforce", "metrics_only", "disabled"]
 TimeoutMode = Literal["deadline", "thread"]
 StateBackend = Literal["memory", "redis"]
+Details = Literal["never", "always", "token"]
 
 INCOMING: tuple[Incoming, ...] = get_args(Incoming)
 PLACEHOLDERS: tuple[Placeholder, ...] = get_args(Placeholder)
@@ -40,6 +44,7 @@ WINDOW_TYPES: tuple[WindowType, ...] = get_args(WindowType)
 BREAKER_MODES: tuple[BreakerMode, ...] = get_args(BreakerMode)
 TIMEOUT_MODES: tuple[TimeoutMode, ...] = get_args(TimeoutMode)
 STATE_BACKENDS: tuple[StateBackend, ...] = get_args(StateBackend)
+DETAILS: tuple[Details, ...] = get_args(Details)
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 CLASSIFICATIONS: tuple[str, ...] = (
@@ -161,3 +166,26 @@ class StateSettings:
     url: str = "redis://127.0.0.1:6379/0"
     prefix: str = "seawall:"
     timeout: float = 0.05  # seconds any Redis command may take before the worker goes on alone
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSettings:
+    path: str = "/_seawall"
+    token: str | None = None  # unset: SEAWALL_ADMIN__TOKEN from the environment, if any
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    enabled: bool = False
+    path: str = "/metrics"
+    buckets: tuple[float, ...] | None = None  # None: the OpenTelemetry HTTP duration buckets
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSettings:
+    path: str | None = "/health"  # None: no health endpoints
+    checks: tuple[tuple[str, Callable[[], Any]], ...] = ()
+    timeout: float = 2.0
+    cache_for: float = 5.0
+    failure_cache_for: float = 1.0
+    details: Details = "never"

@@ -15,18 +15,24 @@ from typing import Any, Self, TypeVar
 
 from seawall.config.parse import Parsed, Parser, Table, or_empty
 from seawall.config.schema import (
+    AdminSettings,
     CorrelationSettings,
     ErrorsSettings,
+    HealthSettings,
     LoggingSettings,
+    MetricsSettings,
     PolicySettings,
     RedactionSettings,
     Routes,
     SettingsError,
     StateSettings,
 )
+from seawall.config.sections.admin import parse_admin
 from seawall.config.sections.correlation import parse_correlation
 from seawall.config.sections.errors import parse_errors
+from seawall.config.sections.health import parse_health
 from seawall.config.sections.logging import parse_logging
+from seawall.config.sections.metrics import parse_metrics
 from seawall.config.sections.policy import parse_defaults, parse_routes
 from seawall.config.sections.redaction import parse_redaction
 from seawall.config.sections.state import parse_state
@@ -57,6 +63,9 @@ class Settings:
     defaults: PolicySettings = section(parse_defaults, PolicySettings)
     routes: Routes = section(parse_routes, tuple)
     state: StateSettings = section(parse_state, StateSettings)
+    admin: AdminSettings = section(parse_admin, AdminSettings)
+    metrics: MetricsSettings = section(parse_metrics, MetricsSettings)
+    health: HealthSettings = section(parse_health, HealthSettings)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None = None) -> Self:

@@ -29,6 +29,7 @@ from seawall.observability.events import (
 from seawall.observability.log_events import EventLog
 from seawall.observability.redaction import Redactor
 from seawall.resilience.registry import BreakerRegistry
+from seawall.server.endpoints import Endpoints
 from seawall.server.guard import GuardTable
 from seawall.server.response import Rendered
 from seawall.state import StateBackend, open_state
@@ -64,6 +65,7 @@ class Pipeline:
             include_locals=settings.redaction.frame_locals,
             log_client_errors=settings.errors.log_client_errors,
         ).attach(self.events)
+        self.endpoints = Endpoints()  # health, metrics, admin: answered before route policies
         self.breakers = BreakerRegistry()
         self.guards = GuardTable(
             settings,

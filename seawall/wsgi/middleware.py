@@ -24,6 +24,7 @@ from seawall.server.layer import bind
 from seawall.server.pipeline import Pipeline
 from seawall.server.response import Rendered
 from seawall.server.stale import Recording
+from seawall.wsgi.endpoints import environ_request
 from seawall.wsgi.guard import environ_header, environ_url, isolated_wsgi
 
 __all__ = ["Handover", "ResponseAborted", "WSGIMiddleware"]
@@ -72,6 +73,7 @@ class WSGIMiddleware:
         self.app = app
         self.pipeline, self.policies = bind(settings, pipeline, policies)
         self._guards, self._correlation = self.pipeline.guards, self.pipeline.correlation
+        self._endpoints = self.pipeline.endpoints
         self._handover = not policies
         self._header = self._correlation.response_header
 
@@ -82,6 +84,14 @@ class WSGIMiddleware:
         if self._handover:
             environ[HANDOVER] = call
         try:
+            endpoints = self._endpoints
+            if endpoints.first:
+                path = environ.get("PATH_INFO", "")
+                endpoint = endpoints.find(path) if path.startswith(endpoints.first) else None
+                if endpoint is not None:  # before route policies, and not counted
+                    return call.answer(
+                        endpoints.answer(endpoint, environ_request(environ)), None, None
+                    )
             if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
                 return call.problem(InvalidCorrelationIdError(), None)
             if self.policies:

@@ -33,8 +33,10 @@ from seawall.integrations.django.answers import problem_response, to_response
 from seawall.integrations.django.conf import get_runtime
 from seawall.integrations.django.state import STATE, RequestState
 from seawall.resilience.timeouts import Timeout
+from seawall.server.endpoints import Endpoint, EndpointRequest
 from seawall.server.guard import RouteGuard
 from seawall.server.headers import merge_expose
+from seawall.wsgi.endpoints import environ_request
 from seawall.wsgi.guard import environ_header, environ_url
 
 __all__ = ["SeawallMiddleware"]
@@ -75,6 +77,20 @@ class SeawallMiddleware:
         return state, correlation_id, token, invalid or ""
 
     @staticmethod
+    def _endpoint(
+        request: HttpRequest, state: RequestState
+    ) -> tuple[Endpoint, EndpointRequest] | None:
+        """The operational endpoint (health, metrics, admin) this request asks for, if any."""
+        endpoints = state.runtime.pipeline.endpoints
+        path = request.path_info
+        if not endpoints.first or not path.startswith(endpoints.first):
+            return None
+        endpoint = endpoints.find(path)
+        if endpoint is None:
+            return None
+        return endpoint, environ_request({**request.META, "PATH_INFO": path}, request.body)
+
+    @staticmethod
     def _refused(request: HttpRequest, state: RequestState, invalid: str) -> HttpResponse | None:
         """The 400 problem for an invalid incoming id, when the settings reject those."""
         pipeline = state.runtime.pipeline
@@ -96,6 +112,14 @@ class SeawallMiddleware:
         runtime = state.runtime
         closing_later = False
         try:
+            found = self._endpoint(request, state)
+            if found is not None:  # before route policies, and not counted
+                try:
+                    answered = to_response(runtime.pipeline.endpoints.answer(*found))
+                except Exception as exc:
+                    answered = problem_response(runtime.pipeline, request, exc, None)
+                _set_header(answered, runtime.header, correlation_id)
+                return answered
             response: HttpResponseBase | None = self._refused(request, state, invalid)
             if response is None:
                 state.active = True
@@ -124,6 +148,14 @@ class SeawallMiddleware:
         runtime = state.runtime
         closing_later = False
         try:
+            found = self._endpoint(request, state)
+            if found is not None:  # before route policies, and not counted
+                try:
+                    answered = to_response(await runtime.pipeline.endpoints.aanswer(*found))
+                except Exception as exc:
+                    answered = problem_response(runtime.pipeline, request, exc, None)
+                _set_header(answered, runtime.header, correlation_id)
+                return answered
             response: HttpResponseBase | None = self._refused(request, state, invalid)
             if response is None:
                 state.active = True
