@@ -29,6 +29,7 @@ from seawall.observability.events import (
 from seawall.observability.log_events import EventLog
 from seawall.observability.redaction import Redactor
 from seawall.resilience.registry import BreakerRegistry
+from seawall.server.admin import AdminAPI
 from seawall.server.endpoints import Endpoints
 from seawall.server.guard import GuardTable
 from seawall.server.response import Rendered
@@ -77,6 +78,7 @@ class Pipeline:
         self.state: StateBackend = open_state(
             settings.state, self.breakers, self.events, clock=clock
         )
+        AdminAPI(self).mount()
 
     def invalid_correlation_id(self, hint: str) -> bool:
         """Publish the invalid id's escaped hint; True when the request must be rejected."""

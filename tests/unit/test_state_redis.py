@@ -6,6 +6,7 @@ worker process would; the multi-process goals are in ``tests/e2e/test_state_e2e.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -75,6 +76,14 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     return True
 
 
+def is_available(pipeline: Pipeline) -> bool:
+    return shared(pipeline).available
+
+
+def has_state(pipeline: Pipeline, state: State) -> bool:
+    return breaker(pipeline).state is state
+
+
 def trip(b: CircuitBreaker) -> None:
     for _ in range(4):
         permit = b.try_acquire()
@@ -132,13 +141,13 @@ def test_a_failed_probe_reopens_every_worker(workers: Any) -> None:
     trip(breaker(a))
     assert wait_for(lambda: breaker(b).try_acquire() is None, 1.0)
     probe: list[Any] = []
-    assert wait_for(
-        lambda: any(
-            (permit := breaker(p).try_acquire()) is not None and probe.append(permit) is None
-            for p in (a, b)
-        ),
-        3.0,
-    )
+
+    def admitted() -> bool:
+        probe.extend(x for p in (a, b) if (x := breaker(p).try_acquire()) is not None)
+        return bool(probe)
+
+    assert wait_for(admitted, 3.0)
+    assert len(probe) == 1
     probe[0].failure()
     assert wait_for(lambda: all(breaker(p).try_acquire() is None for p in (a, b)), 1.0)
 
@@ -162,7 +171,7 @@ def test_disable_and_metrics_only_are_shared_and_close_clears_them(workers: Any)
     a, b = workers(), workers()
     for action, state in (("disable", State.DISABLED), ("metrics_only", State.METRICS_ONLY)):
         a.state.command(ROUTE, action)
-        assert wait_for(lambda state=state: breaker(b).state is state, 1.0)
+        assert wait_for(functools.partial(has_state, b, state), 1.0)
     a.state.command(ROUTE, "close")
     assert wait_for(lambda: breaker(b).state is State.CLOSED, 1.0)
     assert breaker(workers()).state is State.CLOSED
@@ -204,7 +213,7 @@ def test_redis_away_and_back(tmp_path: Path) -> None:
             for p in (a, b):
                 p.events.subscribe(StateUnavailable, seen.append)
                 p.events.subscribe(StateRestored, seen.append)
-                assert wait_for(lambda p=p: shared(p).available)
+                assert wait_for(functools.partial(is_available, p))
             a.state.command(ROUTE, "force_open")
             assert wait_for(lambda: breaker(b).state is State.FORCED_OPEN, 1.0)
             a.state.command(ROUTE, "reset")
