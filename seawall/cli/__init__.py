@@ -16,7 +16,7 @@ from seawall._version import __version__
 
 __all__ = ["COMMANDS", "main", "parser"]
 
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("breakers",)
 """The modules of ``seawall.cli`` that add subcommands, in the order ``--help`` lists them."""
 
 
