@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import seawall
-from seawall.asgi.middleware import ASGIMiddleware
+from seawall.asgi.middleware import ASGIMiddleware, Receive, Scope, Send
 from seawall.events import BreakerStateChanged
 from seawall.server.pipeline import Pipeline
 from seawall.wsgi.middleware import WSGIMiddleware
@@ -86,7 +86,7 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
     return [json.dumps(data).encode()]
 
 
-async def asgi_application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def asgi_application(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         return
     query = parse_qs(scope.get("query_string", b"").decode())
