@@ -76,4 +76,4 @@ router = Router(
         Route("/stream", stream),
     ]
 )
-app = seawall.ASGIMiddleware(router, settings=SETTINGS)
+app = seawall.ASGIMiddleware(router, settings=seawall.Settings.from_env(SETTINGS))

@@ -20,10 +20,19 @@ import structlog
 import seawall.observability.logging as seawall_logging
 from seawall.clock import FakeClock
 from seawall.config.settings import Settings
+from seawall.observability.alerts.engine import CAPTURES
+from seawall.observability.alerts.model import Alert
 from seawall.resilience.breaker import CircuitBreaker
 from seawall.server.pipeline import Pipeline
 
-__all__ = ["CapturedLogs", "FakeClock", "breaker_for", "capture_logs"]
+__all__ = [
+    "CapturedAlerts",
+    "CapturedLogs",
+    "FakeClock",
+    "breaker_for",
+    "capture_alerts",
+    "capture_logs",
+]
 
 
 class CapturedLogs:
@@ -66,6 +75,38 @@ def capture_logs(
         structlog.configure(**saved)
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
+
+
+class CapturedAlerts:
+    """The alerts seawall decided to send while :func:`capture_alerts` was active, redacted,
+    in order (whether or not any sink is configured or reachable)."""
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def named(self, rule: str) -> list[Alert]:
+        """The alerts of ``rule`` (``new_error``, ``error_spike``, ``breaker_open``, ...)."""
+        return [a for a in self.alerts if a.rule == rule]
+
+    def __len__(self) -> int:
+        return len(self.alerts)
+
+
+@contextmanager
+def capture_alerts() -> Iterator[CapturedAlerts]:
+    """Collect every app's alerts as they are admitted (after cooldowns), before delivery.
+
+    >>> with capture_alerts() as alerts:
+    ...     client.get("/boom")
+    >>> [a.rule for a in alerts.alerts]
+    ['new_error']
+    """
+    captured = CapturedAlerts()
+    CAPTURES.append(captured.alerts)
+    try:
+        yield captured
+    finally:
+        CAPTURES[:] = [c for c in CAPTURES if c is not captured.alerts]
 
 
 def breaker_for(pipeline: Pipeline, method: str, path: str) -> CircuitBreaker:

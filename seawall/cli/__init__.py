@@ -16,7 +16,7 @@ from seawall._version import __version__
 
 __all__ = ["COMMANDS", "main", "parser"]
 
-COMMANDS: tuple[str, ...] = ("breakers",)
+COMMANDS: tuple[str, ...] = ("logs", "errors", "check", "breakers")
 """The modules of ``seawall.cli`` that add subcommands, in the order ``--help`` lists them."""
 
 

@@ -12,6 +12,10 @@ from typing import Any, Literal, get_args
 
 __all__ = [
     "AdminSettings",
+    "AlertRules",
+    "AlertSink",
+    "AlertsSettings",
+    "AnalyticsSettings",
     "BreakerSettings",
     "CorrelationSettings",
     "ErrorMapping",
@@ -23,6 +27,7 @@ __all__ = [
     "RedactionSettings",
     "Routes",
     "SettingsError",
+    "SpikeRule",
     "StateSettings",
 ]
 
@@ -189,3 +194,48 @@ class HealthSettings:
     cache_for: float = 5.0
     failure_cache_for: float = 1.0
     details: Details = "never"
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyticsSettings:
+    enabled: bool = True
+    max_fingerprints: int = 1000
+
+
+SinkType = Literal["webhook", "slack", "alertmanager", "log"]
+SINK_TYPES: tuple[SinkType, ...] = get_args(SinkType)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSink:
+    type: SinkType
+    url: str | None = None
+    secret: str | None = None  # webhook: HMAC-SHA256 signature header when set
+    generator_url: str | None = None  # alertmanager: where the alert links to
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeRule:
+    window: int = 300
+    min_count: int = 10
+    factor: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRules:
+    new_error: bool = True
+    error_spike: SpikeRule | None = field(default_factory=SpikeRule)
+    breaker_open: bool = True
+    recovery_exhausted: bool = True
+    retry_budget_exhausted: bool = True
+    readiness_failed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsSettings:
+    sinks: tuple[AlertSink, ...] = ()
+    rules: AlertRules = field(default_factory=AlertRules)
+    cooldown: float = 300.0
+    queue_size: int = 1000
+    timeout: float = 5.0  # seconds per delivery attempt
+    retries: int = 3  # further attempts after a failed delivery, with exponential backoff

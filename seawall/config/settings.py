@@ -16,6 +16,8 @@ from typing import Any, Self, TypeVar
 from seawall.config.parse import Parsed, Parser, Table, or_empty
 from seawall.config.schema import (
     AdminSettings,
+    AlertsSettings,
+    AnalyticsSettings,
     CorrelationSettings,
     ErrorsSettings,
     HealthSettings,
@@ -28,6 +30,7 @@ from seawall.config.schema import (
     StateSettings,
 )
 from seawall.config.sections.admin import parse_admin
+from seawall.config.sections.alerts import parse_alerts, parse_analytics
 from seawall.config.sections.correlation import parse_correlation
 from seawall.config.sections.errors import parse_errors
 from seawall.config.sections.health import parse_health
@@ -66,6 +69,8 @@ class Settings:
     admin: AdminSettings = section(parse_admin, AdminSettings)
     metrics: MetricsSettings = section(parse_metrics, MetricsSettings)
     health: HealthSettings = section(parse_health, HealthSettings)
+    analytics: AnalyticsSettings = section(parse_analytics, AnalyticsSettings)
+    alerts: AlertsSettings = section(parse_alerts, AlertsSettings)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None = None) -> Self:

@@ -11,13 +11,13 @@ import os
 import sys
 import sysconfig
 from collections.abc import Callable
-from types import TracebackType
+from types import CodeType, TracebackType
 from typing import Any
 
 from seawall.errors.problems import Problem
 from seawall.errors.safe_text import safe_repr, safe_str
 
-__all__ = ["PRE_REDACTED", "error_event", "fingerprint"]
+__all__ = ["PRE_REDACTED", "app_frame", "error_event", "error_message", "fingerprint"]
 
 PRE_REDACTED = "_seawall_redacted"
 """Event key naming the fields that are already redacted, so the log chain need not redo them.
@@ -27,7 +27,7 @@ user processors) is still redacted.
 """
 _SAFE_FIELDS = (
     "message", "causes", "traceback", "sub_exceptions", "fingerprint", "exception", "error_id",
-    "correlation_id", "status", "classification",
+    "correlation_id", "status", "classification", "app_frame",
 )  # fmt: skip
 
 _INSTALL = sysconfig.get_paths()
@@ -53,6 +53,37 @@ def _is_app_code(filename: str) -> bool:
     return not filename.startswith(_LIBRARY_PATHS)
 
 
+_FRAME_LABELS: dict[CodeType, str | None] = {}
+"""Code object to ``file.py:function`` (app code) or ``None`` (library), filled as met."""
+_MAX_LABELS = 10_000
+
+
+def app_frame(tb: TracebackType | None) -> str:
+    """``file.py:function`` of the innermost app frame (the innermost frame when none is app
+    code); error analytics groups by it. Each code object is classified once, then cached."""
+    labels = _FRAME_LABELS
+    found: str | None = None
+    last: CodeType | None = None
+    while tb is not None:
+        last = tb.tb_frame.f_code
+        try:
+            label = labels[last]
+        except KeyError:
+            if len(labels) >= _MAX_LABELS:
+                labels.clear()
+            label = labels[last] = (
+                f"{os.path.basename(last.co_filename)}:{last.co_name}"
+                if _is_app_code(last.co_filename)
+                else None
+            )
+        if label is not None:
+            found = label
+        tb = tb.tb_next
+    if found is None and last is not None:
+        found = f"{os.path.basename(last.co_filename)}:{last.co_name}"
+    return found or "-"
+
+
 def fingerprint(exc: BaseException, frames: list[tuple[str, int, str, Any]]) -> str:
     """Stable across requests: exception class plus the app's top frames (no line numbers)."""
     app_frames = [f for f in frames if _is_app_code(f[0])][-5:] or frames[-3:]
@@ -61,7 +92,8 @@ def fingerprint(exc: BaseException, frames: list[tuple[str, int, str, Any]]) -> 
     return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
 
 
-def _message(exc: BaseException, redact: Callable[[str], str]) -> str:
+def error_message(exc: BaseException, redact: Callable[[str], str]) -> str:
+    """The exception's text and notes, redacted: the ``message`` of the error event."""
     text = safe_str(exc)
     notes = getattr(exc, "__notes__", None)
     if isinstance(notes, list) and notes:
@@ -80,7 +112,7 @@ def _causes(exc: BaseException, redact: Callable[[str], str]) -> list[dict[str, 
         causes.append(
             {
                 "exception": f"{type(current).__module__}.{type(current).__qualname__}",
-                "message": _message(current, redact),
+                "message": error_message(current, redact),
             }
         )
         current = current.__cause__ or (
@@ -119,8 +151,9 @@ def error_event(
         "status": problem.status,
         "classification": problem.classification,
         "exception": f"{type(exc).__module__}.{type(exc).__qualname__}",
-        "message": _message(exc, redactor_text),
+        "message": error_message(exc, redactor_text),
         "fingerprint": fingerprint(exc, raw_frames),
+        "app_frame": app_frame(exc.__traceback__),
         "traceback": traceback,
         PRE_REDACTED: _SAFE_FIELDS,
     }
@@ -129,7 +162,7 @@ def error_event(
         event["causes"] = causes
     if isinstance(exc, BaseExceptionGroup):
         event["sub_exceptions"] = [
-            {"exception": type(e).__qualname__, "message": _message(e, redactor_text)}
+            {"exception": type(e).__qualname__, "message": error_message(e, redactor_text)}
             for e in exc.exceptions[:10]
         ]
     return event

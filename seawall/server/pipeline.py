@@ -13,11 +13,14 @@ from typing import Any
 
 import structlog
 
+from seawall.clock import monotonic
 from seawall.config.settings import Settings
 from seawall.context.correlation import CorrelationPolicy, get_correlation_id
 from seawall.errors.exceptions import SeawallRejection
 from seawall.errors.problems import Problem, ProblemRegistry
 from seawall.errors.render import negotiate, render_html, render_json, response_headers
+from seawall.observability.alerts.engine import Alerts
+from seawall.observability.analytics import ErrorAnalytics
 from seawall.observability.events import (
     BUS,
     CorrelationIdInvalid,
@@ -33,14 +36,15 @@ from seawall.server.admin import AdminAPI
 from seawall.server.endpoints import Endpoints
 from seawall.server.guard import GuardTable
 from seawall.server.response import Rendered
-from seawall.state import StateBackend, open_state
+from seawall.state import StateBackend, alert_memory, open_state
 
 __all__ = ["Pipeline"]
 
 
 class Pipeline:
-    """Correlation policy, redactor, problem registry, route guards, the event bus and where
-    breaker state is shared (``state``).
+    """Correlation policy, redactor, problem registry, route guards and the event bus, with
+    the error :attr:`analytics` and :attr:`alerts` subscribed to it, and where breaker state
+    is shared (:attr:`state`).
 
     ``events`` forwards to the process-wide bus (:func:`seawall.events.subscribe`); the
     ``seawall`` logger (or ``logger``) writes its events.
@@ -78,6 +82,24 @@ class Pipeline:
         self.state: StateBackend = open_state(
             settings.state, self.breakers, self.events, clock=clock
         )
+        self.analytics = ErrorAnalytics(
+            redact=self.redactor.text,
+            max_fingerprints=settings.analytics.max_fingerprints,
+            window=spike.window if (spike := settings.alerts.rules.error_spike) else 300,
+            client_errors=settings.errors.log_client_errors,
+            clock=clock or monotonic,
+        )
+        self.alerts = Alerts(
+            settings.alerts,
+            redact=self.redactor.text,
+            breakers=self.breakers,
+            memory=alert_memory(self.state, clock=clock or monotonic),
+            clock=clock or monotonic,
+        )
+        if settings.analytics.enabled:
+            self.analytics.attach(self.events)
+        self.alerts.attach(self.events)
+        self.alerts.start()
         AdminAPI(self).mount()
 
     def invalid_correlation_id(self, hint: str) -> bool:

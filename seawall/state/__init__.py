@@ -10,12 +10,13 @@ from typing import Protocol
 
 from seawall.clock import Clock
 from seawall.config.schema import StateSettings
+from seawall.observability.alerts.memory import AlertMemory, MemoryAlertMemory
 from seawall.observability.events import EventBus
 from seawall.resilience.registry import BreakerEntry, BreakerRegistry
 from seawall.state.actions import ACTIONS, Action
 from seawall.state.local import LocalState
 
-__all__ = ["ACTIONS", "Action", "LocalState", "StateBackend", "open_state"]
+__all__ = ["ACTIONS", "Action", "LocalState", "StateBackend", "alert_memory", "open_state"]
 
 
 class StateBackend(Protocol):
@@ -42,3 +43,14 @@ def open_state(
 
         return RedisState(settings, registry, events, clock=clock)
     return LocalState(registry)
+
+
+def alert_memory(state: StateBackend, *, clock: Clock) -> AlertMemory | None:
+    """Where alert cooldowns live: shared on Redis with the redis backend, else ``None`` (the
+    alerts engine's own memory)."""
+    from seawall.state.alert_memory import RedisAlertMemory
+    from seawall.state.shared import RedisState
+
+    if not isinstance(state, RedisState):
+        return None
+    return RedisAlertMemory(state, MemoryAlertMemory(clock=clock))

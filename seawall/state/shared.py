@@ -304,6 +304,10 @@ class RedisState:
                 shared.opened[entry.name] = until
                 self.store.send(Message(OPENED, entry.name, self.origin, until))
 
+    def report_unavailable(self, exc: BaseException) -> None:
+        """Something using this connection found Redis away (once per outage, as its own)."""
+        self._unavailable(exc)
+
     def _unavailable(self, exc: BaseException) -> None:
         with self._lock:
             first = self._down_since is None

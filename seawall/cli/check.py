@@ -1,0 +1,114 @@
+"""``seawall check [SOURCE]``: validate settings and print every error with its key path.
+
+SOURCE is a TOML file (``[tool.seawall]`` or the whole file), ``module:attribute`` (a mapping
+or ``Settings``), or a Django settings module (its ``SEAWALL``). Without it: the module in
+``DJANGO_SETTINGS_MODULE``, else ``pyproject.toml`` here. Exit status 1 when the settings have
+errors, 2 when SOURCE cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from seawall.config.parse import Parsed, Table, or_empty
+from seawall.config.settings import _PARSER, Settings, SettingsError
+from seawall.config.sources import read_toml
+
+__all__ = ["SourceError", "load_source", "register", "run", "validate"]
+
+
+class SourceError(Exception):
+    """SOURCE names nothing that can be read."""
+
+
+def register(subparsers: Any) -> None:
+    cmd = subparsers.add_parser("check", help="validate seawall settings", description=__doc__)
+    cmd.add_argument("source", nargs="?", help="FILE.toml, module:attribute or a settings module")
+    cmd.set_defaults(run=run)
+
+
+def load_source(source: str | None) -> tuple[str, object]:
+    """What SOURCE names, and the raw settings found there."""
+    if source is None:
+        django = os.environ.get("DJANGO_SETTINGS_MODULE")
+        if django:
+            source = django
+        elif Path("pyproject.toml").is_file():
+            source = "pyproject.toml"
+        else:
+            raise SourceError("say which settings: FILE.toml, module:attribute or a module")
+    if source.endswith(".toml") or Path(source).is_file():
+        try:
+            return source, read_toml(source)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SourceError(f"{source}: {exc}") from None
+    module_name, _, attribute = source.partition(":")
+    sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # whatever importing the user's module raises
+        raise SourceError(f"cannot import {module_name!r}: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.path.pop(0)
+    if attribute:
+        if not hasattr(module, attribute):
+            raise SourceError(f"module {module_name!r} has no attribute {attribute!r}")
+        return source, getattr(module, attribute)
+    if not hasattr(module, "SEAWALL"):
+        raise SourceError(f"module {module_name!r} has no SEAWALL setting")
+    return source, module.SEAWALL
+
+
+def validate(raw: object) -> list[SettingsError]:
+    """Every section's first error (a section that fails is taken as its default for those
+    that build on it), and each unknown top-level key."""
+    if isinstance(raw, Settings):
+        return []
+    if not isinstance(raw, Mapping):
+        return [
+            SettingsError("(root)", f"expected a mapping or Settings, got {type(raw).__name__}")
+        ]
+    sections = fields(Settings)
+    names = [f.name for f in sections]
+    problems: list[SettingsError] = []
+    for key in raw:
+        try:
+            Table("", {key: None}, names)
+        except SettingsError as exc:
+            problems.append(exc)
+    parsed = Parsed()
+    defaults = Settings()
+    for f in sections:
+        root = Table("", {}, names)
+        try:
+            parsed.values[f.name] = f.metadata[_PARSER](
+                root.sub(f.name), or_empty(raw.get(f.name)), parsed
+            )
+        except SettingsError as exc:
+            problems.append(exc)
+            parsed.values[f.name] = getattr(defaults, f.name)
+    return problems
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        name, raw = load_source(args.source)
+    except SourceError as exc:
+        print(f"seawall check: error: {exc}", file=sys.stderr)
+        return 2
+    problems = validate(raw)
+    for problem in problems:
+        print(f"{problem.path}: {str(problem).removeprefix(f'seawall setting {problem.path}: ')}")
+    if problems:
+        print(f"{name}: {len(problems)} error{'s' if len(problems) > 1 else ''}", file=sys.stderr)
+        return 1
+    print(f"{name}: ok")
+    return 0

@@ -1,0 +1,30 @@
+"""Alerts without noise: rules over seawall's events, a cooldown per incident, and delivery to
+webhooks, Slack, Alertmanager or the log on one background worker per process."""
+
+from seawall.observability.alerts.engine import Alerts
+from seawall.observability.alerts.memory import AlertMemory, MemoryAlertMemory
+from seawall.observability.alerts.model import SEVERITIES, Alert
+from seawall.observability.alerts.outbox import Outbox
+from seawall.observability.alerts.sinks import (
+    SIGNATURE_HEADER,
+    AlertmanagerSink,
+    LogSink,
+    Sink,
+    SlackSink,
+    WebhookSink,
+)
+
+__all__ = [
+    "SEVERITIES",
+    "SIGNATURE_HEADER",
+    "Alert",
+    "AlertMemory",
+    "AlertmanagerSink",
+    "Alerts",
+    "LogSink",
+    "MemoryAlertMemory",
+    "Outbox",
+    "Sink",
+    "SlackSink",
+    "WebhookSink",
+]
