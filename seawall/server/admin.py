@@ -134,10 +134,10 @@ class AdminAPI:
         if not 1 <= limit <= MAX_LIMIT:
             detail = f"limit must be a whole number from 1 to {MAX_LIMIT}"
             return self._problem(request, 400, "Bad Request", detail)
-        analytics = getattr(self.pipeline, "analytics", None)
-        if analytics is None:
-            return self._problem(request, 404, "Not Found", "error analytics are not enabled")
-        items = [item.as_dict() for item in analytics.top(limit)]
+        if not self.pipeline.settings.analytics.enabled:
+            detail = "error analytics are off (analytics.enabled)"
+            return self._problem(request, 404, "Not Found", detail)
+        items = [group.as_dict() for group in self.pipeline.analytics.top(limit)]
         return json_answer(200, {"errors": self.pipeline.redactor.redact(items)})
 
     def _problem(

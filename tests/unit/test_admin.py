@@ -22,6 +22,7 @@ from seawall.server.pipeline import Pipeline
 from seawall.wsgi.middleware import WSGIMiddleware
 
 TOKEN = "s3cret-admin-token"
+EMAIL = "jane.doe@example.com"
 ROUTE = "GET /items/{id}"
 RULES = {"minimum_calls": 2, "failure_rate": 0.5, "open_for": 30, "jitter": 0.0}
 
@@ -31,10 +32,14 @@ def config(token: str | None = TOKEN) -> dict[str, Any]:
 
 
 async def page(request: Request) -> PlainTextResponse:
+    if request.url.path == "/boom":
+        raise ValueError(f"card declined for {EMAIL}")
     return PlainTextResponse("app")
 
 
 def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    if environ["PATH_INFO"] == "/boom":
+        raise ValueError(f"card declined for {EMAIL}")
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"app"]
 
@@ -192,17 +197,37 @@ async def test_a_forced_breaker_rejects_the_route(runner: str) -> None:
         ("GET", "/_seawall/other", 404),
         ("GET", "/_seawall/errors?limit=0", 400),
         ("GET", "/_seawall/errors?limit=many", 400),
-        ("GET", "/_seawall/errors", 404),
     ],
 )
 @pytest.mark.parametrize("runner", ["asgi", "wsgi"])
 async def test_bad_admin_requests_get_problems(
     runner: str, method: str, path: str, status: int
 ) -> None:
-    """Unknown actions, names and paths, wrong methods, bad limits: a problem, nothing done
-    (errors: 404 while no error analytics are built)."""
+    """Unknown actions, names and paths, wrong methods, bad limits: a problem, nothing done."""
     client, pipeline = clients(config())[runner]
     answer = await call(client, method, path, headers=AUTH)
     assert answer.status_code == status
     assert answer.headers["content-type"] == "application/problem+json"
     assert pipeline().breakers.named(ROUTE)[0].breaker.state is State.CLOSED
+
+
+@pytest.mark.parametrize("runner", ["asgi", "wsgi"])
+async def test_errors_lists_the_top_fingerprints_redacted(runner: str) -> None:
+    """Two failures of one kind: one group counted twice, its sample message redacted."""
+    client, _ = clients(config())[runner]
+    for _ in range(2):
+        assert (await call(client, "GET", "/boom")).status_code == 500
+    answer = await call(client, "GET", "/_seawall/errors?limit=5", headers=AUTH)
+    assert answer.status_code == 200
+    (group,) = answer.json()["errors"]
+    assert (group["exception"], group["count"]) == ("builtins.ValueError", 2)
+    assert EMAIL not in answer.text
+    assert "declined" in group["sample_message"]
+
+
+@pytest.mark.parametrize("runner", ["asgi", "wsgi"])
+async def test_errors_with_analytics_off_is_a_404(runner: str) -> None:
+    client, _ = clients({**config(), "analytics": {"enabled": False}})[runner]
+    answer = await call(client, "GET", "/_seawall/errors", headers=AUTH)
+    assert answer.status_code == 404
+    assert "analytics.enabled" in answer.json()["detail"]

@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 import redis
 
+from seawall.observability.alerts import Alert
 from seawall.observability.events import StateRestored, StateUnavailable
 from seawall.resilience.breaker import CircuitBreaker, State
 from seawall.server.pipeline import Pipeline
+from seawall.state.alert_memory import RedisAlertMemory
 from seawall.state.shared import RedisState
 from tests.services import Service, redis_server
 
@@ -266,3 +268,38 @@ def test_an_override_survives_a_redis_restart_that_lost_its_data(tmp_path: Path)
                     later.state.close()
         finally:
             a.state.close()
+
+
+def test_alert_cooldowns_are_shared_so_one_worker_notifies(workers: Any) -> None:
+    """The same alert in two workers: the first notifies, the second is held by the shared
+    claim; once resolved, the next one notifies again."""
+    a, b = workers(), workers()
+    for p in (a, b):
+        assert isinstance(p.alerts.memory, RedisAlertMemory)
+    alert = Alert("custom", "thing:1", "warning", "disk almost full")
+    assert a.alerts.notify(alert)
+    assert not b.alerts.notify(alert)
+    memory = b.alerts.memory
+    memory.release("thing:1:warning")
+    assert a.alerts.memory.claim("thing:1:warning", 60)
+    assert not memory.claim("thing:1:warning", 60)
+
+
+def test_alert_claims_decide_locally_while_redis_is_away(tmp_path: Path) -> None:
+    """Redis killed: a claim does not wait on it; each worker's own memory answers."""
+    with redis_server(tmp_path) as first:
+        pipeline = Pipeline(settings(f"redis://127.0.0.1:{first.port}/0"))
+        try:
+            assert wait_for(functools.partial(is_available, pipeline))
+            memory = pipeline.alerts.memory
+            first.server.process.kill()
+            first.server.process.wait(timeout=5)
+            started = time.monotonic()
+            assert memory.claim("k", 60)  # refused at once, or known to be away
+            assert not memory.claim("k", 60)  # the local memory holds it
+            memory.release("k")
+            assert memory.claim("k", 60)
+            assert time.monotonic() - started < 1.0
+            assert wait_for(lambda: not shared(pipeline).available)
+        finally:
+            pipeline.state.close()
