@@ -7,6 +7,7 @@ worker process would; the multi-process goals are in ``tests/e2e/test_state_e2e.
 from __future__ import annotations
 
 import functools
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -304,3 +305,25 @@ def test_alert_claims_decide_locally_while_redis_is_away(tmp_path: Path) -> None
             assert wait_for(lambda: not shared(pipeline).available)
         finally:
             pipeline.state.close()
+
+
+def test_a_hung_redis_is_noticed_and_nothing_waits_on_it(service: Service, workers: Any) -> None:
+    """Redis stopped (SIGSTOP): the ping times out, one StateUnavailable; breakers keep
+    deciding at once. Continued (SIGCONT): StateRestored, shared again."""
+    a, b = workers(open_for=10), workers(open_for=10)
+    seen: list[object] = []
+    a.events.subscribe(StateUnavailable, seen.append)
+    a.events.subscribe(StateRestored, seen.append)
+    process = service.server.process
+    process.send_signal(signal.SIGSTOP)
+    try:
+        assert wait_for(lambda: not shared(a).available, 5.0)
+        started = time.monotonic()
+        trip(breaker(a))
+        assert time.monotonic() - started < 0.2
+        assert [type(e) for e in seen] == [StateUnavailable]
+    finally:
+        process.send_signal(signal.SIGCONT)
+    assert wait_for(lambda: shared(a).available and shared(b).available, 5.0)
+    assert [type(e) for e in seen] == [StateUnavailable, StateRestored]
+    assert wait_for(lambda: breaker(b).try_acquire() is None, 2.0)  # a's trip, resynced
