@@ -4,7 +4,10 @@ Instructions, unlike seconds, repeat exactly for the same build and inputs whate
 machine does, so a small change in per-request cost shows. ``benchmarks/instructions.sh`` runs
 this twice per stack (two N) and prints the difference per request.
 
-    python benchmarks/callgrind_asgi.py {bare|cid|full} N
+    python benchmarks/callgrind_asgi.py {bare|cid|full|metrics|full50|metrics50} N
+
+``metrics`` is ``full`` with Prometheus metrics on; the ``50`` stacks have 49 more templated
+routes, matched before ``/hello``, so the metrics' cost per route count shows.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ ROUTES = {
         "breaker": {"failure_rate": 0.99, "minimum_calls": 1_000_000_000},
     }
 }
+
+
+FIFTY = {**{f"GET /r{n}/{{id}}": ROUTES["GET /hello"] for n in range(49)}, **ROUTES}
+METRICS = {"metrics": {"enabled": True}}
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -63,6 +70,9 @@ def main() -> None:
         "bare": lambda: app,
         "cid": lambda: seawall.ASGIMiddleware(app),
         "full": lambda: seawall.ASGIMiddleware(app, settings={"routes": ROUTES}),
+        "metrics": lambda: seawall.ASGIMiddleware(app, settings={"routes": ROUTES, **METRICS}),
+        "full50": lambda: seawall.ASGIMiddleware(app, settings={"routes": FIFTY}),
+        "metrics50": lambda: seawall.ASGIMiddleware(app, settings={"routes": FIFTY, **METRICS}),
     }
     asyncio.run(drive(stacks[stack](), n))
 

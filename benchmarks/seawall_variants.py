@@ -125,6 +125,78 @@ def _seawall_one_policy(policy: dict[str, Any]) -> Any:
     )
 
 
+# -- metrics (issue 15): the same stacks with metrics on, with the kit's 2 routes and with 50 --
+
+METRICS = {"metrics": {"enabled": True}}
+EXTRA_ROUTES = 48  # + /hello and /boom: 50 routes, /hello matched last
+
+
+def _fifty_route_app(middleware: Any = ()) -> Any:
+    """The kit's Starlette app with 48 templated routes before its own two (50 in all)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from variants_asgi import boom, hello
+
+    extra = [Route(f"/r{n}/{{id}}", hello) for n in range(EXTRA_ROUTES)]
+    return Starlette(
+        routes=[*extra, Route("/hello", hello), Route("/boom", boom)],
+        middleware=list(middleware),
+    )
+
+
+def _install(app: Any, settings: dict[str, Any]) -> Any:
+    from seawall.integrations.starlette import install
+
+    _quiet_seawall_logger()
+    install(app, settings)
+    return app
+
+
+def _prom_exporter_50() -> Any:
+    """starlette-exporter (group_paths, as the kit's e_prom_exp) on the 50-route app."""
+    from starlette.middleware import Middleware
+    from starlette_exporter import PrometheusMiddleware
+
+    return _fifty_route_app([Middleware(PrometheusMiddleware, app_name="bench", group_paths=True)])
+
+
+def _instrumentator_50() -> Any:
+    """prometheus-fastapi-instrumentator on the 50-route app."""
+    from prometheus_fastapi_instrumentator import Instrumentator
+
+    app = _fifty_route_app()
+    Instrumentator().instrument(app)
+    return app
+
+
+METRICS_VARIANTS = [
+    Variant(
+        "sw_install_met",
+        "seawall install(): full stack + metrics, 2 routes",
+        lambda: _install(starlette_app(), {"routes": ROUTES, **METRICS}),
+    ),
+    Variant(
+        "sw_install_50",
+        "seawall install(): full stack, 50 routes",
+        lambda: _install(_fifty_route_app(), {"routes": ROUTES}),
+    ),
+    Variant(
+        "sw_install_met_50",
+        "seawall install(): full stack + metrics, 50 routes",
+        lambda: _install(_fifty_route_app(), {"routes": ROUTES, **METRICS}),
+    ),
+    Variant(
+        "sw_stack_nolog_met",
+        "seawall full stack (plain middleware) + metrics, no log line",
+        lambda: _seawall_around(
+            lambda middleware: starlette_app(middleware=middleware), {"routes": ROUTES, **METRICS}
+        ),
+    ),
+    Variant("a_bare_50", "bare Starlette app, 50 routes", _fifty_route_app),
+    Variant("e_prom_exp_50", "starlette-exporter, 50 routes", _prom_exporter_50),
+    Variant("e2_prom_instr_50", "prometheus-fastapi-instrumentator, 50 routes", _instrumentator_50),
+]
+
 ASGI_VARIANTS = [
     Variant("cid_peer_only", "asgi-correlation-id alone, no log line", build_asgi_cid_only),
     Variant("sw_cid_only", "seawall correlation stage alone, no log line", build_seawall_cid_only),
@@ -162,4 +234,5 @@ ASGI_VARIANTS = [
         "/boom",
         500,
     ),
+    *METRICS_VARIANTS,
 ]

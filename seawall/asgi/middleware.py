@@ -9,6 +9,7 @@ Order per request: correlation id set with a token, operational endpoints
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from time import perf_counter
 from typing import Any
 
 from seawall.asgi.endpoints import answer_endpoint
@@ -18,7 +19,7 @@ from seawall.config.settings import Settings
 from seawall.context.correlation import CORRELATION_ID
 from seawall.errors.exceptions import InvalidCorrelationIdError
 from seawall.server.headers import set_header_bytes
-from seawall.server.keys import EXCHANGE, ROUTE
+from seawall.server.keys import EXCHANGE, ROUTE, ROUTE_METRICS
 from seawall.server.layer import bind
 from seawall.server.pipeline import Pipeline
 
@@ -51,6 +52,12 @@ class ASGIMiddleware:
         self._endpoints = self.pipeline.endpoints
         self._name = self._correlation.response_header_bytes
         self._display = self._correlation.response_header
+        # Request metrics (a seawall.observability.metrics.Metrics, or None): by the route
+        # found here, or, when an adapter finds routes inside, by what it leaves in the scope.
+        self._metrics: Any = self.pipeline.metrics
+        self._match = self.policies or (
+            self._metrics is not None and policies and bool(self.pipeline.settings.routes)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,6 +71,8 @@ class ASGIMiddleware:
         exchange = Exchange(send, self._name, correlation_id.encode("ascii"), self._display)
         scope[EXCHANGE] = exchange
         route = None
+        measured: Any = None
+        started = 0.0
         try:
             endpoints = self._endpoints
             if endpoints.first and scope["path"].startswith(endpoints.first):
@@ -71,11 +80,16 @@ class ASGIMiddleware:
                 if endpoint is not None:  # before route policies, and not counted
                     await answer_endpoint(endpoints, endpoint, scope, receive, exchange.send)
                     return
+            if self._metrics is not None:
+                started = perf_counter()
             if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
                 await send_problem(self.pipeline, InvalidCorrelationIdError(), scope, exchange.send)
-            elif self.policies:
+            elif self._match:
                 route, guard = self._guards.for_path(scope["method"], scope["path"])
-                if guard is None:
+                if started:
+                    measured = self._metrics.for_key(route)
+                    measured.start()
+                if guard is None or not self.policies:
                     await self.app(scope, receive, exchange.send)
                 else:
                     await run_guarded(guard, self.app, scope, receive, exchange.send, exchange)
@@ -87,6 +101,13 @@ class ASGIMiddleware:
             if not self.pipeline.problems.answered(exc):
                 await _failed(self.pipeline, exc, scope, exchange.send, exchange.status != 0, route)
         finally:
+            if started:
+                seconds = perf_counter() - started
+                if measured is None:  # counted active inside, by an adapter's route layer
+                    measured = scope.get(ROUTE_METRICS) or self._metrics.for_scope(scope)
+                    measured.observe(scope["method"], exchange.status, seconds)
+                else:
+                    measured.finish(scope["method"], exchange.status, seconds)
             # The exchange holds the server's ``send``, which often holds the scope: leaving it
             # in the scope would make a reference cycle per request for the collector to find.
             scope.pop(EXCHANGE, None)

@@ -93,6 +93,10 @@ class _Hooks:
         handover: Handover | None = current.environ.get(HANDOVER)
         if handover is None:
             return
+        metrics = self.pipeline.metrics
+        if metrics is not None:  # the WSGI layer times the request under the rule's label
+            handover.measured = measured = metrics.route(rule.rule)
+            measured.start()
         guard = self.route(current.method, rule)[1]
         if guard is None:
             return

@@ -26,7 +26,7 @@ from seawall.asgi.middleware import ASGIMiddleware, ProblemMiddleware
 from seawall.config.settings import Settings
 from seawall.config.sources import framework_settings
 from seawall.server.guard import RouteGuard
-from seawall.server.keys import EXCHANGE, ROUTE
+from seawall.server.keys import EXCHANGE, ROUTE, ROUTE_METRICS
 from seawall.server.pipeline import Pipeline
 
 __all__ = ["GuardedRoute", "install", "problem_handler"]
@@ -100,6 +100,8 @@ class GuardedRoute:
         self.guards = pipeline.guards
         self.forwarding = forwarding
         self._by_method: dict[str, tuple[str, RouteGuard | None]] = {}
+        metrics = pipeline.metrics
+        self.measured: Any = None if metrics is None else metrics.route(template)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         method = scope.get("method", "GET")
@@ -110,11 +112,19 @@ class GuardedRoute:
                 self._by_method[method] = found
         key, guard = found
         scope[ROUTE] = key
-        if guard is None:
-            await self.app(scope, receive, send)
-        else:
-            exchange = scope.get(EXCHANGE) if self.forwarding else None
-            await run_guarded(guard, self.app, scope, receive, send, exchange)
+        measured = self.measured
+        if measured is not None:  # the outer layer times the request under this label
+            scope[ROUTE_METRICS] = measured
+            measured.start()
+        try:
+            if guard is None:
+                await self.app(scope, receive, send)
+            else:
+                exchange = scope.get(EXCHANGE) if self.forwarding else None
+                await run_guarded(guard, self.app, scope, receive, send, exchange)
+        finally:
+            if measured is not None:
+                measured.end()
 
 
 def _guarded_endpoint(route: Route, template: str, pipeline: Pipeline) -> Callable[..., Any]:

@@ -101,10 +101,12 @@ class FallbackServed(Event):
 
 @dataclass(frozen=True, slots=True)
 class FallbackFailed(Event):
-    """A route's fallback raised or returned something unusable; the problem was sent."""
+    """A route's fallback raised or returned something unusable; the problem was sent.
+    ``reason`` is the refusal's (``circuit_open``...)."""
 
     route: str | None
     exception: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

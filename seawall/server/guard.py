@@ -102,7 +102,9 @@ class RouteGuard:
             close = getattr(answer, "close", None)
             if close is not None:
                 close()
-            self._fallback_failed(TypeError("a WSGI fallback must be a plain function"))
+            self._fallback_failed(
+                TypeError("a WSGI fallback must be a plain function"), rejection.reason
+            )
             return None
         return self._render(answer, rejection)
 
@@ -118,7 +120,7 @@ class RouteGuard:
             try:
                 answer = await answer
             except Exception as exc:
-                self._fallback_failed(exc)
+                self._fallback_failed(exc, rejection.reason)
                 return None
         return self._render(answer, rejection)
 
@@ -144,7 +146,7 @@ class RouteGuard:
         try:
             return fallback(request)
         except Exception as exc:
-            self._fallback_failed(exc)
+            self._fallback_failed(exc, rejection.reason)
             return None
 
     def _render(self, answer: object, rejection: SeawallRejection) -> Rendered | None:
@@ -153,14 +155,16 @@ class RouteGuard:
             return None
         rendered = render_answer(answer, rejection.reason)
         if rendered is None:
-            self._fallback_failed(TypeError(f"fallback returned {type(answer).__name__}"))
+            self._fallback_failed(
+                TypeError(f"fallback returned {type(answer).__name__}"), rejection.reason
+            )
         elif self.events.wants(FallbackServed):
             self.events.publish(FallbackServed(self.key, rejection.reason))
         return rendered
 
-    def _fallback_failed(self, exc: BaseException) -> None:
+    def _fallback_failed(self, exc: BaseException, reason: str) -> None:
         if self.events.wants(FallbackFailed):
-            self.events.publish(FallbackFailed(self.key, type(exc).__qualname__))
+            self.events.publish(FallbackFailed(self.key, type(exc).__qualname__, reason))
 
 
 class GuardTable:
@@ -180,6 +184,7 @@ class GuardTable:
         self._classify = classify
         self._clock = clock
         self._events = events
+        self.made: list[RouteGuard] = []  # every guard built, for observers (bulkhead levels)
         guards = [(key, self._make(key, policy)) for key, policy in settings.routes]
         default = self._make(None, settings.defaults)
         self._table: RouteTable[RouteGuard | None] = RouteTable(guards, default=default)
@@ -195,6 +200,7 @@ class GuardTable:
         breaker = guard.engine.breaker
         if breaker is not None:
             self.breakers.add(breaker, kind="route", critical=policy.critical)
+        self.made = [*self.made, guard]  # readers iterate a snapshot, lock-free
         return guard
 
     def for_path(self, method: str, path: str) -> tuple[str | None, RouteGuard | None]:

@@ -9,7 +9,7 @@ log (one sanitized line per failure) is a subscriber.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -29,8 +29,10 @@ from seawall.observability.events import (
     RequestRejected,
     ResponseAborted,
 )
+from seawall.observability.health import Health
 from seawall.observability.log_events import EventLog
 from seawall.observability.redaction import Redactor
+from seawall.resilience.bulkhead import Bulkhead
 from seawall.resilience.registry import BreakerRegistry
 from seawall.server.admin import AdminAPI
 from seawall.server.endpoints import Endpoints
@@ -38,13 +40,17 @@ from seawall.server.guard import GuardTable
 from seawall.server.response import Rendered
 from seawall.state import StateBackend, alert_memory, open_state
 
+if TYPE_CHECKING:
+    from seawall.observability.metrics import Metrics
+
 __all__ = ["Pipeline"]
 
 
 class Pipeline:
-    """Correlation policy, redactor, problem registry, route guards and the event bus, with
-    the error :attr:`analytics` and :attr:`alerts` subscribed to it, and where breaker state
-    is shared (:attr:`state`).
+    """Correlation policy, redactor, problem registry, route guards, the event bus, the
+    operational endpoints (:attr:`health` always, :attr:`metrics` when enabled, the admin API
+    with a token), the error :attr:`analytics` and :attr:`alerts`, and where breaker state is
+    shared (:attr:`state`).
 
     ``events`` forwards to the process-wide bus (:func:`seawall.events.subscribe`); the
     ``seawall`` logger (or ``logger``) writes its events.
@@ -100,7 +106,29 @@ class Pipeline:
             self.analytics.attach(self.events)
         self.alerts.attach(self.events)
         self.alerts.start()
+        self.health = Health(
+            settings.health,
+            breakers=self.breakers,
+            token=settings.admin.token,
+            redact=self.redactor.text,
+            clock=clock,
+        )
+        self.health.mount(self.endpoints)
+        self.metrics: Metrics | None = None
+        if settings.metrics.enabled:
+            from seawall.observability.metrics import Metrics  # needs the prometheus extra
+
+            self.metrics = Metrics(
+                settings.metrics,
+                events=self.events,
+                breakers=self.breakers,
+                bulkheads=self._bulkheads,
+            )
+            self.metrics.mount(self.endpoints)
         AdminAPI(self).mount()
+
+    def _bulkheads(self) -> list[Bulkhead]:
+        return [g.engine.bulkhead for g in self.guards.made if g.engine.bulkhead is not None]
 
     def invalid_correlation_id(self, hint: str) -> bool:
         """Publish the invalid id's escaped hint; True when the request must be rejected."""

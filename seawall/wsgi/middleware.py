@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import Token
+from time import perf_counter
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -39,6 +40,7 @@ class Handover(Protocol):
     guard: RouteGuard | None
     admission: Admission | None
     failure: BaseException | None
+    measured: Any  # the route's RouteMetrics, its active gauge raised by the adapter
 
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -76,6 +78,10 @@ class WSGIMiddleware:
         self._endpoints = self.pipeline.endpoints
         self._handover = not policies
         self._header = self._correlation.response_header
+        self._metrics: Any = self.pipeline.metrics  # request metrics, or None
+        self._match = self.policies or (
+            self._metrics is not None and policies and bool(self.pipeline.settings.routes)
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         correlation_id, invalid = self._correlation.resolve_environ(environ)
@@ -92,13 +98,18 @@ class WSGIMiddleware:
                     return call.answer(
                         endpoints.answer(endpoint, environ_request(environ)), None, None
                     )
+            if self._metrics is not None:
+                call.started = perf_counter()
             if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
                 return call.problem(InvalidCorrelationIdError(), None)
-            if self.policies:
+            if self._match:
                 route, guard = self._guards.for_path(
                     environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
                 )
-                if guard is not None:
+                if call.started:
+                    call.measured = measured = self._metrics.for_key(route)
+                    measured.start()
+                if guard is not None and self.policies:
                     return call.guarded(guard, route)
             body = self.app(environ, call._start)
         except Exception as exc:
@@ -112,7 +123,7 @@ class _Call:
 
     __slots__ = (
         "admission", "correlation_id", "environ", "failure", "guard", "iterable", "kept",
-        "middleware", "route", "start_response", "status", "token",
+        "measured", "middleware", "route", "start_response", "started", "status", "token",
     )  # fmt: skip
 
     iterable: Iterable[bytes]  # set when the call becomes the body
@@ -136,6 +147,8 @@ class _Call:
         self.failure: BaseException | None = None
         self.status: int | None = None
         self.kept: Recording | None = None  # the answer, for a stale-if-error route's GET
+        self.measured: Any = None  # the route's RouteMetrics once known
+        self.started = 0.0  # perf_counter() at the start, when metrics are on
 
     def _start(
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
@@ -263,6 +276,16 @@ class _Call:
         # never do, and the id must not outlive its request in the caller's thread.
         self.finish()
 
+    def _observe(self) -> None:
+        """Record the finished request under its route's label (``(unmatched)`` without one)."""
+        seconds = perf_counter() - self.started
+        method = self.environ.get("REQUEST_METHOD", "GET")
+        measured = self.measured
+        if measured is None:
+            self.middleware._metrics.unmatched.observe(method, self.status or 0, seconds)
+        else:
+            measured.finish(method, self.status or 0, seconds)
+
     def close(self) -> None:
         try:
             close = getattr(self.iterable, "close", None)
@@ -279,6 +302,8 @@ class _Call:
             return
         self.token = None
         try:
+            if self.started:
+                self._observe()
             if self.admission is not None:
                 self.admission.finish(self.status or NO_ANSWER, self.failure)
         finally:

@@ -252,6 +252,6 @@ async def test_an_async_fallback_that_raises_falls_back_to_the_problem(
         refused = await c.get("/items/1")
     assert refused.status_code == 503
     assert refused.json()["reason"] == "circuit_open"
-    assert events.FallbackFailed("GET /items/{id}", "RuntimeError") in seen
+    assert events.FallbackFailed("GET /items/{id}", "RuntimeError", "circuit_open") in seen
     failures = [e for e in logs.events if e["event"] == "fallback_failed"]
     assert [e["exception"] for e in failures] == ["RuntimeError"]

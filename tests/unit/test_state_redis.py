@@ -206,12 +206,14 @@ def test_the_closed_path_sends_no_redis_command(service: Service, workers: Any) 
 
 
 def test_redis_away_and_back(tmp_path: Path) -> None:
-    """Redis killed: one StateUnavailable per worker, local decisions go on; restarted on its
+    """Redis killed: one StateUnavailable per worker (and seawall_state_outages_total counts
+    it), local decisions go on; restarted on its
     port: StateRestored, and a trip is shared again within 2 s."""
     with redis_server(tmp_path) as first:
         port = first.port
         url = f"redis://127.0.0.1:{port}/0"
-        a, b = Pipeline(settings(url, open_for=5)), Pipeline(settings(url, open_for=5))
+        a = Pipeline({**settings(url, open_for=5), "metrics": {"enabled": True}})
+        b = Pipeline(settings(url, open_for=5))
         try:
             seen: list[object] = []
             for p in (a, b):
@@ -231,6 +233,9 @@ def test_redis_away_and_back(tmp_path: Path) -> None:
             assert breaker(b).try_acquire() is not None
             time.sleep(0.6)  # a few reconnect attempts while Redis is away: still one event each
             assert sum(isinstance(e, StateUnavailable) for e in seen) == 2
+            assert a.metrics is not None
+            outages = {"backend": "redis"}
+            assert a.metrics.registry.get_sample_value("seawall_state_outages_total", outages) == 1
             (tmp_path / "again").mkdir()
             with redis_server(tmp_path / "again", port):
                 restarted = time.monotonic()

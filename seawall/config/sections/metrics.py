@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 from collections.abc import Iterable
@@ -20,7 +19,7 @@ def parse_metrics(path: str, raw: object, earlier: Parsed) -> MetricsSettings:
     s = Table(path, raw, KEYS)
     default = MetricsSettings()
     enabled = s.flag("enabled", default.enabled)
-    if enabled and importlib.util.find_spec("prometheus_client") is None:
+    if enabled and not _installed():
         raise SettingsError(
             s.sub("enabled"),
             "metrics need prometheus-client, which is not installed:"
@@ -29,6 +28,14 @@ def parse_metrics(path: str, raw: object, earlier: Parsed) -> MetricsSettings:
     return MetricsSettings(
         enabled=enabled, path=endpoint_path(s, "path", default.path), buckets=_buckets(s)
     )
+
+
+def _installed() -> bool:
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _buckets(s: Table) -> tuple[float, ...] | None:

@@ -72,7 +72,7 @@ class SeawallMiddleware:
         runtime = get_runtime()
         correlation_id, invalid = runtime.pipeline.correlation.resolve_environ(request.META)
         token = CORRELATION_ID.set(correlation_id)
-        state = RequestState(runtime)
+        state = RequestState(runtime, request.method or "GET")
         setattr(request, STATE, state)
         return state, correlation_id, token, invalid or ""
 
@@ -120,6 +120,7 @@ class SeawallMiddleware:
                     answered = problem_response(runtime.pipeline, request, exc, None)
                 _set_header(answered, runtime.header, correlation_id)
                 return answered
+            state.begin_metrics()
             response: HttpResponseBase | None = self._refused(request, state, invalid)
             if response is None:
                 state.active = True
@@ -156,6 +157,7 @@ class SeawallMiddleware:
                     answered = problem_response(runtime.pipeline, request, exc, None)
                 _set_header(answered, runtime.header, correlation_id)
                 return answered
+            state.begin_metrics()
             response: HttpResponseBase | None = self._refused(request, state, invalid)
             if response is None:
                 state.active = True
@@ -207,6 +209,7 @@ class SeawallMiddleware:
             return self.get_response(request)
         pipeline = state.runtime.pipeline
         key, guard = pipeline.guards.for_template(request.method or "GET", match.route, match.func)
+        state.routed(match.route)
         pool = None if guard is None else guard.engine.pool
         if guard is None or pool is None:
             return self.get_response(request)
@@ -286,6 +289,7 @@ class SeawallMiddleware:
         pipeline = state.runtime.pipeline
         key, guard = pipeline.guards.for_template(request.method or "GET", match.route, view_func)
         state.route, state.guard = key, guard
+        state.routed(match.route)
         return guard
 
     def process_exception(

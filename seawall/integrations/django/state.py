@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from time import perf_counter
+from typing import Any
+
 from seawall.integrations.django.conf import Runtime
 from seawall.resilience.engine import NO_ANSWER, Admission
 from seawall.resilience.timeouts import Timeout
@@ -17,12 +20,15 @@ class RequestState:
     """What seawall knows about one request while Django's chain runs."""
 
     __slots__ = (
-        "active", "admission", "django_exc", "django_logged", "failure", "guard", "route",
-        "runtime", "timer",
+        "active", "admission", "django_exc", "django_logged", "failure", "guard", "measured",
+        "method", "route", "runtime", "started", "timer",
     )  # fmt: skip
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, method: str = "GET") -> None:
         self.runtime = runtime
+        self.method = method
+        self.measured: Any = None  # the route's RouteMetrics, its active gauge raised
+        self.started = 0.0  # perf_counter() at the start, when metrics are on
         self.route: str | None = None
         self.guard: RouteGuard | None = None
         self.admission: Admission | None = None
@@ -39,8 +45,33 @@ class RequestState:
         collector would free."""
         admission = self.admission
         try:
+            if self.started:
+                self._observe(status)
             if admission is not None:
                 self.admission = None
                 admission.finish(NO_ANSWER if status is None else status, self.failure)
         finally:
             self.failure = self.django_exc = None
+
+    def begin_metrics(self) -> None:
+        """Start timing the request (when the app has metrics)."""
+        if self.runtime.pipeline.metrics is not None:
+            self.started = perf_counter()
+
+    def routed(self, template: str) -> None:
+        """The request's route is known: count it active under its label."""
+        metrics = self.runtime.pipeline.metrics
+        if metrics is not None and self.measured is None and self.started:
+            self.measured = measured = metrics.route("/" + template.lstrip("/"))
+            measured.start()
+
+    def _observe(self, status: int | None) -> None:
+        """Record the finished request once (``None``: no answer, counted as 500)."""
+        seconds = perf_counter() - self.started
+        self.started = 0.0
+        measured = self.measured
+        metrics: Any = self.runtime.pipeline.metrics
+        if measured is None:
+            metrics.unmatched.observe(self.method, status or 0, seconds)
+        else:
+            measured.finish(self.method, status or 0, seconds)
