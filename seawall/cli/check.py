@@ -18,8 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from seawall.config.parse import Parsed, Table, or_empty
-from seawall.config.settings import _PARSER, Settings, SettingsError
+from seawall.config.settings import Settings, SettingsError
 from seawall.config.sources import read_toml
 
 __all__ = ["SourceError", "load_source", "register", "run", "validate"]
@@ -68,33 +67,32 @@ def load_source(source: str | None) -> tuple[str, object]:
 
 
 def validate(raw: object) -> list[SettingsError]:
-    """Every section's first error (a section that fails is taken as its default for those
-    that build on it), and each unknown top-level key."""
+    """Every section's first error, and each unknown top-level key. Sections are checked in
+    order, each with the valid ones before it (a section may build on those)."""
     if isinstance(raw, Settings):
         return []
     if not isinstance(raw, Mapping):
         return [
             SettingsError("(root)", f"expected a mapping or Settings, got {type(raw).__name__}")
         ]
-    sections = fields(Settings)
-    names = [f.name for f in sections]
+    names = [f.name for f in fields(Settings)]
     problems: list[SettingsError] = []
     for key in raw:
+        if key not in names:
+            try:
+                Settings.from_mapping({key: None})
+            except SettingsError as exc:
+                problems.append(exc)
+    valid: dict[str, object] = {}
+    for name in names:
+        if name not in raw:
+            continue
         try:
-            Table("", {key: None}, names)
+            Settings.from_mapping({**valid, name: raw[name]})
         except SettingsError as exc:
             problems.append(exc)
-    parsed = Parsed()
-    defaults = Settings()
-    for f in sections:
-        root = Table("", {}, names)
-        try:
-            parsed.values[f.name] = f.metadata[_PARSER](
-                root.sub(f.name), or_empty(raw.get(f.name)), parsed
-            )
-        except SettingsError as exc:
-            problems.append(exc)
-            parsed.values[f.name] = getattr(defaults, f.name)
+        else:
+            valid[name] = raw[name]
     return problems
 
 

@@ -6,6 +6,7 @@ which is several times cheaper than formatting a traceback and leaves nothing to
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -17,7 +18,7 @@ from typing import Any
 from seawall.errors.problems import Problem
 from seawall.errors.safe_text import safe_repr, safe_str
 
-__all__ = ["PRE_REDACTED", "app_frame", "error_event", "error_message", "fingerprint"]
+__all__ = ["APP_FRAME", "PRE_REDACTED", "app_frame", "error_event", "error_message", "fingerprint"]
 
 PRE_REDACTED = "_seawall_redacted"
 """Event key naming the fields that are already redacted, so the log chain need not redo them.
@@ -40,48 +41,70 @@ _LIBRARY_PATHS = (
 _MAX_CAUSES = 8
 
 
-def _frames(tb: TracebackType | None, limit: int) -> list[tuple[str, int, str, Any]]:
+def _frames(tb: TracebackType | None) -> list[tuple[str, int, str, Any]]:
     frames: list[tuple[str, int, str, Any]] = []
     while tb is not None:
         code = tb.tb_frame.f_code
         frames.append((code.co_filename, tb.tb_lineno, code.co_name, tb.tb_frame))
         tb = tb.tb_next
-    return frames[-limit:] if limit else []
+    return frames
 
 
 def _is_app_code(filename: str) -> bool:
     return not filename.startswith(_LIBRARY_PATHS)
 
 
-_FRAME_LABELS: dict[CodeType, str | None] = {}
-"""Code object to ``file.py:function`` (app code) or ``None`` (library), filled as met."""
+APP_FRAME = "_seawall_app_frame"
+"""Attribute an exception gets with its :func:`app_frame`, so the log's event and analytics
+find it once per failure."""
+_FRAME_LABELS: dict[int, tuple[CodeType, str | None]] = {}
+"""``id`` of a code object to the object (kept alive, so the id is not reused) and its
+``file.py:function`` (app code) or ``None`` (library). Keyed by id: hashing a code object
+hashes its contents, every time."""
 _MAX_LABELS = 10_000
 
 
-def app_frame(tb: TracebackType | None) -> str:
-    """``file.py:function`` of the innermost app frame (the innermost frame when none is app
-    code); error analytics groups by it. Each code object is classified once, then cached."""
+def _remember(exc: BaseException, label: str) -> str:
+    with contextlib.suppress(AttributeError, TypeError):  # a class refusing new attributes
+        setattr(exc, APP_FRAME, label)
+    return label
+
+
+def _label_of(frames: list[tuple[str, int, str, Any]]) -> str:
+    """The innermost app frame of a walked traceback, else the innermost frame."""
+    for filename, _, function, _ in reversed(frames):
+        if _is_app_code(filename):
+            return f"{os.path.basename(filename)}:{function}"
+    if not frames:
+        return "-"
+    return f"{os.path.basename(frames[-1][0])}:{frames[-1][2]}"
+
+
+def app_frame(exc: BaseException) -> str:
+    """``file.py:function`` of the innermost app frame of ``exc``'s traceback (the innermost
+    frame when none is app code); error analytics groups by it. Found once per exception."""
+    found = getattr(exc, APP_FRAME, None)
+    if isinstance(found, str):
+        return found
     labels = _FRAME_LABELS
-    found: str | None = None
+    label: str | None = None
     last: CodeType | None = None
+    tb = exc.__traceback__
     while tb is not None:
         last = tb.tb_frame.f_code
-        try:
-            label = labels[last]
-        except KeyError:
+        entry = labels.get(id(last))
+        if entry is None or entry[0] is not last:
             if len(labels) >= _MAX_LABELS:
                 labels.clear()
-            label = labels[last] = (
-                f"{os.path.basename(last.co_filename)}:{last.co_name}"
-                if _is_app_code(last.co_filename)
-                else None
-            )
-        if label is not None:
-            found = label
+            app = _is_app_code(last.co_filename)
+            label_here = f"{os.path.basename(last.co_filename)}:{last.co_name}" if app else None
+            entry = labels[id(last)] = (last, label_here)
+        if entry[1] is not None:
+            label = entry[1]
         tb = tb.tb_next
-    if found is None and last is not None:
-        found = f"{os.path.basename(last.co_filename)}:{last.co_name}"
-    return found or "-"
+    if label is None:
+        label = "-" if last is None else f"{os.path.basename(last.co_filename)}:{last.co_name}"
+    return _remember(exc, label)
 
 
 def fingerprint(exc: BaseException, frames: list[tuple[str, int, str, Any]]) -> str:
@@ -132,7 +155,10 @@ def error_event(
     include_locals: bool = False,
 ) -> dict[str, Any]:
     """The ``request_failed`` event: ids, route, status, class, redacted message, causes, frames."""
-    raw_frames = _frames(exc.__traceback__, frames)
+    walked = _frames(exc.__traceback__)
+    raw_frames = walked[-frames:] if frames else []
+    found = getattr(exc, APP_FRAME, None)
+    label = found if isinstance(found, str) else _remember(exc, _label_of(walked))
     traceback: list[dict[str, Any]] = []
     for filename, line, function, frame in raw_frames:
         entry: dict[str, Any] = {"file": filename, "line": line, "function": function}
@@ -153,7 +179,7 @@ def error_event(
         "exception": f"{type(exc).__module__}.{type(exc).__qualname__}",
         "message": error_message(exc, redactor_text),
         "fingerprint": fingerprint(exc, raw_frames),
-        "app_frame": app_frame(exc.__traceback__),
+        "app_frame": label,
         "traceback": traceback,
         PRE_REDACTED: _SAFE_FIELDS,
     }

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seawall.clock import Clock, monotonic
-from seawall.errors.event import app_frame, error_message
+from seawall.errors.event import APP_FRAME, app_frame, error_message
 from seawall.observability.events import Event, EventBus, RequestFailed, ResponseAborted
 
 __all__ = ["ErrorAnalytics", "ErrorGroup", "ErrorRecorded", "group_id", "route_label"]
@@ -62,7 +62,8 @@ class ErrorGroup:
     """The counters of one fingerprint; read them through :meth:`as_dict` or the properties."""
 
     __slots__ = (
-        "_buckets", "_clock", "_ewma", "_head", "classification", "correlation_id", "count",
+        "_buckets", "_clock", "_ewma", "_head", "_methods", "_next", "_publish_at",
+        "_quiet_until", "classification", "correlation_id", "count",
         "error_id", "exception", "fingerprint", "first_seen", "frame", "last_seen", "route",
         "routes", "sample_message", "status", "window",
     )  # fmt: skip
@@ -84,7 +85,11 @@ class ErrorGroup:
         self.sample_message = ""
         self._buckets = [0] * BUCKETS
         self._head = self._bucket(clock())
+        self._next = (self._head + 1) * window / BUCKETS  # when the head bucket ends
         self._ewma = 0.0
+        self._methods: set[str] = set()
+        self._publish_at = 0
+        self._quiet_until = -math.inf
 
     def _bucket(self, now: float) -> int:
         return math.floor(now * BUCKETS / self.window)
@@ -95,6 +100,7 @@ class ErrorGroup:
         steps = head - self._head
         if steps <= 0:
             return
+        self._next = (head + 1) * self.window / BUCKETS
         buckets = self._buckets
         for _ in range(min(steps, BUCKETS)):
             self._head += 1
@@ -118,6 +124,13 @@ class ErrorGroup:
         """The EWMA of past buckets, as failures per window (what a spike is a multiple of)."""
         self._advance(now)
         return self._ewma * BUCKETS
+
+    def defer(self, *, count: int = 0, until: float = -math.inf) -> None:
+        """Publish no :class:`ErrorRecorded` for this group before it reaches ``count`` failures
+        or before monotonic time ``until``: a rule that cannot fire before then says so, and a
+        storm of failures costs the rules nothing."""
+        self._publish_at = count
+        self._quiet_until = until
 
     def as_dict(self, now: float | None = None) -> dict[str, Any]:
         """JSON-ready: every field here, times as Unix seconds (a stable interface)."""
@@ -186,8 +199,11 @@ class ErrorAnalytics:
             return None
         exc = event.exception
         route = event.route
-        key = (type(exc), app_frame(exc.__traceback__), route)
+        frame = getattr(exc, APP_FRAME, None)  # found by the log's event already, mostly
+        key = (type(exc), frame if isinstance(frame, str) else app_frame(exc), route)
         now = self.clock()
+        seen = self._wall()
+        extensions = problem.extensions
         with self._lock:
             group = self._groups.get(key)
             new = group is None
@@ -195,20 +211,25 @@ class ErrorAnalytics:
                 group = self._new_group(key, exc)
             else:
                 self._groups.move_to_end(key)
-                group._advance(now)
+                if now >= group._next:
+                    group._advance(now)
             group.count += 1
             group._buckets[group._head % BUCKETS] += 1
-            group.last_seen = self._wall()
-            extensions = problem.extensions
+            group.last_seen = seen
             group.correlation_id = extensions.get("correlation_id")
             group.error_id = extensions.get("error_id")
             group.status = problem.status
             group.classification = problem.classification
-            where = route_label(event.method, route)
-            if where not in group.routes and len(group.routes) < MAX_ROUTES:
-                group.routes.append(where)
+            method = event.method
+            if method not in group._methods and len(group.routes) < MAX_ROUTES:
+                group._methods.add(method)
+                group.routes.append(route_label(method, route))
         bus = self._bus
-        if bus is not None and bus.wants(ErrorRecorded):
+        if (
+            bus is not None
+            and (new or (group.count >= group._publish_at and now >= group._quiet_until))
+            and bus.wants(ErrorRecorded)
+        ):
             bus.publish(ErrorRecorded(group, new))
         return group
 

@@ -11,6 +11,7 @@ import tracemalloc
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 import structlog
 
 from seawall.clock import FakeClock
@@ -78,19 +79,22 @@ def test_failed_deliveries_are_retried_with_backoff_then_given_up() -> None:
     outbox = Outbox([sink], retries=3, backoff=1.0, clock=clock)
     outbox.put(ALERT)
     assert outbox.pump() == 1.0  # first failure: retry in 1 s
-    assert outbox.pump() == 1.0 and sink.calls == 1  # not due yet
+    assert outbox.pump() == 1.0
+    assert sink.calls == 1
     clock.advance(1.0)
     assert outbox.pump() == 2.0  # second failure: 2 s
     clock.advance(2.0)
     assert outbox.pump() is None
-    assert sink.alerts == [ALERT] and outbox.delivered == 1
+    assert sink.alerts == [ALERT]
+    assert outbox.delivered == 1
     hopeless = Flaky(99)
     given_up = Outbox([hopeless], retries=2, backoff=1.0, clock=clock)
     given_up.put(ALERT)
     for _ in range(5):
         given_up.pump()
         clock.advance(10)
-    assert hopeless.calls == 3 and given_up.failed == 1
+    assert hopeless.calls == 3
+    assert given_up.failed == 1
 
 
 def test_a_refusal_that_retrying_cannot_fix_is_not_retried() -> None:
@@ -98,7 +102,8 @@ def test_a_refusal_that_retrying_cannot_fix_is_not_retried() -> None:
     outbox = Outbox([sink], clock=FakeClock())
     outbox.put(ALERT)
     outbox.pump()
-    assert sink.calls == 1 and outbox.failed == 1
+    assert sink.calls == 1
+    assert outbox.failed == 1
 
 
 def test_slack_gets_at_most_one_message_per_second() -> None:
@@ -160,12 +165,9 @@ def test_http_errors_say_whether_to_retry() -> None:
             except DeliveryError as exc:
                 errors.append(exc.retry)
     assert errors == [True, False]
-    try:
+    with pytest.raises(DeliveryError) as refused:
         WebhookSink("http://127.0.0.1:9/nothing").deliver([ALERT], 1.0)
-    except DeliveryError as exc:
-        assert exc.retry
-    else:
-        raise AssertionError("a refused connection must fail")
+    assert refused.value.retry
 
 
 def test_log_sink_writes_one_alert_event(logs: CapturedLogs) -> None:

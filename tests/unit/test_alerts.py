@@ -118,7 +118,7 @@ def test_a_known_error_is_not_new_again_after_the_cooldown() -> None:
 def test_spike_needs_min_count_and_factor_times_the_baseline() -> None:
     clock = FakeClock(0.0)
     settings = {"rules": {"new_error": False, "error_spike": {"min_count": 5, "factor": 3.0}}}
-    bus, alerts, (recorder,) = build({**settings, "cooldown": 0}, clock=clock)
+    bus, alerts, (_recorder,) = build({**settings, "cooldown": 0}, clock=clock)
     event = failure()
     for _ in range(4):
         bus.publish(event)
@@ -146,8 +146,9 @@ def test_two_workers_sharing_a_memory_notify_once() -> None:
     second = build(clock=clock, memory=memory)
     for bus, _, _ in (first, second):
         bus.publish(failure())
-    told = first[1].notified + second[1].notified
-    assert told == 1
+        bus.publish(BreakerStateChanged("GET /r", "closed", "open", "failure_rate"))
+    assert first[1].notified == 2  # new_error and breaker_open
+    assert second[1].notified == 0
 
 
 def test_breaker_open_fires_and_its_closing_resolves() -> None:
@@ -177,7 +178,7 @@ def test_breaker_open_fires_and_its_closing_resolves() -> None:
 
 def test_an_escalation_is_told_within_the_cooldown() -> None:
     clock = FakeClock(1000.0)
-    _, alerts, (recorder,) = build(clock=clock)
+    _, alerts, (_recorder,) = build(clock=clock)
     low = Alert("custom", "thing:1", "warning", "low")
     assert alerts.notify(low)
     assert not alerts.notify(low)
@@ -226,7 +227,8 @@ def test_no_notification_carries_raw_exception_text_or_secrets() -> None:
     bus.publish(BreakerStateChanged("mail to alice@example.com", "closed", "open", "x"))
     alerts.outbox.pump()
     text = repr([a.as_dict() for a in recorder.alerts])
-    assert "sk_live" not in text and "upstream said" not in text
+    assert "sk_live" not in text
+    assert "upstream said" not in text
     assert "alice@example.com" not in text
     assert "[REDACTED" in text
 
@@ -255,3 +257,28 @@ def test_memory_claims_expire_and_release() -> None:
     for key in "bcdefgh":
         memory.claim(key, 10)
     assert len(memory) <= 4
+
+
+def test_firing_alerts_are_resent_to_sinks_that_expire_them() -> None:
+    """Alertmanager forgets an alert at its endsAt: a breaker still open is re-sent each refresh."""
+    clock = FakeClock(1000.0)
+    expiring = Recorder("alertmanager")
+    expiring.refresh = 60.0
+    plain = Recorder("webhook")
+    parsed = Settings.from_mapping({})
+    alerts = Alerts(parsed.alerts, redact=str, sinks=[expiring, plain], clock=clock)
+    bus = EventBus()
+    alerts.attach(bus)
+    bus.publish(BreakerStateChanged("GET /r", "closed", "open", "failure_rate"))
+    alerts.outbox.pump()
+    clock.advance(30)
+    alerts.outbox.pump()
+    clock.advance(31)
+    alerts.outbox.pump()
+    assert [a.status for a in expiring.alerts] == ["firing", "firing"]
+    assert len(plain.alerts) == 1
+    bus.publish(BreakerStateChanged("GET /r", "open", "closed", "recovered"))
+    clock.advance(61)
+    alerts.outbox.pump()
+    assert [a.status for a in expiring.alerts] == ["firing", "firing", "resolved"]
+    assert alerts.firing == []

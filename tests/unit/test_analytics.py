@@ -56,7 +56,7 @@ def test_one_group_per_type_frame_and_route() -> None:
     fail(pipeline, raised(checkout))
     fail(pipeline, raised(refund))
     fail(pipeline, raised(checkout), route="POST /other")
-    fail(pipeline, raised(lambda: {}["k"]))
+    fail(pipeline, raised(lambda: dict[str, int]()["k"]))
     groups = pipeline.analytics.top(10)
     assert [g.count for g in groups] == [2, 1, 1, 1]
     assert groups[0].frame == "test_analytics.py:checkout"
@@ -79,7 +79,8 @@ def test_a_group_keeps_what_the_issue_lists() -> None:
     assert group["routes"] == ["POST /checkout"]
     assert group["status"] == 500
     assert group["classification"] == "unknown"
-    assert group["last_error_id"] and len(group["last_error_id"]) == 32
+    assert group["last_error_id"]
+    assert len(group["last_error_id"]) == 32
     assert "4111" not in group["sample_message"]
     assert "declined" in group["sample_message"]
     assert set(group) >= {"fingerprint", "rate", "baseline", "last_correlation_id", "frame"}
@@ -145,7 +146,8 @@ def test_disabled_analytics_counts_nothing() -> None:
 
 
 def test_it_publishes_error_recorded_new_once() -> None:
-    pipeline = Pipeline()
+    """Every failure (no spike rule defers them), ``new`` on the first only."""
+    pipeline = Pipeline({"alerts": {"rules": {"error_spike": False}}})
     seen: list[tuple[int, bool]] = []
     pipeline.events.subscribe(ErrorRecorded, lambda e: seen.append((e.group.count, e.new)))
     exc = raised(checkout)

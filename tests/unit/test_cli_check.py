@@ -70,7 +70,9 @@ def test_unreadable_sources_are_usage_errors(
     (tmp_path / "bad.toml").write_text("[x\n", encoding="utf-8")
     assert main(["check", "bad.toml"]) == 2
     err = capsys.readouterr().err
-    assert "cannot import" in err and "no attribute" in err and "no SEAWALL" in err
+    assert "cannot import" in err
+    assert "no attribute" in err
+    assert "no SEAWALL" in err
 
 
 def test_tables_align_for_people() -> None:

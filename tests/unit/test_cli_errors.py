@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from seawall.cli import main
+from seawall.context.correlation import reset_correlation_id, set_correlation_id
 from seawall.server.pipeline import Pipeline
 from seawall.testing import CapturedLogs, capture_logs
 
@@ -24,13 +25,13 @@ def failing_traffic(pipeline: Pipeline) -> None:
     plan = [(pay, "POST /pay"), (pay, "POST /pay"), (ship, "POST /ship"), (pay, "POST /pay"),
             (ship, "GET /ship/{id}"), (pay, "POST /retry")]  # fmt: skip
     for n, (fn, route) in enumerate(plan):
-        from seawall.context.correlation import set_correlation_id
-
-        set_correlation_id(f"req-{n}")
+        token = set_correlation_id(f"req-{n}")
         try:
             fn()
         except Exception as exc:
             pipeline.problem(exc, method=route.split()[0], path="/", route=route)
+        finally:
+            reset_correlation_id(token)
 
 
 @pytest.fixture
@@ -67,7 +68,8 @@ def test_errors_prints_a_stable_table_when_piped(
     assert main(["errors", str(path), "--limit", "2"]) == 0
     header, first, second = capsys.readouterr().out.splitlines()
     assert header.split("\t")[:3] == ["COUNT", "FINGERPRINT", "EXCEPTION"]
-    assert first.split("\t")[0] == "3" and first.split("\t")[3] == "POST /pay"
+    assert first.split("\t")[0] == "3"
+    assert first.split("\t")[3] == "POST /pay"
     assert second.split("\t")[0] == "1"
 
 

@@ -11,6 +11,7 @@ notification.
 from __future__ import annotations
 
 import functools
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -111,8 +112,10 @@ class Alerts:
         return self.memory.claim(key, ttl)
 
     def quiet(self, key: str, severity: Severity) -> bool:
-        until = self._quiet.get(f"{key}:{severity}")
-        return until is not None and until > self._clock()
+        return self.quiet_until(key, severity) > self._clock()
+
+    def quiet_until(self, key: str, severity: Severity) -> float:
+        return self._quiet.get(f"{key}:{severity}", -math.inf)
 
     def critical(self, breaker: str) -> bool:
         if self._breakers is None:

@@ -52,6 +52,10 @@ class RuleContext(Protocol):
         """True while ``key`` at ``severity`` is in cooldown here (skip building the alert)."""
         ...
 
+    def quiet_until(self, key: str, severity: Severity) -> float:
+        """The monotonic time that cooldown ends (in the past when there is none)."""
+        ...
+
     def critical(self, breaker: str) -> bool:
         """True when the breaker of that name guards something marked ``critical``."""
         ...
@@ -142,12 +146,17 @@ class ErrorSpikeRule:
     def evaluate(self, event: ErrorRecorded, ctx: RuleContext) -> Iterable[Alert]:
         group = event.group
         key = f"error:{group.fingerprint}"
-        if ctx.quiet(key, "critical"):
-            return ()
         now = ctx.monotonic()
+        quiet_until = ctx.quiet_until(key, "critical")
+        if quiet_until > now:
+            group.defer(until=quiet_until)
+            return ()
         count = group.window_count(now)
         baseline = group.baseline(now)
-        if count < self.min_count or count < self.factor * baseline:
+        threshold = max(self.min_count, self.factor * baseline)
+        if count < threshold:
+            # the window cannot reach the threshold before this many more failures
+            group.defer(count=group.count + max(int(threshold - count), 1))
             return ()
         details = _error_details(group)
         details.update(window_count=count, baseline=round(baseline, 3), window=self.window)

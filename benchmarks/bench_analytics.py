@@ -1,0 +1,119 @@
+"""What error analytics and alert rules add to the error path (target: at most 2 µs), and
+that the happy path publishes nothing they listen to.
+
+Two measures, interleaved rounds, median and spread:
+- the bus: ``publish(RequestFailed)`` of one failure (20-frame traceback, its app frame already
+  found by the log's event, as in a pipeline) with no listener, analytics, analytics + alerts
+  in steady state (fingerprint known, incident in cooldown: what each failure of a storm pays);
+- the whole error path: ``Pipeline.problem`` on a fresh 20-frame exception, log event built
+  (then dropped), with analytics and alerts on versus off.
+
+    python benchmarks/bench_analytics.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from seawall.clock import FakeClock
+from seawall.config.settings import Settings
+from seawall.observability.alerts import Alerts
+from seawall.observability.analytics import ErrorAnalytics
+from seawall.observability.events import EventBus, RequestFailed
+from seawall.server.pipeline import Pipeline
+
+ROUNDS = 9
+N = 20_000
+OFF = {
+    "analytics": {"enabled": False},
+    "alerts": {"rules": dict.fromkeys(("new_error", "error_spike", "breaker_open", "recovery_exhausted", "retry_budget_exhausted", "readiness_failed"), False)},
+}  # fmt: skip
+
+
+def deep(n: int) -> None:
+    if n:
+        deep(n - 1)
+    raise ConnectionError("upstream refused")
+
+
+def failure() -> RequestFailed:
+    try:
+        deep(19)
+    except ConnectionError as exc:
+        problem = Pipeline().problems.to_problem(exc, correlation_id="c", instance="/x")
+        return RequestFailed(exc, problem, "GET", "GET /orders/{id}")
+    raise AssertionError
+
+
+def _drop(logger: Any, name: str, event: Any) -> Any:
+    raise structlog.DropEvent
+
+
+def bus_cases() -> dict[str, Callable[[], None]]:
+    event = failure()
+    clock = FakeClock(1000.0)
+    bare, with_analytics, with_alerts = EventBus(), EventBus(), EventBus()
+    ErrorAnalytics(redact=str, clock=clock).attach(with_analytics)
+    ErrorAnalytics(redact=str, clock=clock).attach(with_alerts)
+    Alerts(Settings().alerts, redact=str, sinks=[], clock=clock).attach(with_alerts)
+    cases = {}
+    for name, bus in (("bus: no listener", bare), ("bus: analytics", with_analytics),
+                      ("bus: analytics + alerts", with_alerts)):  # fmt: skip
+        for _ in range(100):  # the group exists, the incident is in cooldown
+            bus.publish(event)
+        cases[name] = lambda publish=bus.publish: publish(event)
+    return cases
+
+
+def pipeline_cases() -> dict[str, Callable[[], None]]:
+    cases = {}
+    for name, settings in (("pipeline: analytics off", OFF), ("pipeline: analytics on", None)):
+        pipeline = Pipeline(settings, logger=structlog.wrap_logger(None, processors=[_drop]))
+
+        def fail(pipeline: Pipeline = pipeline) -> None:
+            try:
+                deep(19)
+            except ConnectionError as exc:
+                pipeline.problem(exc, method="GET", path="/orders/1", route="GET /orders/{id}")
+
+        for _ in range(100):
+            fail()
+        cases[name] = fail
+    return cases
+
+
+def measure(cases: dict[str, Callable[[], None]], n: int) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(ROUNDS):
+        for name, case in cases.items():
+            start = time.perf_counter()
+            for _ in range(n):
+                case()
+            results[name].append((time.perf_counter() - start) / n * 1e6)
+    return results
+
+
+def report(results: dict[str, list[float]]) -> None:
+    base = statistics.median(next(iter(results.values())))
+    for name, times in results.items():
+        median = statistics.median(times)
+        print(
+            f"{name:26s} {median:7.2f} µs/failure  (+{median - base:5.2f} µs)"
+            f"  spread {min(times):.2f}-{max(times):.2f}"
+        )
+
+
+def main() -> None:
+    report(measure(bus_cases(), N))
+    report(measure(pipeline_cases(), N // 10))
+    listened = sorted(k.__name__ for k in Pipeline().events._listeners)
+    print("a pipeline listens to:", ", ".join(listened), "(none is published on success)")
+
+
+if __name__ == "__main__":
+    main()
