@@ -162,9 +162,12 @@ def _utc(wall: float) -> str:
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    """Plain columns (no colour: the output is often piped)."""
+    """Aligned columns on a terminal, tab-separated lines when piped (as ``seawall errors``);
+    never colour."""
     cells = [[c.upper() for c in COLUMNS]]
     cells += [["" if row.get(c) is None else str(row[c]) for c in COLUMNS] for row in rows]
+    if not sys.stdout.isatty():
+        return "\n".join("\t".join(line) for line in cells)
     widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -58,11 +59,11 @@ def redis(tmp_path: Path) -> Iterator[Service]:
 def test_breakers_over_the_admin_api_prints_a_table(
     admin: tuple[str, Pipeline], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A header row and one row per breaker, plain text."""
+    """A header row and one row per breaker, tab-separated when piped."""
     url, _ = admin
     assert main(["breakers", "--url", url, "--token", TOKEN]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["NAME", "STATE", "CALLS", "FAILURE_RATE", "OPEN_UNTIL"]
+    assert lines[0].split("\t") == ["NAME", "STATE", "CALLS", "FAILURE_RATE", "OPEN_UNTIL"]
     assert lines[1].startswith(ROUTE)
     assert "closed" in lines[1]
 
@@ -171,3 +172,17 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.005)
     return True
+
+
+def test_on_a_terminal_the_table_is_aligned(
+    admin: tuple[str, Pipeline], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Columns padded with spaces, no tabs, no colour codes."""
+    url, _ = admin
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["breakers", "--url", url, "--token", TOKEN]) == 0
+    out = capsys.readouterr().out
+    header, row = out.splitlines()
+    assert "\t" not in out
+    assert "\x1b[" not in out
+    assert row.index("closed") == header.index("STATE")
