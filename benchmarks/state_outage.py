@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))
@@ -46,22 +47,21 @@ async def load(base: str, stop: float, out: list[float], failed: list[int]) -> N
                 failed.append(answer.status_code)
 
 
-async def round_(base: str, seconds: float, kill: object) -> tuple[list[float], list[int]]:
+async def measure(
+    base: str, seconds: float, kill: Callable[[], None] | None
+) -> tuple[list[float], list[int]]:
     out: list[float] = []
     failed: list[int] = []
     stop = time.monotonic() + seconds
     tasks = [asyncio.create_task(load(base, stop, out, failed)) for _ in range(8)]
     await asyncio.sleep(seconds / 2)
-    if callable(kill):
+    if kill is not None:
         kill()
     await asyncio.gather(*tasks)
     return sorted(out), failed
 
 
-def one(kind: str, backend: str, seconds: float) -> str:
-    redis_server = shutil.which("redis-server")
-    if redis_server is None:
-        return "redis-server is not installed: apt-get install redis-server"
+def one(kind: str, backend: str, seconds: float, redis_server: str) -> str:
     with tempfile.TemporaryDirectory() as directory:
         redis_port, port = free_port(), free_port()
         argv = [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""]
@@ -74,7 +74,7 @@ def one(kind: str, backend: str, seconds: float) -> str:
             with serve(server_argv(kind, port), port, log, env) as server:
                 time.sleep(2.0)  # workers up and connected
                 kill = redis.process.kill if backend == "redis" else None
-                out, failed = asyncio.run(round_(server.base_url, seconds, kill))
+                out, failed = asyncio.run(measure(server.base_url, seconds, kill))
     p50, p99 = out[len(out) // 2], out[int(len(out) * 0.99)]
     return (
         f"{backend:6} n={len(out):5}  p50 {p50 * 1000:6.1f}  p99 {p99 * 1000:6.1f}  "
@@ -88,9 +88,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0)
     args = parser.parse_args()
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        print("redis-server is not installed: apt-get install redis-server")
+        return
     for n in range(args.rounds):
         for backend in ("memory", "redis") if n % 2 == 0 else ("redis", "memory"):
-            print(f"round {n + 1}: {one(args.server, backend, args.seconds)}", flush=True)
+            result = one(args.server, backend, args.seconds, redis_server)
+            print(f"round {n + 1}: {result}", flush=True)
 
 
 if __name__ == "__main__":

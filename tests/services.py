@@ -54,10 +54,11 @@ def binary(name: str, package: str) -> str:
 
 
 @contextmanager
-def redis_server(directory: Path) -> Iterator[Service]:
-    """A ``redis-server`` without persistence; its URL is ``redis://127.0.0.1:PORT/0``."""
+def redis_server(directory: Path, port: int | None = None) -> Iterator[Service]:
+    """A ``redis-server`` without persistence; its URL is ``redis://127.0.0.1:PORT/0``
+    (``port``: a given one, to restart a server where its clients look for it)."""
     path = binary("redis-server", "redis-server")
-    port = free_port()
+    port = free_port() if port is None else port
     argv = [
         path, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
         "--save", "", "--appendonly", "no", "--protected-mode", "yes",

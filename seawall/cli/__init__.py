@@ -16,7 +16,7 @@ from seawall._version import __version__
 
 __all__ = ["COMMANDS", "main", "parser"]
 
-COMMANDS: tuple[str, ...] = ("logs", "errors", "check", "dlq")
+COMMANDS: tuple[str, ...] = ("logs", "errors", "check", "breakers", "dlq")
 """The modules of ``seawall.cli`` that add subcommands, in the order ``--help`` lists them."""
 
 

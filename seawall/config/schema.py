@@ -29,6 +29,7 @@ __all__ = [
     "Routes",
     "SettingsError",
     "SpikeRule",
+    "StateSettings",
 ]
 
 Incoming = Literal["accept", "reject", "ignore"]
@@ -40,6 +41,7 @@ BreakerMode = Literal["enforce", "metrics_only", "disabled"]
 TimeoutMode = Literal["deadline", "thread"]
 DeadLetterBackend = Literal["sqlite", "redis"]
 FallbackOn = Literal["rejected", "error"]
+StateBackend = Literal["memory", "redis"]
 Details = Literal["never", "always", "token"]
 
 INCOMING: tuple[Incoming, ...] = get_args(Incoming)
@@ -51,6 +53,7 @@ BREAKER_MODES: tuple[BreakerMode, ...] = get_args(BreakerMode)
 TIMEOUT_MODES: tuple[TimeoutMode, ...] = get_args(TimeoutMode)
 DEAD_LETTER_BACKENDS: tuple[DeadLetterBackend, ...] = get_args(DeadLetterBackend)
 FALLBACK_ON: tuple[FallbackOn, ...] = get_args(FallbackOn)
+STATE_BACKENDS: tuple[StateBackend, ...] = get_args(StateBackend)
 DETAILS: tuple[Details, ...] = get_args(Details)
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -177,6 +180,14 @@ class DeadLetterSettings:
     url: str | None = None  # the Redis URL of the ``redis`` backend
     retention: float = 604800.0  # seconds an entry is kept
     max_entries: int = 100000  # per store; the oldest go first
+
+
+@dataclass(frozen=True, slots=True)
+class StateSettings:
+    backend: StateBackend = "memory"
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "seawall:"
+    timeout: float = 0.05  # seconds any Redis command may take before the worker goes on alone
 
 
 @dataclass(frozen=True, slots=True)

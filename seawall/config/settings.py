@@ -28,6 +28,7 @@ from seawall.config.schema import (
     RedactionSettings,
     Routes,
     SettingsError,
+    StateSettings,
 )
 from seawall.config.sections.admin import parse_admin
 from seawall.config.sections.alerts import parse_alerts, parse_analytics
@@ -39,6 +40,7 @@ from seawall.config.sections.logging import parse_logging
 from seawall.config.sections.metrics import parse_metrics
 from seawall.config.sections.policy import parse_defaults, parse_routes
 from seawall.config.sections.redaction import parse_redaction
+from seawall.config.sections.state import parse_state
 
 __all__ = ["Settings", "SettingsError"]
 
@@ -65,6 +67,7 @@ class Settings:
     logging: LoggingSettings = section(parse_logging, LoggingSettings)
     defaults: PolicySettings = section(parse_defaults, PolicySettings)
     routes: Routes = section(parse_routes, tuple)
+    state: StateSettings = section(parse_state, StateSettings)
     admin: AdminSettings = section(parse_admin, AdminSettings)
     metrics: MetricsSettings = section(parse_metrics, MetricsSettings)
     health: HealthSettings = section(parse_health, HealthSettings)

@@ -37,6 +37,8 @@ __all__ = [
     "RequestRejected",
     "ResponseAborted",
     "StaleServed",
+    "StateRestored",
+    "StateUnavailable",
     "subscribe",
 ]
 
@@ -165,6 +167,22 @@ class CorrelationIdInvalid(Event):
 
     hint: str
     action: str
+
+
+@dataclass(frozen=True, slots=True)
+class StateUnavailable(Event):
+    """The shared state backend stopped answering: each worker decides alone until it is back."""
+
+    backend: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class StateRestored(Event):
+    """The shared state backend answers again (after ``down_for`` seconds) and was re-read."""
+
+    backend: str
+    down_for: float
 
 
 E = TypeVar("E", bound=Event)

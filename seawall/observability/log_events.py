@@ -1,6 +1,6 @@
 """Logging as a subscriber of the event bus: one sanitized structlog line per failure,
 rejection, aborted response, breaker move, failed fallback, passed deadline, dropped header,
-failed answer and invalid correlation id."""
+failed answer, invalid correlation id and shared state outage."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from seawall.observability.events import (
     RequestFailed,
     RequestRejected,
     ResponseAborted,
+    StateRestored,
+    StateUnavailable,
 )
 from seawall.observability.redaction import Redactor
 
@@ -56,6 +58,8 @@ class EventLog:
             (DeadlineExceeded, self.deadline_exceeded),
             (HeadersDropped, self.headers_dropped),
             (AnswerFailed, self.answer_failed),
+            (StateUnavailable, self.state_unavailable),
+            (StateRestored, self.state_restored),
         ]
         for kind, write in writers:
             bus.subscribe(kind, _unless_quiet(write))
@@ -132,6 +136,14 @@ class EventLog:
 
     def correlation_id_invalid(self, event: CorrelationIdInvalid) -> None:
         self.logger.warning("correlation_id_invalid", hint=event.hint, action=event.action)
+
+    def state_unavailable(self, event: StateUnavailable) -> None:
+        self.logger.warning(
+            "state_unavailable", backend=event.backend, error=self._redact(event.error)
+        )
+
+    def state_restored(self, event: StateRestored) -> None:
+        self.logger.info("state_restored", backend=event.backend, down_for=round(event.down_for, 3))
 
 
 def _unless_quiet(write: Callable[[Any], None]) -> Callable[[Any], None]:

@@ -41,6 +41,7 @@ from seawall.observability.events import (
     RequestRejected,
     ResponseAborted,
     StaleServed,
+    StateUnavailable,
 )
 from seawall.observability.metric_files import collect, compact
 from seawall.observability.request_metrics import METHODS, FileRoute, RouteMetrics
@@ -150,6 +151,10 @@ class Metrics:
             "seawall_stale_responses", "Refused requests answered with a stale response.",
             ["http_route"], registry=r,
         )  # fmt: skip
+        self.state_outages = Counter(
+            "seawall_state_outages", "Times the shared state backend stopped answering.",
+            ["backend"], registry=r,
+        )  # fmt: skip
         self._routes: dict[str, RouteMetrics | FileRoute] = {}
         self._keys: dict[str | None, RouteMetrics | FileRoute] = {}
         self._lock = threading.Lock()
@@ -208,6 +213,7 @@ class Metrics:
         events.subscribe(FallbackServed, self._fallback_served)
         events.subscribe(FallbackFailed, self._fallback_failed)
         events.subscribe(StaleServed, self._stale)
+        events.subscribe(StateUnavailable, self._state_outage)
 
     def _rejected(self, event: RequestRejected) -> None:
         self.rejections.labels(label_of(event.route), event.reason).inc()
@@ -227,6 +233,9 @@ class Metrics:
 
     def _stale(self, event: StaleServed) -> None:
         self.stale.labels(label_of(event.route)).inc()
+
+    def _state_outage(self, event: StateUnavailable) -> None:
+        self.state_outages.labels(event.backend).inc()
 
     # -- sampled levels ------------------------------------------------------------------
 

@@ -82,6 +82,24 @@ class CircuitBreaker(BreakerCore):
         """Back to the configured mode's state (closed unless ``mode`` says otherwise), empty."""
         self._manual(self._base_state, "reset")
 
+    def hold_open(self, until: float, reason: str) -> bool:
+        """Reject calls until the clock reads ``until``, then go half-open as usual.
+
+        For shared state: another worker's trip, or a half-open lease held elsewhere. A closed
+        or half-open breaker opens; an open one moves its end; a manual state is kept (False).
+        """
+        with self._lock:
+            state = self._state
+            if state is State.FORCED_OPEN or state is State.DISABLED:
+                return False
+            if state is State.METRICS_ONLY:
+                return False
+            event = None if state is State.OPEN else self._enter(State.OPEN, self._clock(), reason)
+            self._open_until = self._reject_until = until
+        if event is not None:
+            notify(self.name, self._listeners, event)
+        return True
+
     # -- observation ---------------------------------------------------------------------
 
     @property

@@ -8,7 +8,7 @@ events carry (the route key, or the dependency's name).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,7 +38,17 @@ class BreakerRegistry:
 
     def __init__(self) -> None:
         self._entries: list[BreakerEntry] = []
+        self._watchers: tuple[Callable[[BreakerEntry], object], ...] = ()
         self._lock = threading.Lock()
+
+    def watch(self, watcher: Callable[[BreakerEntry], object]) -> None:
+        """Call ``watcher(entry)`` for every breaker registered so far and each one added later
+        (shared state attaches itself to breakers built after it, as views are on first use)."""
+        with self._lock:
+            self._watchers = (*self._watchers, watcher)
+            entries = self._entries
+        for entry in entries:
+            watcher(entry)
 
     def add(self, breaker: CircuitBreaker, *, kind: Kind, critical: bool = False) -> BreakerEntry:
         """Register ``breaker`` under its name (once: a second add returns the first entry)."""
@@ -48,7 +58,10 @@ class BreakerRegistry:
                     return entry
             entry = BreakerEntry(breaker.name, breaker, kind, critical)
             self._entries = [*self._entries, entry]  # readers iterate a snapshot, lock-free
-            return entry
+            watchers = self._watchers
+        for watcher in watchers:
+            watcher(entry)
+        return entry
 
     def named(self, name: str) -> list[BreakerEntry]:
         """Every breaker registered under ``name`` (empty when none is)."""

@@ -37,9 +37,11 @@ from seawall.observability.log_events import EventLog
 from seawall.observability.redaction import Redactor
 from seawall.resilience.bulkhead import Bulkhead
 from seawall.resilience.registry import BreakerRegistry
+from seawall.server.admin import AdminAPI
 from seawall.server.endpoints import Endpoints
 from seawall.server.guard import GuardTable, RouteGuard
 from seawall.server.response import Rendered, last_resort
+from seawall.state import StateBackend, alert_memory, open_state
 
 if TYPE_CHECKING:
     from seawall.observability.metrics import Metrics
@@ -48,9 +50,10 @@ __all__ = ["Pipeline"]
 
 
 class Pipeline:
-    """Correlation policy, redactor, problem registry, route guards and the event bus, with
-    the error :attr:`analytics` and :attr:`alerts` subscribed to it, and the operational
-    endpoints: :attr:`health` always, :attr:`metrics` when enabled.
+    """Correlation policy, redactor, problem registry, route guards, the event bus, the
+    operational endpoints (:attr:`health` always, :attr:`metrics` when enabled, the admin API
+    with a token), the error :attr:`analytics` and :attr:`alerts`, and where breaker state is
+    shared (:attr:`state`).
 
     ``events`` forwards to the process-wide bus (:func:`seawall.events.subscribe`); the
     ``seawall`` logger (or ``logger``) writes its events.
@@ -85,6 +88,9 @@ class Pipeline:
             events=self.events,
             breakers=self.breakers,
         )
+        self.state: StateBackend = open_state(
+            settings.state, self.breakers, self.events, clock=clock
+        )
         self.analytics = ErrorAnalytics(
             redact=self.redactor.text,
             max_fingerprints=settings.analytics.max_fingerprints,
@@ -96,6 +102,7 @@ class Pipeline:
             settings.alerts,
             redact=self.redactor.text,
             breakers=self.breakers,
+            memory=alert_memory(self.state, clock=clock or monotonic),
             clock=clock or monotonic,
         )
         if settings.analytics.enabled:
@@ -121,6 +128,7 @@ class Pipeline:
                 bulkheads=self._bulkheads,
             )
             self.metrics.mount(self.endpoints)
+        AdminAPI(self).mount()
 
     def _bulkheads(self) -> list[Bulkhead]:
         return [g.engine.bulkhead for g in self.guards.made if g.engine.bulkhead is not None]
