@@ -73,8 +73,10 @@ class AnchorIndex:
         wanted: list[int] = []
         if self._found:
             found = self._found
-            for match in self._guarded.finditer(text):
-                indices, companions = found[match.lastindex or 0]
+            # Each anchor's detectors once, however often it occurs (a run of glued anchors
+            # costs one pass, not one substring test per occurrence).
+            for group in {match.lastindex or 0 for match in self._guarded.finditer(text)}:
+                indices, companions = found[group]
                 wanted += indices
                 for anchor, more in companions:
                     if anchor in text:

@@ -126,7 +126,7 @@ DETECTORS: tuple[Detector, ...] = (
     _d("pem", r"Private-Lines: ?\d{1,4}[\s\S]{0,8192}?(?:Private-MAC: ?[0-9a-f]{40,64}|\Z)", ("Private-Lines:",), at_anchor=False),
     _d("aws", r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)" + _starts_token(4) + r"[A-Z0-9]{16}" + _E, ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA")),
     # A secret access key right after its key id, whatever separates them.
-    _d("aws", r"(?:AKIA|ASIA)" + _starts_token(4) + r"[A-Z0-9]{16}[^A-Za-z0-9/+=]{1,24}([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])", ("AKIA", "ASIA"), 1, _aws_secret_valid),
+    _d("aws", r"(?:AKIA|ASIA)" + _starts_token(4) + r"[A-Z0-9]{16}[^A-Za-z0-9+=]{1,24}?(?<![A-Za-z0-9/+=])([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])", ("AKIA", "ASIA"), 1, _aws_secret_valid),
     _d("aws", r"(?i:aws)[A-Za-z0-9_ .\-\"':=]{0,40}?(?<![A-Za-z0-9/+=])([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])", ("aws", "AWS", "Aws"), 1, _aws_secret_valid),
     _d("google", r"AIza" + _starts_token(4) + r"[0-9A-Za-z_\-]{35}" + _E.replace("_", "_\\-"), ("AIza",)),
     _d("azure", r"(?i)(?:AccountKey|SharedAccessKey|SharedAccessSignature)=([^;\s\"']{8,512})", ("accountkey", "sharedaccess"), 1, flags=re.IGNORECASE),
