@@ -121,8 +121,19 @@ def _combined(
             if other not in anchor and _may_share_guard(anchor, other)
         )
         found.append((tuple(dict.fromkeys(inside)), companions))
-        after = anchor[_guard(anchor) + 1 :]
-        return (f"(?={re.escape(after)})" if after else "") + "()"
+        return "()"
+
+    def after(anchors: list[str], done: int) -> str:
+        """A trie of what follows the guard in ``anchors`` (``done`` characters of it checked),
+        each branch starting with a literal, which the engine rejects in one comparison."""
+        by_next: dict[str, list[str]] = {}
+        ending: list[str] = []
+        for anchor in anchors:
+            rest = anchor[_guard(anchor) + 1 + done :]
+            (by_next.setdefault(rest[0], []) if rest else ending).append(anchor)
+        alternatives = [re.escape(char) + after(members, done + 1) for char, members in by_next.items()]
+        alternatives += [group(anchor) for anchor in ending]
+        return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
 
     def branch(anchors: list[str], matched: str, guard: str) -> str:
         """Alternatives for anchors whose text just before the guard ends with ``matched``."""
@@ -138,7 +149,10 @@ def _combined(
             f"(?<={re.escape(char + matched + guard)})" + branch(members, char + matched, guard)
             for char, members in longer.items()
         ]
-        alternatives += [group(anchor) for anchor in here]
+        if here:
+            # What follows the guard is checked without being consumed: an anchor may start
+            # inside another one ("AKIASIA..."), and the scan must still stop at its guard.
+            alternatives.append(f"(?={after(here, 0)})")
         if len(alternatives) == 1:
             return alternatives[0]
         # One character-set test first: most guards have none of the characters wanted.

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+import string
 from collections.abc import Callable
 
 from seawall.observability.redaction.anchors import DIGITS
@@ -112,11 +113,15 @@ def _d(
     check: Callable[[str], bool] | None = None,
     flags: int = 0,
     at_anchor: bool = True,
+    before: str = "",
 ) -> Detector:
     return Detector(
         name, re.compile(pattern, flags), anchors, group, check, bool(flags & re.IGNORECASE),
-        at_anchor,
+        at_anchor, frozenset(before),
     )  # fmt: skip
+
+
+_LOCAL_PART = string.ascii_letters + string.digits + "._%+-"
 
 
 DETECTORS: tuple[Detector, ...] = (
@@ -149,8 +154,9 @@ DETECTORS: tuple[Detector, ...] = (
     # known scheme that look like credentials ("Token validation failed" stays).
     _d("auth_header", r"(?i)(?:authorization|authenticate)[\"']?[ \t]{0,4}[:=][ \t]{0,4}[\"']?[A-Za-z][A-Za-z0-9_\-]{0,30}[ \t]+(" + AUTH_VALUE + ")", ("authorization", "authenticate"), 1, flags=re.IGNORECASE),
     _d("auth_header", r"(?i)\b(?:" + AUTH_SCHEMES + r")[ \t]+(" + AUTH_VALUE + ")", ("bearer", "basic", "token", "digest", "apikey", "negotiate", "ntlm", "ssws", "aws4-hmac", "hoba", "mutual", "vapid", "scram-sha", "dpop", "gnap", "privatetoken"), 1, credential_like, flags=re.IGNORECASE),
-    # The local part is possessive: '@' is not one of its characters, so backtracking never helps.
-    _d("email", r"(?:(?<![A-Za-z0-9._%+\-/:])|(?<=mailto:)|(?<=MAILTO:)|(?<=sip:)|(?<=sips:)|(?<=xmpp:))[A-Za-z0-9._%+\-]{1,64}+@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}" + _E, ("@",), at_anchor=False),
+    # Tried only where a local part ends at an '@': the match starts where the run of local-part
+    # characters before it does. The local part is possessive: '@' is not one of its characters.
+    _d("email", r"(?:(?<![A-Za-z0-9._%+\-/:])|(?<=mailto:)|(?<=MAILTO:)|(?<=sip:)|(?<=sips:)|(?<=xmpp:))[A-Za-z0-9._%+\-]{1,64}+@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}" + _E, ("@",), before=_LOCAL_PART),
     # Digit patterns check what precedes their first digit after matching it, for the same reason.
     # A letter on either side makes the digits part of an identifier (a hex id, a SKU): kept.
     _d("card", r"\d(?<![A-Za-z\d.\-]\d)(?:[ \-]?\d){12,18}(?![A-Za-z\d\-])", (DIGITS,), 0, luhn_valid, at_anchor=False),

@@ -95,7 +95,7 @@ FORMATS: tuple[Detector, ...] = (
     Detector("discord", re.compile(r"(?:https?://)?(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,68}" + _E), ("/api/webhooks/",)),
     # A bot token starts with its numeric id in base64: "1".."9" then a digit encode to these.
     Detector("discord", re.compile(r"[MNO](?<![A-Za-z0-9_\-][MNO])[A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}" + _E),
-             ("MT", "Mj", "Mz", "ND", "NT", "Nj", "Nz", "OD", "OT"), 0, _discord_valid, at_anchor=True),
+             ("MT", "Mj", "Mz", "ND", "NT", "Nj", "Nz", "OD", "OT"), 0, _discord_valid),
     _f("mailgun", ("key-",), f"[{_HEX}]{{32}}"),
     _f("mailchimp", ("",), f"[{_HEX}]{{32}}-us[0-9]{{1,2}}", anchors=("-us",)),
     _f("telegram", ("",), "[0-9]{8,10}:AA[A-Za-z0-9_\\-]{33}", anchors=(":AA",)),

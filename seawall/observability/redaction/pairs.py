@@ -13,7 +13,8 @@ position, so the reader is linear in the text.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import string
+from collections.abc import Iterator, Mapping
 
 from seawall.observability.redaction.keys import KeyMatcher
 from seawall.observability.redaction.shapes import credential_like
@@ -22,15 +23,12 @@ __all__ = ["PairReader", "Span", "cookie_spans", "gated_value"]
 
 Span = tuple[int, int, str]
 
-_KEY = re.compile(
-    # A key starts a word (the check after its first character lets the engine skip ahead),
-    # optionally after "--", "$" or "@"; it is possessive: giving characters back never helps.
-    r"[A-Za-z_](?<![A-Za-z0-9_.\[\]$@][A-Za-z_])[A-Za-z0-9_.\-\[\]]{0,63}+"
-)
-_SEPARATOR = re.compile(
-    r"(?:\\?[\"'])?\]?[ \t]{0,4}(?:=>|:=|\?=|\+=|->|::|[:=])[ \t]{0,4}"
-    r"|(?<=\w)[ \t]{1,4}(?=[^\s=:|&<>])"  # "--password v": a flag and its argument
-)
+_ASSIGN = r"(?:\\?[\"'])?\]?[ \t]{0,4}(?:=>|:=|\?=|\+=|->|::|[:=])"
+_ASSIGN_CHAR = re.compile(r"[:=]")
+_KEY_CHARS = frozenset(string.ascii_letters + string.digits + "_.-[]")
+_KEY_FIRST = frozenset(string.ascii_letters + "_")
+_FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9_.\-]{0,63}+)(?=[ \t]{1,4}[^\s=:|&<>\-])")
+_SEPARATOR = re.compile(_ASSIGN + r"[ \t]{0,4}|[ \t]{1,4}")
 _VALUE = re.compile(
     r"\\\"[^\"\n]{1,4096}?\\\"|\"[^\"\n]{1,4096}\"|'[^'\n]{1,4096}'|`[^`\n]{1,4096}`"
     r"|[^\s\"',;&}<>\])`]{1,4096}"
@@ -57,6 +55,33 @@ _COOKIE_LABELS = frozenset({"cookie", "cookies", "set_cookie", "setcookie"})
 _TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9+/=_\-.~]{12,4096}")
 
 
+def _assigned_keys(text: str) -> Iterator[tuple[int, int]]:
+    """The span of each key followed by an assignment (``=``, ``:``, ``=>``, ``:=``, ``?=``,
+    ``+=``, a closing quote or bracket between): found from each ``:``/``=`` back, so text
+    without them costs one scan in C, and each key a walk over at most 64 characters."""
+    last = 0
+    for match in _ASSIGN_CHAR.finditer(text):
+        end = match.start()
+        if end and text[end - 1] in ":?+" and text[end] == "=":
+            end -= 1
+        floor = max(last, end - 4)
+        while end > floor and text[end - 1] in " \t":
+            end -= 1
+        if end and text[end - 1] == "]":
+            end -= 1
+        if end and text[end - 1] in "\"'":
+            end -= 2 if end > 1 and text[end - 2] == "\\" else 1
+        start = end
+        floor = max(last, end - 64)
+        while start > floor and text[start - 1] in _KEY_CHARS:
+            start -= 1
+        while start < end and text[start] not in _KEY_FIRST:
+            start += 1
+        if start < end:
+            last = match.start()
+            yield start, end
+
+
 def gated_value(value: str) -> bool:
     """A value a ``key``/``login`` key hides: a credential-shaped token, not a path or a name."""
     value = value.strip("\"'`\\")
@@ -74,19 +99,19 @@ class PairReader:
         spans: list[Span] = []
         covered = 0  # the end of the last value read: keys inside it are part of it
         label, gated = self._keys.label, self._keys.gated
-        for match in _KEY.finditer(text):
-            key_start, key_end = match.span()
+        keys: Iterator[tuple[int, int]] | list[tuple[int, int]] = _assigned_keys(text)
+        if "--" in text:
+            keys = sorted([*keys, *(m.span(1) for m in _FLAG.finditer(text))])
+        for key_start, key_end in keys:
             if key_start < covered:
                 continue
-            name = match.group()
+            name = text[key_start:key_end]
             strong = label(name) is not None
             if not strong and not gated(name):
                 continue
             separator = _SEPARATOR.match(text, key_end)
             if separator is None:
                 continue
-            if separator.group().isspace() and text[key_start - 2 : key_start] != "--":
-                continue  # a space separates a value only after a "--flag"
             found = self._value(text, separator.end(), strong, name)
             if found is None:
                 continue

@@ -335,10 +335,16 @@ def _at_anchors(detector: Detector, text: str, lowered: str) -> Iterator[re.Matc
     """The detector's matches, each tried only where one of its anchors occurs."""
     source = lowered if detector.case_insensitive_anchors else text
     match_at = detector.pattern.match
+    before = detector.before
     for anchor in detector.anchors:
         at = source.find(anchor)
         while at >= 0:
-            match = match_at(text, at)
+            start = at
+            if before:
+                floor = max(0, at - 64)
+                while start > floor and text[start - 1] in before:
+                    start -= 1
+            match = match_at(text, start)
             if match is None:
                 at = source.find(anchor, at + 1)
             else:
