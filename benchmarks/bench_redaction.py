@@ -25,9 +25,9 @@ from typing import Any
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # an installed or compiled build wins
 
-from seawall.observability.redaction import RedactingProcessor, Redactor  # noqa: E402
-from seawall.observability.redaction.detectors import DETECTORS  # noqa: E402
-from tests.credential_corpus import (  # noqa: E402
+from seawall.observability.redaction import RedactingProcessor, Redactor
+from seawall.observability.redaction.detectors import DETECTORS
+from tests.credential_corpus import (
     Sample,
     bare,
     contextual,
@@ -243,7 +243,9 @@ def corpus() -> None:
                 missed.add(sample.format)
             else:
                 caught += 1
-        print(f"| {label} | {len(samples)} | {caught / len(samples):.1%} | {', '.join(sorted(missed)) or '-'} |")
+        print(
+            f"| {label} | {len(samples)} | {caught / len(samples):.1%} | {', '.join(sorted(missed)) or '-'} |"
+        )
     keyed = under_key(items)
     caught = sum(secret not in json.dumps(redactor.redact(event)) for _, event, secret in keyed)
     print(f"| (c) dict value under 'token' | {len(keyed)} | {caught / len(keyed):.1%} | - |")
@@ -260,7 +262,9 @@ def corpus() -> None:
             fresh._text(text)
             per.append(time.perf_counter() - started)
         rounds.append(statistics.median(per) * 1e6)
-    print(f"median µs per sample: {statistics.median(rounds):.1f} (rounds {min(rounds):.1f}..{max(rounds):.1f}, target 10)")
+    print(
+        f"median µs per sample: {statistics.median(rounds):.1f} (rounds {min(rounds):.1f}..{max(rounds):.1f}, target 10)"
+    )
     worst = (0.0, "")
     for name, text in near_matches().items():
         started = time.perf_counter()

@@ -20,7 +20,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Format", "FORMATS", "Sample", "bare", "contextual", "lookalikes", "secrets", "under_key"]
+__all__ = [
+    "FORMATS",
+    "Format",
+    "Sample",
+    "bare",
+    "contextual",
+    "lookalikes",
+    "secrets",
+    "under_key",
+]
 
 UPPER = string.ascii_uppercase
 LOWER = string.ascii_lowercase
@@ -88,7 +97,9 @@ def _sgp(rng: random.Random) -> str:
     return "sgp_" + _r(rng, HEX, 16) + "_" + _r(rng, HEX, 40)
 
 
-def _f(name: str, provider: str, make: Callable[[random.Random], str], prefixed: bool = True) -> Format:
+def _f(
+    name: str, provider: str, make: Callable[[random.Random], str], prefixed: bool = True
+) -> Format:
     return Format(name, provider, make, prefixed)
 
 
@@ -322,15 +333,26 @@ def lookalikes(seed: int = 15, count: int = 12) -> list[Sample]:
         lambda: f"image web@sha256:{_r(rng, HEX, 64)} pulled",
         lambda: f"max_tokens={rng.randrange(16, 4096)} temperature=0.{rng.randrange(10)}",
         lambda: f"sort_key={rng.choice(['created_at', 'name', 'price', 'updatedAt'])} order=desc",
-        lambda: rng.choice(["Token validation failed", "Basic authentication required",
-                            "Digest verification failed for upload", "Bearer token expired, refreshing",
-                            "password reset e-mail sent", "token_count=1234 prompt_tokens=56",
-                            "the secret santa list is ready", "session length 42 s",
-                            "Invalid API key format", "keyboard_layout=us passenger=3"]),
+        lambda: rng.choice(
+            [
+                "Token validation failed",
+                "Basic authentication required",
+                "Digest verification failed for upload",
+                "Bearer token expired, refreshing",
+                "password reset e-mail sent",
+                "token_count=1234 prompt_tokens=56",
+                "the secret santa list is ready",
+                "session length 42 s",
+                "Invalid API key format",
+                "keyboard_layout=us passenger=3",
+            ]
+        ),
         lambda: f"pod web-{_r(rng, HEX, 10)}-{_r(rng, LOWER + DIGITS, 5)} restarted",
         lambda: f"customer cus_{_r(rng, ALNUM, 14)} paid invoice in_{_r(rng, ALNUM, 24)}",
         lambda: f"file /var/lib/app/{_r(rng, LOWER, 8)}/{_r(rng, HEX, 12)}.json not found",
-        lambda: f"version {rng.randrange(1, 9)}.{rng.randrange(30)}.{rng.randrange(30)} (build {_r(rng, HEX, 7)})",
+        lambda: (
+            f"version {rng.randrange(1, 9)}.{rng.randrange(30)}.{rng.randrange(30)} (build {_r(rng, HEX, 7)})"
+        ),
         lambda: f"arn:aws:iam::{_r(rng, DIGITS, 12)}:role/{_r(rng, LOWER, 8)}-deploy",
         lambda: f"order ORD-{rng.randrange(2020, 2030)}-{_r(rng, DIGITS, 6)} shipped",
         lambda: f"cache_key=user:{rng.randrange(1000)}:profile hit",

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from seawall.observability.redaction import RedactingFilter, Redactor, redact
-from seawall.observability.redaction.anchors import AnchorIndex
+from seawall.observability.redaction.anchors import AnchorIndex, _guard
 from seawall.observability.redaction.detectors import DETECTORS
 
 R = Redactor()
@@ -52,7 +52,8 @@ def test_the_filter_redacts_the_formatted_message(template: str, args: tuple[Any
     logger.warning(template, *args)
     line = stream.getvalue()
     assert line.strip(), "the line was lost"
-    assert PASSWORD not in line and TOKEN not in line, line
+    assert PASSWORD not in line, line
+    assert TOKEN not in line, line
     assert "[REDACTED:" in line
 
 
@@ -79,7 +80,7 @@ def test_arguments_that_do_not_format_keep_the_line_and_never_reach_stderr(
     logger, stream = _logger("unformattable")
     logger.warning(template, *args)
     line = stream.getvalue()
-    assert line.startswith(template.split("%")[0].strip())
+    assert line.startswith(template.split("%", maxsplit=1)[0].strip())
     assert "[REDACTED:unformattable arguments" in line
     captured = capsys.readouterr()
     assert PASSWORD not in line + captured.err + captured.out
@@ -140,7 +141,7 @@ def test_asgi_header_pairs_are_redacted_by_header_name() -> None:
 
 def test_named_tuples_and_dataclasses_are_redacted_by_field_name() -> None:
     """They keep their field names; a sensitive field's value is replaced."""
-    Login = namedtuple("Login", "user password")  # noqa: PYI024 - the collections kind on purpose
+    Login = namedtuple("Login", "user password")
 
     class Typed(NamedTuple):
         user: str
@@ -255,7 +256,8 @@ def test_every_sensitive_cookie_in_a_cookie_line(line: str) -> None:
 def test_escaped_keys_and_values_are_decoded_for_detection(text: str) -> None:
     """Percent-encoding, JSON and HTML escapes do not hide a key or a value."""
     out = R.text(text)
-    assert PASSWORD not in out and TOKEN not in out, out
+    assert PASSWORD not in out, out
+    assert TOKEN not in out, out
     assert "ann%40example.com" not in out
     assert "[REDACTED:" in out
 
@@ -282,7 +284,8 @@ def test_aws_secret_after_its_key_id_with_any_separator(separator: str) -> None:
     """``AKIA... <sep> <40-char secret>`` hides both."""
     secret = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYzq7xW2rT9L"
     out = R.text(f"creds AKIA{'QZ7XW2RT9LM4NP6V'}{separator}{secret} end")
-    assert secret[:8] not in out and "QZ7XW2RT" not in out, out
+    assert secret[:8] not in out, out
+    assert "QZ7XW2RT" not in out, out
 
 
 @pytest.mark.parametrize(
@@ -323,13 +326,14 @@ def test_addresses_after_a_uri_scheme(text: str) -> None:
         f"export GITHUB_TOKEN={TOKEN}",
         f'{{\\"password\\": \\"{PASSWORD}\\"}}',
         f"dbpassword={PASSWORD}",
-        f"xToken = \"{TOKEN}\"",
+        f'xToken = "{TOKEN}"',
     ],
 )
 def test_key_value_syntaxes(line: str) -> None:
     """Every assignment form real logs and config dumps use hides the value."""
     out = R.text(line)
-    assert PASSWORD not in out and TOKEN not in out, out
+    assert PASSWORD not in out, out
+    assert TOKEN not in out, out
     assert "[REDACTED:" in out
 
 
@@ -392,3 +396,29 @@ def test_the_anchor_index_finds_every_anchor() -> None:
                 continue
             text = f"x {anchor} y"
             assert detector in set(index.detectors_for(text, text.lower())), anchor
+
+
+def test_anchors_sharing_a_guard_are_both_found() -> None:
+    """Two anchors on the same guard character (``npm_`` and ``_live_`` in ``npm_live_``)
+    select the detectors of both, though the regex reports one."""
+    index = AnchorIndex(DETECTORS)
+    pairs = 0
+    for detector in DETECTORS:
+        for anchor in detector.anchors:
+            at = _guard(anchor)
+            if anchor.startswith("#") or at < 0:
+                continue
+            for other_detector in DETECTORS:
+                for other in other_detector.anchors:
+                    b = _guard(other)
+                    if b < 0 or other.startswith("#") or other[b] != anchor[at] or other in anchor:
+                        continue
+                    before = max(anchor[:at], other[:b], key=len)
+                    after = max(anchor[at + 1 :], other[b + 1 :], key=len)
+                    text = f"x {before}{anchor[at]}{after} y"
+                    if anchor not in text or other not in text:
+                        continue
+                    pairs += 1
+                    found = set(index.detectors_for(text, text.lower()))
+                    assert {detector, other_detector} <= found, text
+    assert pairs > 0

@@ -2,7 +2,8 @@
 
 Each anchor that holds a character other than a lowercase letter is filed under its rarest
 such character, its guard (``_`` in ``ghp_``, ``A`` in ``AKIA``); guards are rare in text
-compared with lowercase letters, and punctuation never occurs in a random token's body. One regex holds every such anchor as the guard followed by
+compared with lowercase letters, and punctuation never occurs in a random token's body.
+One regex holds every such anchor as the guard followed by
 checks on what surrounds it (``_(?<=ghp_)``, ``A(?=KIA)``): the regex engine skips from guard
 to guard in C, and at a guard it only compares the few characters around it. So the cost
 follows the number of guards in the text, not the size of the catalogue. Anchors made only
@@ -38,7 +39,7 @@ def _guard(anchor: str) -> int:
     return -1
 
 
-def _PUNCTUATION(char: str) -> bool:  # noqa: N802 - ranked with the str predicates above
+def _PUNCTUATION(char: str) -> bool:
     return char.isascii() and not char.isalnum() and not char.isspace()
 
 
@@ -131,7 +132,9 @@ def _combined(
         for anchor in anchors:
             rest = anchor[_guard(anchor) + 1 + done :]
             (by_next.setdefault(rest[0], []) if rest else ending).append(anchor)
-        alternatives = [re.escape(char) + after(members, done + 1) for char, members in by_next.items()]
+        alternatives = [
+            re.escape(char) + after(members, done + 1) for char, members in by_next.items()
+        ]
         alternatives += [group(anchor) for anchor in ending]
         return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
 
@@ -157,7 +160,11 @@ def _combined(
             return alternatives[0]
         # One character-set test first: most guards have none of the characters wanted.
         chars = "".join(sorted(longer))
-        screen = f"(?<=[{re.escape(chars)}]{re.escape(matched + guard)})" if len(longer) > 3 and not here else ""
+        screen = (
+            f"(?<=[{re.escape(chars)}]{re.escape(matched + guard)})"
+            if len(longer) > 3 and not here
+            else ""
+        )
         return screen + "(?:" + "|".join(alternatives) + ")"
 
     branches = []

@@ -20,7 +20,16 @@ from seawall.observability.redaction.formats import FORMATS
 from seawall.observability.redaction.pattern import Detector
 from seawall.observability.redaction.shapes import credential_like
 
-__all__ = ["AUTH_SCHEMES", "DETECTORS", "DIGITS", "NAMES", "SCANNERS", "Detector", "iban_valid", "luhn_valid"]
+__all__ = [
+    "AUTH_SCHEMES",
+    "DETECTORS",
+    "DIGITS",
+    "NAMES",
+    "SCANNERS",
+    "Detector",
+    "iban_valid",
+    "luhn_valid",
+]
 
 
 def luhn_valid(number: str) -> bool:

@@ -33,8 +33,12 @@ _VALUE = re.compile(
     r"\\\"[^\"\n]{1,4096}?\\\"|\"[^\"\n]{1,4096}\"|'[^'\n]{1,4096}'|`[^`\n]{1,4096}`"
     r"|[^\s\"',;&}<>\])`]{1,4096}"
 )
-_NEXT_LINE = re.compile(r"[ \t]{0,4}\r?\n[ \t]{0,32}(?:- )?([\"']?)([^\s\"':=#]{6,4096})\1[ \t]*(?=\r?\n|$)")
-_XML = re.compile(r"<([A-Za-z_][A-Za-z0-9_.\-:]{0,63}+)(?:[ \t][^<>\n]{0,256})?>([^<\n]{1,4096})</\1>")
+_NEXT_LINE = re.compile(
+    r"[ \t]{0,4}\r?\n[ \t]{0,32}(?:- )?([\"']?)([^\s\"':=#]{6,4096})\1[ \t]*(?=\r?\n|$)"
+)
+_XML = re.compile(
+    r"<([A-Za-z_][A-Za-z0-9_.\-:]{0,63}+)(?:[ \t][^<>\n]{0,256})?>([^<\n]{1,4096})</\1>"
+)
 _ATTRIBUTES = re.compile(
     r"\b(?:key|name|id)[ \t]{0,2}=[ \t]{0,2}[\"']([^\"'<>\n]{1,64})[\"']"
     r"(?:[ \t]{1,8}(?:value|content)[ \t]{0,2}=[ \t]{0,2}[\"']([^\"'<>\n]{1,4096})[\"']"
@@ -117,7 +121,13 @@ class PairReader:
                 continue
             start, end = found
             before = text[key_start - 1] if key_start else " "
-            kind = "query_param" if before in "?&" else "dsn_password" if before == ";" else "key_value"
+            kind = (
+                "query_param"
+                if before in "?&"
+                else "dsn_password"
+                if before == ";"
+                else "key_value"
+            )
             if self._enabled[kind]:
                 spans.append((start, end, kind))
                 covered = end
@@ -126,7 +136,7 @@ class PairReader:
         return spans
 
     def _value(self, text: str, at: int, strong: bool, name: str) -> tuple[int, int] | None:
-        """The span of the value at ``at`` (or on the next line), or None if it is not one to hide."""
+        """The span of the value at ``at`` (or on the next line), or None if not one to hide."""
         match = _VALUE.match(text, at)
         if match is None:
             following = _NEXT_LINE.match(text, at)

@@ -123,7 +123,9 @@ class Redactor:
             # Escaped text ("user%5Bpassword%5D=v") is read decoded; what is found there is
             # replaced in the original, and each escape decoded at most twice (%253D).
             plain, starts = decoded(text)
-            spans += [(starts[a], starts[b], label) for a, b, label in self._spans(plain, decode - 1)]
+            spans += [
+                (starts[a], starts[b], label) for a, b, label in self._spans(plain, decode - 1)
+            ]
         return spans
 
     def _plain_spans(self, text: str) -> list[Span]:
@@ -294,7 +296,8 @@ class Redactor:
         try:
             formatted = str(msg) % args
         except Exception as exc:  # the arguments do not fit the template
-            record.msg = f"{self.text(safe_str(msg))} [REDACTED:unformattable arguments: {type(exc).__name__}]"
+            marker = f"[REDACTED:unformattable arguments: {type(exc).__name__}]"
+            record.msg = f"{self.text(safe_str(msg))} {marker}"
             record.args = None
             return
         message = self.text(formatted)
@@ -309,7 +312,7 @@ class Redactor:
                 if template % kept == message:
                     record.msg, record.args = template, kept
                     return
-            except Exception:  # noqa: S110 - a placeholder took a conversion's place
+            except Exception:
                 pass
         record.msg, record.args = message, None
 

@@ -65,7 +65,11 @@ def make_walk(
             if kind is dict:
                 items = mapping
             elif kind is list or kind is tuple:
-                if len(obj) == 2 and type(obj[0]) in _NAMES and (kind is tuple or type(obj[0]) is bytes):
+                if (
+                    len(obj) == 2
+                    and type(obj[0]) in _NAMES
+                    and (kind is tuple or type(obj[0]) is bytes)
+                ):
                     hidden = pair(obj)
                     if hidden is not None:
                         return hidden
@@ -74,14 +78,10 @@ def make_walk(
                 return leaf(obj)
             elif isinstance(obj, Mapping):
                 items = mapping
-            elif isinstance(obj, tuple) and isinstance(getattr(kind, "_fields", None), tuple):
-                obj = dict(zip(kind._fields, obj, strict=False))  # a named tuple: by field
-                items = mapping
+            elif (fields := _fields(obj)) is not None:
+                obj, items = fields, mapping
             elif isinstance(obj, list | tuple | set | frozenset):
                 items = sequence
-            elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-                obj = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-                items = mapping
             else:
                 return leaf(obj)
             if depth >= max_depth:
@@ -107,17 +107,7 @@ def make_walk(
         except Exception:
             return "[REDACTED:unredactable]"
 
-    def pair(obj: Any) -> list[Any] | None:
-        """A ``(name, value)`` pair with a sensitive name: the name and the placeholder."""
-        name = obj[0].decode("latin-1") if type(obj[0]) is bytes else obj[0]
-        logged, placeholder, gated = keys.get(name) or key(name)
-        value = obj[1]
-        if placeholder is None or value is None or value in ("", b""):
-            return None
-        if gated and not gate(value.decode("latin-1") if type(value) is bytes else value):
-            return None
-        return [logged, placeholder]
-
+    pair = _pairs(key, keys, gate)
     mapping, sequence = _containers(walk, redacted, texts, key, keys, gate, max_items)
 
     def redact(obj: Any) -> Any:
@@ -131,6 +121,25 @@ def make_walk(
             return walk(obj, 0, set(), done)
 
     return redact
+
+
+def _pairs(
+    key: Callable[[Any], KeyInfo], keys: Mapping[str, KeyInfo], gate: Callable[[Any], bool]
+) -> Callable[[Any], list[Any] | None]:
+    """For the walk: a ``(name, value)`` pair with a sensitive name becomes the name and the
+    placeholder; any other pair gives None (it is walked as a sequence)."""
+
+    def pair(obj: Any) -> list[Any] | None:
+        name = obj[0].decode("latin-1") if type(obj[0]) is bytes else obj[0]
+        logged, placeholder, gated = keys.get(name) or key(name)
+        value = obj[1]
+        if placeholder is None or value is None or value in ("", b""):
+            return None
+        if gated and not gate(value.decode("latin-1") if type(value) is bytes else value):
+            return None
+        return [logged, placeholder]
+
+    return pair
 
 
 def _containers(
@@ -166,9 +175,9 @@ def _containers(
         # A dict's length is exact, so within the limit its items need no counting.
         exact = type(obj) is dict and len(obj) <= max_items
         for name, value in pairs if exact else islice(pairs, max_items):
-            logged, placeholder, gated = (
-                keys.get(name) if isinstance(name, str) else None
-            ) or key(name)
+            logged, placeholder, gated = (keys.get(name) if isinstance(name, str) else None) or key(
+                name
+            )
             kind = type(value)
             if (
                 placeholder is not None
@@ -189,6 +198,16 @@ def _containers(
         return out
 
     return mapping, sequence
+
+
+def _fields(obj: Any) -> dict[str, Any] | None:
+    """A named tuple's or a dataclass instance's fields by name, or None for anything else."""
+    if isinstance(obj, tuple):
+        names = getattr(type(obj), "_fields", None)
+        return dict(zip(names, obj, strict=False)) if isinstance(names, tuple) else None
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return None
 
 
 class _DepthReached(Exception):
