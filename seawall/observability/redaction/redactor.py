@@ -119,7 +119,11 @@ class Redactor:
         if len(text) < 8:
             return []
         spans = self._plain_spans(text)
-        if decode and ESCAPE.search(text) is not None:
+        if (
+            decode
+            and ("%" in text or "\\" in text or "&" in text)
+            and ESCAPE.search(text) is not None
+        ):
             # Escaped text ("user%5Bpassword%5D=v") is read decoded; what is found there is
             # replaced in the original, and each escape decoded at most twice (%253D).
             plain, starts = decoded(text)
