@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 from seawall.observability.redaction.pattern import Detector
 
@@ -28,6 +29,7 @@ _DIGIT_RUN = re.compile(r"\d(?:[ \-]?\d){7}").search
 _ASCII_DIGIT_RUN = re.compile(r"[0-9](?:[ \-]?[0-9]){7}").search
 
 
+@cache
 def _guard(anchor: str) -> int:
     """The index of the anchor's rarest character in text, or -1 if it has only lowercase
     letters: punctuation first (it separates words, random token bodies hold none), then an
