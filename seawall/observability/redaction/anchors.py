@@ -1,26 +1,48 @@
-"""Which detectors can match a text, decided by cheap substring tests on their anchors.
+"""Which detectors can match a text, found in one pass over the text for the whole catalogue.
 
-Each anchor is filed under a guard: its first character that is not a lowercase letter (the
-commonest characters in text), or the whole anchor when it has none. An anchor is looked for
-only when its guard occurs, so a text without secrets costs about a dozen substring tests,
-most of them for one character, instead of one test per anchor.
+Each anchor that holds a character other than a lowercase letter is filed under its rarest
+such character, its guard (``_`` in ``ghp_``, ``A`` in ``AKIA``); guards are rare in text
+compared with lowercase letters, and punctuation never occurs in a random token's body.
+One regex holds every such anchor as the guard followed by
+checks on what surrounds it (``_(?<=ghp_)``, ``A(?=KIA)``): the regex engine skips from guard
+to guard in C, and at a guard it only compares the few characters around it. So the cost
+follows the number of guards in the text, not the size of the catalogue. Anchors made only
+of lowercase letters (``dapi``, or the case-folded ``bearer``) are substring tests.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import cache
 
-from seawall.observability.redaction.detectors import DIGITS, Detector
+from seawall.observability.redaction.pattern import Detector
 
-__all__ = ["AnchorIndex"]
+__all__ = ["DIGITS", "AnchorIndex"]
+
+DIGITS = "#digits"
+"""Anchor meaning: the text has a run of at least eight digits (spaces and dashes allowed)."""
 
 # A run of at least eight digits, spaces and dashes allowed; in ASCII text \d is [0-9], and
 # the regex engine tests a plain character set faster than the Unicode digit category.
 _DIGIT_RUN = re.compile(r"\d(?:[ \-]?\d){7}").search
 _ASCII_DIGIT_RUN = re.compile(r"[0-9](?:[ \-]?[0-9]){7}").search
 
-_Group = tuple[str, tuple[tuple[str, tuple[int, ...]], ...]]
+
+@cache
+def _guard(anchor: str) -> int:
+    """The index of the anchor's rarest character in text, or -1 if it has only lowercase
+    letters: punctuation first (it separates words, random token bodies hold none), then an
+    upper-case letter, then a digit."""
+    for rare in (_PUNCTUATION, str.isupper, str.isdigit):
+        at = next((i for i, c in enumerate(anchor) if rare(c)), -1)
+        if at >= 0:
+            return at
+    return -1
+
+
+def _PUNCTUATION(char: str) -> bool:
+    return char.isascii() and not char.isalnum() and not char.isspace()
 
 
 class AnchorIndex:
@@ -42,24 +64,32 @@ class AnchorIndex:
                     folded.setdefault(anchor.lower(), []).append(index)
                 else:
                     literal.setdefault(anchor, []).append(index)
-        self._literal = _grouped(literal)
-        self._folded = _grouped(folded)
+        guarded = sorted((a for a in literal if _guard(a) >= 0), key=lambda a: (-len(a), a))
+        self._plain = tuple((a, tuple(literal[a])) for a in literal if _guard(a) < 0)
+        self._folded = tuple((a, tuple(v)) for a, v in folded.items())
+        self._guarded, self._found = _combined(guarded, literal)
         self._unanchored = tuple(self._detectors[index] for index in self._always)
 
     def detectors_for(self, text: str, lowered: str) -> Iterable[Detector]:
         """The detectors with an anchor in ``text``, in no particular order (case-insensitive
         anchors are looked for in ``lowered``, which is ``text.lower()``)."""
         wanted: list[int] = []
-        for guard, anchors in self._literal:
-            if guard in text:
-                for anchor, indices in anchors:
+        if self._found:
+            found = self._found
+            # Each anchor's detectors once, however often it occurs (a run of glued anchors
+            # costs one pass, not one substring test per occurrence).
+            for group in {match.lastindex or 0 for match in self._guarded.finditer(text)}:
+                indices, companions = found[group]
+                wanted += indices
+                for anchor, more in companions:
                     if anchor in text:
-                        wanted += indices
-        for guard, anchors in self._folded:
-            if guard in lowered:
-                for anchor, indices in anchors:
-                    if anchor in lowered:
-                        wanted += indices
+                        wanted += more
+        for anchor, indices in self._plain:
+            if anchor in text:
+                wanted += indices
+        for anchor, indices in self._folded:
+            if anchor in lowered:
+                wanted += indices
         if self._digits:
             digit_run = _ASCII_DIGIT_RUN if text.isascii() else _DIGIT_RUN
             if digit_run(text) is not None:
@@ -69,9 +99,87 @@ class AnchorIndex:
         return map(self._detectors.__getitem__, {*wanted, *self._always})
 
 
-def _grouped(anchors: dict[str, list[int]]) -> tuple[_Group, ...]:
-    groups: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
-    for anchor, indices in anchors.items():
-        guard = next((c for c in anchor if not "a" <= c <= "z"), anchor)
-        groups.setdefault(guard, []).append((anchor, tuple(indices)))
-    return tuple((guard, tuple(members)) for guard, members in groups.items())
+_Found = tuple[tuple[int, ...], tuple[tuple[str, tuple[int, ...]], ...]]
+
+
+def _combined(
+    guarded: list[str], literal: dict[str, list[int]]
+) -> tuple[re.Pattern[str], list[_Found]]:
+    """The regex of every guarded anchor, and for each of its groups the detectors a match
+    names: those of the anchor, of every anchor inside it, and (to be tested) of anchors that
+    may sit on the same guard without being inside it.
+
+    Under each guard, the characters before it are checked as a trie, nearest first, so a
+    guard with dozens of anchors costs a few one-character checks where none of them fits."""
+    by_guard: dict[str, list[str]] = {}
+    for anchor in guarded:
+        by_guard.setdefault(anchor[_guard(anchor)], []).append(anchor)
+    found: list[_Found] = [((), ())]  # group 0 is never a match's last group
+
+    def group(anchor: str) -> str:
+        inside = [i for other in guarded if other in anchor for i in literal[other]]
+        companions = tuple(
+            (other, tuple(literal[other]))
+            for other in by_guard[anchor[_guard(anchor)]]
+            if other not in anchor and _may_share_guard(anchor, other)
+        )
+        found.append((tuple(dict.fromkeys(inside)), companions))
+        return "()"
+
+    def after(anchors: list[str], done: int) -> str:
+        """A trie of what follows the guard in ``anchors`` (``done`` characters of it checked),
+        each branch starting with a literal, which the engine rejects in one comparison."""
+        by_next: dict[str, list[str]] = {}
+        ending: list[str] = []
+        for anchor in anchors:
+            rest = anchor[_guard(anchor) + 1 + done :]
+            (by_next.setdefault(rest[0], []) if rest else ending).append(anchor)
+        alternatives = [
+            re.escape(char) + after(members, done + 1) for char, members in by_next.items()
+        ]
+        alternatives += [group(anchor) for anchor in ending]
+        return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+
+    def branch(anchors: list[str], matched: str, guard: str) -> str:
+        """Alternatives for anchors whose text just before the guard ends with ``matched``."""
+        longer: dict[str, list[str]] = {}
+        here: list[str] = []
+        for anchor in anchors:
+            before = anchor[: _guard(anchor)]
+            if len(before) > len(matched):
+                longer.setdefault(before[-len(matched) - 1], []).append(anchor)
+            else:
+                here.append(anchor)
+        alternatives = [
+            f"(?<={re.escape(char + matched + guard)})" + branch(members, char + matched, guard)
+            for char, members in longer.items()
+        ]
+        if here:
+            # What follows the guard is checked without being consumed: an anchor may start
+            # inside another one ("AKIASIA..."), and the scan must still stop at its guard.
+            alternatives.append(f"(?={after(here, 0)})")
+        if len(alternatives) == 1:
+            return alternatives[0]
+        # One character-set test first: most guards have none of the characters wanted.
+        chars = "".join(sorted(longer))
+        screen = (
+            f"(?<=[{re.escape(chars)}]{re.escape(matched + guard)})"
+            if len(longer) > 3 and not here
+            else ""
+        )
+        return screen + "(?:" + "|".join(alternatives) + ")"
+
+    branches = []
+    for guard, anchors in by_guard.items():
+        branches.append(re.escape(guard) + branch(anchors, "", guard))
+    return re.compile("|".join(branches)), found
+
+
+def _may_share_guard(one: str, other: str) -> bool:
+    """Whether both anchors can occur with their guards on the same character of a text."""
+    a, b = _guard(one), _guard(other)
+    before_a, before_b = one[:a], other[:b]
+    after_a, after_b = one[a + 1 :], other[b + 1 :]
+    return (before_a.endswith(before_b) or before_b.endswith(before_a)) and (
+        after_a.startswith(after_b) or after_b.startswith(after_a)
+    )

@@ -12,22 +12,24 @@ import base64
 import binascii
 import json
 import re
+import string
 from collections.abc import Callable
-from dataclasses import dataclass
 
-__all__ = ["DETECTORS", "DIGITS", "NAMES", "SCANNERS", "Detector", "iban_valid", "luhn_valid"]
+from seawall.observability.redaction.anchors import DIGITS
+from seawall.observability.redaction.formats import FORMATS
+from seawall.observability.redaction.pattern import Detector
+from seawall.observability.redaction.shapes import credential_like
 
-
-@dataclass(frozen=True, slots=True)
-class Detector:
-    """One kind of secret: ``group`` is the part to replace (0 = the whole match)."""
-
-    name: str
-    pattern: re.Pattern[str]
-    anchors: tuple[str, ...]
-    group: int = 0
-    check: Callable[[str], bool] | None = None
-    case_insensitive_anchors: bool = False
+__all__ = [
+    "AUTH_SCHEMES",
+    "DETECTORS",
+    "DIGITS",
+    "NAMES",
+    "SCANNERS",
+    "Detector",
+    "iban_valid",
+    "luhn_valid",
+]
 
 
 def luhn_valid(number: str) -> bool:
@@ -91,8 +93,17 @@ def _aws_secret_valid(text: str) -> bool:
     return any(c.isupper() for c in text) and any(c.islower() for c in text)
 
 
-DIGITS = "#digits"
-"""Anchor meaning: the text has a run of at least eight digits (spaces and dashes allowed)."""
+AUTH_SCHEMES = (
+    r"bearer|basic|token|digest|apikey|api-key|negotiate|ntlm|ssws|aws4-hmac-sha256|hoba|"
+    r"mutual|vapid|scram-sha-1|scram-sha-256|dpop|gnap|privatetoken"
+)
+"""HTTP authentication schemes (IANA registry and common vendor ones) named in prose."""
+_PARAM = r"[A-Za-z0-9\-]{1,31}=(?:\"[^\"\n]{0,1024}\"|[^\s,\"]{0,1024})"
+AUTH_VALUE = (
+    _PARAM + r"(?:[ \t]{0,4},[ \t]{0,4}" + _PARAM + r"){0,32}" + r"|[A-Za-z0-9._~+/=\-:]{6,4096}"
+)
+"""Credentials after a scheme: a parameter list (Digest, AWS4-HMAC-SHA256) or a token68."""
+
 
 _E = r"(?![A-Za-z0-9_])"  # a token boundary after
 
@@ -110,24 +121,35 @@ def _d(
     group: int = 0,
     check: Callable[[str], bool] | None = None,
     flags: int = 0,
+    at_anchor: bool = True,
+    before: str = "",
 ) -> Detector:
     return Detector(
-        name, re.compile(pattern, flags), anchors, group, check, bool(flags & re.IGNORECASE)
-    )
+        name, re.compile(pattern, flags), anchors, group, check, bool(flags & re.IGNORECASE),
+        at_anchor, frozenset(before),
+    )  # fmt: skip
+
+
+_LOCAL_PART = string.ascii_letters + string.digits + "._%+-"
 
 
 DETECTORS: tuple[Detector, ...] = (
-    _d("pem", r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[\s\S]{0,16384}?(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|\Z)", ("PRIVATE KEY",)),
+    # Any armoured private key (PEM, OpenSSH, PGP, SSH2): the body runs to the next "-----",
+    # so a run of BEGIN lines without END costs one pass, not one pass per line.
+    _d("pem", r"-{4,5} ?BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY[A-Z ]{0,12} ?-{4,5}[^-]*+(?:-(?!----)[^-]*+)*+(?:-{4,5} ?END [A-Z0-9 ]{0,40}PRIVATE KEY[A-Z ]{0,12} ?-{4,5})?", ("PRIVATE KEY",), at_anchor=False),
+    _d("pem", r"Private-Lines: ?\d{1,4}[\s\S]{0,8192}?(?:Private-MAC: ?[0-9a-f]{40,64}|\Z)", ("Private-Lines:",), at_anchor=False),
     _d("aws", r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)" + _starts_token(4) + r"[A-Z0-9]{16}" + _E, ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA")),
+    # A secret access key right after its key id, whatever separates them.
+    _d("aws", r"(?:AKIA|ASIA)" + _starts_token(4) + r"[A-Z0-9]{16}[^A-Za-z0-9+=]{1,24}?(?<![A-Za-z0-9/+=])([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])", ("AKIA", "ASIA"), 1, _aws_secret_valid),
     _d("aws", r"(?i:aws)[A-Za-z0-9_ .\-\"':=]{0,40}?(?<![A-Za-z0-9/+=])([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])", ("aws", "AWS", "Aws"), 1, _aws_secret_valid),
     _d("google", r"AIza" + _starts_token(4) + r"[0-9A-Za-z_\-]{35}" + _E.replace("_", "_\\-"), ("AIza",)),
     _d("azure", r"(?i)(?:AccountKey|SharedAccessKey|SharedAccessSignature)=([^;\s\"']{8,512})", ("accountkey", "sharedaccess"), 1, flags=re.IGNORECASE),
-    _d("azure", r"[?&]sig=([A-Za-z0-9%+/=]{16,256})", ("sig=",), 1),
+    _d("azure", r"[?&]sig=([A-Za-z0-9%+/=]{16,256})", ("sig=",), 1, at_anchor=False),
     _d("github", r"(?:gh[pousr]_" + _starts_token(4) + r"[A-Za-z0-9]{36,255}|github_pat_" + _starts_token(11) + r"[A-Za-z0-9_]{22,255})" + _E, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
     _d("gitlab", r"gl" + _starts_token(2) + r"(?:pat|dt|rt|cbt|ptt)-[A-Za-z0-9_\-]{20,64}", ("glpat-", "gldt-", "glrt-", "glcbt-", "glptt-")),
     _d("slack", r"xox" + _starts_token(3) + r"[abposre]-[A-Za-z0-9-]{10,255}", ("xox",)),
-    _d("slack", r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_\-]{8,255}", ("hooks.slack.com",)),
-    _d("stripe", r"(?:sk|rk|pk)" + _starts_token(2) + r"_(?:live|test)_[A-Za-z0-9]{16,255}" + _E, ("_live_", "_test_")),
+    _d("slack", r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_\-]{8,255}", ("hooks.slack.com",), at_anchor=False),
+    _d("stripe", r"(?:sk|rk|pk)" + _starts_token(2) + r"_(?:live|test)_[A-Za-z0-9]{16,255}" + _E, ("_live_", "_test_"), at_anchor=False),
     _d("stripe", r"whsec_" + _starts_token(6) + r"[A-Za-z0-9]{24,255}" + _E, ("whsec_",)),
     _d("sendgrid", r"SG\." + _starts_token(3) + r"[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{16,64}", ("SG.",)),
     _d("twilio", r"SK" + _starts_token(2) + r"[0-9a-fA-F]{32}" + _E, ("SK",)),
@@ -137,22 +159,28 @@ DETECTORS: tuple[Detector, ...] = (
     _d("openai", r"sk-" + _starts_token(3) + r"(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_\-]{20,255}", ("sk-",)),
     _d("huggingface", r"hf_" + _starts_token(3) + r"[A-Za-z]{30,64}" + _E, ("hf_",)),
     _d("jwt", r"eyJ" + _starts_token(3) + r"[A-Za-z0-9_\-]{4,2048}\.eyJ[A-Za-z0-9_\-]{2,8192}\.[A-Za-z0-9_\-]{0,2048}", ("eyJ",), 0, _jwt_valid),
-    _d("auth_header", r"(?i)\b(?:bearer|basic|token|digest|apikey)[ \t]+([A-Za-z0-9._~+/=\-]{8,4096})", ("bearer", "basic", "token", "digest", "apikey"), 1, flags=re.IGNORECASE),
-    # The local part is possessive: '@' is not one of its characters, so backtracking never helps.
-    _d("email", r"(?<![A-Za-z0-9._%+\-/:])[A-Za-z0-9._%+\-]{1,64}+@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}" + _E, ("@",)),
+    # After an Authorization header, any scheme's credentials; in prose, only the credentials of a
+    # known scheme that look like credentials ("Token validation failed" stays).
+    _d("auth_header", r"(?i)(?:authorization|authenticate)[\"']?[ \t]{0,4}[:=][ \t]{0,4}[\"']?[A-Za-z][A-Za-z0-9_\-]{0,30}[ \t]+(" + AUTH_VALUE + ")", ("authorization", "authenticate"), 1, flags=re.IGNORECASE),
+    _d("auth_header", r"(?i)\b(?:" + AUTH_SCHEMES + r")[ \t]+(" + AUTH_VALUE + ")", ("bearer", "basic", "token", "digest", "apikey", "negotiate", "ntlm", "ssws", "aws4-hmac", "hoba", "mutual", "vapid", "scram-sha", "dpop", "gnap", "privatetoken"), 1, credential_like, flags=re.IGNORECASE),
+    # Tried only where a local part ends at an '@': the match starts where the run of local-part
+    # characters before it does. The local part is possessive: '@' is not one of its characters.
+    _d("email", r"(?:(?<![A-Za-z0-9._%+\-/:])|(?<=mailto:)|(?<=MAILTO:)|(?<=sip:)|(?<=sips:)|(?<=xmpp:))[A-Za-z0-9._%+\-]{1,64}+@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}" + _E, ("@",), before=_LOCAL_PART),
     # Digit patterns check what precedes their first digit after matching it, for the same reason.
     # A letter on either side makes the digits part of an identifier (a hex id, a SKU): kept.
-    _d("card", r"\d(?<![A-Za-z\d.\-]\d)(?:[ \-]?\d){12,18}(?![A-Za-z\d\-])", (DIGITS,), 0, luhn_valid),
-    _d("iban", r"[A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}\b", (DIGITS,), 0, iban_valid),
-    _d("ssn", r"\d(?<![A-Za-z\d\-]\d)\d\d(?<!000|666|9\d\d)-(?!00)\d{2}-(?!0000)\d{4}(?![A-Za-z\d\-])", (DIGITS,)),
-    _d("phone", r"\+(?<![\w+]\+)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}(?![\d\-])", ("+",), 0, _phone_valid),
-    _d("ip", r"\d(?<![\d.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\d.])", (".",), 0, _ipv4_valid),
+    _d("card", r"\d(?<![A-Za-z\d.\-]\d)(?:[ \-]?\d){12,18}(?![A-Za-z\d\-])", (DIGITS,), 0, luhn_valid, at_anchor=False),
+    _d("iban", r"[A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}\b", (DIGITS,), 0, iban_valid, at_anchor=False),
+    _d("ssn", r"\d(?<![A-Za-z\d\-]\d)\d\d(?<!000|666|9\d\d)-(?!00)\d{2}-(?!0000)\d{4}(?![A-Za-z\d\-])", (DIGITS,), at_anchor=False),
+    _d("phone", r"\+(?<![\w+]\+)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}(?![\d\-])", ("+",), 0, _phone_valid, at_anchor=False),
+    _d("ip", r"\d(?<![\d.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\d.])", (".",), 0, _ipv4_valid, at_anchor=False),
+    *FORMATS,
 )  # fmt: skip
 """Built-in detectors, most specific first (``sk-ant-`` before ``sk-``)."""
 
-SCANNERS: tuple[str, ...] = ("url_userinfo", "key_value", "dsn_password", "query_param")
+SCANNERS: tuple[str, ...] = ("url_userinfo", "key_value", "dsn_password", "query_param", "cookie")
 """Detectors the redactor runs as scanners rather than patterns: URL userinfo (split on the
-last ``@``) and sensitive ``key=value`` pairs, named for what precedes them (``?``/``&``, ``;``)."""
+last ``@``), sensitive ``key=value`` pairs, named for what precedes them (``?``/``&``, ``;``),
+and the cookies of ``Cookie:``/``Set-Cookie:`` lines."""
 
 NAMES: tuple[str, ...] = (*dict.fromkeys(d.name for d in DETECTORS), *SCANNERS)
 """Every detector name, the keys ``redaction.detectors`` switches on or off."""

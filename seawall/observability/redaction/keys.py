@@ -13,12 +13,13 @@ from functools import lru_cache
 
 __all__ = ["KeyMatcher", "tokens"]
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])")
 _SPLIT = re.compile(r"[^A-Za-z0-9]+")
 
 DEFAULT_RULES: tuple[str, ...] = (
     # passwords and secrets
-    "password", "passwords", "passwd", "pwd", "pass", "passphrase", "secret", "secrets",
+    "password", "passwords", "passwd", "pwd", "pass", "passphrase", "pass phrase", "secret",
+    "secrets", "pw", "pswd", "psw", "pword", "jwt", "remember me",
     "client secret", "clientsecret", "secret key", "secretkey", "private key", "privatekey",
     # tokens
     "token", "access token", "accesstoken", "refresh token", "refreshtoken", "id token",
@@ -39,9 +40,20 @@ DEFAULT_RULES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-WEAK_RULES = frozenset({"token", "session", "pass", "auth", "sig", "pin", "pan", "otp", "sid"})
+WEAK_RULES = frozenset(
+    {"token", "session", "pass", "auth", "sig", "pin", "pan", "otp", "sid", "pw", "jwt"}
+)
 """Generic words that mark a secret only as the key's last word: ``auth_token`` is one,
 ``token_count`` and ``session_length`` are not."""
+
+
+GATED_RULES = frozenset({"key", "keys", "login", "salt", "seed", "license"})
+"""Last words that name a secret only sometimes (``HEROKU_KEY`` yes, ``sort_key`` no): their
+value is hidden only when it has the shape of a credential."""
+
+_SUFFIXES = ("password", "passwd", "passphrase", "secret", "token")
+"""Run-together names ending in one of these (``dbpassword``, ``appsecret``, ``xtoken``) are
+sensitive; so is any word holding ``sessid``/``sessionid`` (``PHPSESSID``, ``ASPSESSIONIDQQ``)."""
 
 
 def tokens(key: str) -> tuple[str, ...]:
@@ -60,12 +72,21 @@ class KeyMatcher:
                 self._by_first.setdefault(rule[0], []).append(rule)
         self._safe = {tokens(key) for key in safe}
         self.label = lru_cache(maxsize=4096)(self._label)
+        self.gated = lru_cache(maxsize=4096)(self._gated)
+
+    def _gated(self, key: str) -> bool:
+        """Whether ``key`` ends in a word that names a secret only sometimes (``API_KEY2``)."""
+        parts = _words(key)
+        return bool(parts) and parts not in self._safe and parts[-1] in GATED_RULES
 
     def _label(self, key: str) -> str | None:
         """The matching rule as a label (``"api_key"``), or ``None`` for a harmless key."""
-        parts = tokens(key)
+        parts = _words(key)
         if not parts or parts in self._safe:
             return None
+        for part in parts:
+            if "sessid" in part or "sessionid" in part:
+                return "session_id"
         for index, part in enumerate(parts):
             for rule in self._by_first.get(part, ()):
                 if parts[index : index + len(rule)] != rule:
@@ -73,4 +94,16 @@ class KeyMatcher:
                 if len(rule) == 1 and part in WEAK_RULES and index != len(parts) - 1:
                     continue
                 return "_".join(rule)
+        last = parts[-1]
+        for suffix in _SUFFIXES:
+            if last.endswith(suffix) and last != suffix:
+                return suffix
         return None
+
+
+def _words(key: str) -> tuple[str, ...]:
+    """The key's words without a trailing number: ``token1`` and ``token_2`` read as ``token``."""
+    parts = tokens(key)
+    while parts and parts[-1].isdigit():
+        parts = parts[:-1]
+    return parts

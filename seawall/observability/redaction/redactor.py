@@ -11,27 +11,23 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from seawall.config.schema import RedactionSettings
 from seawall.errors.safe_text import safe_repr, safe_str
 from seawall.observability.redaction.anchors import AnchorIndex
-from seawall.observability.redaction.detectors import DETECTORS, Detector
+from seawall.observability.redaction.decode import ESCAPE, decoded
+from seawall.observability.redaction.detectors import DETECTORS
 from seawall.observability.redaction.escape import escape
 from seawall.observability.redaction.keys import KeyMatcher
-from seawall.observability.redaction.walk import make_walk
+from seawall.observability.redaction.pairs import PairReader, Span, cookie_spans, gated_value
+from seawall.observability.redaction.pattern import Detector
+from seawall.observability.redaction.walk import KeyInfo, make_walk
 
 __all__ = ["Redactor"]
 
-_KEY_VALUE = re.compile(
-    # The value is a lookahead: the scan resumes right after each separator, so a harmless
-    # pair ("failed: password=x") never hides the sensitive one inside its value. The key is
-    # possessive: what may follow it is never a key character, so giving characters back
-    # cannot help, and a failed attempt costs one pass over the word instead of 64.
-    r"(?P<key>[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,63}+)[\"']?[ \t]{0,4}[:=][ \t]{0,4}"
-    r"(?=(?P<value>\"[^\"\n]{1,4096}\"|'[^'\n]{1,4096}'|[^\s\"',;&}<>\])]{1,4096}))"
-)
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}://")
 _URL_END = re.compile(r"[\s\"'<>]")
 _AUTHORITY_END = re.compile(r"[/?#]")
@@ -39,15 +35,13 @@ _MARK = "[REDACTED"
 # Parts of sensitive key names: the pair scanner runs only on text that holds one.
 _KEY_STEMS = (
     "pass", "pwd", "secret", "token", "key", "auth", "cookie", "session", "sid", "dsn", "sig",
-    "otp", "pin", "cvv", "cvc", "card", "pan", "cred", "bearer", "conn", "url",
+    "otp", "pin", "cvv", "cvc", "card", "pan", "cred", "bearer", "conn", "url", "pw", "login",
+    "salt", "seed", "jwt", "sess", "licen", "remember",
 )  # fmt: skip
-_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "apikey", "negotiate"})
 _TRUNCATED = "...[truncated]"
 _CACHE_SIZE = 4096
 _SCAN_MARGIN = 4096
 _LOG_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
-
-Span = tuple[int, int, str]
 
 
 class Redactor:
@@ -65,21 +59,23 @@ class Redactor:
         detectors += [
             Detector(name, re.compile(pattern), ()) for name, pattern in settings.patterns.items()
         ]
-        self._anchors = AnchorIndex(detectors)
+        self._anchors = _anchor_index(tuple(detectors))
         self._url = enabled("url_userinfo")
         self._text_cache: dict[str, str] = {}
-        self._key_cache: dict[str, tuple[str, str | None]] = {}
+        self._key_cache: dict[str, KeyInfo] = {}
         self._pairs = {
             label: enabled(label) for label in ("key_value", "dsn_password", "query_param")
         }
         self._any_pairs = any(self._pairs.values())
+        self._pair_reader = PairReader(self.keys, self._pairs)
+        self._cookies = enabled("cookie")
         self._limit = settings.max_field_length
         self._hmac_key = (
             (settings.hmac_key or "").encode() if settings.placeholder == "hmac" else None
         )
         self._walk = make_walk(
             self.text, self._text_cache, self._key_info, self._key_cache, self._leaf,
-            settings.max_depth, settings.max_items,
+            _credential_value, settings.max_depth, settings.max_items,
         )  # fmt: skip
 
     @classmethod
@@ -120,27 +116,55 @@ class Redactor:
         except Exception:
             return "[REDACTED:unredactable]"
 
-    def _spans(self, text: str) -> list[Span]:
+    def _spans(self, text: str, decode: int = 2) -> list[Span]:
         if len(text) < 8:
             return []
+        spans = self._plain_spans(text)
+        if (
+            decode
+            and ("%" in text or "\\" in text or "&" in text)
+            and ESCAPE.search(text) is not None
+        ):
+            # Escaped text ("user%5Bpassword%5D=v") is read decoded; what is found there is
+            # replaced in the original, and each escape decoded at most twice (%253D).
+            plain, starts = decoded(text)
+            spans += [
+                (starts[a], starts[b], label) for a, b, label in self._spans(plain, decode - 1)
+            ]
+        return spans
+
+    def _plain_spans(self, text: str) -> list[Span]:
         lowered = text.lower()
         spans: list[Span] = []
         for detector in self._anchors.detectors_for(text, lowered):
             group, check = detector.group, detector.check
-            for match in detector.pattern.finditer(text):
+            matches = (
+                _at_anchors(detector, text, lowered)
+                if detector.at_anchor
+                else detector.pattern.finditer(text)
+            )
+            for match in matches:
                 found = match.group(group)
                 if found and not found.startswith(_MARK) and (check is None or check(found)):
                     spans.append((match.start(group), match.end(group), detector.name))
         if self._url and "://" in text:
             spans += self._url_spans(text)
-        if self._any_pairs and ("=" in text or ":" in text) and _has_key_stem(lowered):
-            spans += self._pair_spans(text)
+        if _has_key_stem(lowered):
+            if self._any_pairs and ("=" in text or ":" in text or "<" in text or "--" in text):
+                spans += self._pair_reader.spans(text)
+            if self._cookies and "cookie" in lowered:
+                spans += cookie_spans(text, self.keys)
         return spans
 
     def _url_spans(self, text: str) -> list[Span]:
-        """Userinfo of URLs, split on the last ``@`` of the authority; any characters allowed."""
+        """Userinfo of URLs, split on the last ``@`` of the authority; any characters allowed.
+
+        Every search is bounded by the current run (text up to the next space or quote), and
+        each run's end and last ``@`` are found once, so many URLs in one run stay linear.
+        """
         spans: list[Span] = []
         start = 0
+        run_end = last_at = -1
         while (separator := text.find("://", start)) >= 0:
             # A scheme is at most 31 characters and ends at this "://", never at the previous
             # one: scanning only that window is much cheaper than trying every letter.
@@ -148,50 +172,25 @@ class Redactor:
             start = separator + 3
             if _SCHEME.search(text, window, start) is None:
                 continue
-            end_match = _URL_END.search(text, start)
-            run = text[start : end_match.start() if end_match else len(text)]
-            authority_end = _AUTHORITY_END.search(run)
-            cut = authority_end.start() if authority_end else len(run)
-            at = run.rfind("@", 0, cut)
+            if start > run_end:
+                end_match = _URL_END.search(text, start)
+                run_end = end_match.start() if end_match else len(text)
+                last_at = text.rfind("@", start, run_end)
+            if last_at < start:
+                continue
+            authority_end = _AUTHORITY_END.search(text, start, run_end)
+            cut = authority_end.start() if authority_end else run_end
+            at = text.rfind("@", start, cut)
             if at < 0:
-                authority = run[:cut]
-                colon = authority.find(":")
+                colon = text.find(":", start, cut)
                 # A password holding '/', '?' or '#': the '@' comes after the first of them.
-                if colon < 0 or authority[colon + 1 :].isdigit() or "@" not in run:
+                if colon < 0 or text[colon + 1 : cut].isdigit():
                     continue
-                at = run.rfind("@")
-            userinfo = run[:at]
-            colon = userinfo.find(":")
-            first = start + colon + 1 if colon >= 0 else start
-            if start + at > first:
-                spans.append((first, start + at, "url_userinfo"))
-        return spans
-
-    def _pair_spans(self, text: str) -> list[Span]:
-        """``key=value`` and ``"key": "value"`` pairs (query strings, DSNs, JSON) with a
-        sensitive key."""
-        spans: list[Span] = []
-        label_of = self.keys.label
-        for match in _KEY_VALUE.finditer(text):
-            if label_of(match.group("key")) is None:
-                continue
-            before = text[match.start() - 1] if match.start() else " "
-            kind = (
-                "query_param"
-                if before in "?&"
-                else "dsn_password"
-                if before == ";"
-                else "key_value"
-            )
-            if not self._pairs[kind]:
-                continue
-            start, end = match.span("value")
-            if match.group("value").lower() in _AUTH_SCHEMES:
-                continue  # "Authorization: Bearer <token>": the auth_header detector takes it
-            if text[start] in "\"'":
-                start, end = start + 1, end - 1
-            if not text.startswith(_MARK, start):
-                spans.append((start, end, kind))
+                at = last_at
+            colon = text.find(":", start, at)
+            first = colon + 1 if colon >= 0 else start
+            if at > first:
+                spans.append((first, at, "url_userinfo"))
         return spans
 
     def _apply(self, text: str, spans: list[Span]) -> str:
@@ -238,9 +237,9 @@ class Redactor:
             return self.record(obj)
         return self.text(safe_repr(obj))
 
-    def _key_info(self, key: object) -> tuple[str, str | None]:
-        """The key as it may be logged (escaped) and the placeholder for its value if the key
-        is sensitive; cached per key (keys repeat)."""
+    def _key_info(self, key: object) -> KeyInfo:
+        """The key as it may be logged (itself redacted: a key can be an e-mail address or a
+        DSN) and the placeholder for its value if the key is sensitive; cached per key."""
         name = key if isinstance(key, str) else safe_repr(key)
         cache = self._key_cache
         info = cache.get(name)
@@ -248,9 +247,13 @@ class Redactor:
             if len(cache) >= _CACHE_SIZE:
                 cache.clear()
             label = self.keys.label(name)
+            gated = label is None and self.keys.gated(name)
+            if gated:
+                label = "key"
             info = cache[name] = (
-                escape(name)[: self._limit],
+                self._text(name)[: self._limit],
                 None if label is None else f"[REDACTED:{label}]",
+                gated,
             )
         return info
 
@@ -285,17 +288,42 @@ class Redactor:
         self.redact_record_in_place(copy)
         return copy
 
+    def _redact_message(self, record: logging.LogRecord) -> None:
+        """The message as it will be written, redacted. The template and redacted arguments are
+        kept (records stay groupable) only when they format to that same text; a secret split
+        between them (``"Bearer %s"``) or a placeholder inside ``%s`` makes the formatted text
+        the message. Arguments that do not format never reach stderr: the template stays,
+        with a marker."""
+        msg, args = record.msg, record.args
+        if not args:
+            record.msg = self.text(msg) if isinstance(msg, str) else self.redact(msg)
+            return
+        try:
+            formatted = str(msg) % args
+        except Exception as exc:  # the arguments do not fit the template
+            marker = f"[REDACTED:unformattable arguments: {type(exc).__name__}]"
+            record.msg = f"{self.text(safe_str(msg))} {marker}"
+            record.args = None
+            return
+        message = self.text(formatted)
+        if isinstance(msg, str):
+            template = self.text(msg)
+            kept = (
+                self.redact(args)
+                if isinstance(args, Mapping)
+                else tuple(a if isinstance(a, int | float) else self.redact(a) for a in args)
+            )
+            try:
+                if template % kept == message:
+                    record.msg, record.args = template, kept
+                    return
+            except Exception:
+                pass
+        record.msg, record.args = message, None
+
     def redact_record_in_place(self, record: logging.LogRecord) -> None:
         """Redact msg, args, exception text, stack info and extra attributes of ``record``."""
-        record.msg = (
-            self.text(record.msg) if isinstance(record.msg, str) else self.redact(record.msg)
-        )
-        if isinstance(record.args, Mapping):
-            record.args = self.redact(record.args)
-        elif record.args:
-            record.args = tuple(
-                arg if isinstance(arg, int | float) else self.redact(arg) for arg in record.args
-            )
+        self._redact_message(record)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.exc_info = None
@@ -309,6 +337,38 @@ class Redactor:
                 continue
             label = label_of(name)
             record.__dict__[name] = f"[REDACTED:{label}]" if label else self.redact(value)
+
+
+@lru_cache(maxsize=16)
+def _anchor_index(detectors: tuple[Detector, ...]) -> AnchorIndex:
+    """One index per detector set: building its regex takes far longer than a redactor."""
+    return AnchorIndex(detectors)
+
+
+def _at_anchors(detector: Detector, text: str, lowered: str) -> Iterator[re.Match[str]]:
+    """The detector's matches, each tried only where one of its anchors occurs."""
+    source = lowered if detector.case_insensitive_anchors else text
+    match_at = detector.pattern.match
+    before = detector.before
+    for anchor in detector.anchors:
+        at = source.find(anchor)
+        while at >= 0:
+            start = at
+            if before:
+                floor = max(0, at - 64)
+                while start > floor and text[start - 1] in before:
+                    start -= 1
+            match = match_at(text, start)
+            if match is None:
+                at = source.find(anchor, at + 1)
+            else:
+                yield match
+                at = source.find(anchor, max(match.end(), at + 1))
+
+
+def _credential_value(value: Any) -> bool:
+    """A value under a ``key``/``login`` key that has the shape of a credential."""
+    return isinstance(value, str) and gated_value(value)
 
 
 def _has_key_stem(lowered: str) -> bool:

@@ -9,12 +9,17 @@ becomes is up to the functions the redactor passes in.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from itertools import islice
 from typing import Any
 
-__all__ = ["make_walk"]
+__all__ = ["KeyInfo", "make_walk"]
+
+KeyInfo = tuple[str, "str | None", bool]
+"""A key as it may be logged, the placeholder for its value if the key is sensitive, and
+whether that placeholder applies only to a credential-shaped value (``HEROKU_KEY``)."""
 
 _Walk = Callable[[Any, int, "set[int] | None", dict[str, str]], Any]
 """``walk(obj, depth, seen, done)``: ``obj`` redacted. ``seen`` holds the ids of the containers
@@ -23,6 +28,7 @@ repeat their fields, and traces their queries and URLs, so each distinct string 
 once)."""
 
 _SCALARS = frozenset({bool, int, float})
+_NAMES = frozenset({str, bytes})
 # Never walked as containers, whatever else they are: ``leaf`` renders them.
 _LEAVES = (str, int, float, bytes, bytearray, memoryview, BaseException, logging.LogRecord)
 
@@ -30,16 +36,19 @@ _LEAVES = (str, int, float, bytes, bytearray, memoryview, BaseException, logging
 def make_walk(
     text: Callable[[str], str],
     texts: Mapping[str, str],
-    key: Callable[[Any], tuple[str, str | None]],
-    keys: Mapping[str, tuple[str, str | None]],
+    key: Callable[[Any], KeyInfo],
+    keys: Mapping[str, KeyInfo],
     leaf: Callable[[Any], Any],
+    gate: Callable[[Any], bool],
     max_depth: int,
     max_items: int,
 ) -> Callable[[Any], Any]:
     """The walk. ``text`` redacts a string, ``texts`` holds results it cached; ``key`` gives a
-    key as it may be logged and, if the key is sensitive, the placeholder for its value, and
-    ``keys`` caches those by key; ``leaf`` redacts what is neither a mapping nor a sequence.
-    A value that fails to redact becomes a marker, and only that value."""
+    key's :data:`KeyInfo`, and ``keys`` caches those by key; ``leaf`` redacts what is neither
+    a mapping nor a sequence; ``gate`` says whether a value is credential-shaped. Named tuples
+    and dataclasses are walked as mappings of their fields, and ``(name, value)`` pairs (ASGI
+    header lists) by their name. A value that fails to redact becomes a marker, and only that
+    value."""
 
     def redacted(value: str, done: dict[str, str]) -> str:
         result = done[value] = text(value)
@@ -56,11 +65,21 @@ def make_walk(
             if kind is dict:
                 items = mapping
             elif kind is list or kind is tuple:
+                if (
+                    len(obj) == 2
+                    and type(obj[0]) in _NAMES
+                    and (kind is tuple or type(obj[0]) is bytes)
+                ):
+                    hidden = pair(obj)
+                    if hidden is not None:
+                        return hidden
                 items = sequence
             elif isinstance(obj, _LEAVES):
                 return leaf(obj)
             elif isinstance(obj, Mapping):
                 items = mapping
+            elif (fields := _fields(obj)) is not None:
+                obj, items = fields, mapping
             elif isinstance(obj, list | tuple | set | frozenset):
                 items = sequence
             else:
@@ -88,7 +107,8 @@ def make_walk(
         except Exception:
             return "[REDACTED:unredactable]"
 
-    mapping, sequence = _containers(walk, redacted, texts, key, keys, max_items)
+    pair = _pairs(key, keys, gate)
+    mapping, sequence = _containers(walk, redacted, texts, key, keys, gate, max_items)
 
     def redact(obj: Any) -> Any:
         # Cycles are rare, so the path is not tracked at first. A walk through a cycle always
@@ -103,12 +123,32 @@ def make_walk(
     return redact
 
 
+def _pairs(
+    key: Callable[[Any], KeyInfo], keys: Mapping[str, KeyInfo], gate: Callable[[Any], bool]
+) -> Callable[[Any], list[Any] | None]:
+    """For the walk: a ``(name, value)`` pair with a sensitive name becomes the name and the
+    placeholder; any other pair gives None (it is walked as a sequence)."""
+
+    def pair(obj: Any) -> list[Any] | None:
+        name = obj[0].decode("latin-1") if type(obj[0]) is bytes else obj[0]
+        logged, placeholder, gated = keys.get(name) or key(name)
+        value = obj[1]
+        if placeholder is None or value is None or value in ("", b""):
+            return None
+        if gated and not gate(value.decode("latin-1") if type(value) is bytes else value):
+            return None
+        return [logged, placeholder]
+
+    return pair
+
+
 def _containers(
     walk: _Walk,
     redacted: Callable[[str, dict[str, str]], str],
     texts: Mapping[str, str],
-    key: Callable[[Any], tuple[str, str | None]],
-    keys: Mapping[str, tuple[str, str | None]],
+    key: Callable[[Any], KeyInfo],
+    keys: Mapping[str, KeyInfo],
+    gate: Callable[[Any], bool],
     max_items: int,
 ) -> tuple[_Walk, _Walk]:
     """The loops over a mapping's and a sequence's items, for the walk above."""
@@ -135,9 +175,16 @@ def _containers(
         # A dict's length is exact, so within the limit its items need no counting.
         exact = type(obj) is dict and len(obj) <= max_items
         for name, value in pairs if exact else islice(pairs, max_items):
-            logged, placeholder = (keys.get(name) if isinstance(name, str) else None) or key(name)
+            logged, placeholder, gated = (keys.get(name) if isinstance(name, str) else None) or key(
+                name
+            )
             kind = type(value)
-            if placeholder is not None and value is not None and value != "":
+            if (
+                placeholder is not None
+                and value is not None
+                and value != ""
+                and (not gated or gate(value))
+            ):
                 out[logged] = placeholder
             elif kind is str:
                 out[logged] = texts.get(value) or done.get(value) or redacted(value, done)
@@ -151,6 +198,16 @@ def _containers(
         return out
 
     return mapping, sequence
+
+
+def _fields(obj: Any) -> dict[str, Any] | None:
+    """A named tuple's or a dataclass instance's fields by name, or None for anything else."""
+    if isinstance(obj, tuple):
+        names = getattr(type(obj), "_fields", None)
+        return dict(zip(names, obj, strict=False)) if isinstance(names, tuple) else None
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return None
 
 
 class _DepthReached(Exception):

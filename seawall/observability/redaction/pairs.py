@@ -1,0 +1,189 @@
+"""The key-value reader: values named by a sensitive key, in the syntaxes logs and config dumps use.
+
+``key=v``, ``key: v``, ``"key": "v"``, ``key => v``, ``KEY ?= v``, ``key := v``, ``--key v``,
+``<key>v</key>``, ``<add key="k" value="v"/>``, a value on the line after its key, and every
+cookie of a ``Cookie:``/``Set-Cookie:`` line. Words before the key (``positionstack token =``)
+and a numeric suffix (``token1``) do not hide it. Keys that only sometimes name a secret
+(``key``, ``login``) hide their value only when it has the shape of a credential.
+
+Each pattern is bounded, and a value is read only after a sensitive key, once per text
+position, so the reader is linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterator, Mapping
+
+from seawall.observability.redaction.keys import KeyMatcher
+from seawall.observability.redaction.shapes import credential_like
+
+__all__ = ["PairReader", "Span", "cookie_spans", "gated_value"]
+
+Span = tuple[int, int, str]
+
+_ASSIGN = r"(?:\\?[\"'])?\]?[ \t]{0,4}(?:=>|:=|\?=|\+=|->|::|[:=])"
+_ASSIGN_CHAR = re.compile(r"[:=]")
+_KEY_CHARS = frozenset(string.ascii_letters + string.digits + "_.-[]")
+_KEY_FIRST = frozenset(string.ascii_letters + "_")
+_FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9_.\-]{0,63}+)(?=[ \t]{1,4}[^\s=:|&<>\-])")
+_SEPARATOR = re.compile(_ASSIGN + r"[ \t]{0,4}|[ \t]{1,4}")
+_VALUE = re.compile(
+    r"\\\"[^\"\n]{1,4096}?\\\"|\"[^\"\n]{1,4096}\"|'[^'\n]{1,4096}'|`[^`\n]{1,4096}`"
+    r"|[^\s\"',;&}<>\])`]{1,4096}"
+)
+_NEXT_LINE = re.compile(
+    r"[ \t]{0,4}\r?\n[ \t]{0,32}(?:- )?([\"']?)([^\s\"':=#]{6,4096})\1[ \t]*(?=\r?\n|$)"
+)
+_XML = re.compile(
+    r"<([A-Za-z_][A-Za-z0-9_.\-:]{0,63}+)(?:[ \t][^<>\n]{0,256})?>([^<\n]{1,4096})</\1>"
+)
+_ATTRIBUTES = re.compile(
+    r"\b(?:key|name|id)[ \t]{0,2}=[ \t]{0,2}[\"']([^\"'<>\n]{1,64})[\"']"
+    r"(?:[ \t]{1,8}(?:value|content)[ \t]{0,2}=[ \t]{0,2}[\"']([^\"'<>\n]{1,4096})[\"']"
+    r"|[^<>\n]{0,128}?>([^<\n]{1,4096})<)"
+)
+_COOKIE = re.compile(r"(?i:\b(?:set-)?cookie2?)[\"']?[ \t]{0,4}[:=][ \t]{0,4}[\"']?")
+_COOKIE_PAIR = re.compile(r"[ \t]{0,4}([^=;,\s\"']{1,128})=([^;,\s\"']{1,4096})[ \t]{0,4}[;,]?")
+_COOKIE_ATTRIBUTES = frozenset(
+    {"expires", "max-age", "domain", "path", "samesite", "secure", "httponly", "priority",
+     "partitioned", "version", "comment"}
+)  # fmt: skip
+_AUTH_SCHEMES = frozenset(
+    {"bearer", "basic", "token", "digest", "apikey", "negotiate", "ntlm", "ssws", "hoba",
+     "mutual", "vapid", "dpop", "gnap", "privatetoken", "aws4-hmac-sha256"}
+)  # fmt: skip
+_MARK = "[REDACTED"
+_COOKIE_LABELS = frozenset({"cookie", "cookies", "set_cookie", "setcookie"})
+_TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9+/=_\-.~]{12,4096}")
+
+
+def _assigned_keys(text: str) -> Iterator[tuple[int, int]]:
+    """The span of each key followed by an assignment (``=``, ``:``, ``=>``, ``:=``, ``?=``,
+    ``+=``, a closing quote or bracket between): found from each ``:``/``=`` back, so text
+    without them costs one scan in C, and each key a walk over at most 64 characters."""
+    last = 0
+    for match in _ASSIGN_CHAR.finditer(text):
+        end = match.start()
+        if end and text[end - 1] in ":?+" and text[end] == "=":
+            end -= 1
+        floor = max(last, end - 4)
+        while end > floor and text[end - 1] in " \t":
+            end -= 1
+        if end and text[end - 1] == "]":
+            end -= 1
+        if end and text[end - 1] in "\"'":
+            end -= 2 if end > 1 and text[end - 2] == "\\" else 1
+        start = end
+        floor = max(last, end - 64)
+        while start > floor and text[start - 1] in _KEY_CHARS:
+            start -= 1
+        while start < end and text[start] not in _KEY_FIRST:
+            start += 1
+        if start < end:
+            last = match.start()
+            yield start, end
+
+
+def gated_value(value: str) -> bool:
+    """A value a ``key``/``login`` key hides: a credential-shaped token, not a path or a name."""
+    value = value.strip("\"'`\\")
+    return _TOKEN_ALPHABET.fullmatch(value) is not None and credential_like(value)
+
+
+class PairReader:
+    """Finds the spans of values under sensitive keys; ``enabled`` switches kinds on/off."""
+
+    def __init__(self, keys: KeyMatcher, enabled: Mapping[str, bool]) -> None:
+        self._keys = keys
+        self._enabled = dict(enabled)
+
+    def spans(self, text: str) -> list[Span]:
+        spans: list[Span] = []
+        covered = 0  # the end of the last value read: keys inside it are part of it
+        label, gated = self._keys.label, self._keys.gated
+        keys: Iterator[tuple[int, int]] | list[tuple[int, int]] = _assigned_keys(text)
+        if "--" in text:
+            keys = sorted([*keys, *(m.span(1) for m in _FLAG.finditer(text))])
+        for key_start, key_end in keys:
+            if key_start < covered:
+                continue
+            name = text[key_start:key_end]
+            strong = label(name) is not None
+            if not strong and not gated(name):
+                continue
+            separator = _SEPARATOR.match(text, key_end)
+            if separator is None:
+                continue
+            found = self._value(text, separator.end(), strong, name)
+            if found is None:
+                continue
+            start, end = found
+            before = text[key_start - 1] if key_start else " "
+            kind = (
+                "query_param"
+                if before in "?&"
+                else "dsn_password"
+                if before == ";"
+                else "key_value"
+            )
+            if self._enabled[kind]:
+                spans.append((start, end, kind))
+                covered = end
+        if "<" in text and self._enabled["key_value"]:
+            spans += self._markup_spans(text)
+        return spans
+
+    def _value(self, text: str, at: int, strong: bool, name: str) -> tuple[int, int] | None:
+        """The span of the value at ``at`` (or on the next line), or None if not one to hide."""
+        match = _VALUE.match(text, at)
+        if match is None:
+            following = _NEXT_LINE.match(text, at)
+            if following is None or not credential_like(following.group(2)):
+                return None
+            return following.span(2)
+        value = match.group()
+        if value.lower() in _AUTH_SCHEMES or value.startswith(_MARK):
+            return None  # "Authorization: Bearer <token>": the auth_header detector takes it
+        if not strong and not gated_value(value):
+            return None
+        start, end = match.span()
+        if value[0] == "\\":
+            start, end = start + 2, end - 2
+        elif value[0] in "\"'`":
+            start, end = start + 1, end - 1
+        if "=" in value and self._keys.label(name) in _COOKIE_LABELS:
+            return None  # "Cookie: a=b; sid=c": each cookie is read by cookie_spans
+        return start, end
+
+    def _markup_spans(self, text: str) -> list[Span]:
+        spans: list[Span] = []
+        label, gated = self._keys.label, self._keys.gated
+        for match in _XML.finditer(text):
+            name, value = match.group(1), match.group(2)
+            if label(name) is not None or (gated(name) and gated_value(value)):
+                spans.append((*match.span(2), "key_value"))
+        for match in _ATTRIBUTES.finditer(text):
+            name = match.group(1)
+            group = 2 if match.group(2) is not None else 3
+            if label(name) is not None or (gated(name) and gated_value(match.group(group))):
+                spans.append((*match.span(group), "key_value"))
+        return spans
+
+
+def cookie_spans(text: str, keys: KeyMatcher) -> list[Span]:
+    """Values of the cookies in ``Cookie:``/``Set-Cookie:`` lines that have a sensitive name or
+    the shape of a session id."""
+    spans: list[Span] = []
+    label = keys.label
+    for header in _COOKIE.finditer(text):
+        at = header.end()
+        while (pair := _COOKIE_PAIR.match(text, at)) is not None and pair.end() > at:
+            at = pair.end()
+            name, value = pair.group(1), pair.group(2)
+            if name.lower() in _COOKIE_ATTRIBUTES or value.startswith(_MARK):
+                continue
+            if label(name) is not None or (len(value) >= 16 and credential_like(value)):
+                spans.append((*pair.span(2), "cookie"))
+    return spans

@@ -1,0 +1,367 @@
+"""A synthetic corpus of credentials in published provider formats, and of their lookalikes.
+
+Every value is generated from a seeded RNG, in the shape the provider documents (prefix,
+alphabet, length, fixed markers, checksum where there is one): none is a real credential.
+The corpus places each secret three ways: (a) bare in an English sentence, (b) in the lines
+config files, code and scanner samples hold, (c) as a dict value under ``token``. Lookalikes
+are values in non-secret contexts that a redactor must leave alone.
+
+Used by ``tests/unit/test_redaction_formats.py`` and ``benchmarks/bench_redaction.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import string
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = [
+    "FORMATS",
+    "Format",
+    "Sample",
+    "bare",
+    "contextual",
+    "lookalikes",
+    "secrets",
+    "under_key",
+]
+
+UPPER = string.ascii_uppercase
+LOWER = string.ascii_lowercase
+DIGITS = string.digits
+ALNUM = string.ascii_letters + string.digits
+HEX = "0123456789abcdef"
+B64 = ALNUM + "+/"
+URLSAFE = ALNUM + "-_"
+
+
+def _r(rng: random.Random, alphabet: str, n: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+@dataclass(frozen=True)
+class Format:
+    """One credential format: ``prefixed`` says whether its text alone identifies it (a literal
+    prefix or marker), so that it can be expected bare in prose."""
+
+    name: str
+    provider: str
+    make: Callable[[random.Random], str]
+    prefixed: bool = True
+
+
+def _jwt(rng: random.Random) -> str:
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    head = part({"alg": "RS256", "typ": "JWT"})
+    return f"{head}.{part({'sub': _r(rng, ALNUM, 12), 'iat': 1700000000})}.{_r(rng, URLSAFE, 43)}"
+
+
+def _discord(rng: random.Random) -> str:
+    snowflake = str(rng.randrange(10**17, 10**19))
+    head = base64.b64encode(snowflake.encode()).decode().rstrip("=")
+    return f"{head}.{_r(rng, URLSAFE, 6)}.{_r(rng, URLSAFE, 38)}"
+
+
+def _ops(rng: random.Random) -> str:
+    body = json.dumps({"signInAddress": "my.1password.com", "userAuth": {"method": "SRPg-4096"},
+                       "email": f"{_r(rng, LOWER, 10)}@1passwordserviceaccounts.com",
+                       "srpX": _r(rng, HEX, 64)})  # fmt: skip
+    return "ops_" + base64.b64encode(body.encode()).decode().rstrip("=")
+
+
+def _azure_client_secret(rng: random.Random) -> str:
+    return _r(rng, ALNUM + "_-.", 3) + rng.choice(DIGITS) + "Q~" + _r(rng, ALNUM + "_~.-", 34)
+
+
+def _pem(kind: str) -> Callable[[random.Random], str]:
+    def make(rng: random.Random) -> str:
+        lines = "\n".join(_r(rng, B64, 64) for _ in range(4))
+        return f"-----BEGIN {kind}-----\n{lines}\n-----END {kind}-----"
+
+    return make
+
+
+def _pgp(rng: random.Random) -> str:
+    lines = "\n".join(_r(rng, B64, 64) for _ in range(4))
+    return f"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{lines}\n={_r(rng, B64, 4)}\n-----END PGP PRIVATE KEY BLOCK-----"
+
+
+def _sgp(rng: random.Random) -> str:
+    return "sgp_" + _r(rng, HEX, 16) + "_" + _r(rng, HEX, 40)
+
+
+def _f(
+    name: str, provider: str, make: Callable[[random.Random], str], prefixed: bool = True
+) -> Format:
+    return Format(name, provider, make, prefixed)
+
+
+def _p(name: str, provider: str, prefix: str, alphabet: str, n: int, suffix: str = "") -> Format:
+    return Format(name, provider, lambda rng: prefix + _r(rng, alphabet, n) + suffix)
+
+
+def _np(name: str, provider: str, prefix: str, alphabet: str, n: int) -> Format:
+    return Format(name, provider, lambda rng: prefix + _r(rng, alphabet, n), prefixed=False)
+
+
+FORMATS: tuple[Format, ...] = (
+    # VCS, CI and package registries
+    _p("github_classic", "github", "ghp_", ALNUM, 36),
+    _p("github_oauth", "github", "gho_", ALNUM, 36),
+    _p("github_app", "github", "ghs_", ALNUM, 36),
+    _f("github_fine", "github", lambda r: "github_pat_" + _r(r, ALNUM, 22) + "_" + _r(r, ALNUM, 59)),
+    _p("gitlab_pat", "gitlab", "glpat-", URLSAFE, 20),
+    _p("gitlab_feed", "gitlab", "glft-", URLSAFE, 20),
+    _p("gitlab_deploy", "gitlab", "gldt-", URLSAFE, 20),
+    _p("gitlab_runner", "gitlab", "glrt-", URLSAFE, 20),
+    _p("gitlab_runner_registration", "gitlab", "GR1348941", URLSAFE, 20),
+    _f("atlassian", "atlassian", lambda r: "ATATT3xFfGF0" + _r(r, URLSAFE, 170) + "=" + _r(r, HEX.upper(), 8)),
+    _p("bitbucket_app_password", "bitbucket", "ATBB", ALNUM, 32),
+    _f("sourcegraph", "sourcegraph", _sgp),
+    _p("sonarqube", "sonar", "squ_", HEX, 40),
+    _p("npm", "npm", "npm_", ALNUM, 36),
+    _f("pypi", "pypi", lambda r: "pypi-AgEIcHlwaS5vcmc" + _r(r, URLSAFE, 70)),
+    _p("rubygems", "rubygems", "rubygems_", HEX, 48),
+    _p("nuget", "nuget", "oy2", LOWER + DIGITS, 43),
+    _p("artifactory_api_key", "artifactory", "AKCp", ALNUM, 69),
+    _p("artifactory_reference", "artifactory", "cmVmdGtu", ALNUM, 56),
+    _p("docker_hub", "docker", "dckr_pat_", URLSAFE, 27),
+    _p("clojars", "clojars", "CLOJARS_", HEX, 60),
+    # cloud
+    _p("aws_key_id", "aws", "AKIA", UPPER + DIGITS, 16),
+    _p("aws_session_key_id", "aws", "ASIA", UPPER + DIGITS, 16),
+    _f("aws_secret_pair", "aws", lambda r: "AKIA" + _r(r, UPPER + DIGITS, 16) + " " + _r(r, ALNUM, 20) + "/" + _r(r, ALNUM, 19)),
+    _p("aws_bedrock", "bedrock", "ABSK", ALNUM, 120),
+    _p("gcp_api_key", "google", "AIza", URLSAFE, 35),
+    _p("gcp_oauth_secret", "google", "GOCSPX-", URLSAFE, 28),
+    _p("gcp_access_token", "google", "ya29.", URLSAFE, 120),
+    _p("digitalocean_pat", "digitalocean", "dop_v1_", HEX, 64),
+    _p("digitalocean_oauth", "digitalocean", "doo_v1_", HEX, 64),
+    _p("alibaba", "alibaba", "LTAI", ALNUM, 20),
+    _f("azure_ad_client_secret", "azure", _azure_client_secret),
+    _f("onepassword_service", "onepassword", _ops),
+    _f("onepassword_secret_key", "onepassword", lambda r: "A3-" + "-".join(_r(r, UPPER + DIGITS, n) for n in (6, 6, 5, 5, 5, 5))),
+    _p("heroku", "heroku", "HRKU-", URLSAFE, 60),
+    _p("vault", "vault", "hvs.", URLSAFE, 90),
+    _f("terraform", "terraform", lambda r: _r(r, LOWER + DIGITS, 14) + ".atlasv1." + _r(r, URLSAFE, 67)),
+    _p("doppler", "doppler", "dp.pt.", ALNUM, 43),
+    _p("pulumi", "pulumi", "pul-", HEX, 40),
+    _p("supabase", "supabase", "sbp_", HEX, 40),
+    _p("tailscale", "tailscale", "tskey-api-", ALNUM, 40),
+    _p("netlify", "netlify", "nfp_", ALNUM, 36),
+    _p("age", "age", "AGE-SECRET-KEY-1", UPPER + DIGITS, 58),
+    # chat and mail
+    _f("slack_bot", "slack", lambda r: "xoxb-" + _r(r, DIGITS, 12) + "-" + _r(r, DIGITS, 13) + "-" + _r(r, ALNUM, 24)),
+    _f("slack_app", "slack", lambda r: "xapp-1-A" + _r(r, UPPER + DIGITS, 10) + "-" + _r(r, DIGITS, 13) + "-" + _r(r, HEX, 64)),
+    _f("slack_webhook", "slack", lambda r: "https://hooks.slack.com/services/T" + _r(r, UPPER + DIGITS, 10) + "/B" + _r(r, UPPER + DIGITS, 10) + "/" + _r(r, ALNUM, 24)),
+    _f("discord_bot", "discord", _discord),
+    _f("discord_webhook", "discord", lambda r: f"https://discord.com/api/webhooks/{r.randrange(10**17, 10**19)}/{_r(r, URLSAFE, 68)}"),
+    _p("mailgun", "mailgun", "key-", HEX, 32),
+    _f("mailchimp", "mailchimp", lambda r: _r(r, HEX, 32) + "-us" + str(r.randrange(1, 21))),
+    _f("teams_webhook", "teams", lambda r: f"https://acme.webhook.office.com/webhookb2/{uuid.UUID(int=r.getrandbits(128))}@{uuid.UUID(int=r.getrandbits(128))}/IncomingWebhook/{_r(r, HEX, 32)}/{uuid.UUID(int=r.getrandbits(128))}"),
+    _f("telegram_bot", "telegram", lambda r: str(r.randrange(10**8, 10**10)) + ":AA" + _r(r, URLSAFE, 33)),
+    _f("sendgrid", "sendgrid", lambda r: "SG." + _r(r, URLSAFE, 22) + "." + _r(r, URLSAFE, 43)),
+    _p("sendinblue", "brevo", "xkeysib-", HEX, 64, "-" + "Zq7Xw2Rt9Lm4Np6V"),
+    _f("twilio_api_key", "twilio", lambda r: "SK" + _r(r, HEX, 32)),
+    # payments
+    _p("stripe_secret", "stripe", "sk_live_", ALNUM, 99),
+    _p("stripe_restricted", "stripe", "rk_live_", ALNUM, 99),
+    _p("stripe_webhook", "stripe", "whsec_", ALNUM, 32),
+    _p("shopify_access", "shopify", "shpat_", HEX, 32),
+    _p("shopify_shared", "shopify", "shpss_", HEX, 32),
+    _p("flutterwave", "flutterwave", "FLWSECK-", HEX, 32, "-X"),
+    _p("flutterwave_test", "flutterwave", "FLWSECK_TEST-", HEX, 12),
+    _p("square", "square", "sq0atp-", URLSAFE, 22),
+    _p("razorpay", "razorpay", "rzp_live_", ALNUM, 14),
+    _f("coinbase_key_name", "coinbase", lambda r: f"organizations/{uuid.UUID(int=r.getrandbits(128))}/apiKeys/{uuid.UUID(int=r.getrandbits(128))}"),
+    _f("coinbase_private_key", "coinbase", _pem("EC PRIVATE KEY")),
+    _p("shippo", "shippo", "shippo_live_", HEX, 40),
+    # AI
+    _f("openai", "openai", lambda r: "sk-proj-" + _r(r, URLSAFE, 156)),
+    _f("openai_legacy", "openai", lambda r: "sk-" + _r(r, ALNUM, 20) + "T3BlbkFJ" + _r(r, ALNUM, 20)),
+    _f("anthropic", "anthropic", lambda r: "sk-ant-api03-" + _r(r, URLSAFE, 93) + "AA"),
+    _p("perplexity", "perplexity", "pplx-", ALNUM, 48),
+    _p("huggingface", "huggingface", "hf_", string.ascii_letters, 34),
+    _p("huggingface_org", "huggingface", "api_org_", string.ascii_letters, 34),
+    _p("groq", "groq", "gsk_", ALNUM, 52),
+    _p("xai", "xai", "xai-", ALNUM, 80),
+    _p("replicate", "replicate", "r8_", ALNUM, 37),
+    _f("langsmith", "langsmith", lambda r: "lsv2_pt_" + _r(r, HEX, 32) + "_" + _r(r, HEX, 10)),
+    _p("nvidia", "nvidia", "nvapi-", URLSAFE, 64),
+    # databases, data and SaaS
+    _p("databricks", "databricks", "dapi", HEX, 32),
+    _p("planetscale", "planetscale", "pscale_tkn_", URLSAFE, 43),
+    _f("airtable", "airtable", lambda r: "pat" + _r(r, ALNUM, 14) + "." + _r(r, HEX, 64)),
+    _p("grafana_service", "grafana", "glsa_", ALNUM, 32, "_" + "0a1b2c3d"),
+    _p("newrelic", "newrelic", "NRAK-", UPPER + DIGITS, 27),
+    _f("dynatrace", "dynatrace", lambda r: "dt0c01." + _r(r, UPPER + DIGITS, 24) + "." + _r(r, UPPER + DIGITS, 64)),
+    _p("linear", "linear", "lin_api_", ALNUM, 40),
+    _p("notion", "notion", "ntn_", ALNUM, 46),
+    _f("postman", "postman", lambda r: "PMAK-" + _r(r, HEX, 24) + "-" + _r(r, HEX, 34)),
+    _p("contentful", "contentful", "CFPAT-", URLSAFE, 43),
+    _p("sentry_user", "sentry", "sntryu_", HEX, 64),
+    _p("readme", "readme", "rdme_", ALNUM, 70),
+    _f("jwt", "auth0", _jwt),
+    _f("pem_rsa", "ssh", _pem("RSA PRIVATE KEY")),
+    _f("pem_openssh", "ssh", _pem("OPENSSH PRIVATE KEY")),
+    _f("pgp_private", "gpg", _pgp),
+    # no prefix: their text alone does not say what they are
+    _np("cohere", "cohere", "", ALNUM, 40),
+    _np("sendbird", "sendbird", "", HEX, 40),
+    _np("twilio_auth_token", "twilio", "", HEX, 32),
+    _np("datadog_app_key", "datadog", "", HEX, 40),
+    _np("algolia", "algolia", "", HEX, 32),
+    _np("cloudflare_api_token", "cloudflare", "", URLSAFE, 40),
+    _np("azure_devops_pat", "azuredevops", "", LOWER + "234567", 52),
+    _f("heroku_legacy", "heroku", lambda r: str(uuid.UUID(int=r.getrandbits(128))), prefixed=False),
+    _np("okta", "okta", "00", URLSAFE, 40),
+    _np("mistral", "mistral", "", ALNUM, 32),
+    _f("coinbase_legacy", "coinbase", lambda r: _r(r, ALNUM, 16), prefixed=False),
+)  # fmt: skip
+"""Every format in the corpus."""
+
+
+def secrets(per_format: int = 3, seed: int = 14) -> list[tuple[Format, str]]:
+    """``per_format`` synthetic secrets of every format, the same for the same seed."""
+    rng = random.Random(seed)
+    return [(fmt, fmt.make(rng)) for fmt in FORMATS for _ in range(per_format)]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A text holding ``secret`` (empty for a lookalike) made for ``format`` in ``placement``."""
+
+    format: str
+    placement: str
+    text: str
+    secret: str
+
+
+_SENTENCES = (
+    "Deploy failed: the service rejected {s} after 3 retries.",
+    "While syncing the mirror we sent {s} and got 401 back",
+    "user ann reported that {s} stopped working yesterday",
+)
+
+
+def bare(items: list[tuple[Format, str]]) -> list[Sample]:
+    """(a) Each secret bare inside an English sentence."""
+    return [
+        Sample(fmt.name, "bare", _SENTENCES[n % len(_SENTENCES)].format(s=secret), secret)
+        for n, (fmt, secret) in enumerate(items)
+    ]
+
+
+def _names(provider: str) -> dict[str, str]:
+    camel = provider[:1].upper() + provider[1:]
+    return {"p": provider, "P": provider.upper(), "C": camel}
+
+
+_LINES = (
+    '{p}Token = "{s}"',
+    "{p} token = '{s}'",
+    "{p}:\n  api_key: {s}\n  region: eu-west-1",
+    '{{"{p}_secret": "{s}", "enabled": true}}',
+    "<secret>{s}</secret>",
+    "<{C}ApiKey>{s}</{C}ApiKey>",
+    '[{p}]\ntoken = "{s}"\ntimeout = 30',
+    "[{p}]\npassword = {s}",
+    "export {P}_API_KEY={s}",
+    "{P}_TOKEN={s}",
+    'const {P}_KEY = "{s}";',
+    '{P}.LOGIN ?= "{s}"',
+    "'{p}_password' => '{s}',",
+    "PASSWORD=>{s}",
+    "{p}-cli login --password {s} --verbose",
+    "{p} deploy --token={s}",
+    '"token1": "{s}"',
+    "using key = {s}",
+    "{p}_secret:\n  {s}\n",
+    "Authorization: Bearer {s}",
+    'curl -H "X-Api-Key: {s}" https://api.example.com/v1',
+    '{p}.api_key := "{s}"',
+    "set {P}_SECRET={s}",
+    '<add key="{C}ApiKey" value="{s}" />',
+    "{p}_access_key: '{s}'",
+    "spring.datasource.password={s}",
+)
+
+
+def contextual(items: list[tuple[Format, str]]) -> list[Sample]:
+    """(b) Each secret in every sample line (config files, code, shell, headers)."""
+    out: list[Sample] = []
+    for fmt, secret in items:
+        names = _names(fmt.provider)
+        for line in _LINES:
+            out.append(Sample(fmt.name, "line", line.format(s=secret, **names), secret))
+    return out
+
+
+def under_key(items: list[tuple[Format, str]]) -> list[tuple[Format, dict[str, str], str]]:
+    """(c) Each secret as a dict value under ``token``."""
+    return [(fmt, {"token": secret, "note": "ok"}, secret) for fmt, secret in items]
+
+
+def _luhn_invalid(rng: random.Random) -> str:
+    """Sixteen digits that fail the Luhn check."""
+    digits = [int(c) for c in "4" + _r(rng, DIGITS, 15)]
+    total = 0
+    for n, d in enumerate(reversed(digits)):
+        total += (d * 2 - 9 if d > 4 else d * 2) if n % 2 else d
+    if total % 10 == 0:
+        digits[-1] = (digits[-1] + 1) % 10
+    return "".join(map(str, digits))
+
+
+def lookalikes(seed: int = 15, count: int = 12) -> list[Sample]:
+    """Values in non-secret contexts (ids, hashes, settings, prose) that must stay whole."""
+    rng = random.Random(seed)
+    makers: list[Callable[[], str]] = [
+        lambda: f"request {uuid.UUID(int=rng.getrandbits(128))} done in 12 ms",
+        lambda: f"trace_id={_r(rng, HEX, 32)} span_id={_r(rng, HEX, 16)}",
+        lambda: f"traceparent: 00-{_r(rng, HEX, 32)}-{_r(rng, HEX, 16)}-01",
+        lambda: f"merged commit {_r(rng, HEX, 40)} into main",
+        lambda: f"sha256 of the upload: {hashlib.sha256(_r(rng, ALNUM, 8).encode()).hexdigest()}",
+        lambda: f'etag: "{hashlib.md5(_r(rng, ALNUM, 8).encode()).hexdigest()}"',
+        lambda: f"image web@sha256:{_r(rng, HEX, 64)} pulled",
+        lambda: f"max_tokens={rng.randrange(16, 4096)} temperature=0.{rng.randrange(10)}",
+        lambda: f"sort_key={rng.choice(['created_at', 'name', 'price', 'updatedAt'])} order=desc",
+        lambda: rng.choice(
+            [
+                "Token validation failed",
+                "Basic authentication required",
+                "Digest verification failed for upload",
+                "Bearer token expired, refreshing",
+                "password reset e-mail sent",
+                "token_count=1234 prompt_tokens=56",
+                "the secret santa list is ready",
+                "session length 42 s",
+                "Invalid API key format",
+                "keyboard_layout=us passenger=3",
+            ]
+        ),
+        lambda: f"pod web-{_r(rng, HEX, 10)}-{_r(rng, LOWER + DIGITS, 5)} restarted",
+        lambda: f"customer cus_{_r(rng, ALNUM, 14)} paid invoice in_{_r(rng, ALNUM, 24)}",
+        lambda: f"file /var/lib/app/{_r(rng, LOWER, 8)}/{_r(rng, HEX, 12)}.json not found",
+        lambda: (
+            f"version {rng.randrange(1, 9)}.{rng.randrange(30)}.{rng.randrange(30)} (build {_r(rng, HEX, 7)})"
+        ),
+        lambda: f"arn:aws:iam::{_r(rng, DIGITS, 12)}:role/{_r(rng, LOWER, 8)}-deploy",
+        lambda: f"order ORD-{rng.randrange(2020, 2030)}-{_r(rng, DIGITS, 6)} shipped",
+        lambda: f"cache_key=user:{rng.randrange(1000)}:profile hit",
+        lambda: f"primary key {rng.randrange(10**6)} violates unique constraint",
+        lambda: f"color #{_r(rng, HEX, 6)} on the {_r(rng, LOWER, 6)} button",
+        lambda: f"card ending {_r(rng, DIGITS, 4)} declined",
+        lambda: f"run_id={rng.randrange(10**9, 10**10)} attempt=2",
+        lambda: f"GET /api/v1/items/{uuid.UUID(int=rng.getrandbits(128))}?page=2 200",
+        lambda: f"number {_luhn_invalid(rng)} is not a card",
+        lambda: f"channel C{_r(rng, UPPER + DIGITS, 10)} archived",
+    ]
+    return [Sample("lookalike", "lookalike", make(), "") for make in makers for _ in range(count)]
