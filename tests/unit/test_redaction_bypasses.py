@@ -422,3 +422,12 @@ def test_anchors_sharing_a_guard_are_both_found() -> None:
                     found = set(index.detectors_for(text, text.lower()))
                     assert {detector, other_detector} <= found, text
     assert pairs > 0
+
+
+def test_secret_keys_that_redact_alike_are_all_kept() -> None:
+    """Two mapping keys with the same placeholder do not merge: no value is silently lost."""
+    from seawall import redact
+
+    out = redact({"ann@example.com": 1, "bob@example.com": 2, "eve@example.com": 3, "n": 4})
+    assert list(out.values()) == [1, 2, 3, 4]
+    assert "ann@example.com" not in str(out)

@@ -178,6 +178,9 @@ def _containers(
             logged, placeholder, gated = (keys.get(name) if isinstance(name, str) else None) or key(
                 name
             )
+            if logged is not name and logged != name and logged in out:
+                # Two secret keys redact alike ({"ann@x.org": 1, "bob@x.org": 2}): keep both.
+                logged = _distinct(logged, out)
             kind = type(value)
             if (
                 placeholder is not None
@@ -198,6 +201,14 @@ def _containers(
         return out
 
     return mapping, sequence
+
+
+def _distinct(logged: Any, out: dict[Any, Any]) -> str:
+    """``logged`` numbered past the keys already in ``out``: ``[REDACTED:email] (2)``."""
+    number = 2
+    while f"{logged} ({number})" in out:
+        number += 1
+    return f"{logged} ({number})"
 
 
 def _fields(obj: Any) -> dict[str, Any] | None:
