@@ -12,12 +12,16 @@ from typing import Any, Literal, get_args
 
 __all__ = [
     "BreakerSettings",
+    "BudgetSettings",
     "CorrelationSettings",
+    "DependencySettings",
     "ErrorMapping",
     "ErrorsSettings",
     "LoggingSettings",
     "PolicySettings",
+    "RecoverySettings",
     "RedactionSettings",
+    "RetrySettings",
     "Routes",
     "SettingsError",
 ]
@@ -29,6 +33,7 @@ LogFormat = Literal["auto", "json", "console"]
 WindowType = Literal["time", "count"]
 BreakerMode = Literal["enforce", "metrics_only", "disabled"]
 TimeoutMode = Literal["deadline", "thread"]
+Jitter = Literal["full", "equal", "none"]
 
 INCOMING: tuple[Incoming, ...] = get_args(Incoming)
 PLACEHOLDERS: tuple[Placeholder, ...] = get_args(Placeholder)
@@ -37,6 +42,7 @@ LOG_FORMATS: tuple[LogFormat, ...] = get_args(LogFormat)
 WINDOW_TYPES: tuple[WindowType, ...] = get_args(WindowType)
 BREAKER_MODES: tuple[BreakerMode, ...] = get_args(BreakerMode)
 TIMEOUT_MODES: tuple[TimeoutMode, ...] = get_args(TimeoutMode)
+JITTERS: tuple[Jitter, ...] = get_args(Jitter)
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 CLASSIFICATIONS: tuple[str, ...] = (
@@ -62,6 +68,7 @@ class CorrelationSettings:
     generator: Callable[[], str] | None = None  # None: uuid4 hex, resolved in correlation.py
     generator_name: str = "uuid4"
     traceparent: bool = False
+    propagate_to: tuple[str, ...] = ()  # host patterns that receive the id on outgoing calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +156,46 @@ class PolicySettings:
 
 Routes = tuple[tuple[str, PolicySettings], ...]
 """The ``routes`` section: each route key with its policy, in the order the settings list them."""
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSettings:
+    """Retries allowed: ``ratio`` of the calls of the last 10 s, plus ``min_per_second``."""
+
+    ratio: float = 0.1
+    min_per_second: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySettings:
+    """``attempts`` counts the first try; the default (1) never retries."""
+
+    attempts: int = 1
+    backoff: float = 0.1
+    max_backoff: float = 2.0
+    jitter: Jitter = "full"
+    on: frozenset[str] = frozenset({"transient", "rate_limited"})
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class RecoverySettings:
+    """``action()`` runs off the request path when the breaker opens (see client/recovery.py)."""
+
+    action: Callable[[], object]
+    action_name: str
+    cooldown: float = 60.0
+    max_attempts: int = 3
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DependencySettings:
+    """One entry of ``dependencies``: the route policy keys plus what only calls have."""
+
+    name: str
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    hosts: tuple[str, ...] = ()
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    critical: bool = False
+    recovery: RecoverySettings | None = None

@@ -16,6 +16,7 @@ from typing import Any, Self, TypeVar
 from seawall.config.parse import Parsed, Parser, Table, or_empty
 from seawall.config.schema import (
     CorrelationSettings,
+    DependencySettings,
     ErrorsSettings,
     LoggingSettings,
     PolicySettings,
@@ -24,6 +25,7 @@ from seawall.config.schema import (
     SettingsError,
 )
 from seawall.config.sections.correlation import parse_correlation
+from seawall.config.sections.dependencies import parse_dependencies
 from seawall.config.sections.errors import parse_errors
 from seawall.config.sections.logging import parse_logging
 from seawall.config.sections.policy import parse_defaults, parse_routes
@@ -54,6 +56,7 @@ class Settings:
     logging: LoggingSettings = section(parse_logging, LoggingSettings)
     defaults: PolicySettings = section(parse_defaults, PolicySettings)
     routes: Routes = section(parse_routes, tuple)
+    dependencies: tuple[DependencySettings, ...] = section(parse_dependencies, tuple)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None = None) -> Self:

@@ -26,10 +26,17 @@ __all__ = [
     "BreakerStateChanged",
     "BulkheadSaturated",
     "CorrelationIdInvalid",
+    "DependencyBreakerChanged",
+    "DependencyCalled",
+    "DependencyFailed",
+    "DependencyRequest",
+    "DependencyRetry",
     "Event",
     "EventBus",
     "FallbackFailed",
     "FallbackServed",
+    "RecoveryExhausted",
+    "RecoveryRan",
     "RequestFailed",
     "RequestRejected",
     "ResponseAborted",
@@ -128,6 +135,91 @@ class CorrelationIdInvalid(Event):
 
     hint: str
     action: str
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyCalled(Event):
+    """One call to a dependency ended (all its attempts): ``outcome`` is ``success``,
+    ``failure``, ``rejected``, ``timeout`` or ``fallback``; ``duration`` covers every attempt
+    and wait; ``error`` is the class name of what the caller got, if it raised."""
+
+    dependency: str
+    outcome: str
+    attempts: int
+    duration: float
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyRequest(Event):
+    """One HTTP attempt through a seawall httpx transport; ``status`` is ``None`` when the
+    request raised (``error`` names the exception class)."""
+
+    dependency: str | None
+    method: str
+    status: int | None
+    duration: float
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyRetry(Event):
+    """After a failed attempt: ``outcome`` is ``retried`` (after ``delay`` s),
+    ``budget_exhausted``, ``deadline`` (the wait would end past it) or ``rejected`` (the breaker
+    or bulkhead refused the retry)."""
+
+    dependency: str
+    outcome: str
+    attempt: int
+    delay: float
+    classification: str
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyFailed(Event):
+    """An attempt of a decorated call (or ``call``/``acall``) failed; ``final`` when no retry
+    follows: the single place that knows a call failed for good, with what it needs to be
+    replayed (``fn``, ``args``, ``kwargs``) and every attempt's error."""
+
+    dependency: str
+    final: bool
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    attempts: int
+    errors: tuple[BaseException, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyBreakerChanged(Event):
+    """A dependency's breaker moved from ``old_state`` to ``new_state``."""
+
+    dependency: str
+    old_state: str
+    new_state: str
+    reason: str
+    critical: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryRan(Event):
+    """A dependency's recovery action ran (``outcome``: ``succeeded``, ``failed``, or
+    ``dry_run`` when it was only logged); ``attempt`` counts within the outage."""
+
+    dependency: str
+    action: str
+    attempt: int
+    outcome: str
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryExhausted(Event):
+    """The breaker is still open after ``max_attempts`` recovery runs: none until it closes."""
+
+    dependency: str
+    action: str
+    attempts: int
 
 
 E = TypeVar("E", bound=Event)

@@ -9,7 +9,7 @@ log (one sanitized line per failure) is a subscriber.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -30,6 +30,9 @@ from seawall.observability.log_events import EventLog
 from seawall.observability.redaction import Redactor
 from seawall.server.guard import GuardTable
 from seawall.server.response import Rendered
+
+if TYPE_CHECKING:
+    from seawall.client.dependencies import Dependencies
 
 __all__ = ["Pipeline"]
 
@@ -64,6 +67,12 @@ class Pipeline:
         self.guards = GuardTable(
             settings, classify=self.problems.classify_for_breaker, clock=clock, events=self.events
         )
+        self.dependencies: Dependencies | None = None
+        if settings.dependencies or settings.correlation.propagate_to:
+            from seawall.client.dependencies import Dependencies
+
+            # The newest install is seawall.dependency()'s default: see client.dependencies.
+            self.dependencies = Dependencies(settings, events=self.events, clock=clock)
 
     def invalid_correlation_id(self, hint: str) -> bool:
         """Publish the invalid id's escaped hint; True when the request must be rejected."""
