@@ -27,8 +27,13 @@ from typing import Any, TypeVar
 from seawall.client.classify import Classifier, is_timeout
 from seawall.clock import Clock, monotonic
 from seawall.config.schema import DependencySettings
-from seawall.context.deadline import current_deadline, remaining
-from seawall.errors.exceptions import DeadlineExceededError, SeawallRejection
+from seawall.context.deadline import current_deadline, pop_deadline, push_deadline, remaining
+from seawall.errors.exceptions import (
+    BulkheadFullError,
+    CircuitOpenError,
+    DeadlineExceededError,
+    SeawallRejection,
+)
 from seawall.errors.problems import ProblemRegistry
 from seawall.observability.events import (
     DependencyBreakerChanged,
@@ -37,7 +42,7 @@ from seawall.observability.events import (
     DependencyRetry,
     EventBus,
 )
-from seawall.resilience.breaker import BreakerEvent, CircuitBreaker
+from seawall.resilience.breaker import BreakerEvent, CircuitBreaker, Permit
 from seawall.resilience.budget import RetryBudget
 from seawall.resilience.engine import Admission, PolicyEngine
 from seawall.resilience.retry import Backoff
@@ -212,34 +217,121 @@ class Dependency:
 
     # -- whole calls ---------------------------------------------------------------------------
 
+    def _admit(self) -> Permit | SeawallRejection | None:
+        """:meth:`enter` for whole calls, without raising: the breaker permit (``None``: no
+        breaker) with a bulkhead slot held, or the rejection, raised in the caller's frame.
+
+        The breaker is asked first, so an open one refuses without touching the bulkhead; a
+        permit whose call then finds the bulkhead full is given back unused.
+        """
+        deadline = current_deadline()
+        if deadline is not None and deadline.clock() >= deadline.at:
+            return DeadlineExceededError(self.name)
+        permit = self._permit()
+        if isinstance(permit, SeawallRejection):
+            return permit
+        bulkhead = self.engine.bulkhead
+        if bulkhead is not None and not bulkhead.try_acquire():
+            self.engine.saturated()
+            try:
+                bulkhead.acquire(remaining())
+            except BulkheadFullError as full:
+                _unused(permit)
+                return full
+            return self._after_wait(permit)
+        return permit
+
+    async def _aadmit(self) -> Permit | SeawallRejection | None:
+        """:meth:`_admit` for coroutines: a queued wait never blocks the event loop."""
+        deadline = current_deadline()
+        if deadline is not None and deadline.clock() >= deadline.at:
+            return DeadlineExceededError(self.name)
+        permit = self._permit()
+        if isinstance(permit, SeawallRejection):
+            return permit
+        bulkhead = self.engine.bulkhead
+        if bulkhead is not None and not bulkhead.try_acquire():
+            self.engine.saturated()
+            try:
+                await bulkhead.aacquire(remaining())
+            except BulkheadFullError as full:
+                _unused(permit)
+                return full
+            except BaseException:
+                _unused(permit)
+                raise
+            return self._after_wait(permit)
+        return permit
+
+    def _after_wait(self, permit: Permit | None) -> Permit | SeawallRejection | None:
+        """After a queue wait the deadline may have passed: then give everything back."""
+        deadline = current_deadline()
+        if deadline is not None and deadline.clock() >= deadline.at:
+            self.engine.release()
+            _unused(permit)
+            return DeadlineExceededError(self.name)
+        return permit
+
+    def _permit(self) -> Permit | SeawallRejection | None:
+        breaker = self.breaker
+        if breaker is None:
+            return None
+        permit = breaker.try_acquire()
+        if permit is None:
+            return CircuitOpenError(self.name, retry_after=breaker.retry_after())
+        return permit
+
+    def _settle(self, permit: Permit | None, began: float, failure: BaseException | None) -> None:
+        """Record an attempt's outcome and free its bulkhead slot."""
+        engine = self.engine
+        try:
+            engine.record(permit, began, None, failure)
+        finally:
+            engine.release()
+
     def call(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """Run ``fn(*args, **kwargs)`` under the policy, with retries; see the module docstring."""
         started = self.started()
-        self.count_call()
+        budget = self.budget
+        timeout = self.timeout
+        timed = self.engine.timed
         attempt = 0
         errors: tuple[BaseException, ...] = ()
         while True:
             attempt += 1
-            try:
-                admission = self.enter()
-            except SeawallRejection as rejection:
-                refused: R = self._refused(rejection, errors, fn, args, kwargs, attempt, started)
+            permit = self._admit()
+            if isinstance(permit, SeawallRejection):
+                last = self._refused(permit, errors, attempt, started)
+                value = self._fallback(last, fn, args, kwargs, attempt - 1, started)
+                if value is None:
+                    raise last
+                refused: R = value[0]
                 return refused
+            if attempt == 1 and budget is not None:
+                budget.deposit()  # a call that is let through funds a fraction of a retry
+            began = monotonic() if timed else 0.0
+            token = None if timeout is None else push_deadline(timeout)
             try:
                 result = fn(*args, **kwargs)
             except Exception as exc:
-                admission.finish(None, exc)
+                pop_deadline(token)
+                self._settle(permit, began, exc)
                 errors += (exc,)
                 delay = self._after_error(exc, errors, fn, args, kwargs, attempt)
                 if delay is None:
-                    given: R = self._give_up(exc, fn, args, kwargs, attempt, started)
+                    value = self._fallback(exc, fn, args, kwargs, attempt, started)
+                    if value is None:
+                        raise
+                    given: R = value[0]
                     return given
                 self._sleep(delay)
                 continue
             except BaseException as exc:
-                admission.finish(None, exc)
+                pop_deadline(token)
+                self._settle(permit, began, exc)
                 raise
-            admission.finish(None, None)
+            pop_deadline(token)
+            self._settle(permit, began, None)
             if started is not None:
                 self.ended("success", attempt, started, None)
             return result
@@ -247,18 +339,23 @@ class Dependency:
     async def acall(self, fn: Callable[..., Awaitable[R]], /, *args: Any, **kwargs: Any) -> R:
         """Await ``fn(*args, **kwargs)`` under the policy, each attempt cancelled at its time."""
         started = self.started()
-        self.count_call()
+        budget = self.budget
+        timed = self.engine.timed
         attempt = 0
         errors: tuple[BaseException, ...] = ()
         while True:
             attempt += 1
-            try:
-                admission = await self.aenter()
-            except SeawallRejection as rejection:
-                refused_async: R = await _resolved(
-                    self._refused(rejection, errors, fn, args, kwargs, attempt, started)
-                )
-                return refused_async
+            permit = await self._aadmit()
+            if isinstance(permit, SeawallRejection):
+                last = self._refused(permit, errors, attempt, started)
+                value = self._fallback(last, fn, args, kwargs, attempt - 1, started)
+                if value is None:
+                    raise last
+                refused: R = await _resolved(value[0])
+                return refused
+            if attempt == 1 and budget is not None:
+                budget.deposit()
+            began = monotonic() if timed else 0.0
             try:
                 seconds = self.seconds()
                 if seconds is None:
@@ -267,20 +364,21 @@ class Dependency:
                     async with Timeout(seconds, self.name):
                         result = await fn(*args, **kwargs)
             except Exception as exc:
-                admission.finish(None, exc)
+                self._settle(permit, began, exc)
                 errors += (exc,)
                 delay = self._after_error(exc, errors, fn, args, kwargs, attempt)
                 if delay is None:
-                    given_async: R = await _resolved(
-                        self._give_up(exc, fn, args, kwargs, attempt, started)
-                    )
-                    return given_async
+                    value = self._fallback(exc, fn, args, kwargs, attempt, started)
+                    if value is None:
+                        raise
+                    given: R = await _resolved(value[0])
+                    return given
                 await asyncio.sleep(delay)
                 continue
             except BaseException as exc:
-                admission.finish(None, exc)
+                self._settle(permit, began, exc)
                 raise
-            admission.finish(None, None)
+            self._settle(permit, began, None)
             if started is not None:
                 self.ended("success", attempt, started, None)
             return result
@@ -307,21 +405,18 @@ class Dependency:
         self,
         rejection: SeawallRejection,
         errors: tuple[BaseException, ...],
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
         attempt: int,
         started: float | None,
-    ) -> Any:
-        """Admission refused attempt ``attempt``: a retry gives up with the last error, a first
-        attempt goes to the fallback or raises the rejection."""
-        if errors:
-            last = errors[-1]
-            self.retry_event("rejected", attempt - 1, 0.0, self.classifier.classify(last))
-            return self._give_up(last, fn, args, kwargs, attempt - 1, started)
-        return self._give_up(rejection, fn, args, kwargs, 0, started)
+    ) -> BaseException:
+        """Admission refused attempt ``attempt``: what the caller gets, the rejection for a
+        first attempt, the last error for a retry (a refused retry)."""
+        if not errors:
+            return rejection
+        last = errors[-1]
+        self.retry_event("rejected", attempt - 1, 0.0, self.classifier.classify(last))
+        return last
 
-    def _give_up(
+    def _fallback(
         self,
         exc: BaseException,
         fn: Callable[..., Any],
@@ -329,18 +424,30 @@ class Dependency:
         kwargs: dict[str, Any],
         attempts: int,
         started: float | None,
-    ) -> Any:
-        """The call failed for good: the fallback's value, or ``exc`` raised."""
+    ) -> list[Any] | None:
+        """The call failed for good with ``exc``: ``[value]`` of the fallback, or ``None`` when
+        there is none for it (the caller raises ``exc``). Publishes how the call ended."""
         fallback = self.fallback
-        if fallback is not None and self.classifier.verdict(exc) == "failure":
-            reason = exc.reason if isinstance(exc, SeawallRejection) else "failure"
-            if is_timeout(exc):
-                reason = "timeout"
-            value = fallback(FallbackCall(self.name, reason, exc, fn, args, kwargs, attempts))
-            self.ended("fallback", attempts, started, type(exc).__name__)
-            return value
-        self.ended(self.failed_outcome(exc, attempts), attempts, started, type(exc).__name__)
-        raise exc
+        if fallback is None or self.classifier.verdict(exc) != "failure":
+            if started is not None:
+                self.ended(self.failed_outcome(exc, attempts), attempts, started, _name(exc))
+            return None
+        reason = "timeout" if is_timeout(exc) else "failure"
+        if isinstance(exc, SeawallRejection) and reason != "timeout":
+            reason = exc.reason
+        value = fallback(FallbackCall(self.name, reason, exc, fn, args, kwargs, attempts))
+        self.ended("fallback", attempts, started, _name(exc))
+        return [value]
+
+
+def _unused(permit: Permit | None) -> None:
+    """Give back a breaker permit that was never used."""
+    if permit is not None:
+        permit.ignore()
+
+
+def _name(exc: BaseException) -> str:
+    return type(exc).__name__
 
 
 async def _resolved(value: Any) -> Any:
