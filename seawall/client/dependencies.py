@@ -130,7 +130,7 @@ def _log_to(events: EventBus, settings: Settings) -> None:
 _active: Dependencies | None = None
 
 
-def _activate(dependencies: Dependencies) -> None:
+def _activate(dependencies: Dependencies | None) -> None:
     global _active
     _active = dependencies
 

@@ -9,8 +9,11 @@ Finagle's ``RetryBudget`` and Envoy's retry budget do:
 * ``min_per_second`` more retries per second are always allowed (a token bucket that starts
   empty and holds at most one second's worth), so a dependency called rarely still gets some.
 
-Over any run, retries <= ratio x calls + min_per_second x elapsed seconds. Thread-safe; the
-clock is injected, so tests replay a storm without sleeping.
+Over any run, retries <= ratio x calls + min_per_second x elapsed seconds, from the first
+instant: the floor starts empty. The price: a budget made a moment ago has nothing yet (with
+``min_per_second: 5``, a first retry after 0.2 s, or after 1 / ratio calls). Seawall makes its
+budgets at install, well before the first request. Thread-safe; the clock is injected, so
+tests replay a storm without sleeping.
 
 >>> budget = RetryBudget(BudgetSettings(ratio=0.1, min_per_second=5))
 >>> budget.deposit()        # once per call (not per attempt)
