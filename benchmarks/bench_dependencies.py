@@ -19,6 +19,8 @@ from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # an installed or compiled build wins
 
+import contextlib
+
 import httpx
 import stamina  # the peers come with the "bench" extra
 import tenacity
@@ -68,10 +70,8 @@ def calls(fn: Callable[[int], object]) -> Loop:
 def rejections(fn: Callable[[int], object]) -> Loop:
     def loop(number: int) -> None:
         for i in range(number):
-            try:
+            with contextlib.suppress(seawall.CircuitOpenError):
                 fn(i)
-            except seawall.CircuitOpenError:
-                pass
 
     return loop
 
@@ -104,10 +104,8 @@ def storm(calls_made: int, *, per_second: int) -> tuple[int, float, float]:
     start = clock()
     for _ in range(calls_made):
         clock.advance(1.0 / per_second)
-        try:
+        with contextlib.suppress(ConnectionError):
             dead.call(fail)
-        except ConnectionError:
-            pass
     elapsed = clock() - start
     return attempts, elapsed, 1.1 * calls_made + 5 * elapsed
 
@@ -143,7 +141,9 @@ def main() -> None:
     ]
     for name, loop in rows:
         rounds = [x - bare for x in timed(loop, n, r)]
-        print(f"{name}: {min(rounds):.0f} ns over bare (rounds {min(rounds):.0f}..{max(rounds):.0f})")
+        print(
+            f"{name}: {min(rounds):.0f} ns over bare (rounds {min(rounds):.0f}..{max(rounds):.0f})"
+        )
 
     ok = httpx.MockTransport(lambda request: httpx.Response(200, content=b"ok"))
     from httpx_retries import RetryTransport

@@ -14,7 +14,7 @@ from seawall._version import __version__ as __version__
 if TYPE_CHECKING:
     from seawall.asgi.middleware import ASGIMiddleware
     from seawall.client.dependencies import Dependencies, UnknownDependencyError
-    from seawall.client.dependency import FallbackCall
+    from seawall.client.fallback import FallbackCall
     from seawall.client.handle import dependency
     from seawall.config.policies import policy
     from seawall.config.settings import Settings, SettingsError
@@ -66,7 +66,7 @@ _LOCATIONS = {
     "CircuitOpenError": "seawall.errors.exceptions",
     "DeadlineExceededError": "seawall.errors.exceptions",
     "Dependencies": "seawall.client.dependencies",
-    "FallbackCall": "seawall.client.dependency",
+    "FallbackCall": "seawall.client.fallback",
     "FallbackRequest": "seawall.server.fallback",
     "FallbackResponse": "seawall.server.fallback",
     "Pipeline": "seawall.server.pipeline",

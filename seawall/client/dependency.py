@@ -21,10 +21,10 @@ import asyncio
 import random as _random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from seawall.client.classify import Classifier, is_timeout
+from seawall.client.fallback import FallbackCall
 from seawall.clock import Clock, monotonic
 from seawall.config.schema import DependencySettings
 from seawall.context.deadline import current_deadline, pop_deadline, push_deadline, remaining
@@ -48,28 +48,11 @@ from seawall.resilience.engine import Admission, PolicyEngine
 from seawall.resilience.retry import Backoff
 from seawall.resilience.timeouts import Timeout
 
-__all__ = ["Dependency", "FallbackCall"]
+__all__ = ["Dependency"]
 
 R = TypeVar("R")
 
 _DEFAULT_FAILURE_STATUSES = frozenset({500, 502, 503, 504})
-
-
-@dataclass(frozen=True, slots=True)
-class FallbackCall:
-    """What a dependency's ``fallback`` is called with: the call that was refused or failed.
-
-    ``reason`` is ``circuit_open``, ``bulkhead_full``, ``deadline_exceeded``, ``timeout`` or
-    ``failure``; ``error`` what the caller would have got.
-    """
-
-    dependency: str
-    reason: str
-    error: BaseException
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    attempts: int
 
 
 class Dependency:

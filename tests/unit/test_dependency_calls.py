@@ -120,8 +120,11 @@ def test_attempts_exhausted_raise_the_last_error_and_say_final(events: list[obje
     assert flaky.calls == 2
     failed = of(events, DependencyFailed)
     assert [f.final for f in failed] == [False, True]
-    assert failed[-1].fn is flaky and failed[-1].args == (7,) and failed[-1].kwargs == {"mode": "x"}
-    assert failed[-1].attempts == 2 and len(failed[-1].errors) == 2
+    assert failed[-1].fn is flaky
+    assert failed[-1].args == (7,)
+    assert failed[-1].kwargs == {"mode": "x"}
+    assert failed[-1].attempts == 2
+    assert len(failed[-1].errors) == 2
     assert of(events, DependencyCalled)[-1].outcome == "failure"
 
 
@@ -190,8 +193,10 @@ def test_sync_calls_see_the_smaller_of_timeout_and_deadline() -> None:
     seawall.dependency("payments").call(lambda: seen.append(remaining()))
     with deadline_scope(0.2):
         seawall.dependency("payments").call(lambda: seen.append(remaining()))
-    assert seen[0] is not None and 0.4 < seen[0] <= 0.5
-    assert seen[1] is not None and seen[1] <= 0.2
+    assert seen[0] is not None
+    assert 0.4 < seen[0] <= 0.5
+    assert seen[1] is not None
+    assert seen[1] <= 0.2
 
 
 def test_open_breaker_raises_circuit_open_without_calling(events: list[object]) -> None:
@@ -204,7 +209,8 @@ def test_open_breaker_raises_circuit_open_without_calling(events: list[object]) 
     with pytest.raises(seawall.CircuitOpenError) as caught:
         seawall.dependency("payments").call(flaky)
     assert flaky.calls == 3
-    assert caught.value.retry_after is not None and caught.value.retry_after >= 1
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after >= 1
     ((name, breaker, critical),) = deps.breakers()
     assert (name, breaker.state.value, critical) == ("payments", "open", False)
 
@@ -281,7 +287,8 @@ async def test_async_decorator_retries_and_returns() -> None:
         return flaky(x)
 
     assert asyncio.iscoroutinefunction(charge)
-    assert await charge(1) == "ok" and flaky.calls == 3
+    assert await charge(1) == "ok"
+    assert flaky.calls == 3
 
 
 async def test_async_attempts_are_cancelled_at_the_deadline(events: list[object]) -> None:
@@ -319,10 +326,16 @@ def test_with_block_records_without_retrying(events: list[object]) -> None:
     """A block runs once; its error is recorded and raised."""
     deps = make({"payments": {"retry": {"attempts": 3}, "breaker": {"minimum_calls": 2}}})
     runs = 0
-    for _ in range(2):
-        with pytest.raises(ConnectionError), seawall.dependency("payments"):
+
+    def block() -> None:
+        nonlocal runs
+        with seawall.dependency("payments"):
             runs += 1
             raise ConnectionError
+
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            block()
     assert runs == 2
     assert deps["payments"].breaker.state.value == "open"  # type: ignore[union-attr]
     with pytest.raises(seawall.CircuitOpenError), seawall.dependency("payments"):

@@ -42,13 +42,18 @@ def test_the_issue_example_parses_into_its_dataclasses() -> None:
     (dep,) = Settings.from_mapping({"dependencies": FULL}).dependencies
     assert dep.name == "payments"
     assert dep.hosts == ("api.payments.example", "*.pay.example")
-    assert dep.policy.timeout == 2.0 and dep.policy.max_concurrency == 10
+    assert dep.policy.timeout == 2.0
+    assert dep.policy.max_concurrency == 10
     assert dep.policy.breaker == BreakerSettings(minimum_calls=5, failure_rate=0.4)
-    assert dep.policy.fallback is not None and dep.policy.fallback.__name__ == "fallback"
-    assert dep.retry.attempts == 3 and dep.retry.on == {"transient", "rate_limited"}
-    assert dep.retry.budget.ratio == 0.1 and dep.retry.budget.min_per_second == 5
+    assert dep.policy.fallback is not None
+    assert dep.policy.fallback.__name__ == "fallback"
+    assert dep.retry.attempts == 3
+    assert dep.retry.on == {"transient", "rate_limited"}
+    assert dep.retry.budget.ratio == 0.1
+    assert dep.retry.budget.min_per_second == 5
     assert dep.critical is True
-    assert dep.recovery is not None and dep.recovery.dry_run
+    assert dep.recovery is not None
+    assert dep.recovery.dry_run
     assert getattr(dep.recovery.action, "__name__", None) == "reset"
     assert dep.recovery.action_name == "tests.unit.test_dependency_settings.reset"
 
@@ -57,14 +62,18 @@ def test_defaults_never_retry_and_are_not_critical() -> None:
     """A bare entry: no retries, no breaker, not critical, no recovery, no route defaults."""
     settings = Settings.from_mapping({"defaults": {"timeout": 30}, "dependencies": {"cache": {}}})
     (dep,) = settings.dependencies
-    assert dep.retry.attempts == 1 and dep.policy.timeout is None
-    assert not dep.critical and dep.recovery is None and dep.policy.breaker is None
+    assert dep.retry.attempts == 1
+    assert dep.policy.timeout is None
+    assert not dep.critical
+    assert dep.recovery is None
+    assert dep.policy.breaker is None
 
 
 def test_a_retry_mapping_retries_three_times_on_transient_and_rate_limits() -> None:
     """``retry: {}`` means the usual retry: 3 attempts, full jitter, the default budget."""
     (dep,) = Settings.from_mapping({"dependencies": {"cache": {"retry": {}}}}).dependencies
-    assert dep.retry.attempts == 3 and dep.retry.jitter == "full"
+    assert dep.retry.attempts == 3
+    assert dep.retry.jitter == "full"
     assert dep.retry.on == {"transient", "rate_limited"}
 
 

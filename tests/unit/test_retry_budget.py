@@ -38,15 +38,18 @@ def test_retry_after_replaces_the_wait_but_not_the_cap() -> None:
 def test_only_listed_classifications_are_retried_while_attempts_remain() -> None:
     """``on`` and ``attempts`` decide whether a failure may be retried at all."""
     backoff = Backoff(RetrySettings(attempts=3, on=frozenset({"transient"})))
-    assert backoff.retries("transient", 1) and backoff.retries("transient", 2)
+    assert backoff.retries("transient", 1)
+    assert backoff.retries("transient", 2)
     assert not backoff.retries("transient", 3)
     assert not backoff.retries("validation", 1)
 
 
 def test_a_wait_that_ends_past_the_deadline_does_not_fit() -> None:
     """No retry starts when its backoff would end at or past the deadline."""
-    assert Backoff.fits(0.1, None) and Backoff.fits(0.1, 0.2)
-    assert not Backoff.fits(0.2, 0.2) and not Backoff.fits(0.3, 0.2)
+    assert Backoff.fits(0.1, None)
+    assert Backoff.fits(0.1, 0.2)
+    assert not Backoff.fits(0.2, 0.2)
+    assert not Backoff.fits(0.3, 0.2)
 
 
 def test_budget_allows_ratio_of_calls() -> None:
