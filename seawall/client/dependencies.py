@@ -127,14 +127,15 @@ def _log_to(events: EventBus, settings: Settings) -> None:
     ).attach(events)
 
 
-_active: Dependencies | None = None
+ACTIVE: Dependencies | None = None
+"""The process-wide default (see the module docstring); read it through :func:`active`."""
 
 
 def _activate(dependencies: Dependencies | None) -> None:
-    global _active
-    _active = dependencies
+    global ACTIVE
+    ACTIVE = dependencies
 
 
 def active() -> Dependencies | None:
     """The process-wide default (see the module docstring), or ``None`` before any."""
-    return _active
+    return ACTIVE

@@ -35,6 +35,7 @@ from seawall.errors.exceptions import (
     SeawallRejection,
 )
 from seawall.errors.problems import ProblemRegistry
+from seawall.observability import events as _events
 from seawall.observability.events import (
     DependencyBreakerChanged,
     DependencyCalled,
@@ -63,8 +64,9 @@ class Dependency:
     """
 
     __slots__ = (
-        "_clock", "_random", "_sleep", "backoff", "breaker", "budget", "classifier", "critical",
-        "engine", "events", "fallback", "hosts", "name", "recovery", "settings", "timeout",
+        "_clock", "_random", "_seen", "_sleep", "_wants_called", "_wants_failed", "backoff",
+        "breaker", "budget", "classifier", "critical", "engine", "events", "fallback", "hosts",
+        "name", "recovery", "settings", "timeout",
     )  # fmt: skip
 
     def __init__(
@@ -83,6 +85,8 @@ class Dependency:
         self.critical = settings.critical
         self.hosts = settings.hosts
         self.events = events
+        self._seen = -1  # the events.SUBSCRIPTIONS that _wants_* were read at
+        self._wants_called = self._wants_failed = False
         self._clock: Clock = clock or monotonic
         self._sleep = sleep or time.sleep
         self._random = random or _random.random
@@ -168,9 +172,17 @@ class Dependency:
 
     # -- outcomes ------------------------------------------------------------------------------
 
+    def _listening(self) -> None:
+        """Read again who listens, after a subscription changed somewhere."""
+        self._seen = _events.SUBSCRIPTIONS
+        self._wants_called = self.events.wants(DependencyCalled)
+        self._wants_failed = self.events.wants(DependencyFailed)
+
     def started(self) -> float | None:
         """The clock reading a call's duration starts from (``None`` when nobody listens)."""
-        return self._clock() if self.events.wants(DependencyCalled) else None
+        if self._seen != _events.SUBSCRIPTIONS:
+            self._listening()
+        return self._clock() if self._wants_called else None
 
     def ended(self, outcome: str, attempts: int, started: float | None, error: str | None) -> None:
         """Publish how a call ended (a :class:`~seawall.observability.events.DependencyCalled`)."""
@@ -274,6 +286,10 @@ class Dependency:
 
     def call(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """Run ``fn(*args, **kwargs)`` under the policy, with retries; see the module docstring."""
+        return self.run(fn, args, kwargs)
+
+    def run(self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+        """:meth:`call` with the arguments as they came (the decorator's: no repacking)."""
         started = self.started()
         budget = self.budget
         timeout = self.timeout
@@ -321,6 +337,12 @@ class Dependency:
 
     async def acall(self, fn: Callable[..., Awaitable[R]], /, *args: Any, **kwargs: Any) -> R:
         """Await ``fn(*args, **kwargs)`` under the policy, each attempt cancelled at its time."""
+        return await self.arun(fn, args, kwargs)
+
+    async def arun(
+        self, fn: Callable[..., Awaitable[R]], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
+        """:meth:`acall` with the arguments as they came."""
         started = self.started()
         budget = self.budget
         timed = self.engine.timed
@@ -377,9 +399,10 @@ class Dependency:
     ) -> float | None:
         """A failed attempt: the wait before the next one, or ``None``; publishes the failure."""
         delay = self.next_delay(self.classifier.classify(exc), attempt)
-        events = self.events
-        if events.wants(DependencyFailed):
-            events.publish(
+        if self._seen != _events.SUBSCRIPTIONS:
+            self._listening()
+        if self._wants_failed:
+            self.events.publish(
                 DependencyFailed(self.name, delay is None, fn, args, kwargs, attempt, errors)
             )
         return delay

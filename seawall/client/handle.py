@@ -72,7 +72,7 @@ class DependencyHandle:
 
     def resolve(self) -> Dependency:
         """The dependency this name stands for now; raises if it is not configured."""
-        registry = self._registry or _registry.active()
+        registry = self._registry or _registry.ACTIVE
         bound = self._bound
         if bound is not None and bound[0] is registry:
             return bound[1]
@@ -110,13 +110,13 @@ class DependencyHandle:
 
             @functools.wraps(fn)
             async def guarded_async(*args: P.args, **kwargs: P.kwargs) -> Any:
-                return await resolve().acall(fn, *args, **kwargs)
+                return await resolve().arun(fn, args, kwargs)
 
             return guarded_async
 
         @functools.wraps(fn)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return resolve().call(fn, *args, **kwargs)
+            return resolve().run(fn, args, kwargs)
 
         return guarded
 

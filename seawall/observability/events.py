@@ -225,6 +225,15 @@ class RecoveryExhausted(Event):
 E = TypeVar("E", bound=Event)
 Listener = Callable[[Any], object]
 
+SUBSCRIPTIONS = 0
+"""Bumped by every subscribe and unsubscribe on any bus: a hot path may cache what
+:meth:`EventBus.wants` said for as long as this number stays the same."""
+
+
+def _changed() -> None:
+    global SUBSCRIPTIONS
+    SUBSCRIPTIONS += 1
+
 
 class EventBus:
     """Listeners by event class; a bus may forward to a ``parent`` (the process-wide :data:`BUS`).
@@ -245,6 +254,7 @@ class EventBus:
             raise TypeError(f"subscribe() needs a seawall event class, not {kind!r}")
         with self._lock:
             self._listeners[kind] = (*self._listeners.get(kind, ()), listener)
+            _changed()
 
         def unsubscribe() -> None:
             with self._lock:
@@ -253,6 +263,7 @@ class EventBus:
                     self._listeners[kind] = kept
                 else:
                     self._listeners.pop(kind, None)
+                _changed()
 
         return unsubscribe
 
