@@ -385,3 +385,30 @@ def test_handle_needs_a_name_and_decorates_callables() -> None:
     with pytest.raises(TypeError):
         seawall.dependency("payments")(3)  # type: ignore[call-overload]
     assert repr(seawall.dependency("payments")) == "seawall.dependency('payments')"
+
+
+def status_error(status: int) -> Exception:
+    import httpx
+
+    request = httpx.Request("GET", "https://api.example/")
+    return httpx.HTTPStatusError("status", request=request, response=httpx.Response(status))
+
+
+def test_raise_for_status_429_is_retried_and_never_opens_the_breaker() -> None:
+    """``raise_for_status()`` inside a decorated function: 429 is a rate limit (retried, not a
+    breaker failure), 503 transient (retried, a failure), 404 an answer (neither)."""
+    deps = make({"api": {"retry": {"attempts": 2, "budget": {"ratio": 1.0}},
+                         "breaker": {"minimum_calls": 2, "failure_rate": 0.5}}})  # fmt: skip
+    limited = Flaky(10, status_error(429))
+    for _ in range(3):
+        with pytest.raises(Exception, match="status"):
+            deps["api"].call(limited)
+    assert limited.calls == 6
+    assert deps["api"].breaker.state.value == "closed"  # type: ignore[union-attr]
+    missing = Flaky(10, status_error(404))
+    with pytest.raises(Exception, match="status"):
+        deps["api"].call(missing)
+    assert missing.calls == 1
+    with pytest.raises(Exception, match="status"):
+        deps["api"].call(Flaky(10, status_error(503)))
+    assert deps["api"].breaker.state.value == "open"  # type: ignore[union-attr]
