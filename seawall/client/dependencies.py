@@ -90,10 +90,8 @@ class Dependencies:
             ) from None
 
     def __iter__(self) -> Iterator[Dependency]:
+        """Every configured dependency, in the order the settings list them."""
         return iter(self._by_name.values())
-
-    def __len__(self) -> int:
-        return len(self._by_name)
 
     def dependency(self, name: str) -> Any:
         """A handle like ``seawall.dependency(name)`` that always uses these dependencies."""

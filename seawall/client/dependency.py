@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from seawall.client.classify import Classifier, is_timeout
 from seawall.client.fallback import FallbackCall
+from seawall.client.recovery import Recovery
 from seawall.clock import Clock, monotonic
 from seawall.config.schema import DependencySettings
 from seawall.context.deadline import current_deadline, pop_deadline, push_deadline, remaining
@@ -106,11 +107,11 @@ class Dependency:
         self.budget = (
             RetryBudget(settings.retry.budget, clock=clock) if settings.retry.attempts > 1 else None
         )
-        self.recovery: Any = None
-        if settings.recovery is not None:
-            from seawall.client.recovery import Recovery
-
-            self.recovery = Recovery(settings.name, settings.recovery, events, clock=clock)
+        self.recovery = (
+            Recovery(settings.name, settings.recovery, events, clock=clock)
+            if settings.recovery is not None
+            else None
+        )
 
     def __repr__(self) -> str:
         return f"<Dependency {self.name!r}>"
@@ -190,7 +191,7 @@ class Dependency:
             duration = self._clock() - started
             self.events.publish(DependencyCalled(self.name, outcome, attempts, duration, error))
 
-    def failed_outcome(self, exc: BaseException, attempts: int) -> str:
+    def failed_outcome(self, exc: BaseException) -> str:
         """``rejected``, ``timeout`` or ``failure`` for a call that ended with ``exc``."""
         if is_timeout(exc):
             return "timeout"
@@ -436,7 +437,7 @@ class Dependency:
         fallback = self.fallback
         if fallback is None or self.classifier.verdict(exc) != "failure":
             if started is not None:
-                self.ended(self.failed_outcome(exc, attempts), attempts, started, _name(exc))
+                self.ended(self.failed_outcome(exc), attempts, started, _name(exc))
             return None
         reason = "timeout" if is_timeout(exc) else "failure"
         if isinstance(exc, SeawallRejection) and reason != "timeout":

@@ -128,7 +128,7 @@ class DependencyHandle:
         try:
             admission = dep.enter()
         except BaseException as exc:
-            dep.ended(dep.failed_outcome(exc, 0), 0, started, type(exc).__name__)
+            dep.ended(dep.failed_outcome(exc), 0, started, type(exc).__name__)
             raise
         self._push(_Block(dep, admission, started, None))
         return self
@@ -147,7 +147,7 @@ class DependencyHandle:
         try:
             admission = await dep.aenter()
         except BaseException as exc:
-            dep.ended(dep.failed_outcome(exc, 0), 0, started, type(exc).__name__)
+            dep.ended(dep.failed_outcome(exc), 0, started, type(exc).__name__)
             raise
         seconds = dep.seconds()
         timeout = None
@@ -193,7 +193,7 @@ class DependencyHandle:
         if exc is None:
             dep.ended("success", 1, block.started, None)
         elif isinstance(exc, Exception):
-            dep.ended(dep.failed_outcome(exc, 1), 1, block.started, type(exc).__name__)
+            dep.ended(dep.failed_outcome(exc), 1, block.started, type(exc).__name__)
 
 
 def dependency(name: str) -> DependencyHandle:

@@ -32,9 +32,6 @@ class HostTable(Generic[T]):
         self._suffixes = sorted(suffixes, key=lambda item: -len(item[0]))
         self._cache: dict[str, T | None] = {}
 
-    def __bool__(self) -> bool:
-        return bool(self._exact or self._suffixes)
-
     def get(self, host: str) -> T | None:
         """The value for ``host`` (any case, with or without a trailing dot), or ``None``."""
         try:

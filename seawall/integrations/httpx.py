@@ -163,7 +163,7 @@ class Transport(httpx.BaseTransport):
                 core.report(dep, request, timer, None, exc)
                 delay = dep.next_delay(dep.classifier.classify(exc), attempt) if retry else None
                 if delay is None:
-                    dep.ended(dep.failed_outcome(exc, attempt), attempt, started, _name(exc))
+                    dep.ended(dep.failed_outcome(exc), attempt, started, _name(exc))
                     raise
                 last = exc
                 self._sleep(delay)
@@ -225,7 +225,7 @@ class AsyncTransport(httpx.AsyncBaseTransport):
                 core.report(dep, request, timer, None, exc)
                 delay = dep.next_delay(dep.classifier.classify(exc), attempt) if retry else None
                 if delay is None:
-                    dep.ended(dep.failed_outcome(exc, attempt), attempt, started, _name(exc))
+                    dep.ended(dep.failed_outcome(exc), attempt, started, _name(exc))
                     raise
                 last = exc
                 await asyncio.sleep(delay)
@@ -279,7 +279,7 @@ def _refused(
         raise rejection
     dep.retry_event("rejected", attempt - 1, 0.0, "transient")
     if isinstance(last, BaseException):
-        dep.ended(dep.failed_outcome(last, attempt - 1), attempt - 1, started, type(last).__name__)
+        dep.ended(dep.failed_outcome(last), attempt - 1, started, type(last).__name__)
         raise last
     dep.ended("failure", attempt - 1, started, None)
     return last

@@ -412,3 +412,14 @@ def test_raise_for_status_429_is_retried_and_never_opens_the_breaker() -> None:
     with pytest.raises(Exception, match="status"):
         deps["api"].call(Flaky(10, status_error(503)))
     assert deps["api"].breaker.state.value == "open"  # type: ignore[union-attr]
+
+
+def test_dependencies_list_their_breakers_for_readiness() -> None:
+    """``breakers()`` yields (name, breaker, critical) of each dependency with a breaker,
+    in settings order; iterating gives every dependency."""
+    deps = make({"payments": {"breaker": True, "critical": True}, "cache": {},
+                 "search": {"breaker": {"minimum_calls": 5}}})  # fmt: skip
+    assert [d.name for d in deps] == ["payments", "cache", "search"]
+    listed = [(name, critical) for name, _, critical in deps.breakers()]
+    assert listed == [("payments", True), ("search", False)]
+    assert repr(deps) == "<Dependencies payments, cache, search>"
