@@ -45,7 +45,9 @@ def error(cls: type[Settings], data: dict[str, Any]) -> SettingsError:
 def test_top_level_keys_are_the_fields_of_settings() -> None:
     """An unknown top-level key is refused, listing the sections ``Settings`` declares, in order."""
     names = [f.name for f in fields(Settings)]
-    assert names == ["correlation", "redaction", "errors", "logging", "defaults", "routes"]
+    assert names == [
+        "correlation", "redaction", "errors", "logging", "defaults", "routes", "dependencies",
+    ]  # fmt: skip
     err = error(Settings, {"metrics": {}})
     assert err.path == "metrics"
     assert str(err).endswith(f"(known: {', '.join(names)})")
