@@ -3,7 +3,10 @@
     python benchmarks/callgrind_dependencies.py ROW N
 
 Rows: ``bare`` (a plain call), ``decorator`` (the full policy: timeout, bulkhead, breaker,
-retry), ``rejection`` (an open breaker, CircuitOpenError caught), ``tenacity``, ``stamina``.
+retry), ``rejection`` (an open breaker, CircuitOpenError caught), ``tenacity``, ``stamina``;
+``http_bare``, ``http_seawall`` and ``http_retries`` send a GET through ``httpx.Client`` over an
+in-memory transport: bare, wrapped in seawall's ``Transport`` (the full policy), and in
+httpx-retries' ``RetryTransport``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ def work(x: int) -> int:
 def build(row: str) -> tuple[Callable[[int], object], type[BaseException]]:
     deps = seawall.Dependencies(
         {"dependencies": {
-            "payments": {"timeout": 2.0, "max_concurrency": 10, "breaker": {"minimum_calls": 20},
+            "payments": {"hosts": ["api.payments.example"], "timeout": 2.0, "max_concurrency": 10, "breaker": {"minimum_calls": 20},
                          "retry": {"attempts": 3}},
             "down": {"breaker": True},
         }}
@@ -37,6 +40,22 @@ def build(row: str) -> tuple[Callable[[int], object], type[BaseException]]:
     if row == "rejection":
         deps["down"].breaker.force_open()  # type: ignore[union-attr]
         return seawall.dependency("down")(work), seawall.CircuitOpenError
+    if row.startswith("http_"):
+        import httpx
+
+        inner = httpx.MockTransport(lambda request: httpx.Response(200, content=b"ok"))
+        if row == "http_seawall":
+            from seawall.integrations.httpx import Transport
+
+            transport: httpx.BaseTransport = Transport(inner)
+        elif row == "http_retries":
+            from httpx_retries import RetryTransport
+
+            transport = RetryTransport(inner)
+        else:
+            transport = inner
+        client = httpx.Client(transport=transport)
+        return (lambda i: client.get("https://api.payments.example/ok")), KeyError
     if row == "tenacity":
         import tenacity
 

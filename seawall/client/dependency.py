@@ -50,11 +50,20 @@ from seawall.resilience.engine import Admission, PolicyEngine
 from seawall.resilience.retry import Backoff
 from seawall.resilience.timeouts import Timeout
 
-__all__ = ["Dependency"]
+__all__ = ["Dependency", "Refused"]
 
 R = TypeVar("R")
 
 _DEFAULT_FAILURE_STATUSES = frozenset({500, 502, 503, 504})
+
+
+class Refused:
+    """A call refused before its first attempt, and no fallback: raise ``error``."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: SeawallRejection) -> None:
+        self.error = error
 
 
 class Dependency:
@@ -290,7 +299,19 @@ class Dependency:
         return self.run(fn, args, kwargs)
 
     def run(self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
-        """:meth:`call` with the arguments as they came (the decorator's: no repacking)."""
+        """:meth:`call` with the arguments as they came."""
+        result = self.attempts(fn, args, kwargs)
+        if isinstance(result, Refused):
+            raise result.error
+        done: R = result
+        return done
+
+    def attempts(
+        self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R | Refused:
+        """The call's attempts; a call refused at once comes back as :class:`Refused` for the
+        caller to raise: under mypyc each compiled frame an exception leaves costs a made-up
+        traceback frame, and a rejection is raised often (callgrind: see the benchmarks)."""
         started = self.started()
         budget = self.budget
         timeout = self.timeout
@@ -304,6 +325,8 @@ class Dependency:
                 last = self._refused(permit, errors, attempt, started)
                 value = self._fallback(last, fn, args, kwargs, attempt - 1, started)
                 if value is None:
+                    if last is permit:
+                        return Refused(permit)
                     raise last
                 refused: R = value[0]
                 return refused

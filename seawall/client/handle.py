@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
 from seawall.client import dependencies as _registry
-from seawall.client.dependency import Dependency
+from seawall.client.dependency import Dependency, Refused
 from seawall.resilience.engine import Admission
 from seawall.resilience.timeouts import Timeout
 
@@ -116,7 +116,10 @@ class DependencyHandle:
 
         @functools.wraps(fn)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return resolve().run(fn, args, kwargs)
+            result = resolve().attempts(fn, args, kwargs)
+            if isinstance(result, Refused):
+                raise result.error  # here, not deeper: see Dependency.attempts
+            return result
 
         return guarded
 
