@@ -253,3 +253,89 @@ async def test_async_transport_refuses_when_open() -> None:
         assert (await client.get("https://api.payments.example/a")).status_code == 500
         with pytest.raises(seawall.CircuitOpenError):
             await client.get("https://api.payments.example/a")
+
+
+def test_a_retry_refused_by_the_opened_breaker_ends_with_the_last_error() -> None:
+    """The breaker opens on the first failure: the retry is refused, the error raised."""
+    calls = 0
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("refused", request=request)
+
+    settings = {"dependencies": {"payments": {**PAYMENTS, "breaker": {"minimum_calls": 1}}}}
+    client, _ = client_for(refuse, settings)
+    with pytest.raises(httpx.ConnectError):
+        client.get("https://api.payments.example/a")
+    assert calls == 1
+
+
+def test_a_retry_refused_by_the_opened_breaker_returns_the_last_answer() -> None:
+    backend = Backend(503, 503)
+    settings = {"dependencies": {"payments": {**PAYMENTS, "breaker": {"minimum_calls": 1}}}}
+    client, _ = client_for(backend, settings)
+    response = client.get("https://api.payments.example/a")
+    assert (response.status_code, response.text, len(backend.requests)) == (503, "body", 1)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("3", 3.0), (" 0 ", 0.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 10.0), ("soon", None),
+     ("", None), (None, None), ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0)],
+)  # fmt: skip
+def test_retry_after_takes_seconds_or_an_http_date(
+    value: str | None, expected: float | None
+) -> None:
+    """Delay-seconds or an HTTP date (seconds from now, never negative); junk is ignored."""
+    from seawall.client.classify import parse_retry_after
+
+    now = 1445412470.0  # 07:27:50 GMT on that day
+    assert parse_retry_after(value, now=lambda: now) == expected
+
+
+async def test_async_transport_retries_transport_errors_then_raises() -> None:
+    calls = 0
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("refused", request=request)
+
+    settings = {"dependencies": {"payments": {**PAYMENTS, "retry": {
+        "attempts": 2, "backoff": 0.001, "budget": {"ratio": 1.0}}}}}  # fmt: skip
+    async with async_client(refuse, settings) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get("https://api.payments.example/a")
+    assert calls == 2
+
+
+async def test_async_transport_cancelled_frees_its_slot() -> None:
+    """A cancelled request gives its bulkhead slot back."""
+    started = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.sleep(3600)
+        return httpx.Response(200)
+
+    settings = {"dependencies": {"payments": {"hosts": ["api.payments.example"],
+                                              "max_concurrency": 1}}}  # fmt: skip
+    async with async_client(hang, settings) as client:
+        task = asyncio.create_task(client.get("https://api.payments.example/a"))
+        await asyncio.wait_for(started.wait(), 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    from seawall.client.dependencies import active
+
+    deps = active()
+    assert deps is not None
+    assert deps["payments"].engine.bulkhead.snapshot().in_use == 0  # type: ignore[union-attr]
+
+
+async def test_async_transport_passes_other_hosts_through() -> None:
+    backend = Backend(503)
+    async with async_client(backend) as client:
+        assert (await client.get("https://elsewhere.example/")).status_code == 503
+    assert len(backend.requests) == 1
