@@ -4,9 +4,9 @@ process-wide default that ``seawall.dependency(name)`` resolves against.
 Which settings win: the **most recently made** :class:`Dependencies` is the default. Each
 seawall install whose settings have a ``dependencies`` section (or
 ``correlation.propagate_to``) makes one (``ASGIMiddleware``, ``WSGIMiddleware``, the
-Starlette/FastAPI ``install``, Flask's ``init_app``, Django's middleware and each
-``override_settings``), and so does an explicit ``seawall.Dependencies(settings)`` in a worker
-or script. Installs without those sections change nothing. Pass ``activate=False`` to keep a
+Starlette/FastAPI ``install``, Flask's ``init_app``, Django's app at start-up and at the first
+request after ``override_settings``), and so does an explicit ``seawall.Dependencies(settings)``
+in a worker or script. Installs without those sections change nothing. Pass ``activate=False`` to keep a
 ``Dependencies`` private; handles made with :meth:`Dependencies.dependency` always use theirs.
 """
 
