@@ -6,8 +6,9 @@ seawall install whose settings have a ``dependencies`` section (or
 ``correlation.propagate_to``) makes one (``ASGIMiddleware``, ``WSGIMiddleware``, the
 Starlette/FastAPI ``install``, Flask's ``init_app``, Django's app at start-up and at the first
 request after ``override_settings``), and so does an explicit ``seawall.Dependencies(settings)``
-in a worker or script. Installs without those sections change nothing. Pass ``activate=False`` to keep a
-``Dependencies`` private; handles made with :meth:`Dependencies.dependency` always use theirs.
+in a worker or script. Installs without those sections change nothing. Pass
+``activate=False`` to keep a ``Dependencies`` private; handles made with
+:meth:`Dependencies.dependency` always use theirs.
 """
 
 from __future__ import annotations
