@@ -41,6 +41,7 @@ from seawall.observability.events import (
     DependencyBreakerChanged,
     DependencyCalled,
     DependencyFailed,
+    DependencyRequest,
     DependencyRetry,
     EventBus,
 )
@@ -74,7 +75,8 @@ class Dependency:
     """
 
     __slots__ = (
-        "_clock", "_random", "_seen", "_sleep", "_wants_called", "_wants_failed", "backoff",
+        "_clock", "_random", "_seen", "_sleep", "_wants_called", "_wants_failed",
+        "_wants_request", "backoff",
         "breaker", "budget", "classifier", "critical", "engine", "events", "fallback", "hosts",
         "name", "recovery", "settings", "timeout",
     )  # fmt: skip
@@ -96,7 +98,7 @@ class Dependency:
         self.hosts = settings.hosts
         self.events = events
         self._seen = -1  # the events.SUBSCRIPTIONS that _wants_* were read at
-        self._wants_called = self._wants_failed = False
+        self._wants_called = self._wants_failed = self._wants_request = False
         self._clock: Clock = clock or monotonic
         self._sleep = sleep or time.sleep
         self._random = random or _random.random
@@ -187,6 +189,13 @@ class Dependency:
         self._seen = _events.SUBSCRIPTIONS
         self._wants_called = self.events.wants(DependencyCalled)
         self._wants_failed = self.events.wants(DependencyFailed)
+        self._wants_request = self.events.wants(DependencyRequest)
+
+    def wants_requests(self) -> bool:
+        """Whether anyone listens to HTTP attempts (cached like the others)."""
+        if self._seen != _events.SUBSCRIPTIONS:
+            self._listening()
+        return self._wants_request
 
     def started(self) -> float | None:
         """The clock reading a call's duration starts from (``None`` when nobody listens)."""

@@ -26,8 +26,9 @@ from collections.abc import Callable
 
 import httpx
 
+from seawall.client import dependencies as _dependencies
 from seawall.client.classify import parse_retry_after
-from seawall.client.dependencies import Dependencies, active
+from seawall.client.dependencies import Dependencies
 from seawall.client.dependency import Dependency
 from seawall.context.correlation import get_correlation_id
 from seawall.context.deadline import remaining
@@ -39,6 +40,7 @@ __all__ = ["IDEMPOTENT_METHODS", "AsyncTransport", "Transport"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _RETRY_AFTER_STATUSES = (429, 503)
+_NO_TIMEOUTS: dict[str, float | None] = {"connect": None, "read": None, "write": None, "pool": None}
 
 
 class _Core:
@@ -50,28 +52,27 @@ class _Core:
 
     def prepare(self, request: httpx.Request) -> Dependency | None:
         """Add the correlation header where allowed; the dependency the host belongs to."""
-        registry = self._dependencies or active()
+        registry = self._dependencies or _dependencies.ACTIVE
         if registry is None:
             return None
         host = request.url.host
-        header = registry.correlation_header
-        if header not in request.headers and registry.propagate_to.get(host):
-            correlation_id = get_correlation_id()
-            if correlation_id is not None:
+        correlation_id = get_correlation_id()  # the cheapest test first: outside a request, none
+        if correlation_id is not None and registry.propagate_to.get(host):
+            header = registry.correlation_header
+            if header not in request.headers:
                 request.headers[header] = correlation_id
-        return registry.for_host(host)
+        return registry.hosts.get(host)
 
     @staticmethod
     def shrink(request: httpx.Request, seconds: float | None) -> None:
         """Cap each of the request's timeouts (connect, read, write, pool) at ``seconds``."""
         if seconds is None:
             return
-        current = request.extensions.get("timeout") or {}
+        current = request.extensions.get("timeout") or _NO_TIMEOUTS
         request.extensions["timeout"] = {
             key: seconds if value is None or value > seconds else value
-            for key, value in {"connect": None, "read": None, "write": None, "pool": None,
-                               **current}.items()
-        }  # fmt: skip
+            for key, value in current.items()
+        }
 
     @staticmethod
     def retryable(request: httpx.Request) -> bool:
@@ -96,7 +97,7 @@ class _Core:
         )  # fmt: skip
 
     def timer(self, dep: Dependency) -> float | None:
-        return self._clock() if dep.events.wants(DependencyRequest) else None
+        return self._clock() if dep.wants_requests() else None
 
     @staticmethod
     def judge(
