@@ -417,8 +417,10 @@ def test_raise_for_status_429_is_retried_and_never_opens_the_breaker() -> None:
 def test_dependencies_list_their_breakers_for_readiness() -> None:
     """``breakers()`` yields (name, breaker, critical) of each dependency with a breaker,
     in settings order; iterating gives every dependency."""
-    deps = make({"payments": {"breaker": True, "critical": True}, "cache": {},
-                 "search": {"breaker": {"minimum_calls": 5}}})  # fmt: skip
+    deps = make({"payments": {"breaker": True, "critical": True, "hosts": ["*.pay.example"]},
+                 "cache": {}, "search": {"breaker": {"minimum_calls": 5}}})  # fmt: skip
+    assert deps.for_host("API.pay.example") is deps["payments"]
+    assert deps.for_host("pay.example") is None
     assert [d.name for d in deps] == ["payments", "cache", "search"]
     listed = [(name, critical) for name, _, critical in deps.breakers()]
     assert listed == [("payments", True), ("search", False)]
