@@ -13,6 +13,9 @@ from seawall._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from seawall.asgi.middleware import ASGIMiddleware
+    from seawall.client.dependencies import Dependencies, UnknownDependencyError
+    from seawall.client.fallback import FallbackCall
+    from seawall.client.handle import dependency
     from seawall.config.policies import policy
     from seawall.config.settings import Settings, SettingsError
     from seawall.context.correlation import get_correlation_id, set_correlation_id
@@ -36,6 +39,8 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpenError",
     "DeadlineExceededError",
+    "Dependencies",
+    "FallbackCall",
     "FallbackRequest",
     "FallbackResponse",
     "Pipeline",
@@ -44,7 +49,9 @@ __all__ = [
     "SeawallRejection",
     "Settings",
     "SettingsError",
+    "UnknownDependencyError",
     "WSGIMiddleware",
+    "dependency",
     "get_correlation_id",
     "policy",
     "problem",
@@ -58,6 +65,8 @@ _LOCATIONS = {
     "CircuitBreaker": "seawall.resilience.breaker",
     "CircuitOpenError": "seawall.errors.exceptions",
     "DeadlineExceededError": "seawall.errors.exceptions",
+    "Dependencies": "seawall.client.dependencies",
+    "FallbackCall": "seawall.client.fallback",
     "FallbackRequest": "seawall.server.fallback",
     "FallbackResponse": "seawall.server.fallback",
     "Pipeline": "seawall.server.pipeline",
@@ -66,7 +75,9 @@ _LOCATIONS = {
     "SeawallRejection": "seawall.errors.exceptions",
     "Settings": "seawall.config.settings",
     "SettingsError": "seawall.config.settings",
+    "UnknownDependencyError": "seawall.client.dependencies",
     "WSGIMiddleware": "seawall.wsgi.middleware",
+    "dependency": "seawall.client.handle",
     "get_correlation_id": "seawall.context.correlation",
     "policy": "seawall.config.policies",
     "problem": "seawall.errors.problems",

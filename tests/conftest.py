@@ -46,3 +46,30 @@ def logs() -> Iterator[CapturedLogs]:
     """The test's log lines, structlog and stdlib, as seawall's redacting JSON chain writes them."""
     with capture_logs() as captured:
         yield captured
+
+
+@pytest.fixture(autouse=True)
+def _keep_default_dependencies() -> Iterator[None]:
+    """``seawall.dependency(name)`` resolves against a process-wide default that each install
+    replaces: every test starts and ends with the one that was there before."""
+    from seawall.client import dependencies
+
+    saved = dependencies.active()
+    yield
+    dependencies._activate(saved)
+
+
+@pytest.fixture
+def events() -> Iterator[list[object]]:
+    """Every dependency event published in the test, in order."""
+    from seawall.observability import events as bus
+
+    kinds = (
+        bus.DependencyCalled, bus.DependencyRequest, bus.DependencyRetry, bus.DependencyFailed,
+        bus.DependencyBreakerChanged, bus.RecoveryRan, bus.RecoveryExhausted,
+    )  # fmt: skip
+    seen: list[object] = []
+    unsubscribe = [bus.subscribe(kind, seen.append) for kind in kinds]
+    yield seen
+    for stop in unsubscribe:
+        stop()

@@ -65,6 +65,8 @@ def header_value_problem(value: str) -> str | None:
 
 
 _BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LABEL = r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
+_HOST_PATTERN = re.compile(rf"(\*\.)?{_LABEL}(\.{_LABEL})*")
 
 
 def import_string(dotted: str) -> Any:
@@ -202,6 +204,18 @@ class Table:
             if not isinstance(item, str) or not item:
                 raise SettingsError(self.sub(key), f"expected non-empty strings, got {show(item)}")
         return items
+
+    def hosts(self, key: str) -> tuple[str, ...]:
+        """Host names or ``*.suffix`` patterns (any subdomain), lower-cased; no scheme or port."""
+        hosts = tuple(h.lower().rstrip(".") for h in self.strings(key))
+        for host in hosts:
+            if not _HOST_PATTERN.fullmatch(host):
+                raise SettingsError(
+                    self.sub(key),
+                    f"{show(host)} is not a host name or a '*.example.com' pattern"
+                    " (no scheme, port or path)",
+                )
+        return hosts
 
     def importable(self, key: str, value: object, *, want: str) -> object:
         """Resolve a dotted path (or accept the object itself) at start-up."""

@@ -17,15 +17,19 @@ __all__ = [
     "AlertsSettings",
     "AnalyticsSettings",
     "BreakerSettings",
+    "BudgetSettings",
     "CorrelationSettings",
     "DeadLetterSettings",
+    "DependencySettings",
     "ErrorMapping",
     "ErrorsSettings",
     "HealthSettings",
     "LoggingSettings",
     "MetricsSettings",
     "PolicySettings",
+    "RecoverySettings",
     "RedactionSettings",
+    "RetrySettings",
     "Routes",
     "SettingsError",
     "SpikeRule",
@@ -43,6 +47,7 @@ DeadLetterBackend = Literal["sqlite", "redis"]
 FallbackOn = Literal["rejected", "error"]
 StateBackend = Literal["memory", "redis"]
 Details = Literal["never", "always", "token"]
+Jitter = Literal["full", "equal", "none"]
 
 INCOMING: tuple[Incoming, ...] = get_args(Incoming)
 PLACEHOLDERS: tuple[Placeholder, ...] = get_args(Placeholder)
@@ -55,6 +60,7 @@ DEAD_LETTER_BACKENDS: tuple[DeadLetterBackend, ...] = get_args(DeadLetterBackend
 FALLBACK_ON: tuple[FallbackOn, ...] = get_args(FallbackOn)
 STATE_BACKENDS: tuple[StateBackend, ...] = get_args(StateBackend)
 DETAILS: tuple[Details, ...] = get_args(Details)
+JITTERS: tuple[Jitter, ...] = get_args(Jitter)
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 CLASSIFICATIONS: tuple[str, ...] = (
@@ -80,6 +86,7 @@ class CorrelationSettings:
     generator: Callable[[], str] | None = None  # None: uuid4 hex, resolved in correlation.py
     generator_name: str = "uuid4"
     traceparent: bool = False
+    propagate_to: tuple[str, ...] = ()  # host patterns that receive the id on outgoing calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,3 +263,46 @@ class HealthSettings:
     cache_for: float = 5.0
     failure_cache_for: float = 1.0
     details: Details = "never"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSettings:
+    """Retries allowed: ``ratio`` of the calls of the last 10 s, plus ``min_per_second``."""
+
+    ratio: float = 0.1
+    min_per_second: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySettings:
+    """``attempts`` counts the first try; the default (1) never retries."""
+
+    attempts: int = 1
+    backoff: float = 0.1
+    max_backoff: float = 2.0
+    jitter: Jitter = "full"
+    on: frozenset[str] = frozenset({"transient", "rate_limited"})
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class RecoverySettings:
+    """``action()`` runs off the request path when the breaker opens (see client/recovery.py)."""
+
+    action: Callable[[], object]
+    action_name: str
+    cooldown: float = 60.0
+    max_attempts: int = 3
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DependencySettings:
+    """One entry of ``dependencies``: the route policy keys plus what only calls have."""
+
+    name: str
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    hosts: tuple[str, ...] = ()
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    critical: bool = False
+    recovery: RecoverySettings | None = None

@@ -20,6 +20,7 @@ from seawall.config.schema import (
     AnalyticsSettings,
     CorrelationSettings,
     DeadLetterSettings,
+    DependencySettings,
     ErrorsSettings,
     HealthSettings,
     LoggingSettings,
@@ -34,6 +35,7 @@ from seawall.config.sections.admin import parse_admin
 from seawall.config.sections.alerts import parse_alerts, parse_analytics
 from seawall.config.sections.correlation import parse_correlation
 from seawall.config.sections.dead_letter import parse_dead_letter
+from seawall.config.sections.dependencies import parse_dependencies
 from seawall.config.sections.errors import parse_errors
 from seawall.config.sections.health import parse_health
 from seawall.config.sections.logging import parse_logging
@@ -67,6 +69,7 @@ class Settings:
     logging: LoggingSettings = section(parse_logging, LoggingSettings)
     defaults: PolicySettings = section(parse_defaults, PolicySettings)
     routes: Routes = section(parse_routes, tuple)
+    dependencies: tuple[DependencySettings, ...] = section(parse_dependencies, tuple)
     state: StateSettings = section(parse_state, StateSettings)
     admin: AdminSettings = section(parse_admin, AdminSettings)
     metrics: MetricsSettings = section(parse_metrics, MetricsSettings)

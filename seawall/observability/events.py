@@ -28,11 +28,18 @@ __all__ = [
     "BulkheadSaturated",
     "CorrelationIdInvalid",
     "DeadlineExceeded",
+    "DependencyBreakerChanged",
+    "DependencyCalled",
+    "DependencyFailed",
+    "DependencyRequest",
+    "DependencyRetry",
     "Event",
     "EventBus",
     "FallbackFailed",
     "FallbackServed",
     "HeadersDropped",
+    "RecoveryExhausted",
+    "RecoveryRan",
     "RequestFailed",
     "RequestRejected",
     "ResponseAborted",
@@ -185,8 +192,102 @@ class StateRestored(Event):
     down_for: float
 
 
+@dataclass(frozen=True, slots=True)
+class DependencyCalled(Event):
+    """One call to a dependency ended (all its attempts): ``outcome`` is ``success``,
+    ``failure``, ``rejected``, ``timeout`` or ``fallback``; ``duration`` covers every attempt
+    and wait; ``error`` is the class name of what the caller got, if it raised."""
+
+    dependency: str
+    outcome: str
+    attempts: int
+    duration: float
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyRequest(Event):
+    """One HTTP attempt through a seawall httpx transport; ``status`` is ``None`` when the
+    request raised (``error`` names the exception class)."""
+
+    dependency: str | None
+    method: str
+    status: int | None
+    duration: float
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyRetry(Event):
+    """After a failed attempt: ``outcome`` is ``retried`` (after ``delay`` s),
+    ``budget_exhausted``, ``deadline`` (the wait would end past it) or ``rejected`` (the breaker
+    or bulkhead refused the retry)."""
+
+    dependency: str
+    outcome: str
+    attempt: int
+    delay: float
+    classification: str
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyFailed(Event):
+    """An attempt of a decorated call (or ``call``/``acall``) failed; ``final`` when no retry
+    follows: the single place that knows a call failed for good, with what it needs to be
+    replayed (``fn``, ``args``, ``kwargs``) and every attempt's error."""
+
+    dependency: str
+    final: bool
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    attempts: int
+    errors: tuple[BaseException, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyBreakerChanged(Event):
+    """A dependency's breaker moved from ``old_state`` to ``new_state``."""
+
+    dependency: str
+    old_state: str
+    new_state: str
+    reason: str
+    critical: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryRan(Event):
+    """A dependency's recovery action ran (``outcome``: ``succeeded``, ``failed``, or
+    ``dry_run`` when it was only logged); ``attempt`` counts within the outage."""
+
+    dependency: str
+    action: str
+    attempt: int
+    outcome: str
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryExhausted(Event):
+    """The breaker is still open after ``max_attempts`` recovery runs: none until it closes."""
+
+    dependency: str
+    action: str
+    attempts: int
+
+
 E = TypeVar("E", bound=Event)
 Listener = Callable[[Any], object]
+
+SUBSCRIPTIONS = 0
+"""Bumped by every subscribe and unsubscribe on any bus: a hot path may cache what
+:meth:`EventBus.wants` said for as long as this number stays the same."""
+
+
+def _changed() -> None:
+    global SUBSCRIPTIONS
+    SUBSCRIPTIONS += 1
 
 
 class EventBus:
@@ -208,6 +309,7 @@ class EventBus:
             raise TypeError(f"subscribe() needs a seawall event class, not {kind!r}")
         with self._lock:
             self._listeners[kind] = (*self._listeners.get(kind, ()), listener)
+            _changed()
 
         def unsubscribe() -> None:
             with self._lock:
@@ -216,6 +318,7 @@ class EventBus:
                     self._listeners[kind] = kept
                 else:
                     self._listeners.pop(kind, None)
+                _changed()
 
         return unsubscribe
 

@@ -1,9 +1,12 @@
 """Logging as a subscriber of the event bus: one sanitized structlog line per failure,
 rejection, aborted response, breaker move, failed fallback, passed deadline, dropped header,
-failed answer, invalid correlation id and shared state outage."""
+failed answer, invalid correlation id and shared state outage; for dependencies, breaker moves,
+recovery runs and exhaustion, and refused retries (at most one line per dependency and reason
+every 10 seconds, with the count: a storm must not flood)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,9 +17,13 @@ from seawall.observability.events import (
     BreakerStateChanged,
     CorrelationIdInvalid,
     DeadlineExceeded,
+    DependencyBreakerChanged,
+    DependencyRetry,
     EventBus,
     FallbackFailed,
     HeadersDropped,
+    RecoveryExhausted,
+    RecoveryRan,
     RequestFailed,
     RequestRejected,
     ResponseAborted,
@@ -26,6 +33,8 @@ from seawall.observability.events import (
 from seawall.observability.redaction import Redactor
 
 __all__ = ["EventLog"]
+
+_QUIET_FOR = 10.0
 
 
 class EventLog:
@@ -45,6 +54,7 @@ class EventLog:
         self._frames = frames
         self._locals = include_locals
         self._client_errors = log_client_errors
+        self._refusals: dict[tuple[str, str], list[float]] = {}  # key -> [last logged, unlogged]
 
     def attach(self, bus: EventBus) -> None:
         """Subscribe to every kind of event this log writes (none while tests quiet it)."""
@@ -60,6 +70,10 @@ class EventLog:
             (AnswerFailed, self.answer_failed),
             (StateUnavailable, self.state_unavailable),
             (StateRestored, self.state_restored),
+            (DependencyBreakerChanged, self.dependency_breaker_changed),
+            (DependencyRetry, self.dependency_retry),
+            (RecoveryRan, self.recovery_ran),
+            (RecoveryExhausted, self.recovery_exhausted),
         ]
         for kind, write in writers:
             bus.subscribe(kind, _unless_quiet(write))
@@ -136,6 +150,53 @@ class EventLog:
 
     def correlation_id_invalid(self, event: CorrelationIdInvalid) -> None:
         self.logger.warning("correlation_id_invalid", hint=event.hint, action=event.action)
+
+    def dependency_breaker_changed(self, event: DependencyBreakerChanged) -> None:
+        self.logger.warning(
+            "dependency_breaker_changed",
+            dependency=event.dependency,
+            old_state=event.old_state,
+            new_state=event.new_state,
+            reason=event.reason,
+            critical=event.critical,
+        )
+
+    def dependency_retry(self, event: DependencyRetry) -> None:
+        if event.outcome not in ("budget_exhausted", "deadline"):
+            return
+        now = time.monotonic()
+        key = (event.dependency, event.outcome)
+        entry = self._refusals.get(key)
+        if entry is not None and now - entry[0] < _QUIET_FOR:
+            entry[1] += 1
+            return
+        self._refusals[key] = [now, 0.0]
+        self.logger.warning(
+            "dependency_retry_refused",
+            dependency=event.dependency,
+            reason=event.outcome,
+            classification=event.classification,
+            refused_since_last_line=int(entry[1]) if entry is not None else 0,
+        )
+
+    def recovery_ran(self, event: RecoveryRan) -> None:
+        log = self.logger.error if event.outcome == "failed" else self.logger.warning
+        log(
+            "dependency_recovery",
+            dependency=event.dependency,
+            action=event.action,
+            attempt=event.attempt,
+            outcome=event.outcome,
+            exception=event.error,
+        )
+
+    def recovery_exhausted(self, event: RecoveryExhausted) -> None:
+        self.logger.error(
+            "dependency_recovery_exhausted",
+            dependency=event.dependency,
+            action=event.action,
+            attempts=event.attempts,
+        )
 
     def state_unavailable(self, event: StateUnavailable) -> None:
         self.logger.warning(

@@ -46,6 +46,9 @@ from seawall.state import StateBackend, alert_memory, open_state
 if TYPE_CHECKING:
     from seawall.observability.metrics import Metrics
 
+if TYPE_CHECKING:
+    from seawall.client.dependencies import Dependencies
+
 __all__ = ["Pipeline"]
 
 
@@ -88,6 +91,15 @@ class Pipeline:
             events=self.events,
             breakers=self.breakers,
         )
+        self.dependencies: Dependencies | None = None
+        if settings.dependencies or settings.correlation.propagate_to:
+            from seawall.client.dependencies import Dependencies
+
+            # The newest install is seawall.dependency()'s default: see client.dependencies.
+            self.dependencies = Dependencies(settings, events=self.events, clock=clock)
+            for _name, breaker, critical in self.dependencies.breakers():
+                # Readiness, metrics, shared state and the admin API see them like routes'.
+                self.breakers.add(breaker, kind="dependency", critical=critical)
         self.state: StateBackend = open_state(
             settings.state, self.breakers, self.events, clock=clock
         )

@@ -46,9 +46,16 @@ def test_top_level_keys_are_the_fields_of_settings() -> None:
     """An unknown top-level key is refused, listing the sections ``Settings`` declares, in order."""
     names = [f.name for f in fields(Settings)]
     assert names[:6] == ["correlation", "redaction", "errors", "logging", "defaults", "routes"]
-    assert {"dead_letter", "analytics", "alerts", "admin", "metrics", "health", "state"} <= set(
-        names
-    )
+    assert {
+        "dead_letter",
+        "analytics",
+        "alerts",
+        "admin",
+        "metrics",
+        "health",
+        "state",
+        "dependencies",
+    } <= set(names)
     err = error(Settings, {"nonsense": {}})
     assert err.path == "nonsense"
     assert str(err).endswith(f"(known: {', '.join(names)})")

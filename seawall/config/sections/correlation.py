@@ -10,7 +10,10 @@ from seawall.config.schema import INCOMING, CorrelationSettings, SettingsError
 
 __all__ = ["parse_correlation"]
 
-KEYS = ("header", "response_header", "incoming", "max_length", "generator", "traceparent")
+KEYS = (
+    "header", "response_header", "incoming", "max_length", "generator", "traceparent",
+    "propagate_to",
+)  # fmt: skip
 BUILT_IN_GENERATORS = ("uuid4", "uuid7")
 RESERVED = FRAMING_HEADERS | {
     # Credentials and state: an id must never be read from or echoed into these.
@@ -52,6 +55,7 @@ def parse_correlation(path: str, raw: object, earlier: Parsed) -> CorrelationSet
         generator=generator,
         generator_name=generator_name,
         traceparent=s.flag("traceparent", default.traceparent),
+        propagate_to=s.hosts("propagate_to"),
     )
 
 
