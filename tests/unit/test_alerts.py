@@ -205,7 +205,10 @@ def test_rules_subscribe_by_event_name_once_the_event_exists() -> None:
     clock = FakeClock(1000.0)
     bus, alerts, (recorder,) = build(clock=clock)
     assert ("readiness_failed", "ReadinessFailed") not in alerts.waiting
-    assert ("recovery_exhausted", "RecoveryExhausted") not in alerts.waiting  # the client defines it
+    assert (
+        "recovery_exhausted",
+        "RecoveryExhausted",
+    ) not in alerts.waiting  # the client defines it
     bus.publish(ReadinessFailed("db", "timeout", "OperationalError: password=hunter2"))
     bus.publish(ReadinessRecovered("db"))
     alerts.outbox.pump()
