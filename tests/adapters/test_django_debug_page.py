@@ -88,7 +88,8 @@ def test_the_filter_alone_redacts_locals_settings_meta_cookies_and_post(client: 
         page = technical_500(client)
     frame_vars = re.findall(r'<table class="vars".*?</table>', page, flags=re.S)
     assert frame_vars
-    filtered = page[page.index('<h3 id="post-info">') : page.index("</main>")]
+    end = page.find("</main>")  # Django 4.2's page has no <main>
+    filtered = page[page.index('<h3 id="post-info">') : end if end >= 0 else len(page)]
     for secret in SECRETS:
         assert all(secret not in table for table in frame_vars)
         assert secret not in filtered  # POST, FILES, COOKIES, META, settings
