@@ -84,8 +84,8 @@ def retries(found: Samples, outcome: str) -> float:
 def test_attempts_calls_and_retries_are_counted_on_the_pipelines_registry(
     upstream: ThreadingHTTPServer,
 ) -> None:
-    """One failed attempt then a success: two attempts (503 and 200), one successful call,
-    one retry; an odd method is ``_OTHER``; a refused connection has status ``0``."""
+    """Each attempt by method and status (a retried 503 then a 200), whole calls by outcome,
+    retries; an odd method is ``_OTHER``; attempts that got no answer have status ``0``."""
     pipeline = Pipeline(settings(minimum_calls=100))
     assert pipeline.dependencies is not None
     base = f"http://127.0.0.1:{upstream.server_address[1]}"
