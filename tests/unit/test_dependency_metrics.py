@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -20,6 +23,7 @@ from seawall.observability.events import DependencyRequest, DependencyRetry
 from seawall.observability.metrics import Metrics
 from seawall.server.pipeline import Pipeline
 from seawall.testing import FakeClock
+from tests.conftest import ROOT
 from tests.unit.test_metrics import Samples, samples
 
 
@@ -234,3 +238,40 @@ def _closed_port() -> int:
     from examples.servers import free_port
 
     return free_port()
+
+
+WORKER = """
+import sys
+from seawall.dead_letter import DeadLetters
+from seawall.observability.events import DependencyRequest
+from seawall.observability.metrics import Metrics, exposition
+from seawall.server.pipeline import Pipeline
+from tests.unit.test_dependency_metrics import _dead_letter_settings, settings
+
+queue = DeadLetters(_dead_letter_settings(__import__("pathlib").Path(sys.argv[1])))
+queue.put("mailer", {"n": 0})
+pipeline = Pipeline({**settings(), "metrics": {"enabled": False}})  # one Metrics in this process
+metrics = Metrics(pipeline.settings.metrics, events=pipeline.events, breakers=pipeline.breakers,
+                  dead_letters=lambda: queue)
+pipeline.events.publish(DependencyRequest("inventory", "GET", 200, 0.01, None))
+metrics.sample()
+sys.stdout.write(exposition(None, sys.argv[2]).decode())
+"""
+
+
+def test_under_multiprocess_dependency_and_dead_letter_metrics_reach_the_files(
+    tmp_path: Path,
+) -> None:
+    """With ``PROMETHEUS_MULTIPROC_DIR`` (read by prometheus_client at import: a process of
+    its own), the merged exposition of the workers' files has the attempts and the depths."""
+    files = tmp_path / "metrics"
+    files.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(files), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER, str(tmp_path), str(files)],
+        check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = samples(done.stdout)
+    assert durations(found, "GET", "200") == 1
+    assert found[("seawall_dead_letters", (("queue", "mailer"),))] == 1
