@@ -4,14 +4,14 @@ Run it: ``uvicorn examples.asgi_app:app``. A full ``Starlette``/``FastAPI`` appl
 500s itself before any outer wrapper sees the exception: use ``seawall.integrations.starlette``
 for those (see ``examples/fastapi_app.py``). Routes show each feature: ``/hello`` logs a line
 with the correlation id, ``/boom`` fails with secrets in the exception, ``/flaky`` fails on
-demand behind a circuit breaker, ``/slow`` outlives its timeout, ``/stream`` streams.
+demand behind a circuit breaker, ``/slow`` outlives its timeout, ``/stream`` streams,
+``/stock`` calls the upstream dependency (``examples/shared.py``). ``/metrics`` and
+``/health/live``, ``/health/ready``, ``/health`` are seawall's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 from collections.abc import AsyncIterator
 
 import structlog
@@ -21,19 +21,11 @@ from starlette.routing import Route, Router
 
 import seawall
 import seawall.logging
+from examples import shared
 
-SETTINGS = {
-    "routes": {
-        "GET /flaky": {
-            "breaker": {"failure_rate": 0.5, "minimum_calls": 4, "window": 30, "open_for": 2,
-                        "half_open_calls": 1},
-        },
-        "GET /slow": {"timeout": 0.5},
-        "GET /limited": {"max_concurrency": 2},
-    },
-}  # fmt: skip
-if os.environ.get("EXAMPLE_ALERT_SINKS"):  # e.g. '[{"type": "alertmanager", "url": "..."}]'
-    SETTINGS["alerts"] = {"sinks": json.loads(os.environ["EXAMPLE_ALERT_SINKS"])}
+SETTINGS = shared.settings()
+SETTINGS["routes"]["GET /limited"] = {"max_concurrency": 2}
+SETTINGS["routes"]["GET /hello"] = {}  # a plain router names no route: this key labels its metrics
 
 log = structlog.get_logger("shop")
 
@@ -60,6 +52,10 @@ async def slow(request: Request) -> JSONResponse:
     return JSONResponse({"done": True})
 
 
+def stock(request: Request) -> JSONResponse:  # sync: Starlette runs it in a thread
+    return JSONResponse(shared.stock())
+
+
 async def stream(request: Request) -> StreamingResponse:
     async def chunks() -> AsyncIterator[bytes]:
         for index in range(3):
@@ -78,6 +74,7 @@ router = Router(
         Route("/slow", slow),
         Route("/limited", slow),
         Route("/stream", stream),
+        Route("/stock", stock),
     ]
 )
 app = seawall.ASGIMiddleware(router, settings=SETTINGS)

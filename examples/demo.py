@@ -3,12 +3,17 @@
 ``python -m examples.demo [asgi|wsgi|fastapi|flask|django]`` (``make demo APP=flask``).
 It shows correlation ids (none, valid, hostile, concurrent), a failing route whose secrets
 are redacted in both the problem response and the log event, a circuit breaker opening,
-rejecting fast and closing again, and a slow route cut off by its timeout. Then it stops.
+rejecting fast and closing again, a slow route cut off by its timeout, a few lines of the
+Prometheus metrics, the health endpoints (readiness failing while a critical route's breaker
+is open), and calls to a local upstream service through seawall's httpx transport: the
+correlation id crossing over, a retry, and the dependency's breaker opening (readiness
+``warn``). Then it stops both servers it started, by PID.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 import time
@@ -54,16 +59,26 @@ def main(name: str) -> None:
         raise SystemExit(f"unknown app {name!r}; choose one of {', '.join(APPS)}")
     port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="seawall-demo-")) / "server.log"
+    upstream_port = free_port()
+    upstream_log = log_path.with_name("upstream.log")
+    env = {"EXAMPLE_UPSTREAM": f"http://127.0.0.1:{upstream_port}"}
     print(f"Starting the {name} example on 127.0.0.1:{port} (server log: {log_path})")
+    print(f"Starting the upstream service on 127.0.0.1:{upstream_port} (log: {upstream_log})")
+    upstream_argv = [sys.executable, "-m", "examples.upstream", str(upstream_port)]
     with (
-        serve(APPS[name](port), port, log_path) as server,
+        serve(upstream_argv, upstream_port, upstream_log) as upstream,
+        serve(APPS[name](port), port, log_path, env) as server,
         httpx.Client(base_url=server.base_url, timeout=10) as client,
     ):
+        print(f"   app pid {server.process.pid}, upstream pid {upstream.process.pid}")
         correlation_ids(server, client)
         mapped_error(server, client)
         breaker(server, client)
         timeout(server, client)
-    print("\nDone: the server was stopped.")
+        metrics(client)
+        health(client)
+        dependency(server, upstream, client)
+    print("\nDone: both servers were stopped.")
 
 
 def correlation_ids(server: Server, client: httpx.Client) -> None:
@@ -133,9 +148,100 @@ def timeout(server: Server, client: httpx.Client) -> None:
     show_events(server, response.headers["x-request-id"], 2)
 
 
-def which_503(response: httpx.Response) -> str:
-    """Say whose answer a failure is: seawall's refusal (its problem has a ``reason``) or the
-    handler's own error mapped to a problem (``ConnectionError`` is a 503 by default)."""
+def metrics(client: httpx.Client) -> None:
+    heading("Prometheus metrics at /metrics (a few lines)")
+    show_metrics(
+        client.get("/metrics").text,
+        r'^http_server_request_duration_seconds_count\{.*http_route="/?hello".*',
+        r'^seawall_rejections_total\{.*reason="circuit_open".*',
+        r'^seawall_breaker_state\{breaker="GET /?flaky",state="(closed|open)"\}.*',
+        r'^seawall_breaker_transitions_total\{breaker="GET /?flaky".*',
+    )
+
+
+def show_metrics(text: str, *patterns: str) -> None:
+    """Print the exposition's lines that match one of ``patterns``, in their order."""
+    for pattern in patterns:
+        for match in re.finditer(pattern, text, re.MULTILINE):
+            print(f"   {match.group(0)}")
+
+
+def health(client: httpx.Client) -> None:
+    heading("Health: /health/live, /health/ready (a check, and every breaker)")
+    for path in ("/health/live", "/health/ready"):
+        response = client.get(path)
+        print(f"-> GET {path}: {response.status_code} {response.text}")
+    print("   GET /flaky is critical: while its breaker is open, readiness fails")
+    for _ in range(4):
+        client.get("/flaky", params={"fail": "1"})
+    response = client.get("/health/ready")
+    print(f"-> GET /health/ready: {response.status_code} {response.text}")
+    response = client.get("/health")
+    print(f"-> GET /health: {response.status_code} {response.text}")
+    print("   waiting for the open period to end...")
+    time.sleep(2.2)
+    client.get("/flaky")  # the half-open probe succeeds: closed again
+    response = client.get("/health/ready")
+    print(f"-> GET /health/ready: {response.status_code} {response.text}")
+
+
+def dependency(server: Server, upstream: Server, client: httpx.Client) -> None:
+    heading("A dependency: GET /stock calls the upstream through seawall's httpx transport")
+    base = upstream.base_url
+    response = client.get("/stock", headers={"X-Request-ID": "stock-1"})
+    print(
+        f"-> GET /stock with X-Request-ID stock-1: {response.status_code} {response.text.strip()}"
+    )
+    show_upstream(upstream, "stock-1")
+    httpx.post(f"{base}/mode", json={"fail": 1})
+    print("   the upstream fails its next request (503): the call is retried")
+    response = client.get("/stock", headers={"X-Request-ID": "stock-2"})
+    print(f"-> GET /stock: {response.status_code} {response.text.strip()}")
+    show_upstream(upstream, "stock-2")
+    httpx.post(f"{base}/mode", json={"fail": 100})
+    print("   the upstream is down: the inventory breaker opens (50% failures of 4 attempts)")
+    ids = [f"stock-down-{n}" for n in range(3)]
+    answers = [client.get("/stock", headers={"X-Request-ID": i}) for i in ids]
+    upstream.wait_for_events(lambda e: _carries(e, ids[0]), 3)  # its log may lag
+    seen = upstream.json_events()
+    for correlation_id, response in zip(ids, answers, strict=True):
+        attempts = sum(_carries(e, correlation_id) for e in seen)
+        print(
+            f"-> GET /stock (id {correlation_id}): {response.status_code} "
+            f"{which_503(response, refused='the inventory breaker refused the call')}; "
+            f"attempts that reached the upstream: {attempts}"
+        )
+    opened = server.wait_for_events(lambda e: e.get("event") == "dependency_breaker_changed", 3)
+    for event in opened:
+        print(f"   {DIM}log:{RESET} {json.dumps(event)}")
+    response = client.get("/health/ready")
+    print(
+        f"-> GET /health/ready (inventory is not critical): {response.status_code} {response.text}"
+    )
+    show_metrics(
+        client.get("/metrics").text,
+        r"^http_client_request_duration_seconds_count\{.*",
+        r"^seawall_dependency_calls_total\{.*",
+        r"^seawall_retries_total\{.*",
+        r'^seawall_breaker_state\{breaker="inventory",state="(closed|open)"\}.*',
+    )
+    httpx.post(f"{base}/mode", json={"fail": 0})
+
+
+def show_upstream(upstream: Server, correlation_id: str) -> None:
+    """Print what the upstream logged of the requests that carried ``correlation_id``."""
+    for event in upstream.wait_for_events(lambda e: _carries(e, correlation_id), 3):
+        print(f"   {DIM}upstream log:{RESET} {json.dumps(event)}")
+
+
+def _carries(event: dict[str, Any], correlation_id: str) -> bool:
+    return event.get("x_request_id") == correlation_id
+
+
+def which_503(response: httpx.Response, refused: str = "the handler was not called") -> str:
+    """Say whose answer a failure is: seawall's refusal (its problem has a ``reason``; what
+    was not run is ``refused``) or the handler's own error mapped to a problem
+    (``ConnectionError`` is a 503 by default)."""
     try:
         body = response.json()
     except ValueError:
@@ -145,7 +251,7 @@ def which_503(response: httpx.Response) -> str:
     title = body.get("title", "")
     reason = body.get("reason")
     if reason:
-        return f"{title}: rejected by seawall ({reason}), the handler was not called"
+        return f"{title}: rejected by seawall ({reason}), {refused}"
     return f"{title}: the handler's own error, mapped to a {body.get('status')} problem"
 
 

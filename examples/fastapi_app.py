@@ -1,28 +1,23 @@
 """A FastAPI app with seawall installed: ``uvicorn examples.fastapi_app:app``.
 
 ``/hello`` logs a line, ``/boom`` fails with secrets in the exception, ``/flaky?fail=1`` fails
-behind a circuit breaker, ``/slow`` outlives its timeout, ``/items/{item_id}`` validates input.
+behind a circuit breaker, ``/slow`` outlives its timeout, ``/items/{item_id}`` validates input,
+``/stock`` calls the upstream dependency (``examples/shared.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
 
 import seawall.logging
+from examples import shared
 from seawall.integrations.fastapi import CorrelationId, install
 
-SETTINGS = {
-    "routes": {
-        "GET /flaky": {
-            "breaker": {"failure_rate": 0.5, "minimum_calls": 4, "window": 30, "open_for": 2,
-                        "half_open_calls": 1},
-        },
-        "GET /slow": {"timeout": 0.5},
-    },
-}  # fmt: skip
+SETTINGS = shared.settings()
 
 log = structlog.get_logger("shop")
 seawall.logging.configure(format="json")
@@ -58,6 +53,11 @@ async def slow(seconds: float = 2) -> dict[str, bool]:
 @app.get("/items/{item_id}")
 async def item(item_id: int) -> dict[str, int]:
     return {"item_id": item_id}
+
+
+@app.get("/stock")
+def stock() -> dict[str, Any]:  # sync: FastAPI runs it in a thread
+    return shared.stock()
 
 
 install(app, SETTINGS)

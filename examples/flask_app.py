@@ -1,7 +1,8 @@
 """A Flask app with seawall: ``gunicorn examples.flask_app:app``.
 
 ``/hello`` logs a line, ``/boom`` fails with secrets in the exception, ``/flaky?fail=1`` fails
-behind a circuit breaker, ``/slow`` outlives its timeout (thread isolation: 504 at the deadline).
+behind a circuit breaker, ``/slow`` outlives its timeout (thread isolation: 504 at the deadline),
+``/stock`` calls the upstream dependency (``examples/shared.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask import Flask, jsonify, request
 
 import seawall
 import seawall.logging
+from examples import shared
 from seawall.integrations.flask import Seawall
 
 log = logging.getLogger("shop")
@@ -22,15 +24,9 @@ extension = Seawall()
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    app.config["SEAWALL"] = {
-        "routes": {
-            "GET /flaky": {
-                "breaker": {"failure_rate": 0.5, "minimum_calls": 4, "window": 30, "open_for": 2,
-                            "half_open_calls": 1},
-            },
-            "GET /slow": {"timeout": 0.5, "timeout_mode": "thread", "max_concurrency": 4},
-        },
-    }  # fmt: skip
+    app.config["SEAWALL"] = shared.settings(
+        slow={"timeout": 0.5, "timeout_mode": "thread", "max_concurrency": 4}
+    )
 
     @app.get("/hello")
     def hello() -> Any:
@@ -52,6 +48,10 @@ def create_app() -> Flask:
     def slow() -> Any:
         time.sleep(float(request.args.get("seconds", "2")))
         return jsonify(done=True)
+
+    @app.get("/stock")
+    def stock() -> Any:
+        return jsonify(shared.stock())
 
     extension.init_app(app)
     return app

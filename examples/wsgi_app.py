@@ -3,7 +3,8 @@
 Run it: ``gunicorn examples.wsgi_app:app``. ``/hello`` logs a line with the correlation id,
 ``/boom`` fails with secrets in the exception, ``/stream`` streams lines that log too,
 ``/flaky?fail=1`` fails behind a circuit breaker and ``/slow`` outlives its timeout (thread
-isolation answers 504 while the abandoned work finishes in the background).
+isolation answers 504 while the abandoned work finishes in the background), ``/stock`` calls
+the upstream dependency (``examples/shared.py``).
 """
 
 from __future__ import annotations
@@ -17,18 +18,12 @@ from urllib.parse import parse_qs
 
 import seawall
 import seawall.logging
+from examples import shared
 
 log = logging.getLogger("shop")
 
-SETTINGS = {
-    "routes": {
-        "GET /flaky": {
-            "breaker": {"failure_rate": 0.5, "minimum_calls": 4, "window": 30, "open_for": 2,
-                        "half_open_calls": 1},
-        },
-        "GET /slow": {"timeout": 0.5, "timeout_mode": "thread", "max_concurrency": 4},
-    },
-}  # fmt: skip
+SETTINGS = shared.settings(slow={"timeout": 0.5, "timeout_mode": "thread", "max_concurrency": 4})
+SETTINGS["routes"]["GET /hello"] = {}  # plain WSGI names no route: this key labels its metrics
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -51,6 +46,9 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
         time.sleep(float(query.get("seconds", ["2"])[0]))
         start_response("200 OK", [("Content-Type", "application/json")])
         return [b'{"done": true}']
+    if path == "/stock":
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(shared.stock()).encode()]
     if path == "/stream":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return _stream()

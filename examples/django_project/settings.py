@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import seawall.logging
+from examples import shared
 
 DEBUG = False
 SECRET_KEY = "seawall-example-only-not-a-secret"
@@ -41,16 +42,10 @@ REST_FRAMEWORK: dict[str, Any] = {
     "UNAUTHENTICATED_USER": None,
 }
 
-SEAWALL = {
-    "routes": {
-        "GET flaky": {
-            "breaker": {"failure_rate": 0.5, "minimum_calls": 4, "window": 30, "open_for": 2,
-                        "half_open_calls": 1},
-        },
-        "GET slow": {"timeout": 0.5, "timeout_mode": "thread", "max_concurrency": 4},
-        "GET api/items/<int:pk>": {"max_concurrency": 16},
-    },
-}  # fmt: skip
+SEAWALL = shared.settings(
+    prefix="", slow={"timeout": 0.5, "timeout_mode": "thread", "max_concurrency": 4}
+)
+SEAWALL["routes"]["GET api/items/<int:pk>"] = {"max_concurrency": 16}
 
 # Seawall writes every log line (Django's too) as redacted JSON with the correlation id.
 LOGGING_CONFIG = None

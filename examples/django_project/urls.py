@@ -13,6 +13,7 @@ urlpatterns = [
     path("flaky", views.flaky),
     path("slow", views.slow),
     path("stream", views.stream),
+    path("stock", views.stock),
     path("api/items", views.ItemList.as_view()),
     path("api/items/<int:pk>", views.ItemDetail.as_view()),
 ]

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import seawall
+from examples import shared
 
 log = logging.getLogger("shop")
 ITEMS = {1: {"id": 1, "name": "anchor", "quantity": 3}}
@@ -55,6 +56,10 @@ def stream(request: HttpRequest) -> StreamingHttpResponse:
             yield f"{seawall.get_correlation_id()}\n".encode()
 
     return StreamingHttpResponse(chunks(), content_type="text/plain")
+
+
+def stock(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(shared.stock())
 
 
 def slow(request: HttpRequest) -> JsonResponse:

@@ -24,6 +24,7 @@ __all__ = [
     "ReplayReport",
     "configure",
     "default",
+    "opened",
     "put",
     "replayer",
 ]
@@ -58,6 +59,11 @@ def default() -> DeadLetters:
             for queue, fn in _replayers.items():
                 _default.replayer(queue)(fn)
         return _default
+
+
+def opened() -> DeadLetters | None:
+    """The process-wide queue if it was opened, else ``None`` (never opens it)."""
+    return _default
 
 
 def put(

@@ -7,8 +7,13 @@ transitions, fallbacks, stale answers) comes from the event bus; breaker states 
 levels are sampled from the app's breakers and guards at each scrape (and every second per
 worker under ``PROMETHEUS_MULTIPROC_DIR``, where each worker writes its own files).
 
+Calls to dependencies (``dependencies`` settings) are counted from their events: each httpx
+attempt, each whole call, each retry decision, each dependency breaker transition. The depths
+of the dead-letter queues are read from the store at most every few seconds.
+
 Labels stay bounded whatever URLs arrive: routes are templates (``(unmatched)`` for requests
-no route knows), methods outside the HTTP standard become ``_OTHER``.
+no route knows), dependencies are the names the settings give, methods outside the HTTP
+standard become ``_OTHER``, and an attempt that got no answer has the status ``0``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from time import monotonic
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -34,6 +40,10 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from seawall.config.schema import MetricsSettings
 from seawall.observability.events import (
     BreakerStateChanged,
+    DependencyBreakerChanged,
+    DependencyCalled,
+    DependencyRequest,
+    DependencyRetry,
     EventBus,
     FallbackFailed,
     FallbackServed,
@@ -51,9 +61,13 @@ from seawall.resilience.registry import BreakerRegistry
 from seawall.server.endpoints import EndpointRequest, Endpoints
 from seawall.server.response import Rendered
 
+if TYPE_CHECKING:
+    from seawall.dead_letter.queue import DeadLetters
+
 __all__ = [
     "DURATION_BUCKETS",
     "METHODS",
+    "NO_STATUS",
     "UNMATCHED",
     "Metrics",
     "RouteMetrics",
@@ -77,6 +91,9 @@ _ACTIVE = "http_server_active_requests"
 _ACTIVE_HELP = "Number of active HTTP server requests."
 _MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
 _SAMPLE_EVERY = 1.0
+_DEAD_LETTERS_EVERY = 5.0  # seconds between two reads of the dead-letter depths (a query each)
+NO_STATUS = "0"
+"""The ``http_response_status_code`` of a dependency attempt that got no answer (it raised)."""
 
 
 def label_of(key: str | None) -> str:
@@ -90,7 +107,8 @@ def label_of(key: str | None) -> str:
 
 class Metrics:
     """The metrics of one pipeline, in a registry of its own (apps built side by side in one
-    process, as in tests, never clash); ``registry`` to use another."""
+    process, as in tests, never clash); ``registry`` to use another. ``dead_letters`` gives the
+    dead-letter queue whose depths to show (default: the process-wide one, once opened)."""
 
     def __init__(
         self,
@@ -99,12 +117,18 @@ class Metrics:
         events: EventBus,
         breakers: BreakerRegistry,
         bulkheads: Callable[[], Iterable[Bulkhead]] = tuple,
+        dead_letters: Callable[[], DeadLetters | None] | None = None,
         registry: CollectorRegistry | None = None,
+        clock: Callable[[], float] = monotonic,
     ) -> None:
         self.settings = settings
         self.registry = CollectorRegistry() if registry is None else registry
         self.breakers = breakers
         self._bulkheads = bulkheads
+        self._dead_letters = dead_letters or _opened_dead_letters
+        self._clock = clock
+        self._depths_at: float | None = None
+        self._queues: set[str] = set()
         self.directory = os.environ.get(_MULTIPROC) or None
         r = self.registry
         self.bounds = settings.buckets or DURATION_BUCKETS
@@ -154,6 +178,23 @@ class Metrics:
         self.state_outages = Counter(
             "seawall_state_outages", "Times the shared state backend stopped answering.",
             ["backend"], registry=r,
+        )  # fmt: skip
+        self.client_duration = Histogram(
+            "http_client_request_duration_seconds", "Duration of HTTP client requests.",
+            ["dependency", "http_request_method", "http_response_status_code"],
+            buckets=self.bounds, registry=r,
+        )  # fmt: skip
+        self.dependency_calls = Counter(
+            "seawall_dependency_calls", "Calls to dependencies (all their attempts), by outcome.",
+            ["dependency", "outcome"], registry=r,
+        )  # fmt: skip
+        self.retries = Counter(
+            "seawall_retries", "Retry decisions after a failed dependency attempt, by outcome.",
+            ["dependency", "outcome"], registry=r,
+        )  # fmt: skip
+        self.dead_letters = Gauge(
+            "seawall_dead_letters", "Entries waiting in each dead-letter queue.",
+            ["queue"], registry=r, multiprocess_mode="livemax",
         )  # fmt: skip
         self._routes: dict[str, RouteMetrics | FileRoute] = {}
         self._keys: dict[str | None, RouteMetrics | FileRoute] = {}
@@ -214,6 +255,10 @@ class Metrics:
         events.subscribe(FallbackFailed, self._fallback_failed)
         events.subscribe(StaleServed, self._stale)
         events.subscribe(StateUnavailable, self._state_outage)
+        events.subscribe(DependencyRequest, self._dependency_request)
+        events.subscribe(DependencyCalled, self._dependency_called)
+        events.subscribe(DependencyRetry, self._dependency_retry)
+        events.subscribe(DependencyBreakerChanged, self._dependency_transition)
 
     def _rejected(self, event: RequestRejected) -> None:
         self.rejections.labels(label_of(event.route), event.reason).inc()
@@ -237,6 +282,22 @@ class Metrics:
     def _state_outage(self, event: StateUnavailable) -> None:
         self.state_outages.labels(event.backend).inc()
 
+    def _dependency_request(self, event: DependencyRequest) -> None:
+        method = event.method if event.method in METHODS else "_OTHER"
+        status = NO_STATUS if event.status is None else str(event.status)
+        dependency = event.dependency or UNMATCHED
+        self.client_duration.labels(dependency, method, status).observe(event.duration)
+
+    def _dependency_called(self, event: DependencyCalled) -> None:
+        self.dependency_calls.labels(event.dependency, event.outcome).inc()
+
+    def _dependency_retry(self, event: DependencyRetry) -> None:
+        self.retries.labels(event.dependency, event.outcome).inc()
+
+    def _dependency_transition(self, event: DependencyBreakerChanged) -> None:
+        self.transitions.labels(event.dependency, event.old_state, event.new_state).inc()
+        self._set_state(event.dependency, event.new_state)
+
     # -- sampled levels ------------------------------------------------------------------
 
     def _set_state(self, name: str, current: str) -> None:
@@ -251,6 +312,27 @@ class Metrics:
             snapshot = bulkhead.snapshot()
             self.bulkhead_active.labels(bulkhead.name).set(snapshot.in_use)
             self.bulkhead_queued.labels(bulkhead.name).set(snapshot.queued)
+        self._sample_dead_letters()
+
+    def _sample_dead_letters(self) -> None:
+        """Read the dead-letter depths, at most every few seconds (each read is a query);
+        a queue emptied since shows 0. A store that fails keeps the last values shown."""
+        now = self._clock()
+        if self._depths_at is not None and now - self._depths_at < _DEAD_LETTERS_EVERY:
+            return
+        self._depths_at = now
+        store = self._dead_letters()
+        if store is None:
+            return
+        try:
+            depths = store.depths()
+        except Exception:  # a store that is down must not fail the scrape; retried later
+            return
+        for queue in self._queues - depths.keys():
+            self.dead_letters.labels(queue).set(0)
+        for queue, depth in depths.items():
+            self.dead_letters.labels(queue).set(depth)
+        self._queues |= depths.keys()
 
     # -- exposition ----------------------------------------------------------------------
 
@@ -268,6 +350,13 @@ class Metrics:
             ("cache-control", "no-store"),
         ]
         return Rendered(200, headers, body)
+
+
+def _opened_dead_letters() -> DeadLetters | None:
+    """The process-wide dead-letter queue if the app opened it (a scrape opens none)."""
+    from seawall import dead_letter
+
+    return dead_letter.opened()
 
 
 def exposition(registry: CollectorRegistry | None = None, directory: str | None = None) -> bytes:

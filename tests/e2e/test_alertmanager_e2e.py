@@ -58,7 +58,7 @@ def test_breaker_open_is_an_active_alert_and_resolves_on_close(tmp_path: Path) -
             assert active, app.log_lines()[-20:]
             alert = active[0]
             assert alert["labels"]["breaker"] == "GET /flaky"
-            assert alert["labels"]["severity"] == "warning"
+            assert alert["labels"]["severity"] == "critical"  # the example marks it critical
             assert alert["annotations"]["summary"].startswith("breaker GET /flaky opened")
             assert alert["generatorURL"]
             # after open_for (2 s, with jitter) one probe succeeds and closes the breaker
