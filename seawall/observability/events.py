@@ -33,6 +33,8 @@ __all__ = [
     "FallbackFailed",
     "FallbackServed",
     "HeadersDropped",
+    "ReadinessFailed",
+    "ReadinessRecovered",
     "RequestFailed",
     "RequestRejected",
     "ResponseAborted",
@@ -182,6 +184,24 @@ class StateRestored(Event):
     """The shared state backend answers again (after ``down_for`` seconds) and was re-read."""
 
     backend: str
+    down_for: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessFailed(Event):
+    """A readiness probe of the app at ``name`` (its path) failed after passing or warning;
+    ``components`` are the failing checks' and breakers' names (never an exception's text).
+    Draining is deliberate and publishes nothing."""
+
+    name: str
+    components: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessRecovered(Event):
+    """Readiness of the app at ``name`` passes (or warns) again after :class:`ReadinessFailed`."""
+
+    name: str
     down_for: float
 
 

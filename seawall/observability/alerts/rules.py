@@ -221,7 +221,8 @@ def _kind(event: object) -> str:
 class EventRule:
     """Fires on the events named in ``events`` and resolves on those in ``resolved_by``.
 
-    The alert carries the event's scalar fields as labels (never exception text); its key is
+    The alert carries the event's scalar fields (and tuples of names, joined) as labels, never
+    exception text; its key is
     the rule and the event's ``name``, ``dependency``, ``route`` or ``check``.
     """
 
@@ -249,8 +250,12 @@ class EventRule:
         if dataclasses.is_dataclass(event):
             for f in dataclasses.fields(event):
                 value = getattr(event, f.name)
-                if f.name not in _HIDDEN_FIELDS and isinstance(value, str | int | float | bool):
+                if f.name in _HIDDEN_FIELDS:
+                    continue
+                if isinstance(value, str | int | float | bool):
                     labels[f.name] = str(value)
+                elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+                    labels[f.name] = ", ".join(value)  # names (failing components)
         summary = f"{self.name.replace('_', ' ')}: {subject}"
         return (Alert(self.name, key, self.severity, summary, labels=labels, started_at=ctx.now()),)
 
