@@ -82,6 +82,7 @@ class RedisState:
         self._due: dict[str, float] = {}  # name -> wall-clock time to race for its lease
         self._down_since: float | None = None
         self._pending: dict[str, Message] = {}  # actions taken while Redis was away
+        self._unsent: dict[str, str] = {}  # name -> action taken here, not in Redis yet
         self.dropped = 0  # changes not queued because the queue was full
         self.strikes = 0  # round trips failed in a row while Redis counted as available
         self._start()
@@ -116,6 +117,8 @@ class RedisState:
         if action not in ACTIONS:
             raise ValueError(f"unknown breaker action {action!r} (known: {', '.join(ACTIONS)})")
         entries = self.registry.named(name)
+        with self._lock:
+            self._unsent[name] = action  # a resync before it is sent must not undo it
         self._apply(name, action, entries)
         self._put(Message(action, name, self.origin))
         return entries
@@ -258,7 +261,13 @@ class RedisState:
             self.store.release(name, self.origin)  # a failed probe ends our lease
         elif message.op == CLOSED:
             self.store.release(name, self.origin)
+        self._store_send(message)
+
+    def _store_send(self, message: Message) -> None:
         self.store.send(message)
+        with self._lock:
+            if self._unsent.get(message.name) == message.op:
+                del self._unsent[message.name]
 
     def _offline(self, item: object) -> None:
         """Redis is away: local trips stay local (resync publishes them); actions wait."""
@@ -301,9 +310,17 @@ class RedisState:
     def _resync(self) -> None:
         """Re-read Redis and apply it; send what changed here while it was away."""
         for message in list(self._pending.values()):
-            self.store.send(message)
+            self._store_send(message)
             del self._pending[message.name]
         shared = self.store.read(self._wall())
+        with self._lock:
+            unsent = dict(self._unsent)
+        for name, action in unsent.items():  # queued behind this resync: still ours
+            if action in OVERRIDES:
+                shared.overrides[name] = action
+            else:
+                shared.overrides.pop(name, None)
+                shared.opened.pop(name, None)
         if shared.fresh:  # Redis came back empty: write back the overrides this worker holds
             with self._lock:
                 held = {n: a for n, a in self._known.overrides.items() if n in self._overridden}

@@ -428,3 +428,17 @@ def test_a_hung_redis_is_noticed_and_nothing_waits_on_it(service: Service, worke
     assert wait_for(lambda: shared(a).available and shared(b).available, 5.0)
     assert [type(e) for e in seen] == [StateUnavailable, StateRestored]
     assert wait_for(lambda: breaker(b).try_acquire() is None, 2.0)  # a's trip, resynced
+
+
+def test_close_stops_the_shared_state_threads(service: Service) -> None:
+    """``Pipeline.close`` stops both state threads and the alert outbox registration."""
+    from seawall.observability.alerts.worker import worker
+
+    url = f"redis://{service.host}:{service.port}/0"
+    pipeline = Pipeline(alerting(url))
+    state = shared(pipeline)
+    assert wait_for(lambda: state.available)
+    assert all(t.is_alive() for t in state._threads)
+    pipeline.close()
+    assert not any(t.is_alive() for t in state._threads)
+    assert pipeline.alerts.outbox not in worker()._outboxes
