@@ -8,9 +8,9 @@ is ``critical``. ``GET {path}`` is the same with one entry per component; output
 values appear only when ``details`` allows (``always``, or ``token`` with the admin bearer
 token), each passed through the redactor. When readiness goes from ``pass``/``warn`` to
 ``fail`` the app's bus gets :class:`~seawall.events.ReadinessFailed` (the failing components'
-names), and :class:`~seawall.events.ReadinessRecovered` when it passes again. After :meth:`Health.drain` (or :func:`drain`, say from
-a signal handler) readiness fails, so a load balancer stops sending traffic before the server
-stops.
+names), and :class:`~seawall.events.ReadinessRecovered` when it passes again. After
+:meth:`Health.drain` (or :func:`drain`, say from a signal handler) readiness fails, so a load
+balancer stops sending traffic before the server stops; a drain publishes no event.
 
 >>> import signal, seawall.health
 >>> signal.signal(signal.SIGUSR1, lambda *_: seawall.health.drain())  # doctest: +SKIP

@@ -325,7 +325,9 @@ def test_many_workers_and_threads_notify_one_alert_once(service: Service) -> Non
             barrier.wait()
             p.alerts.notify(alert)
 
-        threads = [threading.Thread(target=raise_it, args=(p,)) for p in pipelines for _ in range(8)]
+        threads = [
+            threading.Thread(target=raise_it, args=(p,)) for p in pipelines for _ in range(8)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
