@@ -300,3 +300,24 @@ def test_firing_alerts_are_resent_to_sinks_that_expire_them() -> None:
     alerts.outbox.pump()
     assert [a.status for a in expiring.alerts] == ["firing", "firing", "resolved"]
     assert alerts.firing == []
+
+
+def test_with_a_shared_memory_alerts_wait_for_the_workers_claim() -> None:
+    """A shared memory is claimed by :meth:`Alerts.settle` (the worker), not by ``notify``:
+    nothing is captured or queued before; a lost claim is counted, and claims waiting past
+    ``queue_size`` drop the oldest."""
+    clock = FakeClock(1000.0)
+    shared = MemoryAlertMemory(clock=clock)
+    settings = Settings.from_mapping({"alerts": {"queue_size": 2}}).alerts
+    recorder = Recorder("sink0")
+    alerts = Alerts(settings, redact=str, sinks=[recorder], clock=clock, shared=shared)
+    assert shared.claim("taken:warning", 60)  # another worker told "taken"
+    with capture_alerts() as captured:
+        for key in ("dropped", "taken", "sent"):
+            assert alerts.notify(Alert("custom", key, "warning", key))
+        assert len(captured) == 0 and len(alerts.outbox) == 0
+        alerts.settle()
+    assert [a.key for a in captured.alerts] == ["sent"]
+    assert (alerts.unclaimed_dropped, alerts.shared_lost) == (1, 1)
+    alerts.outbox.pump()
+    assert [a.key for a in recorder.alerts] == ["sent"]

@@ -307,6 +307,10 @@ def test_a_trip_shared_by_two_workers_sends_one_notification(service: Service) -
         assert wait_for(settled([a, b], 2))
         assert told([a, b]) == 1
         assert a.alerts.shared_lost + b.alerts.shared_lost == 1
+        a.state.command(ROUTE, "close")  # both close: the worker that told it resolves it
+        assert wait_for(lambda: has_state(b, State.CLOSED))
+        assert wait_for(lambda: told([a, b]) == 2)
+        assert sum(len(p.alerts.firing) for p in (a, b)) == 0
     finally:
         a.close()
         b.close()
@@ -444,3 +448,24 @@ def test_close_stops_the_shared_state_threads(service: Service) -> None:
     pipeline.close()
     assert not any(t.is_alive() for t in state._threads)
     assert pipeline.alerts.outbox not in worker()._outboxes
+
+
+def test_a_claim_on_a_dead_connection_is_won_and_counts_a_strike(tmp_path: Path) -> None:
+    """Redis killed before the state noticed: a claim fails fast, is won (the worker decides
+    alone) and counts against Redis; a release fails quietly."""
+    with redis_server(tmp_path) as first:
+        pipeline = Pipeline(alerting(f"redis://127.0.0.1:{first.port}/0"))
+        try:
+            state = shared(pipeline)
+            assert wait_for(lambda: state.available)
+            memory = pipeline.alerts.shared
+            assert memory is not None
+            first.server.process.kill()
+            first.server.process.wait(timeout=5)
+            assert memory.claim("k", 60)
+            assert state.strikes >= 1 or not state.available
+            memory.release("k")
+            assert wait_for(lambda: not state.available)
+            memory.release("k")  # known to be away: nothing to do
+        finally:
+            pipeline.close()
