@@ -315,7 +315,8 @@ def test_with_a_shared_memory_alerts_wait_for_the_workers_claim() -> None:
     with capture_alerts() as captured:
         for key in ("dropped", "taken", "sent"):
             assert alerts.notify(Alert("custom", key, "warning", key))
-        assert len(captured) == 0 and len(alerts.outbox) == 0
+        assert len(captured) == 0
+        assert len(alerts.outbox) == 0
         alerts.settle()
     assert [a.key for a in captured.alerts] == ["sent"]
     assert (alerts.unclaimed_dropped, alerts.shared_lost) == (1, 1)
