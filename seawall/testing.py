@@ -126,7 +126,8 @@ class CapturedAlerts:
 
 @contextmanager
 def capture_alerts() -> Iterator[CapturedAlerts]:
-    """Collect every app's alerts as they are admitted (after cooldowns), before delivery.
+    """Collect every app's alerts as they are admitted (after cooldowns), before delivery; with
+    the ``redis`` state backend, once the alert worker has won the shared claim (poll for it).
 
     >>> with capture_alerts() as alerts:
     ...     client.get("/boom")

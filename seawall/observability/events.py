@@ -38,6 +38,8 @@ __all__ = [
     "FallbackFailed",
     "FallbackServed",
     "HeadersDropped",
+    "ReadinessFailed",
+    "ReadinessRecovered",
     "RecoveryExhausted",
     "RecoveryRan",
     "RequestFailed",
@@ -275,6 +277,24 @@ class RecoveryExhausted(Event):
     dependency: str
     action: str
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessFailed(Event):
+    """A readiness probe of the app at ``name`` (its path) failed after passing or warning;
+    ``components`` are the failing checks' and breakers' names (never an exception's text).
+    Draining is deliberate and publishes nothing."""
+
+    name: str
+    components: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessRecovered(Event):
+    """Readiness of the app at ``name`` passes (or warns) again after :class:`ReadinessFailed`."""
+
+    name: str
+    down_for: float
 
 
 E = TypeVar("E", bound=Event)

@@ -6,9 +6,11 @@ checks (:mod:`seawall.observability.health_checks`) and looks at every breaker o
 open or forced-open one makes its component ``warn``, or ``fail`` when its route or dependency
 is ``critical``. ``GET {path}`` is the same with one entry per component; outputs and observed
 values appear only when ``details`` allows (``always``, or ``token`` with the admin bearer
-token), each passed through the redactor. After :meth:`Health.drain` (or :func:`drain`, say from
-a signal handler) readiness fails, so a load balancer stops sending traffic before the server
-stops.
+token), each passed through the redactor. When readiness goes from ``pass``/``warn`` to
+``fail`` the app's bus gets :class:`~seawall.events.ReadinessFailed` (the failing components'
+names), and :class:`~seawall.events.ReadinessRecovered` when it passes again. After
+:meth:`Health.drain` (or :func:`drain`, say from a signal handler) readiness fails, so a load
+balancer stops sending traffic before the server stops; a drain publishes no event.
 
 >>> import signal, seawall.health
 >>> signal.signal(signal.SIGUSR1, lambda *_: seawall.health.drain())  # doctest: +SKIP
@@ -16,6 +18,7 @@ stops.
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -24,6 +27,7 @@ from typing import Any
 
 from seawall.clock import Clock, monotonic
 from seawall.config.schema import HealthSettings
+from seawall.observability.events import EventBus, ReadinessFailed, ReadinessRecovered
 from seawall.observability.health_checks import CheckResult, CheckRunner, Status, worst
 from seawall.resilience.breaker import State
 from seawall.resilience.registry import BreakerEntry, BreakerRegistry
@@ -49,9 +53,14 @@ class Health:
         redact: Callable[[str], str] = str,
         clock: Clock | None = None,
         wall: Callable[[], float] = time.time,
+        events: EventBus | None = None,
     ) -> None:
         self.settings = settings
         self.breakers = breakers
+        self.events = events
+        self._clock = clock or monotonic
+        self._failed_since: float | None = None  # monotonic, while readiness fails
+        self._transition = threading.Lock()
         self._token = token
         self._redact = redact
         self._wall = wall
@@ -60,7 +69,7 @@ class Health:
             timeout=settings.timeout,
             cache_for=settings.cache_for,
             failure_cache_for=settings.failure_cache_for,
-            clock=clock or monotonic,
+            clock=self._clock,
             wall=wall,
         )
         self.draining = False
@@ -73,6 +82,10 @@ class Health:
     def undrain(self) -> None:
         """Readiness follows the checks and breakers again."""
         self.draining = False
+
+    def close(self) -> None:
+        """Let go of the checks' threads (a check still running finishes on its own)."""
+        self.checks.close()
 
     def mount(self, endpoints: Endpoints) -> None:
         """Serve ``{path}/live``, ``{path}/ready`` and ``{path}`` (no-op with no path)."""
@@ -108,9 +121,8 @@ class Health:
             return json_answer(200, {"status": "pass"}, content_type=MEDIA_TYPE)
         breakers = [(entry, _breaker_status(entry)) for entry in self.breakers]
         statuses = [r.status for r in results] + [status for _, (status, _) in breakers]
-        if self.draining:
-            statuses.append("fail")
-        status = worst(statuses)
+        self._publish(worst(statuses), results, breakers)
+        status = "fail" if self.draining else worst(statuses)
         body: dict[str, Any] = {"status": status}
         if probe == "report":
             details = self._details_allowed(request)
@@ -125,6 +137,29 @@ class Health:
             if self.draining and details:
                 body["output"] = "draining"
         return json_answer(503 if status == "fail" else 200, body, content_type=MEDIA_TYPE)
+
+    def _publish(
+        self,
+        status: Status,
+        results: tuple[CheckResult, ...],
+        breakers: list[tuple[BreakerEntry, tuple[Status, State]]],
+    ) -> None:
+        """Tell the bus when readiness (draining aside) starts or stops failing."""
+        if self.events is None:
+            return
+        now = self._clock()
+        name = f"{self.settings.path or ''}/ready"
+        with self._transition:  # held while publishing: a recovery never overtakes its failure
+            since = self._failed_since
+            if (status == "fail") == (since is not None):
+                return
+            self._failed_since = now if status == "fail" else None
+            if since is None:
+                failing = [r.name for r in results if r.status == "fail"]
+                failing += [entry.name for entry, (s, _) in breakers if s == "fail"]
+                self.events.publish(ReadinessFailed(name, tuple(failing)))
+            else:
+                self.events.publish(ReadinessRecovered(name, now - since))
 
     def _details_allowed(self, request: EndpointRequest) -> bool:
         mode = self.settings.details

@@ -71,6 +71,13 @@ class CheckRunner:
         self._hung: set[str] = set()  # plain checks whose thread has not returned yet
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
+    def close(self) -> None:
+        """Shut the checks' thread pool down without waiting for a hung check."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
     # -- the shared run ------------------------------------------------------------------
 
     def _claim(self) -> tuple[tuple[CheckResult, ...] | None, concurrent.futures.Future[Any], bool]:

@@ -22,6 +22,8 @@ from seawall.observability.events import (
     EventBus,
     FallbackFailed,
     HeadersDropped,
+    ReadinessFailed,
+    ReadinessRecovered,
     RecoveryExhausted,
     RecoveryRan,
     RequestFailed,
@@ -74,6 +76,8 @@ class EventLog:
             (DependencyRetry, self.dependency_retry),
             (RecoveryRan, self.recovery_ran),
             (RecoveryExhausted, self.recovery_exhausted),
+            (ReadinessFailed, self.readiness_failed),
+            (ReadinessRecovered, self.readiness_recovered),
         ]
         for kind, write in writers:
             bus.subscribe(kind, _unless_quiet(write))
@@ -205,6 +209,12 @@ class EventLog:
 
     def state_restored(self, event: StateRestored) -> None:
         self.logger.info("state_restored", backend=event.backend, down_for=round(event.down_for, 3))
+
+    def readiness_failed(self, event: ReadinessFailed) -> None:
+        self.logger.warning("readiness_failed", path=event.name, components=list(event.components))
+
+    def readiness_recovered(self, event: ReadinessRecovered) -> None:
+        self.logger.info("readiness_recovered", path=event.name, down_for=round(event.down_for, 3))
 
 
 def _unless_quiet(write: Callable[[Any], None]) -> Callable[[Any], None]:

@@ -201,9 +201,16 @@ class Metrics:
         self._lock = threading.Lock()
         self.unmatched = self.route(UNMATCHED)
         self._subscribe(events)
+        self._sampler: _Sampler | None = None
         if self.directory is not None:
             compact(self.directory)
-            _Sampler(self).start()
+            self._sampler = _Sampler(self)
+            self._sampler.start()
+
+    def close(self) -> None:
+        """Stop the sampler thread (multiprocess only); the registry stays readable."""
+        if self._sampler is not None:
+            self._sampler.stop()
 
     # -- request metrics -----------------------------------------------------------------
 
@@ -401,7 +408,10 @@ class _Sampler(threading.Thread):
     def __init__(self, metrics: Metrics) -> None:
         super().__init__(name="seawall-metrics", daemon=True)
         self._metrics = weakref.ref(metrics)
-        self._wake = threading.Event()  # never set: a timer that sleeps without a lock
+        self._wake = threading.Event()  # set by stop(): a timer that sleeps without a lock
+
+    def stop(self) -> None:
+        self._wake.set()
 
     def run(self) -> None:
         while not self._wake.wait(_SAMPLE_EVERY):

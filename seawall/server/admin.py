@@ -5,6 +5,10 @@
   ``metrics_only`` or ``reset``, in every worker when the state is shared;
 - ``GET {path}/errors?limit=N``: the analytics' top fingerprints.
 
+An action on a configured route key whose breaker this worker has not built yet (a view's
+guard is built on its first request) answers ``200`` with no breakers and applies when it is
+built; a name neither built nor configured is a ``404``.
+
 ``name`` is the breaker's name percent-encoded as one segment (``GET /items/{id}`` is
 ``GET%20%2Fitems%2F%7Bid%7D``); the action is always the last segment, so a server that
 decodes ``%2F`` before seawall sees the path (uvicorn, gunicorn do) still finds the name.
@@ -69,6 +73,7 @@ class AdminAPI:
         self.path = pipeline.settings.admin.path.rstrip("/")
         self.token = pipeline.settings.admin.token
         self._wall = wall
+        self._configured = frozenset(key for key, _ in pipeline.settings.routes)
 
     def mount(self) -> bool:
         """Mount under ``admin.path`` unless no token is set (then the app keeps the path)."""
@@ -117,9 +122,10 @@ class AdminAPI:
             detail = f"unknown action; one of: {', '.join(ACTIONS)}"
             return self._problem(request, 404, "Not Found", detail)
         entries = self.pipeline.breakers.named(name)
-        if not entries:
-            return self._problem(request, 404, "Not Found", "no breaker has this name")
-        self.pipeline.state.command(name, action)
+        if not entries and name not in self._configured:
+            detail = "no breaker has this name, and no route key in the settings"
+            return self._problem(request, 404, "Not Found", detail)
+        entries = self.pipeline.state.command(name, action)
         wall = self._wall()
         views = [breaker_view(entry, wall) for entry in entries]
         data = {"action": action, "name": name, "backend": self.pipeline.state.backend}

@@ -114,7 +114,7 @@ class Pipeline:
             settings.alerts,
             redact=self.redactor.text,
             breakers=self.breakers,
-            memory=alert_memory(self.state, clock=clock or monotonic),
+            shared=alert_memory(self.state),
             clock=clock or monotonic,
         )
         if settings.analytics.enabled:
@@ -127,6 +127,7 @@ class Pipeline:
             token=settings.admin.token,
             redact=self.redactor.text,
             clock=clock,
+            events=self.events,
         )
         self.health.mount(self.endpoints)
         self.metrics: Metrics | None = None
@@ -141,6 +142,16 @@ class Pipeline:
             )
             self.metrics.mount(self.endpoints)
         AdminAPI(self).mount()
+
+    def close(self) -> None:
+        """Stop what this pipeline started: its alert outbox on the process's worker, the
+        shared state's threads and connections, the metrics sampler, the health checks' pool.
+        Adapters call it when they replace a pipeline (Django on ``setting_changed``)."""
+        self.alerts.close()
+        self.state.close()
+        if self.metrics is not None:
+            self.metrics.close()
+        self.health.close()
 
     def _bulkheads(self) -> list[Bulkhead]:
         return [g.engine.bulkhead for g in self.guards.made if g.engine.bulkhead is not None]

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from seawall.clock import Clock
 from seawall.config.schema import StateSettings
-from seawall.observability.alerts.memory import AlertMemory, MemoryAlertMemory
+from seawall.observability.alerts.memory import AlertMemory
 from seawall.observability.events import EventBus
 from seawall.resilience.registry import BreakerEntry, BreakerRegistry
 from seawall.state.actions import ACTIONS, Action
@@ -45,12 +45,12 @@ def open_state(
     return LocalState(registry)
 
 
-def alert_memory(state: StateBackend, *, clock: Clock) -> AlertMemory | None:
-    """Where alert cooldowns live: shared on Redis with the redis backend, else ``None`` (the
-    alerts engine's own memory)."""
+def alert_memory(state: StateBackend) -> AlertMemory | None:
+    """The alert claims every worker shares (the alert worker makes them): on Redis with the
+    redis backend, else ``None`` (each process's own memory decides alone)."""
     from seawall.state.alert_memory import RedisAlertMemory
     from seawall.state.shared import RedisState
 
     if not isinstance(state, RedisState):
         return None
-    return RedisAlertMemory(state, MemoryAlertMemory(clock=clock))
+    return RedisAlertMemory(state)

@@ -10,7 +10,9 @@ publishing, claiming leases and pinging about once a second, one subscribed to t
   until its result (``closed`` or a new trip) arrives, or its lease expires.
 - Manual actions are published and the lasting ones (force open, disable, metrics only) kept in
   Redis until ``close`` or ``reset``: a worker that starts reads them.
-- Redis away: one :class:`~seawall.events.StateUnavailable`, every worker decides alone; once it
+- Redis away (:data:`STRIKES` round trips in a row failed or took longer than ``state.timeout``:
+  one slow ping on a loaded machine is no outage): one :class:`~seawall.events.StateUnavailable`,
+  every worker decides alone; once it
   answers, each worker re-reads Redis, publishes its own open breakers, and says
   :class:`~seawall.events.StateRestored`.
 """
@@ -47,6 +49,9 @@ SHARED_OPEN = "shared_open"
 GRACE = 1.0
 """Seconds a held breaker waits past its end for the lease race before it goes half-open alone."""
 PING_EVERY = 1.0
+STRIKES = 2
+"""Failed round trips in a row (a second try :data:`PING_EVERY` after the first) before Redis
+counts as away."""
 RETRY_EVERY = 0.5
 LISTEN_WAIT = 0.25  # seconds the subscriber blocks on its socket between checks for stopping
 _RESYNC, _TICK = object(), object()
@@ -77,7 +82,9 @@ class RedisState:
         self._due: dict[str, float] = {}  # name -> wall-clock time to race for its lease
         self._down_since: float | None = None
         self._pending: dict[str, Message] = {}  # actions taken while Redis was away
+        self._unsent: dict[str, str] = {}  # name -> action taken here, not in Redis yet
         self.dropped = 0  # changes not queued because the queue was full
+        self.strikes = 0  # round trips failed in a row while Redis counted as available
         self._start()
         registry.watch(self._attach)
         _forks.add(self)
@@ -110,6 +117,8 @@ class RedisState:
         if action not in ACTIONS:
             raise ValueError(f"unknown breaker action {action!r} (known: {', '.join(ACTIONS)})")
         entries = self.registry.named(name)
+        with self._lock:
+            self._unsent[name] = action  # a resync before it is sent must not undo it
         self._apply(name, action, entries)
         self._put(Message(action, name, self.origin))
         return entries
@@ -198,11 +207,15 @@ class RedisState:
 
     def _work(self) -> None:
         last = 0.0
+        again: object = None  # what failed on the first strike, tried again
         while not self._stopping.is_set():
-            try:
-                item = self._outbox.get(timeout=self._wait())
-            except queue.Empty:
-                item = None
+            if again is not None:
+                item, again = again, None
+            else:
+                try:
+                    item = self._outbox.get(timeout=self._wait())
+                except queue.Empty:
+                    item = None
             if self._stopping.is_set():
                 return
             try:
@@ -224,8 +237,14 @@ class RedisState:
                 if self._wall() - last >= PING_EVERY:
                     self.store.ping()
                 last = self._wall()
+                self.strikes = 0
             except Exception as exc:  # redis-py raises its own errors and OSError subclasses
-                self._unavailable(exc)
+                if self._available and not self._strike(exc):
+                    again = _TICK if item is None else item
+                    self._stopping.wait(PING_EVERY)  # then try again, the ping included
+                    last = 0.0
+                else:
+                    self._unavailable(exc)
 
     def _wait(self) -> float:
         with self._lock:
@@ -242,7 +261,13 @@ class RedisState:
             self.store.release(name, self.origin)  # a failed probe ends our lease
         elif message.op == CLOSED:
             self.store.release(name, self.origin)
+        self._store_send(message)
+
+    def _store_send(self, message: Message) -> None:
         self.store.send(message)
+        with self._lock:
+            if self._unsent.get(message.name) == message.op:
+                del self._unsent[message.name]
 
     def _offline(self, item: object) -> None:
         """Redis is away: local trips stay local (resync publishes them); actions wait."""
@@ -285,9 +310,17 @@ class RedisState:
     def _resync(self) -> None:
         """Re-read Redis and apply it; send what changed here while it was away."""
         for message in list(self._pending.values()):
-            self.store.send(message)
+            self._store_send(message)
             del self._pending[message.name]
         shared = self.store.read(self._wall())
+        with self._lock:
+            unsent = dict(self._unsent)
+        for name, action in unsent.items():  # queued behind this resync: still ours
+            if action in OVERRIDES:
+                shared.overrides[name] = action
+            else:
+                shared.overrides.pop(name, None)
+                shared.opened.pop(name, None)
         if shared.fresh:  # Redis came back empty: write back the overrides this worker holds
             with self._lock:
                 held = {n: a for n, a in self._known.overrides.items() if n in self._overridden}
@@ -305,8 +338,16 @@ class RedisState:
                 self.store.send(Message(OPENED, entry.name, self.origin, until))
 
     def report_unavailable(self, exc: BaseException) -> None:
-        """Something using this connection found Redis away (once per outage, as its own)."""
+        """Something using this connection failed a round trip: a strike (see :data:`STRIKES`)."""
+        if self._available and not self._strike(exc):
+            return
         self._unavailable(exc)
+
+    def _strike(self, exc: BaseException) -> bool:
+        """Count one failed round trip; True when that makes :data:`STRIKES` in a row."""
+        with self._lock:
+            self.strikes += 1
+            return self.strikes >= STRIKES
 
     def _unavailable(self, exc: BaseException) -> None:
         with self._lock:
@@ -314,6 +355,7 @@ class RedisState:
             if first:
                 self._down_since = self._wall()
             self._available = False
+            self.strikes = 0
         if first:
             self.events.publish(StateUnavailable(self.backend, f"{type(exc).__name__}: {exc}"))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -14,12 +16,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, Router
 
+import seawall
 from seawall.asgi.middleware import ASGIMiddleware
 from seawall.integrations.fastapi import install
 from seawall.integrations.flask import Seawall
 from seawall.resilience.breaker import State
 from seawall.server.pipeline import Pipeline
 from seawall.wsgi.middleware import WSGIMiddleware
+from tests.services import redis_server
 
 TOKEN = "s3cret-admin-token"
 EMAIL = "jane.doe@example.com"
@@ -231,3 +235,53 @@ async def test_errors_with_analytics_off_is_a_404(runner: str) -> None:
     answer = await call(client, "GET", "/_seawall/errors", headers=AUTH)
     assert answer.status_code == 404
     assert "analytics.enabled" in answer.json()["detail"]
+
+
+LATER = "GET /later"
+
+
+def flask_with_a_lazy_breaker(settings: dict[str, Any]) -> Flask:
+    """A Flask app whose ``/later`` view brings its own breaker (built on its first request)."""
+    app = Flask(__name__)
+    app.config["SEAWALL"] = settings
+
+    @app.get("/later")
+    @seawall.policy(breaker=RULES)
+    def later() -> str:
+        return "later"
+
+    Seawall(app)
+    return app
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_an_action_on_a_configured_key_applies_when_its_breaker_is_built(
+    backend: str, tmp_path: Path
+) -> None:
+    """force_open on a configured route key whose breaker is not built yet: 200 with no
+    breakers; the view's breaker, built on the first request, starts forced open."""
+    settings: dict[str, Any] = {"admin": {"token": TOKEN}, "routes": {LATER: {"timeout": 5}}}
+    with contextlib.ExitStack() as stack:
+        if backend == "redis":
+            redis = stack.enter_context(redis_server(tmp_path))
+            url = f"redis://127.0.0.1:{redis.port}/0"
+            settings["state"] = {"backend": "redis", "url": url, "timeout": 0.5}
+        app = flask_with_a_lazy_breaker(settings)
+        pipeline = flask_pipeline(app)
+        stack.callback(pipeline.close)
+        assert pipeline.breakers.named(LATER) == []
+        lazily_forced(app)
+
+
+def lazily_forced(app: Flask) -> None:
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://t") as client:
+        url = f"/_seawall/breakers/{quote(LATER, safe='')}/force_open"
+        answer = client.post(url, headers=AUTH)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["breakers"] == []
+        assert client.get("/later").status_code == 503
+        listed = client.get("/_seawall/breakers", headers=AUTH).json()["breakers"]
+        assert [(b["name"], b["state"]) for b in listed] == [(LATER, "forced_open")]
+        reset = client.post(f"/_seawall/breakers/{quote(LATER, safe='')}/reset", headers=AUTH)
+        assert reset.json()["breakers"][0]["state"] == "closed"
+        assert client.get("/later").text == "later"

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from seawall.clock import FakeClock
 from seawall.config.settings import Settings
+from seawall.observability import events
 from seawall.observability.alerts import Alert, Alerts, MemoryAlertMemory
+from seawall.observability.alerts.rules import EventRule, event_class
 from seawall.observability.analytics import ErrorAnalytics
 from seawall.observability.events import BreakerStateChanged, Event, EventBus, RequestFailed
 from seawall.observability.redaction import Redactor
@@ -188,38 +190,51 @@ def test_an_escalation_is_told_within_the_cooldown() -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class ReadinessFailed(Event):
+class DiskAlmostFull(Event):
     check: str
     reason: str
     exception: str
 
 
 @dataclass(frozen=True, slots=True)
-class ReadinessRecovered(Event):
+class DiskRecovered(Event):
+    check: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessFailed(Event):
+    """A class outside seawall that happens to share a seawall event's name."""
+
     check: str
 
 
 def test_rules_subscribe_by_event_name_once_the_event_exists() -> None:
-    """The readiness rule finds event classes defined after seawall (here, by this test);
-    it carries scalar fields as labels but never the exception text."""
+    """A rule finds event classes defined after seawall (here, by this test); it carries
+    scalar fields as labels but never the exception text."""
     clock = FakeClock(1000.0)
-    bus, alerts, (recorder,) = build(clock=clock)
-    assert ("readiness_failed", "ReadinessFailed") not in alerts.waiting
-    assert (
-        "recovery_exhausted",
-        "RecoveryExhausted",
-    ) not in alerts.waiting  # the client defines it
-    bus.publish(ReadinessFailed("db", "timeout", "OperationalError: password=hunter2"))
-    bus.publish(ReadinessRecovered("db"))
+    recorder = Recorder("sink0")
+    bus = EventBus()
+    alerts = Alerts(redact=str, sinks=[recorder], clock=clock)
+    alerts.rules = [EventRule("disk_full", ("DiskAlmostFull",), "critical", ("DiskRecovered",))]
+    alerts.attach(bus)
+    assert alerts.waiting == []
+    bus.publish(DiskAlmostFull("db", "timeout", "OperationalError: password=hunter2"))
+    bus.publish(DiskRecovered("db"))
     alerts.outbox.pump()
     firing, resolved = recorder.alerts
     assert (firing.rule, firing.severity, firing.labels["reason"]) == (
-        "readiness_failed",
+        "disk_full",
         "critical",
         "timeout",
     )
     assert "exception" not in firing.labels
     assert resolved.status == "resolved"
+
+
+def test_seawalls_own_event_wins_over_a_namesake() -> None:
+    """``ReadinessFailed`` resolves to seawall's event, not to another module's namesake."""
+    assert event_class("ReadinessFailed") is events.ReadinessFailed
+    assert event_class("DiskAlmostFull") is DiskAlmostFull
 
 
 def test_no_notification_carries_raw_exception_text_or_secrets() -> None:
@@ -285,3 +300,25 @@ def test_firing_alerts_are_resent_to_sinks_that_expire_them() -> None:
     alerts.outbox.pump()
     assert [a.status for a in expiring.alerts] == ["firing", "firing", "resolved"]
     assert alerts.firing == []
+
+
+def test_with_a_shared_memory_alerts_wait_for_the_workers_claim() -> None:
+    """A shared memory is claimed by :meth:`Alerts.settle` (the worker), not by ``notify``:
+    nothing is captured or queued before; a lost claim is counted, and claims waiting past
+    ``queue_size`` drop the oldest."""
+    clock = FakeClock(1000.0)
+    shared = MemoryAlertMemory(clock=clock)
+    settings = Settings.from_mapping({"alerts": {"queue_size": 2}}).alerts
+    recorder = Recorder("sink0")
+    alerts = Alerts(settings, redact=str, sinks=[recorder], clock=clock, shared=shared)
+    assert shared.claim("taken:warning", 60)  # another worker told "taken"
+    with capture_alerts() as captured:
+        for key in ("dropped", "taken", "sent"):
+            assert alerts.notify(Alert("custom", key, "warning", key))
+        assert len(captured) == 0
+        assert len(alerts.outbox) == 0
+        alerts.settle()
+    assert [a.key for a in captured.alerts] == ["sent"]
+    assert (alerts.unclaimed_dropped, alerts.shared_lost) == (1, 1)
+    alerts.outbox.pump()
+    assert [a.key for a in recorder.alerts] == ["sent"]

@@ -14,15 +14,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
+from seawall.asgi.middleware import ASGIMiddleware
 from seawall.observability.alerts import Alert
 from seawall.observability.events import StateRestored, StateUnavailable
 from seawall.resilience.breaker import CircuitBreaker, State
 from seawall.server.pipeline import Pipeline
 from seawall.state.alert_memory import RedisAlertMemory
 from seawall.state.shared import RedisState
+from seawall.testing import capture_alerts
 from tests.services import Service, redis_server
 
 ROUTE = "GET /items/{id}"
@@ -56,7 +59,7 @@ def workers(service: Service) -> Iterator[Callable[..., Pipeline]]:
 
     yield start
     for pipeline in started:
-        pipeline.state.close()
+        pipeline.close()
 
 
 def shared(pipeline: Pipeline) -> RedisState:
@@ -277,39 +280,138 @@ def test_an_override_survives_a_redis_restart_that_lost_its_data(tmp_path: Path)
             a.state.close()
 
 
-def test_alert_cooldowns_are_shared_so_one_worker_notifies(workers: Any) -> None:
-    """The same alert in two workers: the first notifies, the second is held by the shared
-    claim; once resolved, the next one notifies again."""
-    a, b = workers(), workers()
-    for p in (a, b):
-        assert isinstance(p.alerts.memory, RedisAlertMemory)
-    alert = Alert("custom", "thing:1", "warning", "disk almost full")
-    assert a.alerts.notify(alert)
-    assert not b.alerts.notify(alert)
-    memory = b.alerts.memory
-    memory.release("thing:1:warning")
-    assert a.alerts.memory.claim("thing:1:warning", 60)
-    assert not memory.claim("thing:1:warning", 60)
+def alerting(url: str, **extra: Any) -> dict[str, Any]:
+    """Worker settings that alert to the log sink."""
+    return {**settings(url), "alerts": {"sinks": [{"type": "log"}]}, **extra}
 
 
-def test_alert_claims_decide_locally_while_redis_is_away(tmp_path: Path) -> None:
-    """Redis killed: a claim does not wait on it; each worker's own memory answers."""
+def told(pipelines: list[Pipeline]) -> int:
+    """Notifications delivered by ``pipelines`` together."""
+    return sum(p.alerts.outbox.delivered for p in pipelines)
+
+
+def settled(pipelines: list[Pipeline], admitted: int) -> Callable[[], bool]:
+    """True once ``admitted`` alerts were each delivered or lost to another worker's claim."""
+    return lambda: told(pipelines) + sum(p.alerts.shared_lost for p in pipelines) == admitted
+
+
+def test_a_trip_shared_by_two_workers_sends_one_notification(service: Service) -> None:
+    """A trips, B opens from the shared trip: both admit ``breaker_open``, one notifies."""
+    url = f"redis://{service.host}:{service.port}/0"
+    a, b = Pipeline(alerting(url)), Pipeline(alerting(url))
+    try:
+        assert wait_for(lambda: is_available(a) and is_available(b))
+        assert isinstance(a.alerts.shared, RedisAlertMemory)
+        trip(breaker(a))
+        assert wait_for(lambda: b.alerts.notified == 1)
+        assert wait_for(settled([a, b], 2))
+        assert told([a, b]) == 1
+        assert a.alerts.shared_lost + b.alerts.shared_lost == 1
+        a.state.command(ROUTE, "close")  # both close: the worker that told it resolves it
+        assert wait_for(lambda: has_state(b, State.CLOSED))
+        assert wait_for(lambda: told([a, b]) == 2)
+        assert sum(len(p.alerts.firing) for p in (a, b)) == 0
+    finally:
+        a.close()
+        b.close()
+
+
+def test_many_workers_and_threads_notify_one_alert_once(service: Service) -> None:
+    """4 workers x 8 threads raise the same alert at once: exactly one notification."""
+    url = f"redis://{service.host}:{service.port}/0"
+    pipelines = [Pipeline(alerting(url)) for _ in range(4)]
+    try:
+        assert wait_for(lambda: all(is_available(p) for p in pipelines))
+        alert = Alert("custom", "thing:1", "warning", "disk almost full")
+        barrier = threading.Barrier(32)
+
+        def raise_it(p: Pipeline) -> None:
+            barrier.wait()
+            p.alerts.notify(alert)
+
+        threads = [
+            threading.Thread(target=raise_it, args=(p,)) for p in pipelines for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        admitted = sum(p.alerts.notified for p in pipelines)
+        assert admitted == 4  # each worker's own cooldown let one through
+        assert wait_for(settled(pipelines, admitted))
+        assert told(pipelines) == 1
+    finally:
+        for p in pipelines:
+            p.close()
+
+
+async def test_a_failing_request_never_waits_on_redis_for_its_alert(service: Service) -> None:
+    """Redis hung (SIGSTOP) with a 2 s state timeout: a failing request still answers at once
+    (its new-error alert is claimed on the alert worker); the alert goes out after SIGCONT."""
+    url = f"redis://{service.host}:{service.port}/0"
+    data = alerting(url)
+    data["state"] = {**data["state"], "timeout": 2.0}
+
+    async def boom(scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("the handler broke")
+
+    pipeline = Pipeline(data)
+    app = ASGIMiddleware(boom, pipeline=pipeline)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    process = service.server.process
+    try:
+        assert wait_for(lambda: is_available(pipeline))
+        with capture_alerts() as captured:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                process.send_signal(signal.SIGSTOP)
+                try:
+                    started = time.monotonic()
+                    answer = await client.get("/items/1")
+                    took = time.monotonic() - started
+                finally:
+                    process.send_signal(signal.SIGCONT)
+            assert answer.status_code == 500
+            assert took < 1.0, took  # a claim on the request path would wait 2 s
+            assert pipeline.alerts.notified == 1
+            assert wait_for(lambda: told([pipeline]) == 1, 10.0)
+            assert [a.rule for a in captured.alerts] == ["new_error"]
+    finally:
+        pipeline.close()
+
+
+def test_alerts_decide_locally_while_redis_is_away(tmp_path: Path) -> None:
+    """Redis killed: claims are won at once (each worker alone) and the worker's own cooldown
+    still holds a repeat back."""
     with redis_server(tmp_path) as first:
-        pipeline = Pipeline(settings(f"redis://127.0.0.1:{first.port}/0"))
+        pipeline = Pipeline(alerting(f"redis://127.0.0.1:{first.port}/0"))
         try:
             assert wait_for(functools.partial(is_available, pipeline))
-            memory = pipeline.alerts.memory
             first.server.process.kill()
             first.server.process.wait(timeout=5)
-            started = time.monotonic()
-            assert memory.claim("k", 60)  # refused at once, or known to be away
-            assert not memory.claim("k", 60)  # the local memory holds it
-            memory.release("k")
-            assert memory.claim("k", 60)
-            assert time.monotonic() - started < 1.0
+            alert = Alert("custom", "thing:1", "warning", "disk almost full")
+            assert pipeline.alerts.notify(alert)
+            assert not pipeline.alerts.notify(alert)  # this worker's cooldown
+            assert wait_for(lambda: told([pipeline]) == 1, 10.0)
             assert wait_for(lambda: not shared(pipeline).available)
         finally:
-            pipeline.state.close()
+            pipeline.close()
+
+
+def test_one_slow_ping_does_not_count_as_an_outage(service: Service, workers: Any) -> None:
+    """Redis stopped just long enough for one ping to time out: one strike, no
+    StateUnavailable, shared all along; the next ping clears the strike."""
+    a = workers()
+    seen: list[object] = []
+    a.events.subscribe(StateUnavailable, seen.append)
+    process = service.server.process
+    process.send_signal(signal.SIGSTOP)
+    try:
+        assert wait_for(lambda: shared(a).strikes == 1, 5.0)
+    finally:
+        process.send_signal(signal.SIGCONT)
+    assert wait_for(lambda: shared(a).strikes == 0, 5.0)
+    assert shared(a).available
+    assert seen == []
 
 
 def test_a_hung_redis_is_noticed_and_nothing_waits_on_it(service: Service, workers: Any) -> None:
@@ -322,7 +424,7 @@ def test_a_hung_redis_is_noticed_and_nothing_waits_on_it(service: Service, worke
     process = service.server.process
     process.send_signal(signal.SIGSTOP)
     try:
-        assert wait_for(lambda: not shared(a).available, 5.0)
+        assert wait_for(lambda: not shared(a).available, 10.0)  # two pings must time out
         started = time.monotonic()
         trip(breaker(a))
         assert time.monotonic() - started < 0.2
@@ -332,3 +434,38 @@ def test_a_hung_redis_is_noticed_and_nothing_waits_on_it(service: Service, worke
     assert wait_for(lambda: shared(a).available and shared(b).available, 5.0)
     assert [type(e) for e in seen] == [StateUnavailable, StateRestored]
     assert wait_for(lambda: breaker(b).try_acquire() is None, 2.0)  # a's trip, resynced
+
+
+def test_close_stops_the_shared_state_threads(service: Service) -> None:
+    """``Pipeline.close`` stops both state threads and the alert outbox registration."""
+    from seawall.observability.alerts.worker import worker
+
+    url = f"redis://{service.host}:{service.port}/0"
+    pipeline = Pipeline(alerting(url))
+    state = shared(pipeline)
+    assert wait_for(lambda: state.available)
+    assert all(t.is_alive() for t in state._threads)
+    pipeline.close()
+    assert not any(t.is_alive() for t in state._threads)
+    assert pipeline.alerts.outbox not in worker()._outboxes
+
+
+def test_a_claim_on_a_dead_connection_is_won_and_counts_a_strike(tmp_path: Path) -> None:
+    """Redis killed before the state noticed: a claim fails fast, is won (the worker decides
+    alone) and counts against Redis; a release fails quietly."""
+    with redis_server(tmp_path) as first:
+        pipeline = Pipeline(alerting(f"redis://127.0.0.1:{first.port}/0"))
+        try:
+            state = shared(pipeline)
+            assert wait_for(lambda: state.available)
+            memory = pipeline.alerts.shared
+            assert memory is not None
+            first.server.process.kill()
+            first.server.process.wait(timeout=5)
+            assert memory.claim("k", 60)
+            assert state.strikes >= 1 or not state.available
+            memory.release("k")
+            assert wait_for(lambda: not state.available)
+            memory.release("k")  # known to be away: nothing to do
+        finally:
+            pipeline.close()

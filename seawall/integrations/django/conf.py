@@ -58,9 +58,12 @@ def get_runtime() -> Runtime:
 
 def install_pipeline(pipeline: Pipeline | None) -> None:
     """Use ``pipeline`` (say, one built with a fake clock in tests) until the settings change;
-    ``None`` goes back to building one from ``settings.SEAWALL``."""
+    ``None`` goes back to building one from ``settings.SEAWALL``. The pipeline replaced is
+    closed (its alert outbox, shared-state threads, samplers and pools stop)."""
     global _runtime
-    _runtime = None if pipeline is None else Runtime(pipeline)
+    old, _runtime = _runtime, None if pipeline is None else Runtime(pipeline)
+    if old is not None and old.pipeline is not pipeline:
+        old.pipeline.close()
 
 
 def _setting_changed(*, setting: str, **kwargs: Any) -> None:

@@ -10,6 +10,7 @@ gives them the time, the memory of errors already seen and a cheap "is this key 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -72,14 +73,24 @@ class Rule(Protocol):
 
 
 def event_class(name: str) -> type[Event] | None:
-    """The seawall event class called ``name`` (defined by then), or ``None``."""
+    """The event class called ``name`` (defined by then), or ``None``; seawall's own first,
+    so an application's class of the same name never takes a seawall rule's place."""
+    found: list[type[Event]] = []
     pending: list[type[Event]] = [Event]
     while pending:
         kind = pending.pop()
         if kind.__name__ == name:
-            return kind
+            found.append(kind)
         pending.extend(kind.__subclasses__())
-    return None
+    found.sort(key=lambda kind: (not kind.__module__.startswith("seawall."), not _bound(kind)))
+    return found[0] if found else None
+
+
+def _bound(kind: type) -> bool:
+    """True for the class its module holds: ``dataclass(slots=True)`` leaves a first copy
+    among the subclasses until the collector frees it."""
+    module = sys.modules.get(kind.__module__)
+    return module is not None and getattr(module, kind.__qualname__, None) is kind
 
 
 def _error_labels(group: ErrorGroup) -> dict[str, str]:
@@ -221,7 +232,8 @@ def _kind(event: object) -> str:
 class EventRule:
     """Fires on the events named in ``events`` and resolves on those in ``resolved_by``.
 
-    The alert carries the event's scalar fields as labels (never exception text); its key is
+    The alert carries the event's scalar fields (and tuples of names, joined) as labels, never
+    exception text; its key is
     the rule and the event's ``name``, ``dependency``, ``route`` or ``check``.
     """
 
@@ -249,8 +261,12 @@ class EventRule:
         if dataclasses.is_dataclass(event):
             for f in dataclasses.fields(event):
                 value = getattr(event, f.name)
-                if f.name not in _HIDDEN_FIELDS and isinstance(value, str | int | float | bool):
+                if f.name in _HIDDEN_FIELDS:
+                    continue
+                if isinstance(value, str | int | float | bool):
                     labels[f.name] = str(value)
+                elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+                    labels[f.name] = ", ".join(value)  # names (failing components)
         summary = f"{self.name.replace('_', ' ')}: {subject}"
         return (Alert(self.name, key, self.severity, summary, labels=labels, started_at=ctx.now()),)
 
