@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, Router, compile_path
+from starlette.routing import BaseRoute, Host, Mount, Route, Router, compile_path
 
 from seawall.asgi.guard import run_guarded
 from seawall.asgi.middleware import ASGIMiddleware, ProblemMiddleware
@@ -219,7 +219,7 @@ class _Guarding:
                             reason="not an HTTP route of an included router",
                             path=getattr(inner, "path", "?"),
                         )
-            elif isinstance(route, Mount):
+            elif isinstance(route, Mount | Host):  # a Host adds no path prefix
                 inner = route.app
                 routes_of = getattr(inner, "routes", None)
                 if isinstance(inner, Router | Starlette) or routes_of is not None:
@@ -229,10 +229,10 @@ class _Guarding:
                     )
                     if isinstance(inner, Starlette):
                         self.adopt(inner)
-                    inner_prefix = prefix + route.path.rstrip("/")
+                    inner_prefix = prefix + _mount_path(route)
                     self.routes(routes_of or (), inner_prefix, forwarding and plain)
                 else:
-                    self.templates.append((prefix + route.path.rstrip("/") + "/*", None))
+                    self.templates.append((prefix + _mount_path(route) + "/*", None))
 
     def adopt(self, app: Starlette) -> None:
         """Give a mounted application (not built yet, without seawall of its own) problem
@@ -245,6 +245,11 @@ class _Guarding:
             if current is None or _framework_default(current):
                 app.add_exception_handler(kind, handler)
         app.user_middleware.insert(0, Middleware(ProblemMiddleware, pipeline=self.pipeline))
+
+
+def _mount_path(route: Mount | Host) -> str:
+    """The path prefix a mount adds to its routes' templates (none for a host)."""
+    return route.path.rstrip("/") if isinstance(route, Mount) else ""
 
 
 def _framework_default(handler: object) -> bool:
