@@ -150,6 +150,9 @@ class SeawallMiddleware:
             _set_header(response, runtime.header, correlation_id)
             if response.streaming:
                 # The body is iterated (and logs) after we return: clean up when it is closed.
+                if not response.is_async and getattr(response, "file_to_stream", None) is None:
+                    # (a file keeps its wsgi.file_wrapper path)
+                    response.streaming_content = _reported(response.streaming_content, state)
                 response._resource_closers.append(_Closer(state, token, response.status_code))
                 closing_later = True
             else:
@@ -195,7 +198,7 @@ class SeawallMiddleware:
                     # Django would drain a plain generator in a thread after we reset the
                     # id: pull its chunks in threads that copy this context, id included.
                     content = _pulled_in_threads(content)
-                response.streaming_content = _reset_after(content, token)
+                response.streaming_content = _reset_after(content, token, state)
                 closing_later = True
             return response
         finally:
@@ -461,13 +464,27 @@ async def _pulled_in_threads(content: Iterator[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
+def _reported(content: Iterator[bytes], state: RequestState) -> Iterator[bytes]:
+    """Stream ``content``; a failure after the response started is reported (with the id,
+    still set) as ``response_aborted`` before the server sees it."""
+    try:
+        yield from content
+    except Exception as exc:
+        state.runtime.pipeline.report_aborted(exc, method=state.method, route=state.route)
+        raise
+
+
 async def _reset_after(
-    content: AsyncIterator[bytes], token: Token[str | None]
+    content: AsyncIterator[bytes], token: Token[str | None], state: RequestState
 ) -> AsyncIterator[bytes]:
-    """Stream ``content`` with the correlation id still set; reset it when the stream ends."""
+    """Stream ``content`` with the correlation id still set; reset it when the stream ends.
+    A failure after the response started is reported as ``response_aborted`` first."""
     try:
         async for chunk in content:
             yield chunk
+    except Exception as exc:
+        state.runtime.pipeline.report_aborted(exc, method=state.method, route=state.route)
+        raise
     finally:
         with contextlib.suppress(ValueError):  # finalized outside the request's task
             CORRELATION_ID.reset(token)
