@@ -21,7 +21,7 @@ METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "WEBSOCKET"}
 )
 PARAM = "{}"
-_ANGLE = re.compile(r"<(?:[A-Za-z_][A-Za-z0-9_]*:)?([A-Za-z_][A-Za-z0-9_]*)>")
+_ANGLE = re.compile(r"<(?:([A-Za-z_][A-Za-z0-9_]*):)?([A-Za-z_][A-Za-z0-9_]*)>")
 _BRACE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
 _UNMATCHABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\s\u2028\u2029]")
 """Whitespace and control characters: never part of a key (a tab, a newline, a stray space)."""
@@ -56,7 +56,8 @@ def normalize_template(template: str) -> tuple[tuple[str, ...], bool]:
     """Turn any supported template spelling into (segments, is_prefix).
 
     ``/items/<int:id>/``, ``items/<id>/`` and ``/items/{id}`` all give ``("items", "{}")``.
-    A trailing ``*`` or a Starlette ``{rest:path}`` parameter makes a prefix template.
+    A trailing ``*``, a Starlette ``{rest:path}`` or a Flask/Django ``<path:rest>`` parameter
+    makes a prefix template (a ``<path:...>`` inside a template stands for one segment).
     """
     text = template.strip()
     if not text.startswith("/"):
@@ -65,8 +66,11 @@ def normalize_template(template: str) -> tuple[tuple[str, ...], bool]:
     if text.endswith("*"):
         prefix = True
         text = text[:-1]
-    text = _ANGLE.sub(r"{\1}", text)
     parts = [p for p in text.split("/") if p]
+    if parts and (last := _ANGLE.fullmatch(parts[-1])) is not None and last.group(1) == "path":
+        # Flask's and Django's <path:rest> takes the rest of the path, slashes included.
+        parts[-1] = "{%s:path}" % last.group(2)
+    parts = [_ANGLE.sub(r"{\2}", p) for p in parts]
     segments: list[str] = []
     for index, part in enumerate(parts):
         match = _BRACE.fullmatch(part)
@@ -175,22 +179,25 @@ class RouteTable(Generic[P]):
         cache_key = (method, template)
         result = self._template_cache.get(cache_key)
         if result is None:
-            segments, _ = normalize_template(template)
-            # A template's parameters are spelled "{}": they match a key's {param}, no literal.
-            result = self.match_path(method, "/" + "/".join(segments))
+            segments, prefix = normalize_template(template)
+            # A template's parameters are spelled "{}": they match a key's {param}, no literal;
+            # a template ending in a path parameter covers at least one segment more.
+            path = "/" + "/".join((*segments, PARAM) if prefix else segments)
+            result = self.match_path(method, path)
             if len(self._template_cache) < 10_000:
                 self._template_cache[cache_key] = result
         return result
 
 
 def _key_pattern(key: RouteKey) -> str:
-    """The regex of one key over ``"METHOD /path"`` (a trailing slash is optional)."""
+    """The regex of one key over ``"METHOD /path"`` (trailing slashes are optional)."""
     if key.method is None:
         method = "[^ ]+"  # every method, extension methods (M-SEARCH, PROPFIND) included
     elif key.method == "GET":
         method = "(?:GET|HEAD)"
     else:
         method = key.method
-    path = "".join("/[^/]+" if s == PARAM else "/" + re.escape(s) for s in key.segments)
-    tail = "(?:/.*)?" if key.prefix else "/?"
+    # Runs of slashes count as one (``//admin/x`` is ``/admin/x`` to many servers and proxies).
+    path = "".join("/+[^/]+" if s == PARAM else "/+" + re.escape(s) for s in key.segments)
+    tail = "(?:/.*)?" if key.prefix else "/*"
     return f"{method} {path}{tail}"

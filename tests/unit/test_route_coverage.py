@@ -37,6 +37,38 @@ def test_a_parameter_covers_segments_with_any_character(path: str) -> None:
     assert table.match_path("GET", path + "/") == ("GET /items/{id}", "item")
 
 
+@pytest.mark.parametrize("key", ["GET /files/<path:rest>", "GET files/<path:rest>/"])
+@pytest.mark.parametrize("path", ["/files/a", "/files/a/b", "/files/a/b/c.txt", "/files/a/\nb"])
+def test_a_flask_or_django_path_converter_covers_the_rest_of_the_path(key: str, path: str) -> None:
+    """``<path:rest>`` takes slashes as Flask's and Django's converters do, as ``{rest:path}``."""
+    table = RouteTable([(key, "files"), ("GET /other", "other")], "none")
+    assert table.match_path("GET", path) == (key, "files")
+
+
+def test_a_path_converter_rule_finds_its_own_key_not_its_parent() -> None:
+    """A Flask rule ``/files/<path:p>`` is governed by its key, not by ``GET /files``."""
+    table = RouteTable([("GET /files", "parent"), ("GET /files/<path:p>", "files")], "none")
+    assert table.match_template("GET", "/files/<path:name>") == ("GET /files/<path:p>", "files")
+    assert table.match_template("GET", "/m/<path:p>/edit") == (None, "none")
+
+
+@pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        ("/admin/*", "//admin/x"),
+        ("/admin/*", "///admin"),
+        ("GET /login", "//login"),
+        ("GET /login", "/login//"),
+        ("GET /items/{id}/edit", "/items//5//edit/"),
+    ],
+)
+def test_runs_of_slashes_do_not_escape_a_key(key: str, path: str) -> None:
+    """``//admin/x`` is ``/admin/x`` to servers and proxies that merge slashes: covered."""
+    table = RouteTable([(key, "policy")], "none")
+    assert table.match_path("GET", path) == (key, "policy")
+    assert table.match_path("GET", path.replace("/", "/x", 1)) == (None, "none")
+
+
 @pytest.mark.parametrize("method", EXTENSION_METHODS)
 def test_a_key_without_a_method_covers_extension_methods(method: str) -> None:
     """A key with no method covers every method, not only the ones RFC 9110 lists."""
@@ -107,4 +139,29 @@ def test_wsgi_policy_applies_to_extension_methods(method: str, logs: CapturedLog
     transport = httpx.WSGITransport(app=app, raise_app_exceptions=False)
     with httpx.Client(transport=transport, base_url="http://test") as client:
         response = client.request(method, "/admin/x")
+    assert response.status_code == 503
+
+
+PATH_SETTINGS: dict[str, Any] = {"routes": {"GET /files/<path:p>": {"breaker": {"minimum_calls": 1}}}}
+
+
+async def test_asgi_policy_of_a_path_converter_key_covers_deeper_paths(logs: CapturedLogs) -> None:
+    """Under ASGI an open ``GET /files/<path:p>`` breaker refuses ``/files/a/b``."""
+    pipeline = Pipeline(PATH_SETTINGS)
+    breaker_for(pipeline, "GET", "/files/a").force_open()
+    app = ASGIMiddleware(asgi_ok, pipeline=pipeline)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/files/a/b%2Fc/d")
+    assert response.status_code == 503
+
+
+def test_wsgi_policy_of_a_path_converter_key_covers_deeper_paths(logs: CapturedLogs) -> None:
+    """Under WSGI the same."""
+    pipeline = Pipeline(PATH_SETTINGS)
+    breaker_for(pipeline, "GET", "/files/a").force_open()
+    app = WSGIMiddleware(wsgi_ok, pipeline=pipeline)
+    transport = httpx.WSGITransport(app=app, raise_app_exceptions=False)
+    with httpx.Client(transport=transport, base_url="http://test") as client:
+        response = client.get("/files/a/b/c")
     assert response.status_code == 503

@@ -49,6 +49,8 @@ def test_a_count_window_as_large_as_minimum_calls_is_accepted() -> None:
         ("GET /items/{id}", "get items/<pk>/"),
         ("/admin/*", "/admin/{rest:path}"),
         ("POST /a/{x}/b", "POST  /a/{y}/b/"),
+        ("GET /files/<path:p>", "GET /files/{p:path}"),
+        ("/static/<path:p>", "/static/*"),
     ],
 )
 def test_two_keys_for_the_same_route_are_refused(first: str, second: str) -> None:
