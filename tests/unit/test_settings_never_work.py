@@ -110,9 +110,32 @@ def test_correlation_header_cannot_be_a_framing_or_reserved_header(header: str) 
     )
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Allow", "ETag", "Last-Modified", "Expires", "Server", "Link", "Location",
+        "Content-Disposition", "Content-Security-Policy", "Content-Language",
+        "Strict-Transport-Security", "X-Frame-Options", "Access-Control-Allow-Origin",
+        "Cross-Origin-Opener-Policy", "Accept", "Accept-Language", "Range", "If-None-Match",
+        "Origin", "Referer", "User-Agent", "Sec-Fetch-Site", "traceparent", "tracestate",
+        "Forwarded", "X-Forwarded-For", "Via",
+    ],
+)  # fmt: skip
+def test_correlation_header_cannot_be_a_field_http_gives_a_meaning(header: str) -> None:
+    """The id would replace a 405's ``Allow``, a validator, a security policy, or be read
+    from what every client sends for another purpose."""
+    assert refused({"correlation": {"header": header}}).path == "correlation.header"
+    assert refused({"correlation": {"response_header": header}}).path == (
+        "correlation.response_header"
+    )
+
+
 def test_ordinary_id_headers_stay_accepted() -> None:
     """The usual names still work."""
-    for header in ("X-Request-ID", "X-Correlation-ID", "Request-Id", "traceparent-id"):
+    for header in (
+        "X-Request-ID", "X-Correlation-ID", "Request-Id", "traceparent-id", "X-Amzn-Trace-Id",
+        "X-Cloud-Trace-Context", "Correlation-ID", "X-Trace-Id",
+    ):  # fmt: skip
         Settings.from_mapping({"correlation": {"header": header}})
 
 
