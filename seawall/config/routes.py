@@ -21,7 +21,8 @@ METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "WEBSOCKET"}
 )
 PARAM = "{}"
-_ANGLE = re.compile(r"<(?:([A-Za-z_][A-Za-z0-9_]*):)?([A-Za-z_][A-Za-z0-9_]*)>")
+_ANGLE = re.compile(r"<(?:([A-Za-z_][A-Za-z0-9_]*)(?:\([^()<>]*\))?:)?([A-Za-z_][A-Za-z0-9_]*)>")
+"""A Flask/Django parameter: ``<id>``, ``<int:id>``, Werkzeug's ``<string(length=2):code>``."""
 _BRACE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
 _UNMATCHABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\s\u2028\u2029]")
 """Whitespace and control characters: never part of a key (a tab, a newline, a stray space)."""
@@ -175,15 +176,20 @@ class RouteTable(Generic[P]):
         return result
 
     def match_template(self, method: str, template: str) -> tuple[str | None, P]:
-        """Return ``(key text, policy)`` for a framework route template in any supported syntax."""
+        """Return ``(key text, policy)`` for a framework route template in any supported syntax;
+        a template seawall cannot read (a Django ``re_path`` regex) matches no key."""
         cache_key = (method, template)
         result = self._template_cache.get(cache_key)
         if result is None:
-            segments, prefix = normalize_template(template)
-            # A template's parameters are spelled "{}": they match a key's {param}, no literal;
-            # a template ending in a path parameter covers at least one segment more.
-            path = "/" + "/".join((*segments, PARAM) if prefix else segments)
-            result = self.match_path(method, path)
+            try:
+                segments, prefix = normalize_template(template)
+            except ValueError:
+                result = (None, self.default)
+            else:
+                # A template's parameters are spelled "{}": they match a key's {param}, no
+                # literal; a template ending in a path parameter covers one segment more.
+                path = "/" + "/".join((*segments, PARAM) if prefix else segments)
+                result = self.match_path(method, path)
             if len(self._template_cache) < 10_000:
                 self._template_cache[cache_key] = result
         return result
