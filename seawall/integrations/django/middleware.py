@@ -18,7 +18,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings as django_settings
 from django.db import connections
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 
 from seawall.config.schema import SettingsError
@@ -35,6 +35,7 @@ from seawall.integrations.django.access_log import ANSWERED
 from seawall.integrations.django.answers import problem_response, to_response
 from seawall.integrations.django.checks import refuse_to_start
 from seawall.integrations.django.conf import get_runtime
+from seawall.integrations.django.debug import technical_404
 from seawall.integrations.django.state import STATE, RequestState
 from seawall.integrations.django.urls import url_patterns
 from seawall.resilience.timeouts import Timeout
@@ -323,6 +324,8 @@ class SeawallMiddleware:
         pipeline = state.runtime.pipeline
         accept = request.META.get("HTTP_ACCEPT")
         if django_settings.DEBUG and negotiate(accept, pipeline.settings.errors.format) == "html":
+            if isinstance(exception, Http404):  # Django's 404 page shows the reason as it is
+                return technical_404(request, exception)
             return None  # a developer's browser gets Django's debug page, logged once below
         return problem_response(pipeline, request, exception, state.route, state.guard)
 
