@@ -67,7 +67,8 @@ class Seawall:
         """These settings, else ``app.config["SEAWALL"]``; ``SEAWALL_*`` config keys override,
         and ``app.debug`` turns on debug details unless they set ``errors.debug``."""
         raw = self.settings or app.config.get("SEAWALL")
-        return framework_settings(raw, debug=app.debug, config=app.config)
+        source = "(root)" if self.settings else 'app.config["SEAWALL"]'
+        return framework_settings(raw, debug=app.debug, config=app.config, source=source)
 
 
 class _Hooks:
