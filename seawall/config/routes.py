@@ -47,10 +47,13 @@ class RouteKey:
         return text + "/*" if self.segments else "/*"
 
     @property
-    def specificity(self) -> tuple[int, int, int, int]:
-        """Higher sorts first: exact over prefix, more literals, more segments, a method."""
+    def specificity(self) -> tuple[int, int, int, bool, bool]:
+        """Higher sorts first: exact over prefix, more literals, more segments, a method, and
+        one method over ``GET`` (which covers ``HEAD`` too, so ``HEAD /x`` beats ``GET /x``)."""
         literals = sum(1 for s in self.segments if s != PARAM)
-        return (0 if self.prefix else 1, literals, len(self.segments), self.method is not None)
+        method = self.method
+        single = method is not None and method != "GET"
+        return (0 if self.prefix else 1, literals, len(self.segments), method is not None, single)
 
 
 def normalize_template(template: str) -> tuple[tuple[str, ...], bool]:

@@ -69,6 +69,17 @@ def test_runs_of_slashes_do_not_escape_a_key(key: str, path: str) -> None:
     assert table.match_path("GET", path.replace("/", "/x", 1)) == (None, "none")
 
 
+@pytest.mark.parametrize("keys", [["GET /x", "HEAD /x"], ["HEAD /x", "GET /x"]])
+@pytest.mark.parametrize("path", ["/x", "/x/"])
+def test_a_head_key_is_not_shadowed_by_the_get_key(keys: list[str], path: str) -> None:
+    """``GET /x`` also covers HEAD, but a ``HEAD /x`` key, in any order, governs HEAD."""
+    table = RouteTable([(key, key.split()[0]) for key in keys], "none")
+    assert table.match_path("HEAD", path) == ("HEAD /x", "HEAD")
+    assert table.match_path("GET", path) == ("GET /x", "GET")
+    prefixes = RouteTable([("GET /x/*", "GET"), ("HEAD /x/*", "HEAD")], "none")
+    assert prefixes.match_path("HEAD", "/x/y") == ("HEAD /x/*", "HEAD")
+
+
 @pytest.mark.parametrize("method", EXTENSION_METHODS)
 def test_a_key_without_a_method_covers_extension_methods(method: str) -> None:
     """A key with no method covers every method, not only the ones RFC 9110 lists."""
