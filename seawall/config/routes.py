@@ -73,7 +73,7 @@ def normalize_template(template: str) -> tuple[tuple[str, ...], bool]:
     parts = [p for p in text.split("/") if p]
     if parts and (last := _ANGLE.fullmatch(parts[-1])) is not None and last.group(1) == "path":
         # Flask's and Django's <path:rest> takes the rest of the path, slashes included.
-        parts[-1] = "{%s:path}" % last.group(2)
+        parts[-1] = f"{{{last.group(2)}:path}}"
     parts = [_ANGLE.sub(r"{\2}", p) for p in parts]
     segments: list[str] = []
     for index, part in enumerate(parts):

@@ -18,7 +18,7 @@ django_settings.setup()
 from django.core.checks import run_checks  # noqa: E402
 from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.test import AsyncClient, Client, override_settings  # noqa: E402
-from django.urls import include, path, re_path  # noqa: E402
+from django.urls import include, re_path  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from seawall.integrations.django.conf import install_pipeline  # noqa: E402
@@ -85,9 +85,7 @@ def test_django_regex_pattern_failures_are_mapped_and_name_the_pattern(
 @pytest.mark.parametrize(
     "key", ["GET /codes/<string(length=2):code>", "GET /codes/{code}", "GET /codes/<code>"]
 )
-def test_werkzeug_converters_with_arguments_match_their_keys(
-    key: str, logs: CapturedLogs
-) -> None:
+def test_werkzeug_converters_with_arguments_match_their_keys(key: str, logs: CapturedLogs) -> None:
     """``<string(length=2):code>`` is one parameter: its key's breaker opens on failures and
     no key is reported unmatched."""
     app = Flask(__name__)

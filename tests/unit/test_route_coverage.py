@@ -153,7 +153,9 @@ def test_wsgi_policy_applies_to_extension_methods(method: str, logs: CapturedLog
     assert response.status_code == 503
 
 
-PATH_SETTINGS: dict[str, Any] = {"routes": {"GET /files/<path:p>": {"breaker": {"minimum_calls": 1}}}}
+PATH_SETTINGS: dict[str, Any] = {
+    "routes": {"GET /files/<path:p>": {"breaker": {"minimum_calls": 1}}}
+}
 
 
 async def test_asgi_policy_of_a_path_converter_key_covers_deeper_paths(logs: CapturedLogs) -> None:

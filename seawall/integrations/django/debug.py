@@ -15,11 +15,15 @@ reason and path redacted (:func:`technical_404`); Django passes that page throug
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.http import Http404, HttpResponseBase
-from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter, technical_404_response
+from django.views.debug import (
+    ExceptionReporter,
+    SafeExceptionReporterFilter,
+    technical_404_response,
+)
 
 from seawall.config.schema import SettingsError
 from seawall.observability.redaction import Redactor
@@ -156,7 +160,7 @@ class _Shown404Request:
     """What Django's 404 page reads of ``request`` (its title, path, method, absolute URL
     and the view that raised), redacted."""
 
-    def __init__(self, request: Any, text: Any) -> None:
+    def __init__(self, request: Any, text: Callable[[str], str]) -> None:
         self.path_info = text(request.path_info)
         self.path = text(request.path)
         self.resolver_match = request.resolver_match
