@@ -1,6 +1,6 @@
 """Every URL pattern syntax a framework accepts works under seawall: Django ``re_path``
-regexes (quantifiers in braces) are answered by their views, Werkzeug converters with
-arguments match their keys.
+regexes (quantifiers in braces) and parameters inside a segment (``/files/<name>.txt``) are
+answered by their views, Werkzeug converters with arguments match their keys.
 
 This module is also the URLconf of its Django tests.
 """
@@ -20,7 +20,12 @@ from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.test import AsyncClient, Client, override_settings  # noqa: E402
 from django.urls import include, re_path  # noqa: E402
 from flask import Flask  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+from starlette.responses import PlainTextResponse  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402
 
+from seawall.integrations import starlette as seawall_starlette  # noqa: E402
 from seawall.integrations.django.conf import install_pipeline  # noqa: E402
 from seawall.integrations.flask import Seawall  # noqa: E402
 from seawall.testing import CapturedLogs  # noqa: E402
@@ -101,3 +106,34 @@ def test_werkzeug_converters_with_arguments_match_their_keys(key: str, logs: Cap
     assert statuses == [503, 503, 503]
     assert [e["route"] for e in logs.named("request_rejected")] == [key]
     assert logs.named("route_key_unmatched") == []
+
+
+def test_flask_rules_with_a_parameter_inside_a_segment_are_answered(logs: CapturedLogs) -> None:
+    """``/files/<name>.txt`` and ``/v<int:n>/x`` (a parameter inside a segment) reach their
+    views; they were a 500 from seawall's template parser whenever a route key was set."""
+    app = Flask(__name__)
+    app.config.update(TESTING=True, PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/files/<name>.txt")
+    def text_file(name: str) -> str:
+        return name
+
+    @app.get("/v<int:n>/x")
+    def versioned(n: int) -> str:
+        return str(n)
+
+    Seawall(app, {"routes": {"GET /other": {"timeout": 1}}})
+    client = app.test_client()
+    assert client.get("/files/a.txt", buffered=True).data == b"a"
+    assert client.get("/v2/x", buffered=True).data == b"2"
+
+
+def test_starlette_routes_with_a_parameter_inside_a_segment_are_answered(
+    logs: CapturedLogs,
+) -> None:
+    """The same for Starlette's ``/files/{name}.txt``."""
+    app = Starlette(routes=[Route("/files/{name}.txt", lambda request: PlainTextResponse("a"))])
+    seawall_starlette.install(app, {"routes": {"GET /other": {"timeout": 1}}})
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/files/a.txt")
+    assert (response.status_code, response.text) == (200, "a")
