@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+from urllib.parse import unquote
 
 __all__ = ["RouteKey", "RouteTable", "normalize_template", "parse_route_key"]
 
@@ -27,6 +28,8 @@ _BRACE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
 _UNMATCHABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\s\u2028\u2029]")
 """Whitespace and control characters: never part of a key (a tab, a newline, a stray space)."""
 _SCHEME_OR_HOST = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?//")
+_PERCENT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+"""``%2F``: servers decode the path before any key sees it, so such a key never matches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,12 @@ def _check_matchable(key: str, template: str) -> None:
     if _SCHEME_OR_HOST.match(template):
         raise ValueError(
             f"route key {key!r} names a scheme or host: keys match the path only ('/items/{{id}}')"
+        )
+    encoded = _PERCENT_ENCODED.search(template)
+    if encoded is not None:
+        raise ValueError(
+            f"route key {key!r} holds the percent-encoded {encoded.group()!r}: keys match the"
+            f" decoded path, so write {unquote(encoded.group())!r} itself"
         )
     for mark, what in (("?", "a query string"), ("#", "a fragment")):
         if mark in template:

@@ -82,10 +82,14 @@ def test_the_same_template_under_two_methods_is_two_routes() -> None:
         "/a\x7fb",
         "/a\u2028b",
         "GET /a b",
+        "GET /files/a%2Fb",
+        "/caf%C3%A9/*",
+        "GET /a%20b",
     ],
 )
 def test_keys_no_request_can_match_are_refused(key: str) -> None:
-    """A query, a fragment, a scheme or host, whitespace or a control character never match."""
+    """A query, a fragment, a scheme or host, whitespace, a control character or a
+    percent-encoded character (paths are decoded first) never match."""
     error = refused({"routes": {key: {"timeout": 1}}})
     assert error.path.startswith("routes.")
 
