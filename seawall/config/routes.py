@@ -180,7 +180,8 @@ class RouteTable(Generic[P]):
         cache_key = (method, path)  # cheaper than building the subject string for every request
         result = self._path_cache.get(cache_key)
         if result is None:
-            found = self._match(f"{method} {path}")
+            # Django and Werkzeug upper-case the method they route by: ``get`` is ``GET``.
+            found = self._match(f"{method.upper()} {path}")
             result = (None, self.default) if found is None else self._results[found.lastgroup]  # type: ignore[index]
             if len(self._path_cache) >= _PATH_CACHE_SIZE:
                 self._path_cache.clear()  # bounded whatever the clients send

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -78,6 +79,14 @@ def test_a_head_key_is_not_shadowed_by_the_get_key(keys: list[str], path: str) -
     assert table.match_path("GET", path) == ("GET /x", "GET")
     prefixes = RouteTable([("GET /x/*", "GET"), ("HEAD /x/*", "HEAD")], "none")
     assert prefixes.match_path("HEAD", "/x/y") == ("HEAD /x/*", "HEAD")
+
+
+@pytest.mark.parametrize("method", ["get", "Get", "head", "post"])
+def test_a_method_in_any_case_is_covered(method: str) -> None:
+    """Django and Werkzeug route ``get`` as ``GET``: a lower-case method does not escape."""
+    table = RouteTable([("GET /admin", "get"), ("POST /admin", "post")], "none")
+    wanted = "post" if method == "post" else "get"
+    assert table.match_path(method, "/admin")[1] == wanted
 
 
 @pytest.mark.parametrize("method", EXTENSION_METHODS)
@@ -178,3 +187,24 @@ def test_wsgi_policy_of_a_path_converter_key_covers_deeper_paths(logs: CapturedL
     with httpx.Client(transport=transport, base_url="http://test") as client:
         response = client.get("/files/a/b/c")
     assert response.status_code == 503
+
+
+def test_wsgi_policy_covers_a_lower_case_method_a_flask_app_serves(logs: CapturedLogs) -> None:
+    """Under WSGI around a Flask app (which serves ``get`` as ``GET``), an open ``GET /admin``
+    breaker refuses ``get /admin`` too; a real server passes the method as the client sent it."""
+    from flask import Flask
+
+    flask_app = Flask(__name__)
+    flask_app.add_url_rule("/admin", "admin", lambda: "served")
+    pipeline = Pipeline({"routes": {"GET /admin": {"breaker": {"minimum_calls": 1}}}})
+    breaker_for(pipeline, "GET", "/admin").force_open()
+    app = WSGIMiddleware(flask_app.wsgi_app, pipeline=pipeline)
+    environ = {
+        "REQUEST_METHOD": "get", "PATH_INFO": "/admin", "QUERY_STRING": "",
+        "SERVER_NAME": "test", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), "wsgi.errors": io.StringIO(),
+    }  # fmt: skip
+    statuses: list[str] = []
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    assert statuses == ["503 Service Unavailable"]
+    assert b"served" not in body
