@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Host, Mount, Route, Router, compile_path
 
 from seawall.asgi.guard import run_guarded
@@ -80,6 +80,8 @@ def problem_handler(pipeline: Pipeline) -> Callable[[Request, Exception], Any]:
     """An exception handler that answers with the problem of the exception (and logs it once)."""
 
     async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code < 400:
+            return _not_an_error(exc)  # a redirect raised as HTTPException(307, headers=...)
         answer = await pipeline.aproblem_response(
             exc,
             method=request.method,
@@ -93,6 +95,14 @@ def problem_handler(pipeline: Pipeline) -> Callable[[Request, Exception], Any]:
         return response
 
     return handle
+
+
+def _not_an_error(exc: HTTPException) -> Response:
+    """Starlette's own answer to an ``HTTPException`` below 400 (no body for 204 and 304):
+    not a failure, so no problem, no ``request_failed``, a success for the breaker."""
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
 
 
 class GuardedRoute:
