@@ -175,3 +175,18 @@ def test_hmac_key_without_the_hmac_placeholder_is_refused() -> None:
         "redaction.hmac_key"
     )
     Settings.from_mapping({"redaction": {"hmac_key": "k", "placeholder": "hmac"}})
+
+
+@pytest.mark.parametrize(
+    ("correlation", "header"),
+    [({}, "X-Request-ID"), ({}, "x-request-id"), ({"header": "X-Trace"}, "X-Trace"),
+     ({"header": ["A-Id", "B-Id"]}, "B-Id"), ({"response_header": "Out-Id"}, "Out-Id")],
+)  # fmt: skip
+def test_error_map_cannot_set_the_correlation_id_header(
+    correlation: dict[str, Any], header: str
+) -> None:
+    """Every response carries the request's id in that header: the mapped value would never
+    be sent (it was dropped without a word)."""
+    spec = {"status": 404, "headers": {header: "fixed"}}
+    error = refused({"correlation": correlation, "errors": {"map": {"builtins.LookupError": spec}}})
+    assert error.path == f'errors.map."builtins.LookupError".headers.{header}'
