@@ -205,6 +205,11 @@ def test_wsgi_policy_covers_a_lower_case_method_a_flask_app_serves(logs: Capture
         "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), "wsgi.errors": io.StringIO(),
     }  # fmt: skip
     statuses: list[str] = []
-    body = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], None]:
+        statuses.append(status)
+        return lambda data: None
+
+    body = b"".join(app(environ, start_response))
     assert statuses == ["503 Service Unavailable"]
     assert b"served" not in body
