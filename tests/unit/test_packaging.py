@@ -1,5 +1,4 @@
-"""pyproject.toml's extras: one per framework the adapters support, DRF included, and none
-without code behind it."""
+"""pyproject.toml's extras: one per framework the adapters support, DRF included."""
 
 from __future__ import annotations
 
@@ -7,8 +6,6 @@ import re
 import tomllib
 
 from tests.conftest import ROOT
-
-IMPORTED_AS = {"djangorestframework": "rest_framework", "prometheus-client": "prometheus_client"}
 
 
 def extras() -> dict[str, list[str]]:
@@ -37,16 +34,3 @@ def test_the_drf_extra_claims_the_version_ci_tests_as_lowest() -> None:
     pinned = re.search(r"^djangorestframework==(\S+)$", lowest, re.M)
     assert pinned is not None
     assert f"djangorestframework>={pinned.group(1).removesuffix('.0')}" in extras()["drf"]
-
-
-def test_every_extra_installs_only_what_seawall_imports() -> None:
-    """An extra exists only when seawall's code uses it (an ``httpx`` extra with nothing
-    behind it promised a feature that was not there)."""
-    sources = "\n".join(p.read_text() for p in (ROOT / "seawall").rglob("*.py"))
-    for extra, requirements in extras().items():
-        if extra in ("dev", "bench"):  # tools for working on seawall, not features
-            continue
-        for name in names(requirements):
-            module = IMPORTED_AS.get(name, name)
-            used = re.search(rf"^\s*(?:import|from) {module}\b", sources, re.M)
-            assert used, f"extra {extra!r}: nothing in seawall imports {module}"
