@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+from urllib.parse import unquote
 
 __all__ = ["RouteKey", "RouteTable", "normalize_template", "parse_route_key"]
 
@@ -21,11 +22,14 @@ METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "WEBSOCKET"}
 )
 PARAM = "{}"
-_ANGLE = re.compile(r"<(?:[A-Za-z_][A-Za-z0-9_]*:)?([A-Za-z_][A-Za-z0-9_]*)>")
+_ANGLE = re.compile(r"<(?:([A-Za-z_][A-Za-z0-9_]*)(?:\([^()<>]*\))?:)?([A-Za-z_][A-Za-z0-9_]*)>")
+"""A Flask/Django parameter: ``<id>``, ``<int:id>``, Werkzeug's ``<string(length=2):code>``."""
 _BRACE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
 _UNMATCHABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\s\u2028\u2029]")
 """Whitespace and control characters: never part of a key (a tab, a newline, a stray space)."""
 _SCHEME_OR_HOST = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?//")
+_PERCENT_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
+"""``%2F``: servers decode the path before any key sees it, so such a key never matches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +50,21 @@ class RouteKey:
         return text + "/*" if self.segments else "/*"
 
     @property
-    def specificity(self) -> tuple[int, int, int, int]:
-        """Higher sorts first: exact over prefix, more literals, more segments, a method."""
+    def specificity(self) -> tuple[int, int, int, bool, bool]:
+        """Higher sorts first: exact over prefix, more literals, more segments, a method, and
+        one method over ``GET`` (which covers ``HEAD`` too, so ``HEAD /x`` beats ``GET /x``)."""
         literals = sum(1 for s in self.segments if s != PARAM)
-        return (0 if self.prefix else 1, literals, len(self.segments), self.method is not None)
+        method = self.method
+        single = method is not None and method != "GET"
+        return (0 if self.prefix else 1, literals, len(self.segments), method is not None, single)
 
 
 def normalize_template(template: str) -> tuple[tuple[str, ...], bool]:
     """Turn any supported template spelling into (segments, is_prefix).
 
     ``/items/<int:id>/``, ``items/<id>/`` and ``/items/{id}`` all give ``("items", "{}")``.
-    A trailing ``*`` or a Starlette ``{rest:path}`` parameter makes a prefix template.
+    A trailing ``*``, a Starlette ``{rest:path}`` or a Flask/Django ``<path:rest>`` parameter
+    makes a prefix template (a ``<path:...>`` inside a template stands for one segment).
     """
     text = template.strip()
     if not text.startswith("/"):
@@ -65,8 +73,11 @@ def normalize_template(template: str) -> tuple[tuple[str, ...], bool]:
     if text.endswith("*"):
         prefix = True
         text = text[:-1]
-    text = _ANGLE.sub(r"{\1}", text)
     parts = [p for p in text.split("/") if p]
+    if parts and (last := _ANGLE.fullmatch(parts[-1])) is not None and last.group(1) == "path":
+        # Flask's and Django's <path:rest> takes the rest of the path, slashes included.
+        parts[-1] = f"{{{last.group(2)}:path}}"
+    parts = [_ANGLE.sub(r"{\2}", p) for p in parts]
     segments: list[str] = []
     for index, part in enumerate(parts):
         match = _BRACE.fullmatch(part)
@@ -119,6 +130,12 @@ def _check_matchable(key: str, template: str) -> None:
         raise ValueError(
             f"route key {key!r} names a scheme or host: keys match the path only ('/items/{{id}}')"
         )
+    encoded = _PERCENT_ENCODED.search(template)
+    if encoded is not None:
+        raise ValueError(
+            f"route key {key!r} holds the percent-encoded {encoded.group()!r}: keys match the"
+            f" decoded path, so write {unquote(encoded.group())!r} itself"
+        )
     for mark, what in (("?", "a query string"), ("#", "a fragment")):
         if mark in template:
             raise ValueError(
@@ -163,7 +180,8 @@ class RouteTable(Generic[P]):
         cache_key = (method, path)  # cheaper than building the subject string for every request
         result = self._path_cache.get(cache_key)
         if result is None:
-            found = self._match(f"{method} {path}")
+            # Django and Werkzeug upper-case the method they route by: ``get`` is ``GET``.
+            found = self._match(f"{method.upper()} {path}")
             result = (None, self.default) if found is None else self._results[found.lastgroup]  # type: ignore[index]
             if len(self._path_cache) >= _PATH_CACHE_SIZE:
                 self._path_cache.clear()  # bounded whatever the clients send
@@ -171,26 +189,34 @@ class RouteTable(Generic[P]):
         return result
 
     def match_template(self, method: str, template: str) -> tuple[str | None, P]:
-        """Return ``(key text, policy)`` for a framework route template in any supported syntax."""
+        """Return ``(key text, policy)`` for a framework route template in any supported syntax;
+        a template seawall cannot read (a Django ``re_path`` regex) matches no key."""
         cache_key = (method, template)
         result = self._template_cache.get(cache_key)
         if result is None:
-            segments, _ = normalize_template(template)
-            # A template's parameters are spelled "{}": they match a key's {param}, no literal.
-            result = self.match_path(method, "/" + "/".join(segments))
+            try:
+                segments, prefix = normalize_template(template)
+            except ValueError:
+                result = (None, self.default)
+            else:
+                # A template's parameters are spelled "{}": they match a key's {param}, no
+                # literal; a template ending in a path parameter covers one segment more.
+                path = "/" + "/".join((*segments, PARAM) if prefix else segments)
+                result = self.match_path(method, path)
             if len(self._template_cache) < 10_000:
                 self._template_cache[cache_key] = result
         return result
 
 
 def _key_pattern(key: RouteKey) -> str:
-    """The regex of one key over ``"METHOD /path"`` (a trailing slash is optional)."""
+    """The regex of one key over ``"METHOD /path"`` (trailing slashes are optional)."""
     if key.method is None:
         method = "[^ ]+"  # every method, extension methods (M-SEARCH, PROPFIND) included
     elif key.method == "GET":
         method = "(?:GET|HEAD)"
     else:
         method = key.method
-    path = "".join("/[^/]+" if s == PARAM else "/" + re.escape(s) for s in key.segments)
-    tail = "(?:/.*)?" if key.prefix else "/?"
+    # Runs of slashes count as one (``//admin/x`` is ``/admin/x`` to many servers and proxies).
+    path = "".join("/+[^/]+" if s == PARAM else "/+" + re.escape(s) for s in key.segments)
+    tail = "(?:/.*)?" if key.prefix else "/*"
     return f"{method} {path}{tail}"

@@ -10,6 +10,7 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ __all__ = ["PREFIX", "framework_settings", "merge_env", "overlay", "read_toml"]
 PREFIX = "SEAWALL_"
 """Names starting with it and naming a section and a key set one setting:
 ``SEAWALL_CORRELATION__MAX_LENGTH`` is ``correlation.max_length``. A name without ``__``
-(``SEAWALL_REQUIRE_SERVICES``) is not a setting: every setting lives in a section."""
+(``SEAWALL_REQUIRE_SERVICES``) is not a setting: every setting lives in a section; one that
+names a section only (``SEAWALL_ROUTES``) is refused, as it would silently do nothing."""
 
 
 def overlay(base: Mapping[str, Any], items: Mapping[str, object]) -> dict[str, Any]:
@@ -30,8 +32,17 @@ def overlay(base: Mapping[str, Any], items: Mapping[str, object]) -> dict[str, A
     over. Each mapping on
     the way to a value is copied before it is written, never the caller's."""
     merged = dict(base)
+    sections = {f.name for f in fields(Settings)}
     for name, value in items.items():
-        if not name.startswith(PREFIX) or "__" not in name:
+        if not name.startswith(PREFIX):
+            continue
+        if "__" not in name:
+            if name[len(PREFIX) :].lower() in sections:  # SEAWALL_ROUTES = {...}: never read
+                raise SettingsError(
+                    name,
+                    f"names a section but no key, so it would be ignored: use"
+                    f" {name}__KEY for one key, or put the section in SEAWALL",
+                )
             continue
         path = [part.lower() for part in name[len(PREFIX) :].split("__") if part]
         if not path:
@@ -68,10 +79,12 @@ def framework_settings(
     *,
     debug: bool,
     config: Mapping[str, object] | None = None,
+    source: str = "(root)",
 ) -> Settings:
     """The settings an adapter runs with. A ``Settings`` is used as given; a mapping is
     overlaid with the ``SEAWALL_*`` entries of the framework's ``config`` (values as given),
     and ``errors.debug`` follows the framework's ``debug`` flag unless it is set there.
+    ``source`` names where ``raw`` came from, for the error when it is no mapping.
 
     >>> framework_settings(app.config.get("SEAWALL"), debug=app.debug, config=app.config)
     """
@@ -80,7 +93,7 @@ def framework_settings(
     if raw is None:
         raw = {}
     elif not isinstance(raw, Mapping):
-        raise SettingsError("(root)", f"expected a mapping or Settings, got {type(raw).__name__}")
+        raise SettingsError(source, f"expected a mapping or Settings, got {type(raw).__name__}")
     data = overlay(raw, config or {})
     errors = data.get("errors")
     if errors is None or (isinstance(errors, Mapping) and "debug" not in errors):

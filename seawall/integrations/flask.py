@@ -67,7 +67,8 @@ class Seawall:
         """These settings, else ``app.config["SEAWALL"]``; ``SEAWALL_*`` config keys override,
         and ``app.debug`` turns on debug details unless they set ``errors.debug``."""
         raw = self.settings or app.config.get("SEAWALL")
-        return framework_settings(raw, debug=app.debug, config=app.config)
+        source = "(root)" if self.settings else 'app.config["SEAWALL"]'
+        return framework_settings(raw, debug=app.debug, config=app.config, source=source)
 
 
 class _Hooks:
@@ -146,8 +147,9 @@ class _Hooks:
         return response
 
     def handle(self, exc: Exception) -> Any:
-        """Answer with the route's fallback (for rejections) or the problem of ``exc``."""
-        if isinstance(exc, HTTPException) and exc.response is not None:
+        """Answer with the route's fallback (for rejections) or the problem of ``exc``; an
+        ``HTTPException`` with a response of its own or a status below 400 answers as it is."""
+        if isinstance(exc, HTTPException) and (exc.response is not None or (exc.code or 500) < 400):
             return exc
         current = request._get_current_object()  # type: ignore[attr-defined]
         handover: Handover | None = current.environ.get(HANDOVER)

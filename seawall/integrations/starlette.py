@@ -17,8 +17,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route, Router, compile_path
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Host, Mount, Route, Router, compile_path
 
 from seawall.asgi.guard import run_guarded
 from seawall.asgi.middleware import ASGIMiddleware, ProblemMiddleware
@@ -80,6 +80,8 @@ def problem_handler(pipeline: Pipeline) -> Callable[[Request, Exception], Any]:
     """An exception handler that answers with the problem of the exception (and logs it once)."""
 
     async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code < 400:
+            return _not_an_error(exc)  # a redirect raised as HTTPException(307, headers=...)
         answer = await pipeline.aproblem_response(
             exc,
             method=request.method,
@@ -93,6 +95,14 @@ def problem_handler(pipeline: Pipeline) -> Callable[[Request, Exception], Any]:
         return response
 
     return handle
+
+
+def _not_an_error(exc: HTTPException) -> Response:
+    """Starlette's own answer to an ``HTTPException`` below 400 (no body for 204 and 304):
+    not a failure, so no problem, no ``request_failed``, a success for the breaker."""
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
 
 
 class GuardedRoute:
@@ -219,7 +229,7 @@ class _Guarding:
                             reason="not an HTTP route of an included router",
                             path=getattr(inner, "path", "?"),
                         )
-            elif isinstance(route, Mount):
+            elif isinstance(route, Mount | Host):  # a Host adds no path prefix
                 inner = route.app
                 routes_of = getattr(inner, "routes", None)
                 if isinstance(inner, Router | Starlette) or routes_of is not None:
@@ -229,10 +239,10 @@ class _Guarding:
                     )
                     if isinstance(inner, Starlette):
                         self.adopt(inner)
-                    inner_prefix = prefix + route.path.rstrip("/")
+                    inner_prefix = prefix + _mount_path(route)
                     self.routes(routes_of or (), inner_prefix, forwarding and plain)
                 else:
-                    self.templates.append((prefix + route.path.rstrip("/") + "/*", None))
+                    self.templates.append((prefix + _mount_path(route) + "/*", None))
 
     def adopt(self, app: Starlette) -> None:
         """Give a mounted application (not built yet, without seawall of its own) problem
@@ -245,6 +255,11 @@ class _Guarding:
             if current is None or _framework_default(current):
                 app.add_exception_handler(kind, handler)
         app.user_middleware.insert(0, Middleware(ProblemMiddleware, pipeline=self.pipeline))
+
+
+def _mount_path(route: Mount | Host) -> str:
+    """The path prefix a mount adds to its routes' templates (none for a host)."""
+    return route.path.rstrip("/") if isinstance(route, Mount) else ""
 
 
 def _framework_default(handler: object) -> bool:

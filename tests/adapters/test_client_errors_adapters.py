@@ -132,3 +132,69 @@ def test_django_client_errors_leave_the_breaker_closed(
     pipeline = get_runtime().pipeline
     for kind in ("raise", "return"):
         assert str(breaker_for(pipeline, "GET", f"/{kind}/1").state) == "closed"
+
+
+REDIRECT_BREAKER = {"breaker": {"consecutive_failures": 1, "minimum_calls": 1}}
+
+
+@pytest.mark.parametrize("starlette_only", [False, True])
+def test_fastapi_and_starlette_redirects_raised_as_http_exceptions_are_answered(
+    starlette_only: bool, logs: CapturedLogs
+) -> None:
+    """``raise HTTPException(307, headers={"Location": ...})`` (a common FastAPI redirect) and
+    a raised 304 answer as the framework does: no 500 problem, no ``request_failed``, and the
+    breaker stays closed (they opened it)."""
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+    from starlette.routing import Route
+
+    from seawall.integrations import starlette as seawall_starlette
+
+    async def go(request: Any = None) -> None:
+        raise StarletteHTTPException(307, headers={"Location": "/there"})
+
+    async def not_modified(request: Any = None) -> None:
+        raise StarletteHTTPException(304, headers={"ETag": '"v1"'})
+
+    settings = {"routes": {"GET /go": REDIRECT_BREAKER, "GET /same": REDIRECT_BREAKER}}
+    app: Any
+    if starlette_only:
+        app = Starlette(routes=[Route("/go", go), Route("/same", not_modified)])
+        pipeline = seawall_starlette.install(app, settings)
+    else:
+        app = FastAPI()
+        app.get("/go")(go)
+        app.get("/same")(not_modified)
+        pipeline = seawall_fastapi.install(app, settings)
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+        redirects = [client.get("/go") for _ in range(3)]
+        same = [client.get("/same") for _ in range(3)]
+    assert [(r.status_code, r.headers["location"]) for r in redirects] == [(307, "/there")] * 3
+    assert [(r.status_code, r.headers["etag"], r.content) for r in same] == [(304, '"v1"', b"")] * 3
+    assert breaker_for(pipeline, "GET", "/go").state == "closed"
+    assert breaker_for(pipeline, "GET", "/same").state == "closed"
+    assert logs.named("request_failed") == []
+
+
+def test_flask_http_exceptions_below_400_are_answered_as_flask_does(logs: CapturedLogs) -> None:
+    """A Werkzeug ``HTTPException`` with a 3xx code answers with its own response, as plain
+    Flask does, instead of a 500 problem counted by the breaker."""
+    from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
+
+    class NotModified(WerkzeugHTTPException):
+        code = 304
+
+    app = Flask(__name__)
+    app.config.update(TESTING=True, PROPAGATE_EXCEPTIONS=False)
+    app.config["SEAWALL"] = {"routes": {"GET /same": REDIRECT_BREAKER}}
+
+    @app.get("/same")
+    def same() -> Any:
+        raise NotModified()
+
+    Seawall(app)
+    pipeline = app.extensions["seawall"]
+    client = app.test_client()
+    assert [client.get("/same", buffered=True).status_code for _ in range(3)] == [304] * 3
+    assert breaker_for(pipeline, "GET", "/same").state == "closed"
+    assert logs.named("request_failed") == []

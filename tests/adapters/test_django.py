@@ -463,6 +463,16 @@ def test_bad_settings_are_reported_by_system_check_naming_the_key() -> None:
     assert "timeout" in error.msg
 
 
+@pytest.mark.parametrize("name", ["SEAWALL_ROUTES", "SEAWALL_CORRELATION__HEADER"])
+def test_seawall_looking_django_settings_are_reported_not_ignored(name: str) -> None:
+    """Django reads ``SEAWALL`` only: ``SEAWALL_ROUTES = {...}`` did nothing, silently; now
+    seawall.E001 names it."""
+    with override_settings(**{name: {"GET x/": {"timeout": 1}}}):
+        (error,) = [m for m in run_checks() if m.id == "seawall.E001"]
+    assert name in error.msg
+    assert "seawall.E001" not in [m.id for m in run_checks()]
+
+
 def test_bad_settings_leave_app_ready_to_the_check(capsys: pytest.CaptureFixture[str]) -> None:
     """AppConfig.ready() does not raise (``manage.py check`` must get to seawall.E001), and
     building a WSGI handler refuses to start: the E001 line on stderr, exit status 4."""

@@ -16,7 +16,7 @@ from tests import django_settings
 django_settings.setup()
 
 from django.core.checks import run_checks  # noqa: E402
-from django.http import HttpRequest, HttpResponse  # noqa: E402
+from django.http import Http404, HttpRequest, HttpResponse  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
@@ -36,7 +36,11 @@ def checkout(request: HttpRequest) -> HttpResponse:
     raise ConnectionError(f"cannot reach {upstream} (password={password}, {charge})")
 
 
-urlpatterns = [path("checkout", checkout)]
+def account(request: HttpRequest, token: str) -> HttpResponse:
+    raise Http404(f"no account behind {DSN} for password={PASSWORD}")
+
+
+urlpatterns = [path("checkout", checkout), path("account/<str:token>", account)]
 
 
 @pytest.fixture
@@ -108,3 +112,16 @@ def test_w006_when_debug_pages_are_not_redacted() -> None:
     ):
         assert "seawall.W006" not in [m.id for m in run_checks()]
     assert "seawall.W006" not in [m.id for m in run_checks()]  # DEBUG off
+
+
+def test_the_technical_404_page_of_a_views_http404_shows_no_secret(client: Client) -> None:
+    """A view's ``Http404`` under ``DEBUG``: Django's 404 page (no reporter runs there) with its
+    reason and the path redacted; still the page a developer knows."""
+    response = client.get(f"/account/{API_KEY}", HTTP_ACCEPT=BROWSER)
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Page not found" in page
+    assert "account/&lt;str:token&gt;" in page  # the URL patterns tried are still listed
+    assert "no account behind" in page
+    for secret in SECRETS:
+        assert secret not in page

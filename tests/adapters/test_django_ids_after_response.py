@@ -7,7 +7,9 @@ This module is also the URLconf of its tests.
 
 from __future__ import annotations
 
+import gc
 import logging
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -39,11 +41,45 @@ def stream(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(chunks())
 
 
+class Chunks:
+    """An iterator object (not a generator) that logs each chunk."""
+
+    def __init__(self) -> None:
+        self.left = 3
+
+    def __iter__(self) -> Chunks:
+        return self
+
+    def __next__(self) -> bytes:
+        if not self.left:
+            raise StopIteration
+        self.left -= 1
+        log.info("chunk %d", self.left)
+        return f"{seawall.get_correlation_id()}\n".encode()
+
+
+def stream_object(request: HttpRequest) -> StreamingHttpResponse:
+    return StreamingHttpResponse(Chunks())
+
+
+def cut(request: HttpRequest, n: int) -> StreamingHttpResponse:
+    def chunks() -> Iterator[bytes]:
+        yield b"first\n"
+        raise ConnectionResetError("upstream went away mid-stream")
+
+    return StreamingHttpResponse(chunks())
+
+
 def hello(request: HttpRequest) -> HttpResponse:
     return HttpResponse("hello")
 
 
-urlpatterns = [path("stream", stream), path("hello", hello)]
+urlpatterns = [
+    path("stream", stream),
+    path("stream-object", stream_object),
+    path("cut/<int:n>", cut),
+    path("hello", hello),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -54,11 +90,15 @@ def urlconf() -> Iterator[None]:
     install_pipeline(None)
 
 
-async def test_plain_generator_streamed_under_asgi_logs_with_the_id(logs: CapturedLogs) -> None:
-    """Under ASGI a sync generator's chunks see the id and log with it; it is reset after."""
+@pytest.mark.parametrize("url", ["/stream", "/stream-object"])
+async def test_plain_generator_streamed_under_asgi_logs_with_the_id(
+    logs: CapturedLogs, url: str
+) -> None:
+    """Under ASGI a sync generator's (or iterator object's) chunks see the id and log with
+    it; it is reset after."""
     transport = httpx.ASGITransport(get_asgi_application(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        response = await client.get("/stream", headers={"X-Request-ID": "asgi-stream"})
+        response = await client.get(url, headers={"X-Request-ID": "asgi-stream"})
     assert response.text == "asgi-stream\n" * 3
     chunks = [e for e in logs.events if str(e["event"]).startswith("chunk")]
     assert [e.get("correlation_id") for e in chunks] == ["asgi-stream"] * 3
@@ -76,3 +116,38 @@ def test_the_access_line_after_a_request_carries_its_id(logs: CapturedLogs, logg
     first, second = [e for e in logs.events if e.get("logger") == logger]
     assert first["correlation_id"] == "access-1" == response["X-Request-ID"]
     assert "correlation_id" not in second
+
+
+def aborted_events(logs: CapturedLogs) -> list[tuple[object, object, object]]:
+    return [
+        (e.get("correlation_id"), e.get("route"), e.get("exception"))
+        for e in logs.events
+        if e["event"] == "response_aborted"
+    ]
+
+
+CUT = ("cut-1", "GET cut/<int:n>", "builtins.ConnectionResetError")
+
+
+async def test_a_stream_cut_under_asgi_is_reported_with_its_id(logs: CapturedLogs) -> None:
+    """A streamed body that fails after the response started logs one ``response_aborted``
+    with the request's id and route (the server alone would log it without either)."""
+    transport = httpx.ASGITransport(get_asgi_application(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/cut/1", headers={"X-Request-ID": "cut-1"})
+    assert response.text == "first\n"
+    assert aborted_events(logs) == [CUT]
+    assert seawall.get_correlation_id() is None
+    with warnings.catch_warnings():  # Django leaves the request's body file to the collector
+        warnings.simplefilter("ignore", ResourceWarning)  # when a stream fails under ASGI
+        gc.collect()
+
+
+def test_a_stream_cut_under_wsgi_is_reported_with_its_id(logs: CapturedLogs) -> None:
+    """The same under WSGI: reported while the id is set, then raised to the server."""
+    response = Client(raise_request_exception=False).get("/cut/1", HTTP_X_REQUEST_ID="cut-1")
+    with pytest.raises(ConnectionResetError):
+        b"".join(response.streaming_content)
+    response.close()
+    assert aborted_events(logs) == [CUT]
+    assert seawall.get_correlation_id() is None

@@ -318,3 +318,23 @@ def test_thread_mode_policy_of_a_view_holds_on_every_request(logs: CapturedLogs)
         assert [client.get("/stuck").status_code for _ in range(2)] == [504, 504]
     finally:
         release.set()
+
+
+@pytest.mark.parametrize("raw", ["routes", ["routes"], 3])
+def test_a_seawall_config_that_is_no_mapping_names_app_config(raw: object) -> None:
+    """``app.config["SEAWALL"] = "routes"``: one SettingsError naming where it came from."""
+    app = Flask(__name__)
+    app.config["SEAWALL"] = raw
+    with pytest.raises(SettingsError) as info:
+        Seawall(app)
+    assert info.value.path == 'app.config["SEAWALL"]'
+    assert "\n" not in str(info.value)
+
+
+def test_a_flask_config_key_naming_a_section_only_is_refused() -> None:
+    """``app.config["SEAWALL_ROUTES"] = {...}`` was silently ignored: now it names itself."""
+    app = Flask(__name__)
+    app.config["SEAWALL_ROUTES"] = {"GET /x": {"timeout": 1}}
+    with pytest.raises(SettingsError) as info:
+        Seawall(app)
+    assert info.value.path == "SEAWALL_ROUTES"

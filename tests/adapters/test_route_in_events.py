@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import Mount, Route, Router
+from starlette.routing import Host, Mount, Route, Router
 from starlette.testclient import TestClient
 
 from seawall import events
@@ -164,3 +164,23 @@ def test_fastapi_included_route_fallback_names_the_template(logs: CapturedLogs) 
     assert answer.json() == {"served": "fallback"}
     assert answer.headers["seawall-fallback"] == "circuit_open"
     assert [(e.route, e.reason) for e in served] == [(template, "circuit_open")]
+
+
+def test_starlette_host_routed_routes_name_their_template_and_are_guarded(
+    heard: list[events.Event], logs: CapturedLogs
+) -> None:
+    """Routes behind ``Host`` routing (no path prefix of its own) are guarded by their
+    template, and every event names it (the breaker opens: the policy applies)."""
+    template = "GET /api/items/{id}"
+    inner = Router([Mount("/api", routes=[Route("/items/{id}", failing)])])
+    app = Starlette(routes=[Host("{tenant}.example.com", app=inner), Host("testserver", inner)])
+    seawall_starlette.install(app, {"routes": {template: BREAKER}})
+    with TestClient(app, raise_server_exceptions=False) as client:
+        statuses = [client.get("/api/items/1").status_code for _ in range(3)]
+    assert statuses == [503, 503, 503]
+    assert routes_of(heard) == {
+        "RequestFailed": {template},
+        "BreakerStateChanged": {template},
+        "RequestRejected": {template},
+    }
+    assert not [e for e in logs.events if e["event"] == "route_key_unmatched"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -35,6 +36,57 @@ def test_a_parameter_covers_segments_with_any_character(path: str) -> None:
     table = RouteTable([("GET /items/{id}", "item")], "none")
     assert table.match_path("GET", path) == ("GET /items/{id}", "item")
     assert table.match_path("GET", path + "/") == ("GET /items/{id}", "item")
+
+
+@pytest.mark.parametrize("key", ["GET /files/<path:rest>", "GET files/<path:rest>/"])
+@pytest.mark.parametrize("path", ["/files/a", "/files/a/b", "/files/a/b/c.txt", "/files/a/\nb"])
+def test_a_flask_or_django_path_converter_covers_the_rest_of_the_path(key: str, path: str) -> None:
+    """``<path:rest>`` takes slashes as Flask's and Django's converters do, as ``{rest:path}``."""
+    table = RouteTable([(key, "files"), ("GET /other", "other")], "none")
+    assert table.match_path("GET", path) == (key, "files")
+
+
+def test_a_path_converter_rule_finds_its_own_key_not_its_parent() -> None:
+    """A Flask rule ``/files/<path:p>`` is governed by its key, not by ``GET /files``."""
+    table = RouteTable([("GET /files", "parent"), ("GET /files/<path:p>", "files")], "none")
+    assert table.match_template("GET", "/files/<path:name>") == ("GET /files/<path:p>", "files")
+    assert table.match_template("GET", "/m/<path:p>/edit") == (None, "none")
+
+
+@pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        ("/admin/*", "//admin/x"),
+        ("/admin/*", "///admin"),
+        ("GET /login", "//login"),
+        ("GET /login", "/login//"),
+        ("GET /items/{id}/edit", "/items//5//edit/"),
+    ],
+)
+def test_runs_of_slashes_do_not_escape_a_key(key: str, path: str) -> None:
+    """``//admin/x`` is ``/admin/x`` to servers and proxies that merge slashes: covered."""
+    table = RouteTable([(key, "policy")], "none")
+    assert table.match_path("GET", path) == (key, "policy")
+    assert table.match_path("GET", path.replace("/", "/x", 1)) == (None, "none")
+
+
+@pytest.mark.parametrize("keys", [["GET /x", "HEAD /x"], ["HEAD /x", "GET /x"]])
+@pytest.mark.parametrize("path", ["/x", "/x/"])
+def test_a_head_key_is_not_shadowed_by_the_get_key(keys: list[str], path: str) -> None:
+    """``GET /x`` also covers HEAD, but a ``HEAD /x`` key, in any order, governs HEAD."""
+    table = RouteTable([(key, key.split()[0]) for key in keys], "none")
+    assert table.match_path("HEAD", path) == ("HEAD /x", "HEAD")
+    assert table.match_path("GET", path) == ("GET /x", "GET")
+    prefixes = RouteTable([("GET /x/*", "GET"), ("HEAD /x/*", "HEAD")], "none")
+    assert prefixes.match_path("HEAD", "/x/y") == ("HEAD /x/*", "HEAD")
+
+
+@pytest.mark.parametrize("method", ["get", "Get", "head", "post"])
+def test_a_method_in_any_case_is_covered(method: str) -> None:
+    """Django and Werkzeug route ``get`` as ``GET``: a lower-case method does not escape."""
+    table = RouteTable([("GET /admin", "get"), ("POST /admin", "post")], "none")
+    wanted = "post" if method == "post" else "get"
+    assert table.match_path(method, "/admin")[1] == wanted
 
 
 @pytest.mark.parametrize("method", EXTENSION_METHODS)
@@ -108,3 +160,56 @@ def test_wsgi_policy_applies_to_extension_methods(method: str, logs: CapturedLog
     with httpx.Client(transport=transport, base_url="http://test") as client:
         response = client.request(method, "/admin/x")
     assert response.status_code == 503
+
+
+PATH_SETTINGS: dict[str, Any] = {
+    "routes": {"GET /files/<path:p>": {"breaker": {"minimum_calls": 1}}}
+}
+
+
+async def test_asgi_policy_of_a_path_converter_key_covers_deeper_paths(logs: CapturedLogs) -> None:
+    """Under ASGI an open ``GET /files/<path:p>`` breaker refuses ``/files/a/b``."""
+    pipeline = Pipeline(PATH_SETTINGS)
+    breaker_for(pipeline, "GET", "/files/a").force_open()
+    app = ASGIMiddleware(asgi_ok, pipeline=pipeline)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/files/a/b%2Fc/d")
+    assert response.status_code == 503
+
+
+def test_wsgi_policy_of_a_path_converter_key_covers_deeper_paths(logs: CapturedLogs) -> None:
+    """Under WSGI the same."""
+    pipeline = Pipeline(PATH_SETTINGS)
+    breaker_for(pipeline, "GET", "/files/a").force_open()
+    app = WSGIMiddleware(wsgi_ok, pipeline=pipeline)
+    transport = httpx.WSGITransport(app=app, raise_app_exceptions=False)
+    with httpx.Client(transport=transport, base_url="http://test") as client:
+        response = client.get("/files/a/b/c")
+    assert response.status_code == 503
+
+
+def test_wsgi_policy_covers_a_lower_case_method_a_flask_app_serves(logs: CapturedLogs) -> None:
+    """Under WSGI around a Flask app (which serves ``get`` as ``GET``), an open ``GET /admin``
+    breaker refuses ``get /admin`` too; a real server passes the method as the client sent it."""
+    from flask import Flask
+
+    flask_app = Flask(__name__)
+    flask_app.add_url_rule("/admin", "admin", lambda: "served")
+    pipeline = Pipeline({"routes": {"GET /admin": {"breaker": {"minimum_calls": 1}}}})
+    breaker_for(pipeline, "GET", "/admin").force_open()
+    app = WSGIMiddleware(flask_app.wsgi_app, pipeline=pipeline)
+    environ = {
+        "REQUEST_METHOD": "get", "PATH_INFO": "/admin", "QUERY_STRING": "",
+        "SERVER_NAME": "test", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), "wsgi.errors": io.StringIO(),
+    }  # fmt: skip
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], None]:
+        statuses.append(status)
+        return lambda data: None
+
+    body = b"".join(app(environ, start_response))
+    assert statuses == ["503 Service Unavailable"]
+    assert b"served" not in body

@@ -49,6 +49,8 @@ def test_a_count_window_as_large_as_minimum_calls_is_accepted() -> None:
         ("GET /items/{id}", "get items/<pk>/"),
         ("/admin/*", "/admin/{rest:path}"),
         ("POST /a/{x}/b", "POST  /a/{y}/b/"),
+        ("GET /files/<path:p>", "GET /files/{p:path}"),
+        ("/static/<path:p>", "/static/*"),
     ],
 )
 def test_two_keys_for_the_same_route_are_refused(first: str, second: str) -> None:
@@ -80,10 +82,14 @@ def test_the_same_template_under_two_methods_is_two_routes() -> None:
         "/a\x7fb",
         "/a\u2028b",
         "GET /a b",
+        "GET /files/a%2Fb",
+        "/caf%C3%A9/*",
+        "GET /a%20b",
     ],
 )
 def test_keys_no_request_can_match_are_refused(key: str) -> None:
-    """A query, a fragment, a scheme or host, whitespace or a control character never match."""
+    """A query, a fragment, a scheme or host, whitespace, a control character or a
+    percent-encoded character (paths are decoded first) never match."""
     error = refused({"routes": {key: {"timeout": 1}}})
     assert error.path.startswith("routes.")
 
@@ -108,9 +114,32 @@ def test_correlation_header_cannot_be_a_framing_or_reserved_header(header: str) 
     )
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Allow", "ETag", "Last-Modified", "Expires", "Server", "Link", "Location",
+        "Content-Disposition", "Content-Security-Policy", "Content-Language",
+        "Strict-Transport-Security", "X-Frame-Options", "Access-Control-Allow-Origin",
+        "Cross-Origin-Opener-Policy", "Accept", "Accept-Language", "Range", "If-None-Match",
+        "Origin", "Referer", "User-Agent", "Sec-Fetch-Site", "traceparent", "tracestate",
+        "Forwarded", "X-Forwarded-For", "Via",
+    ],
+)  # fmt: skip
+def test_correlation_header_cannot_be_a_field_http_gives_a_meaning(header: str) -> None:
+    """The id would replace a 405's ``Allow``, a validator, a security policy, or be read
+    from what every client sends for another purpose."""
+    assert refused({"correlation": {"header": header}}).path == "correlation.header"
+    assert refused({"correlation": {"response_header": header}}).path == (
+        "correlation.response_header"
+    )
+
+
 def test_ordinary_id_headers_stay_accepted() -> None:
     """The usual names still work."""
-    for header in ("X-Request-ID", "X-Correlation-ID", "Request-Id", "traceparent-id"):
+    for header in (
+        "X-Request-ID", "X-Correlation-ID", "Request-Id", "traceparent-id", "X-Amzn-Trace-Id",
+        "X-Cloud-Trace-Context", "Correlation-ID", "X-Trace-Id",
+    ):  # fmt: skip
         Settings.from_mapping({"correlation": {"header": header}})
 
 
@@ -146,3 +175,18 @@ def test_hmac_key_without_the_hmac_placeholder_is_refused() -> None:
         "redaction.hmac_key"
     )
     Settings.from_mapping({"redaction": {"hmac_key": "k", "placeholder": "hmac"}})
+
+
+@pytest.mark.parametrize(
+    ("correlation", "header"),
+    [({}, "X-Request-ID"), ({}, "x-request-id"), ({"header": "X-Trace"}, "X-Trace"),
+     ({"header": ["A-Id", "B-Id"]}, "B-Id"), ({"response_header": "Out-Id"}, "Out-Id")],
+)  # fmt: skip
+def test_error_map_cannot_set_the_correlation_id_header(
+    correlation: dict[str, Any], header: str
+) -> None:
+    """Every response carries the request's id in that header: the mapped value would never
+    be sent (it was dropped without a word)."""
+    spec = {"status": 404, "headers": {header: "fixed"}}
+    error = refused({"correlation": correlation, "errors": {"map": {"builtins.LookupError": spec}}})
+    assert error.path == f'errors.map."builtins.LookupError".headers.{header}'

@@ -115,3 +115,14 @@ def test_environment_names_without_a_section_are_not_settings() -> None:
         {}, {"SEAWALL_REQUIRE_SERVICES": "1", "SEAWALL_EXPECT_COMPILED": "1"}
     )
     assert settings == Settings.from_mapping({})
+
+
+@pytest.mark.parametrize("name", ["SEAWALL_ROUTES", "SEAWALL_correlation", "SEAWALL_DEFAULTS"])
+def test_a_name_that_names_a_section_only_is_refused(name: str) -> None:
+    """``app.config["SEAWALL_ROUTES"] = {...}`` or ``SEAWALL_ROUTES=...`` would be ignored:
+    a SettingsError names it, from a framework's config and from the environment."""
+    with pytest.raises(SettingsError) as info:
+        framework_settings({}, debug=False, config={name: {"GET /x": {"timeout": 1}}})
+    assert info.value.path == name
+    with pytest.raises(SettingsError):
+        Settings.from_env({}, {name: "{}"})

@@ -21,8 +21,23 @@ RESERVED = FRAMING_HEADERS | {
     # Headers seawall or HTTP caching writes on its own answers.
     "retry-after", "cache-control", "age", "vary", "date", "location", "expect",
     "access-control-expose-headers", "seawall-fallback", "seawall-stale",
+    # Response fields with a meaning of their own (RFC 9110, 9111, 6265, W3C): the id would
+    # replace the 405's Allow, a validator, a download's name or a security policy.
+    "allow", "etag", "last-modified", "expires", "server", "link", "refresh", "alt-svc",
+    "strict-transport-security", "x-frame-options", "x-content-type-options",
+    "referrer-policy", "permissions-policy", "clear-site-data", "timing-allow-origin",
+    "x-xss-protection", "public-key-pins", "pragma", "warning", "via", "forwarded",
+    # Request fields clients send with a meaning of their own: their value is never an id.
+    "origin", "referer", "user-agent", "range", "max-forwards", "priority", "early-data",
+    "traceparent", "tracestate", "baggage", "x-forwarded-for", "x-forwarded-host",
+    "x-forwarded-proto", "x-forwarded-port", "x-real-ip", "x-http-method-override",
 }  # fmt: skip
 """Header names an id may not use: framing, hop-by-hop, credentials, and headers seawall sets."""
+RESERVED_PREFIXES = (
+    "content-", "accept", "if-", "access-control-", "cross-origin-", "sec-", "proxy-",
+)  # fmt: skip
+"""Families of fields HTTP, CORS and fetch metadata define (Content-Disposition,
+Content-Security-Policy, Accept-Language, If-None-Match, Sec-Fetch-Site, ...)."""
 
 
 def parse_correlation(path: str, raw: object, earlier: Parsed) -> CorrelationSettings:
@@ -74,12 +89,13 @@ def _check_name(s: Table, key: str, name: str) -> None:
     """A header name the id can live in: a token, and not one HTTP or seawall itself uses."""
     if not HEADER_NAME.fullmatch(name):
         raise SettingsError(s.sub(key), f"{show(name)} is not a valid header name")
-    if name.lower() in RESERVED:
+    lowered = name.lower()
+    if lowered in RESERVED or lowered.startswith(RESERVED_PREFIXES):
         raise SettingsError(
             s.sub(key),
-            f"{show(name)} carries framing, credentials or seawall's own answers, not an id"
-            " (every response would overwrite or break it): use a header of its own such as"
-            " 'X-Request-ID'",
+            f"{show(name)} carries framing, credentials, seawall's own answers or another"
+            " meaning HTTP gives it, not an id (every response would overwrite or break it):"
+            " use a header of its own such as 'X-Request-ID'",
         )
 
 

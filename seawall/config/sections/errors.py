@@ -16,6 +16,7 @@ from seawall.config.parse import (
 from seawall.config.schema import (
     CLASSIFICATIONS,
     ERRORS_FORMATS,
+    CorrelationSettings,
     ErrorMapping,
     ErrorsSettings,
     SettingsError,
@@ -30,7 +31,11 @@ MAPPING_KEYS = ("status", "title", "type", "detail", "classification", "headers"
 def parse_errors(path: str, raw: object, earlier: Parsed) -> ErrorsSettings:
     s = Table(path, raw, KEYS)
     default = ErrorsSettings()
-    mapping = _map(s)
+    correlation = earlier.values.get("correlation")
+    if not isinstance(correlation, CorrelationSettings):
+        correlation = CorrelationSettings()
+    id_headers = {h.lower() for h in (*correlation.headers, correlation.response_header)}
+    mapping = _map(s, id_headers)
     frames = s.integer("traceback_frames", default.traceback_frames, minimum=0, maximum=500)
     return ErrorsSettings(
         map=mapping,
@@ -41,7 +46,7 @@ def parse_errors(path: str, raw: object, earlier: Parsed) -> ErrorsSettings:
     )
 
 
-def _map(s: Table) -> dict[type[BaseException], ErrorMapping]:
+def _map(s: Table, id_headers: set[str]) -> dict[type[BaseException], ErrorMapping]:
     """``map``: dotted exception class (or the class itself) to its problem."""
     raw = or_empty(s.get("map"))
     if not isinstance(raw, Mapping):
@@ -52,11 +57,11 @@ def _map(s: Table) -> dict[type[BaseException], ErrorMapping]:
         exc_type = classes.importable(key, key, want="exception class")
         if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
             raise SettingsError(classes.sub(key), f"{show(key)} is not an exception class")
-        mapping[exc_type] = _error_mapping(Table(classes.sub(key), spec, MAPPING_KEYS))
+        mapping[exc_type] = _error_mapping(Table(classes.sub(key), spec, MAPPING_KEYS), id_headers)
     return mapping
 
 
-def _error_mapping(s: Table) -> ErrorMapping:
+def _error_mapping(s: Table, id_headers: set[str]) -> ErrorMapping:
     status = s.optional_integer("status", None, minimum=400, maximum=599)
     if status is None:
         raise SettingsError(s.sub("status"), "is required (an HTTP status from 400 to 599)")
@@ -80,6 +85,12 @@ def _error_mapping(s: Table) -> ErrorMapping:
         if name.lower() in FRAMING_HEADERS:
             raise SettingsError(
                 f"{s.sub('headers')}.{name}", "is set by the server for every response, not here"
+            )
+        if name.lower() in id_headers:
+            raise SettingsError(
+                f"{s.sub('headers')}.{name}",
+                "is the correlation id header: every response carries the request's id there,"
+                " so this value would never be sent",
             )
         problem = header_value_problem(value)
         if problem is not None:

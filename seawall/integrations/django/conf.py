@@ -8,13 +8,14 @@ so tests that override ``SEAWALL`` or ``DEBUG`` get a pipeline built from the ne
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 
 from seawall.config.settings import Settings, SettingsError
-from seawall.config.sources import framework_settings
+from seawall.config.sources import PREFIX, framework_settings
 from seawall.server.pipeline import Pipeline
 
 __all__ = ["Runtime", "get_runtime", "install_pipeline", "load_settings"]
@@ -27,7 +28,24 @@ def load_settings() -> Settings:
     raw: Any = getattr(django_settings, "SEAWALL", None)
     if raw is not None and not isinstance(raw, Mapping):
         raise SettingsError("SEAWALL", f"expected a dict, got {type(raw).__name__}")
+    _refuse_unread(dir(django_settings))
     return framework_settings(raw, debug=bool(django_settings.DEBUG))
+
+
+def _refuse_unread(names: list[str]) -> None:
+    """A Django setting that looks like a seawall one (``SEAWALL_ROUTES``,
+    ``SEAWALL_CORRELATION__HEADER``) would be ignored: Django reads ``SEAWALL`` only."""
+    sections = {f.name for f in fields(Settings)}
+    for name in names:
+        if not name.startswith(PREFIX):
+            continue
+        section = name[len(PREFIX) :].split("__")[0].lower()
+        if section in sections:
+            raise SettingsError(
+                name,
+                f"is not read: Django takes seawall's settings from SEAWALL only, so write"
+                f" SEAWALL = {{{section!r}: ...}}",
+            )
 
 
 class Runtime:
@@ -67,7 +85,7 @@ def install_pipeline(pipeline: Pipeline | None) -> None:
 
 
 def _setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in WATCHED:
+    if setting in WATCHED or setting.startswith(PREFIX):
         install_pipeline(None)
 
 

@@ -9,20 +9,26 @@ frame's locals, a token in a header, a DSN in ``DATABASES`` or in the exception 
 in clear. The filter redacts frame locals, settings, ``request.META``, cookies and POST data
 by key and by value, as seawall's logs are; the reporter adds what Django does not pass
 through a filter: the query (``GET``), the URL, the exception text and notes, causes, source
-lines and template error messages.
+lines and template error messages. A view's ``Http404`` gets Django's 404 page with its
+reason and path redacted (:func:`technical_404`); Django passes that page through no reporter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
+from django.http import Http404, HttpResponseBase
+from django.views.debug import (
+    ExceptionReporter,
+    SafeExceptionReporterFilter,
+    technical_404_response,
+)
 
 from seawall.config.schema import SettingsError
 from seawall.observability.redaction import Redactor
 
-__all__ = ["SeawallExceptionReporter", "SeawallExceptionReporterFilter"]
+__all__ = ["SeawallExceptionReporter", "SeawallExceptionReporterFilter", "technical_404"]
 
 
 def _redactor() -> Redactor:
@@ -128,3 +134,40 @@ class _ShownRequest:
         self.GET = bool(request.GET)
         self.COOKIES = bool(request.COOKIES)
         self.FILES = bool(request.FILES)
+
+
+class _Shown404(Http404):  # type: ignore[misc]  # Django ships no types
+    """An ``Http404`` whose reason and path are already redacted, for Django's 404 page."""
+
+    def __init__(self, reason: str, path: str) -> None:
+        super().__init__({"path": path})
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def technical_404(request: Any, exception: Http404) -> HttpResponseBase:
+    """Django's ``DEBUG`` 404 page for a view's ``Http404``, its reason (``Http404(f"no
+    account for {token}")``) and the request's path redacted."""
+    text = _redactor().text
+    shown_request = _Shown404Request(request, text)
+    reason = _Shown404(text(str(exception)), shown_request.path_info[1:])
+    return technical_404_response(shown_request, reason)
+
+
+class _Shown404Request:
+    """What Django's 404 page reads of ``request`` (its title, path, method, absolute URL
+    and the view that raised), redacted."""
+
+    def __init__(self, request: Any, text: Callable[[str], str]) -> None:
+        self.path_info = text(request.path_info)
+        self.path = text(request.path)
+        self.resolver_match = request.resolver_match
+        self.META = {"REQUEST_METHOD": request.META.get("REQUEST_METHOD", "")}
+        self._uri = text(request.build_absolute_uri())
+        if hasattr(request, "urlconf"):
+            self.urlconf = request.urlconf
+
+    def build_absolute_uri(self) -> str:
+        return self._uri

@@ -18,7 +18,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings as django_settings
 from django.db import connections
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 
 from seawall.config.schema import SettingsError
@@ -35,6 +35,7 @@ from seawall.integrations.django.access_log import ANSWERED
 from seawall.integrations.django.answers import problem_response, to_response
 from seawall.integrations.django.checks import refuse_to_start
 from seawall.integrations.django.conf import get_runtime
+from seawall.integrations.django.debug import technical_404
 from seawall.integrations.django.state import STATE, RequestState
 from seawall.integrations.django.urls import url_patterns
 from seawall.resilience.timeouts import Timeout
@@ -150,6 +151,9 @@ class SeawallMiddleware:
             _set_header(response, runtime.header, correlation_id)
             if response.streaming:
                 # The body is iterated (and logs) after we return: clean up when it is closed.
+                if not response.is_async and getattr(response, "file_to_stream", None) is None:
+                    # (a file keeps its wsgi.file_wrapper path)
+                    response.streaming_content = _reported(response.streaming_content, state)
                 response._resource_closers.append(_Closer(state, token, response.status_code))
                 closing_later = True
             else:
@@ -195,7 +199,7 @@ class SeawallMiddleware:
                     # Django would drain a plain generator in a thread after we reset the
                     # id: pull its chunks in threads that copy this context, id included.
                     content = _pulled_in_threads(content)
-                response.streaming_content = _reset_after(content, token)
+                response.streaming_content = _reset_after(content, token, state)
                 closing_later = True
             return response
         finally:
@@ -320,6 +324,8 @@ class SeawallMiddleware:
         pipeline = state.runtime.pipeline
         accept = request.META.get("HTTP_ACCEPT")
         if django_settings.DEBUG and negotiate(accept, pipeline.settings.errors.format) == "html":
+            if isinstance(exception, Http404):  # Django's 404 page shows the reason as it is
+                return technical_404(request, exception)
             return None  # a developer's browser gets Django's debug page, logged once below
         return problem_response(pipeline, request, exception, state.route, state.guard)
 
@@ -461,13 +467,27 @@ async def _pulled_in_threads(content: Iterator[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
+def _reported(content: Iterator[bytes], state: RequestState) -> Iterator[bytes]:
+    """Stream ``content``; a failure after the response started is reported (with the id,
+    still set) as ``response_aborted`` before the server sees it."""
+    try:
+        yield from content
+    except Exception as exc:
+        state.runtime.pipeline.report_aborted(exc, method=state.method, route=state.route)
+        raise
+
+
 async def _reset_after(
-    content: AsyncIterator[bytes], token: Token[str | None]
+    content: AsyncIterator[bytes], token: Token[str | None], state: RequestState
 ) -> AsyncIterator[bytes]:
-    """Stream ``content`` with the correlation id still set; reset it when the stream ends."""
+    """Stream ``content`` with the correlation id still set; reset it when the stream ends.
+    A failure after the response started is reported as ``response_aborted`` first."""
     try:
         async for chunk in content:
             yield chunk
+    except Exception as exc:
+        state.runtime.pipeline.report_aborted(exc, method=state.method, route=state.route)
+        raise
     finally:
         with contextlib.suppress(ValueError):  # finalized outside the request's task
             CORRELATION_ID.reset(token)
