@@ -19,12 +19,13 @@ from seawall.config.settings import Settings
 from seawall.context.correlation import reset_correlation_id, set_correlation_id
 from seawall.context.deadline import deadline_scope
 from seawall.dead_letter import DeadLetters
+from seawall.dead_letter.depth import DepthEstimate
 from seawall.dead_letter.entry import Entry
 from seawall.dead_letter.queue import REPLAYING
 from seawall.integrations.httpx import Transport
 from seawall.observability.events import DeadLetterStored
 from seawall.server.pipeline import Pipeline
-from seawall.testing import CapturedLogs
+from seawall.testing import CapturedLogs, capture_alerts
 from tests import dead_letter_target as target
 
 
@@ -287,3 +288,43 @@ def test_an_install_configures_the_process_wide_queue_and_its_bus(tmp_path: Path
             target.send_mail("ann", subject="s")
     assert dead_letter.default().settings.path == str(path)
     assert [(e.queue, e.depth) for e in seen] == [("mailer", 1), ("mailer", 2), ("mailer", 3)]
+
+
+def test_an_app_s_depth_alert_fires_from_its_dependencies_dead_letters(tmp_path: Path) -> None:
+    """``alerts.rules.dead_letter_depth`` of the installed app sees the puts of its
+    dependencies: one notification once the queue passes ``max``."""
+    Pipeline(
+        {
+            "dead_letter": {"path": str(tmp_path / "app.sqlite3")},
+            "dependencies": {"mailer": {"dead_letter": True}},
+            "alerts": {"rules": {"dead_letter_depth": {"max": 2}}},
+        }
+    )
+    target.FAILING[0] = 5
+    with capture_alerts() as alerts:
+        for _ in range(5):
+            with pytest.raises(ConnectionError):
+                target.send_mail("ann", subject="s")
+    assert [(a.rule, a.details["depth"]) for a in alerts.alerts] == [("dead_letter_depth", 3)]
+
+
+def test_the_depth_estimate_counts_the_store_at_most_once_a_minute() -> None:
+    """Between two samples puts are counted in memory; removals show at the next sample."""
+    clock = FakeClock(0.0)
+    store = {"mailer": 10}
+    counted: list[float] = []
+
+    def count() -> dict[str, int]:
+        counted.append(clock())
+        return dict(store)
+
+    depth = DepthEstimate(count, clock=clock)
+    assert depth.after_put("mailer") == 10
+    assert [depth.after_put("mailer") for _ in range(3)] == [11, 12, 13]
+    assert depth.after_put("other") == 1
+    store["mailer"] = 2  # drained by a replay
+    clock.advance(59.0)
+    assert depth.after_put("mailer") == 14
+    clock.advance(1.0)
+    assert depth.after_put("mailer") == 2
+    assert counted == [0.0, 60.0]
