@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+from seawall.clock import Clock, monotonic
 from seawall.config.schema import DeadLetterSettings
 from seawall.context.correlation import get_correlation_id
 from seawall.context.replaying import REPLAYING
-from seawall.clock import Clock, monotonic
 from seawall.dead_letter.depth import DepthEstimate
 from seawall.dead_letter.entry import Entry, ErrorInfo
 from seawall.dead_letter.store import Store

@@ -79,11 +79,13 @@ def test_a_call_that_fails_for_good_is_stored_and_still_raises(tmp_path: Path) -
     assert entry.target == "tests.dead_letter_target.send_mail"
     assert entry.payload == {"args": ["ann@example.com"], "kwargs": {"subject": "hi"}}
     assert entry.attempts == 2
-    assert entry.first_error is not None and entry.last_error is not None
+    assert entry.first_error is not None
+    assert entry.last_error is not None
     assert entry.first_error.type == entry.last_error.type == "ConnectionError"
     assert "hunter2" not in entry.last_error.message
     assert entry.correlation_id == "req-1"
-    assert entry.replayable and len(entry.idempotency_key) == 32
+    assert entry.replayable
+    assert len(entry.idempotency_key) == 32
 
 
 def test_dependencies_without_the_flag_store_nothing(tmp_path: Path) -> None:
@@ -151,7 +153,8 @@ def test_a_refused_retry_is_stored_with_the_attempt_s_error(tmp_path: Path) -> N
         target.send_mail("ann", subject="s")
     (entry,) = stored()
     assert entry.attempts == 1
-    assert entry.last_error is not None and entry.last_error.type == "ConnectionError"
+    assert entry.last_error is not None
+    assert entry.last_error.type == "ConnectionError"
 
 
 def test_a_fallback_still_answers_and_the_entry_is_still_stored(tmp_path: Path) -> None:
@@ -241,7 +244,8 @@ def test_a_replay_runs_through_the_breaker_and_never_the_fallback(tmp_path: Path
     assert (report.succeeded, report.failed) == (0, 1)
     assert len(target.RUNS) == runs
     (entry,) = stored()
-    assert entry.last_error is not None and entry.last_error.type.endswith("CircuitOpenError")
+    assert entry.last_error is not None
+    assert entry.last_error.type.endswith("CircuitOpenError")
 
 
 def test_queues_that_are_not_dependencies_replay_directly(tmp_path: Path) -> None:

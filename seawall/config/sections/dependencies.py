@@ -2,8 +2,8 @@
 
 A dependency takes a route's policy keys (``timeout``, the bulkhead, ``breaker``, ``fallback``,
 parsed by :func:`~seawall.config.sections.policy.parse_policy`) and adds what only calls have:
-``hosts``, ``retry`` with its budget, ``critical``, ``recovery`` and ``dead_letter``. Route ``defaults`` do not
-apply: an inbound timeout says nothing about a database's.
+``hosts``, ``retry`` with its budget, ``critical``, ``recovery`` and ``dead_letter``. Route
+``defaults`` do not apply: an inbound timeout says nothing about a database's.
 """
 
 from __future__ import annotations
