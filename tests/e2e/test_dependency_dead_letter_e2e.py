@@ -62,7 +62,8 @@ def test_a_failed_webhook_is_dead_lettered_and_replayed_once_with_its_key(
     settings.write_text(
         f'[dead_letter]\npath = "{store.as_posix()}"\n\n'
         "[dependencies.webhook]\ndead_letter = true\ntimeout = 5\n"
-        'retry = { attempts = 2, backoff = 0, on = ["transient", "unknown"] }\n',
+        'retry = { attempts = 2, backoff = 0, on = ["transient", "unknown"],'
+        " budget = { ratio = 1.0, min_per_second = 0 } }\n",  # each call funds its retry
         encoding="utf-8",
     )
     seawall.Dependencies(seawall.Settings.from_toml(str(settings)))

@@ -371,6 +371,10 @@ def test_dead_letter_depth_and_budget_rule_settings() -> None:
         {"alerts": {"rules": {"dead_letter_depth": False, "retry_budget_exhausted": False}}}
     ).alerts.rules
     assert (off.dead_letter_depth, off.retry_budget_exhausted) == (None, False)
+    on = Settings.from_mapping(
+        {"alerts": {"rules": {"dead_letter_depth": True, "retry_budget_exhausted": True}}}
+    ).alerts.rules
+    assert (on.dead_letter_depth, on.retry_budget_exhausted) == (100, True)
     with pytest.raises(SettingsError, match=r"alerts\.rules\.dead_letter_depth\.max"):
         Settings.from_mapping({"alerts": {"rules": {"dead_letter_depth": {"max": -1}}}})
     with pytest.raises(SettingsError, match=r"alerts\.rules\.dead_letter_depth"):

@@ -23,7 +23,7 @@ from seawall.dead_letter.depth import DepthEstimate
 from seawall.dead_letter.entry import Entry
 from seawall.dead_letter.queue import REPLAYING
 from seawall.integrations.httpx import Transport
-from seawall.observability.events import DeadLetterStored
+from seawall.observability.events import DeadLetterStored, EventBus
 from seawall.server.pipeline import Pipeline
 from seawall.testing import CapturedLogs, capture_alerts
 from tests import dead_letter_target as target
@@ -332,3 +332,15 @@ def test_the_depth_estimate_counts_the_store_at_most_once_a_minute() -> None:
     clock.advance(1.0)
     assert depth.after_put("mailer") == 2
     assert counted == [0.0, 60.0]
+
+
+def test_configuring_the_same_store_again_keeps_it_open(tmp_path: Path) -> None:
+    """A second install on the same ``dead_letter`` settings keeps the open queue (no close
+    under a concurrent put) and moves its events to the newer bus."""
+    settings = {"dead_letter": {"path": str(tmp_path / "d.sqlite3")}}
+    dead_letter.configure(settings)
+    first = dead_letter.default()
+    bus = EventBus()
+    dead_letter.configure(settings, events=bus)
+    assert dead_letter.default() is first
+    assert first.events is bus
