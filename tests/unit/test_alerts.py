@@ -381,3 +381,15 @@ def test_dead_letter_depth_and_budget_rule_settings() -> None:
         Settings.from_mapping({"alerts": {"rules": {"dead_letter_depth": "lots"}}})
     with pytest.raises(SettingsError, match=r"alerts\.rules\.retry_budget_exhausted\.cooldown"):
         Settings.from_mapping({"alerts": {"rules": {"retry_budget_exhausted": {"cooldown": "x"}}}})
+
+
+def test_the_budget_rule_s_memory_stays_bounded() -> None:
+    """Past 4,096 dependency names the rule forgets the incidents it tracked."""
+    from seawall.observability.alerts.rules import RetryBudgetRule
+
+    clock = FakeClock(1000.0)
+    bus, alerts, _ = build(clock=clock)
+    (rule,) = [r for r in alerts.rules if isinstance(r, RetryBudgetRule)]
+    for i in range(5000):
+        bus.publish(DependencyRetry(f"dep{i}", "budget_exhausted", 1, 0.1, "transient"))
+    assert len(rule._last) <= 4096
