@@ -103,6 +103,7 @@ class Dependencies:
             ) from None
 
     def __contains__(self, name: object) -> bool:
+        """Whether ``name`` is a configured dependency (a replay asks before using its policy)."""
         return name in self._by_name
 
     def __iter__(self) -> Iterator[Dependency]:
