@@ -2,7 +2,9 @@
 
 The queue is the one the settings name (``--settings``: a TOML file or ``module:attribute``;
 else the ``SEAWALL_*`` environment). Replays import each entry's callable by its dotted path
-from the working directory; ``--import MODULE`` loads modules that register replayers.
+from the working directory; ``--import MODULE`` loads modules that register replayers. An
+entry whose queue is a dependency of those settings is replayed through that dependency's
+policy (breaker, limits, timeout, retries; never its fallback).
 """
 
 from __future__ import annotations
@@ -84,7 +86,9 @@ def load_settings(source: str | None) -> Settings:
     return Settings.coerce(value)
 
 
-def _open(args: argparse.Namespace) -> DeadLetters:
+def _open(args: argparse.Namespace, *, dependencies: bool = False) -> DeadLetters:
+    """The settings' queue; with ``dependencies``, the settings' dependencies become the
+    process-wide default, so replays (and the httpx transports they use) follow them."""
     if "" not in sys.path:
         sys.path.insert(0, "")  # as `python -m` does: the app's modules import by name
     for module in args.imports:
@@ -93,6 +97,10 @@ def _open(args: argparse.Namespace) -> DeadLetters:
     from seawall import dead_letter
 
     dead_letter.configure(settings)
+    if dependencies and (settings.dependencies or settings.correlation.propagate_to):
+        from seawall.client.dependencies import Dependencies
+
+        Dependencies(settings)
     return dead_letter.default()
 
 
@@ -158,8 +166,8 @@ def _replay(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    queue = _open(args)
-    report = queue.replay(ids=args.ids or None, queue=args.dependency, due=args.due, runner=None)
+    queue = _open(args, dependencies=True)
+    report = queue.replay(ids=args.ids or None, queue=args.dependency, due=args.due)
     print(
         f"replayed: {report.succeeded} succeeded, {report.failed} failed, {report.skipped} skipped"
     )

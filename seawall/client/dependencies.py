@@ -9,12 +9,17 @@ request after ``override_settings``), and so does an explicit ``seawall.Dependen
 in a worker or script. Installs without those sections change nothing. Pass
 ``activate=False`` to keep a ``Dependencies`` private; handles made with
 :meth:`Dependencies.dependency` always use theirs.
+
+Dead letters: the calls of ``dead_letter: true`` dependencies that fail for good go to
+``dead_letters=`` when given, else to the process-wide :func:`seawall.dead_letter.default`,
+which a ``Dependencies`` that becomes the default configures from its own settings (the
+``dead_letter`` section) and bus (so the app's alerts see each stored entry).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -25,6 +30,9 @@ from seawall.config.settings import Settings
 from seawall.errors.problems import ProblemRegistry
 from seawall.observability.events import BUS, EventBus
 from seawall.resilience.breaker import CircuitBreaker
+
+if TYPE_CHECKING:
+    from seawall.dead_letter.queue import DeadLetters
 
 __all__ = ["Dependencies", "UnknownDependencyError", "active"]
 
@@ -52,6 +60,7 @@ class Dependencies:
         sleep: Callable[[float], object] | None = None,
         random: Callable[[], float] | None = None,
         activate: bool = True,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self.settings = settings = Settings.coerce(settings)
         if events is None:
@@ -74,6 +83,9 @@ class Dependencies:
             + [(h, True) for dep in self._by_name.values() for h in dep.hosts]
         )
         self.correlation_header = settings.correlation.headers[0]
+        stored = [d.name for d in settings.dependencies if d.dead_letter]
+        if stored:
+            _dead_letter_to(events, stored, settings, dead_letters, activate)
         if activate:
             _activate(self)
 
@@ -89,6 +101,10 @@ class Dependencies:
             raise UnknownDependencyError(
                 f"seawall has no dependency {name!r} in its settings (known: {known})"
             ) from None
+
+    def __contains__(self, name: object) -> bool:
+        """Whether ``name`` is a configured dependency (a replay asks before using its policy)."""
+        return name in self._by_name
 
     def __iter__(self) -> Iterator[Dependency]:
         """Every configured dependency, in the order the settings list them."""
@@ -110,6 +126,23 @@ class Dependencies:
         for dep in self._by_name.values():
             if dep.breaker is not None:
                 yield dep.name, dep.breaker, dep.critical
+
+
+def _dead_letter_to(
+    events: EventBus,
+    names: list[str],
+    settings: Settings,
+    dead_letters: DeadLetters | None,
+    configure: bool,
+) -> None:
+    """Store the final failures of ``names`` (see the module docstring for which queue)."""
+    from seawall import dead_letter
+    from seawall.dead_letter.recorder import DeadLetterRecorder
+
+    if dead_letters is None and configure:
+        dead_letter.configure(settings, events=events)
+    queue = dead_letter.default if dead_letters is None else (lambda: dead_letters)
+    DeadLetterRecorder(names, queue).attach(events)
 
 
 def _log_to(events: EventBus, settings: Settings) -> None:

@@ -29,6 +29,7 @@ from seawall.client.recovery import Recovery
 from seawall.clock import Clock, monotonic
 from seawall.config.schema import DependencySettings
 from seawall.context.deadline import current_deadline, pop_deadline, push_deadline, remaining
+from seawall.context.replaying import replaying_queue
 from seawall.errors.exceptions import (
     BulkheadFullError,
     CircuitOpenError,
@@ -331,7 +332,7 @@ class Dependency:
             attempt += 1
             permit = self._admit()
             if isinstance(permit, SeawallRejection):
-                last = self._refused(permit, errors, attempt, started)
+                last = self._refused(permit, errors, fn, args, kwargs, attempt)
                 value = self._fallback(last, fn, args, kwargs, attempt - 1, started)
                 if value is None:
                     if last is permit:
@@ -385,7 +386,7 @@ class Dependency:
             attempt += 1
             permit = await self._aadmit()
             if isinstance(permit, SeawallRejection):
-                last = self._refused(permit, errors, attempt, started)
+                last = self._refused(permit, errors, fn, args, kwargs, attempt)
                 value = self._fallback(last, fn, args, kwargs, attempt - 1, started)
                 if value is None:
                     raise last
@@ -444,15 +445,26 @@ class Dependency:
         self,
         rejection: SeawallRejection,
         errors: tuple[BaseException, ...],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
         attempt: int,
-        started: float | None,
     ) -> BaseException:
         """Admission refused attempt ``attempt``: what the caller gets, the rejection for a
-        first attempt, the last error for a retry (a refused retry)."""
-        if not errors:
-            return rejection
-        last = errors[-1]
-        self.retry_event("rejected", attempt - 1, 0.0, self.classifier.classify(last))
+        first attempt, the last error for a retry (a refused retry). Either way the call has
+        failed for good: a final :class:`DependencyFailed` says so."""
+        last: BaseException = rejection
+        if errors:
+            last = errors[-1]
+            self.retry_event("rejected", attempt - 1, 0.0, self.classifier.classify(last))
+        if self._seen != _events.SUBSCRIPTIONS:
+            self._listening()
+        if self._wants_failed:
+            self.events.publish(
+                DependencyFailed(
+                    self.name, True, fn, args, kwargs, attempt - 1, errors or (rejection,)
+                )
+            )
         return last
 
     def _fallback(
@@ -467,7 +479,11 @@ class Dependency:
         """The call failed for good with ``exc``: ``[value]`` of the fallback, or ``None`` when
         there is none for it (the caller raises ``exc``). Publishes how the call ended."""
         fallback = self.fallback
-        if fallback is None or self.classifier.verdict(exc) != "failure":
+        if (
+            fallback is None
+            or self.classifier.verdict(exc) != "failure"
+            or replaying_queue() == self.name  # a replay must fail, not be answered for
+        ):
             if started is not None:
                 self.ended(self.failed_outcome(exc), attempts, started, _name(exc))
             return None

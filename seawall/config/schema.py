@@ -230,6 +230,8 @@ class AlertRules:
     recovery_exhausted: bool = True
     retry_budget_exhausted: bool = True
     readiness_failed: bool = True
+    retry_budget_cooldown: float = 300.0  # quiet seconds that end a budget-exhaustion incident
+    dead_letter_depth: int | None = 100  # alert when a dead-letter queue holds more; None: off
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,3 +308,4 @@ class DependencySettings:
     retry: RetrySettings = field(default_factory=RetrySettings)
     critical: bool = False
     recovery: RecoverySettings | None = None
+    dead_letter: bool = False  # a call that fails for good is stored in the dead-letter queue

@@ -5,6 +5,8 @@
 
 The process-wide queue opens at first use, from :func:`configure`'s settings, else from the
 ``SEAWALL_DEAD_LETTER__*`` environment (a SQLite file in the working directory by default).
+A ``seawall.Dependencies`` with ``dead_letter: true`` dependencies that becomes the default
+(each install with such settings makes one) configures it with its settings and bus.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from seawall.config.settings import Settings
 from seawall.dead_letter.entry import Entry, ErrorInfo
 from seawall.dead_letter.queue import DeadLetters, ReplayReport
+from seawall.observability.events import BUS, EventBus
 
 __all__ = [
     "DeadLetters",
@@ -31,16 +34,28 @@ __all__ = [
 
 _lock = threading.Lock()
 _settings: Settings | None = None
+_events: EventBus = BUS
 _default: DeadLetters | None = None
 _replayers: dict[str, Callable[..., Any]] = {}
 
 
-def configure(settings: Settings | Mapping[str, Any] | None) -> None:
-    """Use ``settings`` for the process-wide queue (closing one opened before)."""
-    global _settings, _default
+def configure(
+    settings: Settings | Mapping[str, Any] | None, *, events: EventBus | None = None
+) -> None:
+    """Use ``settings`` for the process-wide queue, publishing on ``events`` (default: the
+    process-wide bus). An open queue on the same ``dead_letter`` settings stays open (its
+    redactor and bus follow); one on other settings is closed."""
+    global _settings, _default, _events
+    from seawall.observability.redaction import Redactor
+
     with _lock:
         _settings = Settings.coerce(settings)
+        _events = events if events is not None else BUS
         if _default is not None:
+            if _default.settings == _settings.dead_letter:
+                _default.redactor = Redactor.from_settings(_settings.redaction)
+                _default.events = _events
+                return
             _default.close()
             _default = None
 
@@ -54,7 +69,9 @@ def default() -> DeadLetters:
             from seawall.observability.redaction import Redactor
 
             _default = DeadLetters(
-                settings.dead_letter, redactor=Redactor.from_settings(settings.redaction)
+                settings.dead_letter,
+                redactor=Redactor.from_settings(settings.redaction),
+                events=_events,
             )
             for queue, fn in _replayers.items():
                 _default.replayer(queue)(fn)

@@ -2,12 +2,16 @@
 
 :class:`DeadLetters` holds one backend (from the ``dead_letter`` settings), the redactor that
 error messages and displayed payloads pass, and a wall clock (entries carry calendar times).
-Replays lease each entry before running it, so two replayers never run the same entry.
+Replays lease each entry before running it, so two replayers never run the same entry, and
+run it through its dependency's policy when the queue names a configured dependency.
+Every stored entry is a :class:`~seawall.observability.events.DeadLetterStored` event on
+``events`` (the alert rule on depth listens), its depth estimated cheaply (see
+:mod:`seawall.dead_letter.depth`).
 """
 
 from __future__ import annotations
 
-import contextvars
+import asyncio
 import importlib
 import inspect
 import time
@@ -17,25 +21,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+from seawall.clock import Clock, monotonic
 from seawall.config.schema import DeadLetterSettings
 from seawall.context.correlation import get_correlation_id
+from seawall.context.replaying import REPLAYING
+from seawall.dead_letter.depth import DepthEstimate
 from seawall.dead_letter.entry import Entry, ErrorInfo
 from seawall.dead_letter.store import Store
+from seawall.observability.events import BUS, DeadLetterStored, EventBus
 from seawall.observability.redaction import Redactor
 
-__all__ = ["REPLAYING", "DeadLetters", "ReplayReport", "Runner", "dotted_path"]
+__all__ = ["REPLAYING", "DeadLetters", "ReplayReport", "Runner", "dotted_path", "through_policy"]
 
 LEASE = 600.0
 """Seconds a replayer holds an entry; a replayer that dies frees it after this long."""
 
-REPLAYING: contextvars.ContextVar[Entry | None] = contextvars.ContextVar(
-    "seawall.dead_letter.replaying", default=None
-)
-"""The entry being replayed, during its call: a failure then is not stored a second time."""
 
 Runner = Callable[[Entry, Callable[..., Any], tuple[Any, ...], dict[str, Any]], Any]
-"""Runs a replayed call: ``runner(entry, fn, args, kwargs)`` (through the entry's dependency
-policy when it has one); the default calls ``fn(*args, **kwargs)``."""
+"""Runs a replayed call: ``runner(entry, fn, args, kwargs)``; the default,
+:func:`through_policy`, calls ``fn`` through ``seawall.dependency(entry.queue)`` when that is
+a configured dependency, else directly. An awaitable it returns is run to completion."""
 
 
 @dataclass
@@ -58,11 +63,15 @@ class DeadLetters:
         redactor: Redactor | None = None,
         store: Store | None = None,
         wall: Callable[[], float] = time.time,
+        events: EventBus | None = None,
+        clock: Clock = monotonic,
     ) -> None:
         self.settings = settings = settings or DeadLetterSettings()
         self.redactor = redactor or Redactor()
         self.store = store if store is not None else open_store(settings)
         self.wall = wall
+        self.events = events if events is not None else BUS
+        self._depth = DepthEstimate(self.store.depths, clock=clock)
         self._replayers: dict[str, Callable[..., Any]] = {}
 
     # -- storing -------------------------------------------------------------------------------
@@ -90,11 +99,14 @@ class DeadLetters:
         last_error: BaseException | None,
     ) -> Entry | None:
         """Store a decorated call that failed for good, to replay ``fn(*args, **kwargs)``.
-        Inside a replay nothing is stored: the replay itself reschedules its entry."""
+        Inside a replay nothing is stored: the replay itself reschedules its entry. An
+        ``idempotency_key`` keyword of the call becomes the entry's key."""
         if REPLAYING.get() is not None:
             return None
         payload = {"args": list(args), "kwargs": dict(kwargs)}
-        return self._add(queue, dotted_path(fn), payload, first_error, last_error, attempts, None)
+        key = kwargs.get("idempotency_key")
+        key = key if isinstance(key, str) and key else None
+        return self._add(queue, dotted_path(fn), payload, first_error, last_error, attempts, key)
 
     def _add(
         self,
@@ -127,10 +139,14 @@ class DeadLetters:
             correlation_id=get_correlation_id(),
         )
         try:
-            return self.store.add(entry)
+            stored = self.store.add(entry)
         except (TypeError, ValueError) as exc:  # the payload is not JSON: keep why, not it
             reason = f"the arguments are not JSON-serialisable ({type(exc).__name__})"
-            return self.store.add(replace(entry, payload=None, replayable=False, reason=reason))
+            stored = self.store.add(replace(entry, payload=None, replayable=False, reason=reason))
+        events = self.events
+        if events.wants(DeadLetterStored):
+            events.publish(DeadLetterStored(queue, self._depth.after_put(queue)))
+        return stored
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -170,6 +186,7 @@ class DeadLetters:
         """Run entries again (the given ``ids``, a ``queue``'s, or all; only those due if
         ``due``): a success removes the entry, a failure counts an attempt and backs off."""
         report = ReplayReport()
+        runner = runner or through_policy
         candidates = (
             list(ids) if ids is not None else self.store.ids(queue, self.wall() if due else None)
         )
@@ -190,7 +207,7 @@ class DeadLetters:
                 report.succeeded += 1
         return report
 
-    def _run(self, entry: Entry, runner: Runner | None) -> Any:
+    def _run(self, entry: Entry, runner: Runner) -> Any:
         if entry.target is None:
             fn = self._replayers.get(entry.queue)
             if fn is None:
@@ -203,9 +220,10 @@ class DeadLetters:
         if _takes(fn, "idempotency_key"):
             kwargs["idempotency_key"] = entry.idempotency_key
         with _replaying(entry):
-            if runner is not None:
-                return runner(entry, fn, args, kwargs)
-            return fn(*args, **kwargs)
+            result = runner(entry, fn, args, kwargs)
+            if inspect.isawaitable(result):  # an async callable: run it here, to its end
+                return asyncio.run(_awaited(result))
+            return result
 
     # -- retention -----------------------------------------------------------------------------
 
@@ -216,6 +234,28 @@ class DeadLetters:
 
     def close(self) -> None:
         self.store.close()
+
+
+def through_policy(
+    entry: Entry, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """The default :data:`Runner`: ``fn`` through ``seawall.dependency(entry.queue)`` (its
+    breaker, limits, timeout and retries; never its fallback) when the process-wide
+    dependencies (the newest install or ``seawall.Dependencies``) configure that name, else
+    ``fn(*args, **kwargs)``."""
+    from seawall.client.dependencies import active
+
+    dependencies = active()
+    if dependencies is None or entry.queue not in dependencies:
+        return fn(*args, **kwargs)
+    dependency = dependencies[entry.queue]
+    if inspect.iscoroutinefunction(fn):
+        return dependency.arun(fn, args, kwargs)
+    return dependency.run(fn, args, kwargs)
+
+
+async def _awaited(result: Any) -> Any:
+    return await result
 
 
 def open_store(settings: DeadLetterSettings) -> Store:

@@ -14,6 +14,8 @@ They wrap any httpx transport (default: httpx's own) and, for each request:
 5xx answers and transport errors count as failures; 429 is a rate limit (backed off, never a
 breaker failure). Only idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) and requests with
 an ``Idempotency-Key`` header are retried; the response of a refused retry is returned as is.
+During a dead-letter replay, a request without an ``Idempotency-Key`` gets the entry's key, so
+the server can tell the replay from the original and apply it at most once.
 
 >>> client = httpx.Client(transport=seawall.integrations.httpx.Transport())
 """
@@ -32,6 +34,7 @@ from seawall.client.dependencies import Dependencies
 from seawall.client.dependency import Dependency
 from seawall.context.correlation import get_correlation_id
 from seawall.context.deadline import remaining
+from seawall.context.replaying import replaying_key
 from seawall.errors.exceptions import RequestTimeoutError, SeawallRejection
 from seawall.observability.events import DependencyRequest
 from seawall.resilience.timeouts import Timeout
@@ -51,7 +54,11 @@ class _Core:
         self._clock = clock
 
     def prepare(self, request: httpx.Request) -> Dependency | None:
-        """Add the correlation header where allowed; the dependency the host belongs to."""
+        """Add the correlation header where allowed (and a replay's ``Idempotency-Key``); the
+        dependency the host belongs to."""
+        key = replaying_key()
+        if key is not None and "idempotency-key" not in request.headers:
+            request.headers["Idempotency-Key"] = key
         registry = self._dependencies or _dependencies.ACTIVE
         if registry is None:
             return None

@@ -27,6 +27,7 @@ __all__ = [
     "BreakerStateChanged",
     "BulkheadSaturated",
     "CorrelationIdInvalid",
+    "DeadLetterStored",
     "DeadlineExceeded",
     "DependencyBreakerChanged",
     "DependencyCalled",
@@ -236,7 +237,9 @@ class DependencyRetry(Event):
 class DependencyFailed(Event):
     """An attempt of a decorated call (or ``call``/``acall``) failed; ``final`` when no retry
     follows: the single place that knows a call failed for good, with what it needs to be
-    replayed (``fn``, ``args``, ``kwargs``) and every attempt's error."""
+    replayed (``fn``, ``args``, ``kwargs``) and every attempt's error. A call refused by
+    admission (breaker, bulkhead, deadline) is final too: ``attempts`` 0 and ``errors`` the
+    rejection for a first attempt, the attempts' errors for a refused retry."""
 
     dependency: str
     final: bool
@@ -295,6 +298,15 @@ class ReadinessRecovered(Event):
 
     name: str
     down_for: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterStored(Event):
+    """An entry was stored in dead-letter ``queue``; ``depth`` estimates the queue's entries
+    (the store's count, sampled at most once a minute, plus the puts since)."""
+
+    queue: str
+    depth: int
 
 
 E = TypeVar("E", bound=Event)

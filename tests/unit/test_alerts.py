@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pytest
+
 from seawall.clock import FakeClock
+from seawall.config.schema import SettingsError
 from seawall.config.settings import Settings
 from seawall.observability import events
 from seawall.observability.alerts import Alert, Alerts, MemoryAlertMemory
 from seawall.observability.alerts.rules import EventRule, event_class
 from seawall.observability.analytics import ErrorAnalytics
-from seawall.observability.events import BreakerStateChanged, Event, EventBus, RequestFailed
+from seawall.observability.events import (
+    BreakerStateChanged,
+    DeadLetterStored,
+    DependencyBreakerChanged,
+    DependencyRetry,
+    Event,
+    EventBus,
+    RecoveryExhausted,
+    RequestFailed,
+)
 from seawall.observability.redaction import Redactor
 from seawall.resilience.breaker import CircuitBreaker
 from seawall.resilience.registry import BreakerRegistry
@@ -322,3 +334,103 @@ def test_with_a_shared_memory_alerts_wait_for_the_workers_claim() -> None:
     assert (alerts.unclaimed_dropped, alerts.shared_lost) == (1, 1)
     alerts.outbox.pump()
     assert [a.key for a in recorder.alerts] == ["sent"]
+
+
+def test_a_dependency_breaker_opening_fires_and_closing_resolves() -> None:
+    """``breaker_open`` listens to DependencyBreakerChanged; a critical dependency is critical."""
+    clock = FakeClock(1000.0)
+    bus, alerts, (recorder,) = build(clock=clock)
+    bus.publish(DependencyBreakerChanged("payments", "closed", "open", "failure_rate", True))
+    bus.publish(DependencyBreakerChanged("payments", "open", "half_open", "timer", True))
+    bus.publish(DependencyBreakerChanged("payments", "half_open", "closed", "probe", True))
+    alerts.outbox.pump()
+    firing, resolved = recorder.alerts
+    assert (firing.rule, firing.key, firing.severity) == (
+        "breaker_open",
+        "breaker:payments",
+        "critical",
+    )
+    assert firing.labels["kind"] == "dependency"
+    assert resolved.status == "resolved"
+    assert alerts.firing == []
+
+
+def test_retry_budget_exhaustion_is_one_notification_per_incident() -> None:
+    """10,000 refused retries a few ms apart, past the engine's cooldown: one notification;
+    other outcomes never fire; after a quiet gap longer than the rule's cooldown, a new one."""
+    clock = FakeClock(1000.0)
+    bus, alerts, (recorder,) = build(
+        {"cooldown": 60, "rules": {"retry_budget_exhausted": {"cooldown": 120}}}, clock=clock
+    )
+    bus.publish(DependencyRetry("payments", "retried", 1, 0.1, "transient"))
+    for _ in range(10_000):
+        clock.advance(0.05)  # 500 s in all: the engine's 60 s cooldown alone would re-notify
+        bus.publish(DependencyRetry("payments", "budget_exhausted", 1, 0.1, "transient"))
+    alerts.outbox.pump()
+    assert [(a.rule, a.key) for a in recorder.alerts] == [
+        ("retry_budget_exhausted", "retry_budget_exhausted:payments")
+    ]
+    clock.advance(121.0)
+    bus.publish(DependencyRetry("payments", "budget_exhausted", 1, 0.1, "transient"))
+    alerts.outbox.pump()
+    assert len(recorder.alerts) == 2
+
+
+def test_recovery_exhausted_fires() -> None:
+    clock = FakeClock(1000.0)
+    bus, alerts, (recorder,) = build(clock=clock)
+    bus.publish(RecoveryExhausted("db", "shop.db.reset_pool", 3))
+    alerts.outbox.pump()
+    (alert,) = recorder.alerts
+    assert (alert.rule, alert.severity, alert.labels["dependency"]) == (
+        "recovery_exhausted",
+        "critical",
+        "db",
+    )
+
+
+def test_dead_letter_depth_fires_above_max_once_per_cooldown() -> None:
+    clock = FakeClock(1000.0)
+    bus, alerts, (recorder,) = build({"rules": {"dead_letter_depth": {"max": 3}}}, clock=clock)
+    for depth in range(1, 50):
+        bus.publish(DeadLetterStored("mailer", depth))
+    alerts.outbox.pump()
+    (alert,) = recorder.alerts
+    assert (alert.rule, alert.labels["queue"], alert.details["depth"]) == (
+        "dead_letter_depth",
+        "mailer",
+        4,
+    )
+
+
+def test_dead_letter_depth_and_budget_rule_settings() -> None:
+    """Defaults: depth above 100, budget incidents of 300 s; false turns them off; bad
+    values name their key."""
+    rules = Settings.from_mapping({}).alerts.rules
+    assert (rules.dead_letter_depth, rules.retry_budget_cooldown) == (100, 300.0)
+    off = Settings.from_mapping(
+        {"alerts": {"rules": {"dead_letter_depth": False, "retry_budget_exhausted": False}}}
+    ).alerts.rules
+    assert (off.dead_letter_depth, off.retry_budget_exhausted) == (None, False)
+    on = Settings.from_mapping(
+        {"alerts": {"rules": {"dead_letter_depth": True, "retry_budget_exhausted": True}}}
+    ).alerts.rules
+    assert (on.dead_letter_depth, on.retry_budget_exhausted) == (100, True)
+    with pytest.raises(SettingsError, match=r"alerts\.rules\.dead_letter_depth\.max"):
+        Settings.from_mapping({"alerts": {"rules": {"dead_letter_depth": {"max": -1}}}})
+    with pytest.raises(SettingsError, match=r"alerts\.rules\.dead_letter_depth"):
+        Settings.from_mapping({"alerts": {"rules": {"dead_letter_depth": "lots"}}})
+    with pytest.raises(SettingsError, match=r"alerts\.rules\.retry_budget_exhausted\.cooldown"):
+        Settings.from_mapping({"alerts": {"rules": {"retry_budget_exhausted": {"cooldown": "x"}}}})
+
+
+def test_the_budget_rule_s_memory_stays_bounded() -> None:
+    """Past 4,096 dependency names the rule forgets the incidents it tracked."""
+    from seawall.observability.alerts.rules import RetryBudgetRule
+
+    clock = FakeClock(1000.0)
+    bus, alerts, _ = build(clock=clock)
+    (rule,) = [r for r in alerts.rules if isinstance(r, RetryBudgetRule)]
+    for i in range(5000):
+        bus.publish(DependencyRetry(f"dep{i}", "budget_exhausted", 1, 0.1, "transient"))
+    assert len(rule._last) <= 4096

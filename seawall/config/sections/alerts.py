@@ -1,7 +1,9 @@
 """The ``analytics`` and ``alerts`` sections: bounded error groups, and who is told what.
 
 Sinks are a list of tables, each with a ``type``; rules are on/off flags except
-``error_spike``, which is ``false`` or a table of ``window``, ``min_count`` and ``factor``.
+``error_spike`` (``false`` or a table of ``window``, ``min_count`` and ``factor``),
+``retry_budget_exhausted`` (a flag or a table of ``cooldown``) and ``dead_letter_depth``
+(``false`` or a table of ``max``).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ ANALYTICS_KEYS = ("enabled", "max_fingerprints")
 ALERTS_KEYS = ("sinks", "rules", "cooldown", "queue_size", "timeout", "retries")
 RULE_KEYS = (
     "new_error", "error_spike", "breaker_open", "recovery_exhausted",
-    "retry_budget_exhausted", "readiness_failed",
+    "retry_budget_exhausted", "readiness_failed", "dead_letter_depth",
 )  # fmt: skip
 SPIKE_KEYS = ("window", "min_count", "factor")
+BUDGET_RULE_KEYS = ("cooldown",)
+DEPTH_KEYS = ("max",)
 SINK_KEYS = {
     "webhook": ("type", "url", "secret"),
     "slack": ("type", "url"),
@@ -77,14 +81,37 @@ def _rules(s: Table) -> AlertRules:
             min_count=t.integer("min_count", base.min_count, minimum=1),
             factor=t.number("factor", base.factor, minimum=1.0),
         )
+    budget_on, budget_cooldown = _budget_rule(s, default)
     return AlertRules(
         new_error=s.flag("new_error", default.new_error),
         error_spike=spike,
         breaker_open=s.flag("breaker_open", default.breaker_open),
         recovery_exhausted=s.flag("recovery_exhausted", default.recovery_exhausted),
-        retry_budget_exhausted=s.flag("retry_budget_exhausted", default.retry_budget_exhausted),
+        retry_budget_exhausted=budget_on,
         readiness_failed=s.flag("readiness_failed", default.readiness_failed),
+        retry_budget_cooldown=budget_cooldown,
+        dead_letter_depth=_depth_rule(s, default),
     )
+
+
+def _budget_rule(s: Table, default: AlertRules) -> tuple[bool, float]:
+    """``retry_budget_exhausted``: a flag, or a table of its incident ``cooldown``."""
+    raw = s.get("retry_budget_exhausted", default.retry_budget_exhausted)
+    if isinstance(raw, bool):
+        return raw, default.retry_budget_cooldown
+    t = s.section("retry_budget_exhausted", BUDGET_RULE_KEYS)
+    return True, t.number("cooldown", default.retry_budget_cooldown, minimum=0, maximum=86_400)
+
+
+def _depth_rule(s: Table, default: AlertRules) -> int | None:
+    """``dead_letter_depth``: ``false`` (off), ``true`` (the default ``max``) or ``{max: N}``."""
+    raw = s.get("dead_letter_depth", True)
+    if raw is False or raw is None:
+        return None
+    if raw is True:
+        return default.dead_letter_depth
+    t = s.section("dead_letter_depth", DEPTH_KEYS)
+    return t.integer("max", default.dead_letter_depth or 100, minimum=0)
 
 
 def _sinks(path: str, raw: object) -> tuple[AlertSink, ...]:

@@ -2,8 +2,8 @@
 
 A dependency takes a route's policy keys (``timeout``, the bulkhead, ``breaker``, ``fallback``,
 parsed by :func:`~seawall.config.sections.policy.parse_policy`) and adds what only calls have:
-``hosts``, ``retry`` with its budget, ``critical`` and ``recovery``. Route ``defaults`` do not
-apply: an inbound timeout says nothing about a database's.
+``hosts``, ``retry`` with its budget, ``critical``, ``recovery`` and ``dead_letter``. Route
+``defaults`` do not apply: an inbound timeout says nothing about a database's.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from seawall.config.sections.policy import parse_policy
 __all__ = ["RETRY_ON", "parse_dependencies"]
 
 POLICY_KEYS = ("timeout", "max_concurrency", "max_queue", "max_wait", "breaker", "fallback")
-KEYS = (*POLICY_KEYS, "hosts", "retry", "critical", "recovery")
+KEYS = (*POLICY_KEYS, "hosts", "retry", "critical", "recovery", "dead_letter")
 RETRY_KEYS = ("attempts", "backoff", "max_backoff", "jitter", "on", "budget")
 BUDGET_KEYS = ("ratio", "min_per_second")
 RECOVERY_KEYS = ("action", "cooldown", "max_attempts", "dry_run")
@@ -72,6 +72,7 @@ def parse_dependency(path: str, name: str, data: object) -> DependencySettings:
         retry=_retry(s),
         critical=s.flag("critical", False),
         recovery=_recovery(s),
+        dead_letter=s.flag("dead_letter", False),
     )
 
 

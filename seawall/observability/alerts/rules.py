@@ -21,9 +21,11 @@ from seawall.observability.events import Event
 
 __all__ = [
     "BreakerOpenRule",
+    "DeadLetterDepthRule",
     "ErrorSpikeRule",
     "EventRule",
     "NewErrorRule",
+    "RetryBudgetRule",
     "Rule",
     "RuleContext",
     "event_class",
@@ -200,14 +202,17 @@ class BreakerOpenRule:
     """A breaker (route or dependency) that opens fires; the same breaker closing resolves."""
 
     name = "breaker_open"
-    events: tuple[str, ...] = ("BreakerStateChanged", "DependencyBreakerStateChanged")
+    events: tuple[str, ...] = ("BreakerStateChanged", "DependencyBreakerChanged")
     resolvable = True
 
     def evaluate(self, event: Any, ctx: RuleContext) -> Iterable[Alert]:
         breaker = _name_of(event)
         key = f"breaker:{breaker}"
         state = getattr(event, "new_state", None)
-        severity: Severity = "critical" if ctx.critical(breaker) else "warning"
+        critical = getattr(event, "critical", None)  # a dependency's event says it
+        if critical is None:
+            critical = ctx.critical(breaker)
+        severity: Severity = "critical" if critical else "warning"
         if state == "closed":
             return (Alert(self.name, key, severity, f"breaker {breaker} closed", "resolved"),)
         if state != "open" or ctx.quiet(key, severity):
@@ -271,6 +276,85 @@ class EventRule:
         return (Alert(self.name, key, self.severity, summary, labels=labels, started_at=ctx.now()),)
 
 
+class RetryBudgetRule:
+    """A dependency's retry budget ran out (a ``DependencyRetry`` with outcome
+    ``budget_exhausted``): one notification per incident, the incident lasting while refusals
+    keep coming less than ``cooldown`` seconds apart, however long that is."""
+
+    name = "retry_budget_exhausted"
+    events: tuple[str, ...] = ("DependencyRetry",)
+    resolvable = False
+
+    def __init__(self, cooldown: float) -> None:
+        self.cooldown = cooldown
+        self._last: dict[str, float] = {}  # dependency -> monotonic time of its last refusal
+
+    def evaluate(self, event: Any, ctx: RuleContext) -> Iterable[Alert]:
+        if getattr(event, "outcome", None) != "budget_exhausted":
+            return ()
+        dependency = _name_of(event)
+        now = ctx.monotonic()
+        last = self._last.get(dependency)
+        if len(self._last) >= _MAX_TRACKED and last is None:
+            self._last.clear()
+        self._last[dependency] = now
+        if last is not None and now - last < self.cooldown:
+            return ()  # the same incident
+        key = f"{self.name}:{dependency}"
+        if ctx.quiet(key, "warning"):
+            return ()
+        labels = {
+            "dependency": dependency,
+            "classification": str(getattr(event, "classification", "-")),
+        }
+        return (
+            Alert(
+                self.name,
+                key,
+                "warning",
+                f"retry budget exhausted: {dependency}",
+                labels=labels,
+                started_at=ctx.now(),
+            ),
+        )
+
+
+class DeadLetterDepthRule:
+    """A dead-letter queue holds more than ``max`` entries (a ``DeadLetterStored`` event's
+    estimated depth); the engine's cooldown keeps it to one notification per incident."""
+
+    name = "dead_letter_depth"
+    events: tuple[str, ...] = ("DeadLetterStored",)
+    resolvable = False
+
+    def __init__(self, max: int) -> None:
+        self.max = max
+
+    def evaluate(self, event: Any, ctx: RuleContext) -> Iterable[Alert]:
+        depth = getattr(event, "depth", 0)
+        if depth <= self.max:
+            return ()
+        queue = str(getattr(event, "queue", "-"))
+        key = f"{self.name}:{queue}"
+        if ctx.quiet(key, "warning"):
+            return ()
+        return (
+            Alert(
+                self.name,
+                key,
+                "warning",
+                f"dead-letter queue {queue} holds {depth} entries (more than {self.max})",
+                labels={"queue": queue},
+                details={"depth": depth, "max": self.max},
+                started_at=ctx.now(),
+            ),
+        )
+
+
+_MAX_TRACKED = 4096
+"""Dependencies a rule keeps state for (names come from settings; this bounds a mistake)."""
+
+
 def rules_from_settings(rules: AlertRules) -> list[Rule]:
     """The rules the ``alerts.rules`` settings turn on, in a fixed order."""
     chosen: list[Rule] = []
@@ -283,9 +367,11 @@ def rules_from_settings(rules: AlertRules) -> list[Rule]:
     if rules.recovery_exhausted:
         chosen.append(EventRule("recovery_exhausted", ("RecoveryExhausted",), "critical"))
     if rules.retry_budget_exhausted:
-        chosen.append(EventRule("retry_budget_exhausted", ("RetryBudgetExhausted",), "warning"))
+        chosen.append(RetryBudgetRule(rules.retry_budget_cooldown))
     if rules.readiness_failed:
         chosen.append(
             EventRule("readiness_failed", ("ReadinessFailed",), "critical", ("ReadinessRecovered",))
         )
+    if rules.dead_letter_depth is not None:
+        chosen.append(DeadLetterDepthRule(rules.dead_letter_depth))
     return chosen
