@@ -13,8 +13,7 @@ position, so the reader is linear in the text.
 from __future__ import annotations
 
 import re
-import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 from seawall.observability.redaction.keys import KeyMatcher
 from seawall.observability.redaction.shapes import credential_like
@@ -25,8 +24,9 @@ Span = tuple[int, int, str]
 
 _ASSIGN = r"(?:\\?[\"'])?\]?[ \t]{0,4}(?:=>|:=|\?=|\+=|->|::|[:=])"
 _ASSIGN_CHAR = re.compile(r"[:=]")
-_KEY_CHARS = frozenset(string.ascii_letters + string.digits + "_.-[]")
-_KEY_FIRST = frozenset(string.ascii_letters + "_")
+# What precedes an assignment, read backwards: up to four blanks, a closing bracket, a quote
+# (escaped or not), then a key: up to 64 key characters, the first of them a letter or "_".
+_KEY_BEFORE = re.compile(r"[ \t]{0,4}\]?(?:[\"']\\?)?((?:[A-Za-z0-9_.\-\[\]]{0,63}[A-Za-z_])?)")
 _FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9_.\-]{0,63}+)(?=[ \t]{1,4}[^\s=:|&<>\-])")
 _SEPARATOR = re.compile(_ASSIGN + r"[ \t]{0,4}|[ \t]{1,4}")
 _VALUE = re.compile(
@@ -59,31 +59,25 @@ _COOKIE_LABELS = frozenset({"cookie", "cookies", "set_cookie", "setcookie"})
 _TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9+/=_\-.~]{12,4096}")
 
 
-def _assigned_keys(text: str) -> Iterator[tuple[int, int]]:
+def _assigned_keys(text: str) -> list[tuple[int, int]]:
     """The span of each key followed by an assignment (``=``, ``:``, ``=>``, ``:=``, ``?=``,
-    ``+=``, a closing quote or bracket between): found from each ``:``/``=`` back, so text
-    without them costs one scan in C, and each key a walk over at most 64 characters."""
+    ``+=``, a closing quote or bracket between): read back from each ``:``/``=`` by one regex
+    match on the reversed text, never back past the previous key's assignment, so text
+    without them costs one scan in C, and each key one bounded match."""
+    size = len(text)
+    reverse = text[::-1]
+    key_before = _KEY_BEFORE.match
+    keys: list[tuple[int, int]] = []
     last = 0
     for match in _ASSIGN_CHAR.finditer(text):
-        end = match.start()
-        if end and text[end - 1] in ":?+" and text[end] == "=":
-            end -= 1
-        floor = max(last, end - 4)
-        while end > floor and text[end - 1] in " \t":
-            end -= 1
-        if end and text[end - 1] == "]":
-            end -= 1
-        if end and text[end - 1] in "\"'":
-            end -= 2 if end > 1 and text[end - 2] == "\\" else 1
-        start = end
-        floor = max(last, end - 64)
-        while start > floor and text[start - 1] in _KEY_CHARS:
-            start -= 1
-        while start < end and text[start] not in _KEY_FIRST:
-            start += 1
-        if start < end:
-            last = match.start()
-            yield start, end
+        at = match.start()
+        end = at - 1 if at and text[at] == "=" and text[at - 1] in ":?+" else at
+        key = key_before(reverse, size - end, size - last)  # every part is optional: a match
+        start_back, end_back = key.span(1) if key else (0, 0)
+        if end_back > start_back:
+            last = at
+            keys.append((size - end_back, size - start_back))
+    return keys
 
 
 def gated_value(value: str) -> bool:
@@ -103,7 +97,7 @@ class PairReader:
         spans: list[Span] = []
         covered = 0  # the end of the last value read: keys inside it are part of it
         label, gated = self._keys.label, self._keys.gated
-        keys: Iterator[tuple[int, int]] | list[tuple[int, int]] = _assigned_keys(text)
+        keys = _assigned_keys(text)
         if "--" in text:
             keys = sorted([*keys, *(m.span(1) for m in _FLAG.finditer(text))])
         for key_start, key_end in keys:
