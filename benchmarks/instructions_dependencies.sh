@@ -2,6 +2,7 @@
 # Instructions per dependency call (valgrind's callgrind; Debian package valgrind), load-independent.
 # The difference of two runs (N=2000 and N=10000) divided by 8000 leaves start-up out.
 # Usage: PYTHONPATH=.build/compiled benchmarks/instructions_dependencies.sh [ROW...]   (compiled build)
+# Rows: see callgrind_dependencies.py; http_* rows are counted over http_bare, the others over bare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -11,8 +12,10 @@ count() {
         | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 declare -A per
-ROWS=${*:-bare decorator rejection tenacity stamina}
+ROWS=${*:-bare decorator rejection tenacity stamina http_bare http_seawall http_retries}
 for row in $ROWS; do
     per[$row]=$(( ($(count "$row" 10000) - $(count "$row" 2000)) / 8000 ))
-    echo "$row: ${per[$row]} instructions per call, $(( per[$row] - per[bare] )) over bare"
+    base=bare; [[ $row == http_* ]] && base=http_bare   # a request's base is the bare transport
+    [[ -n ${per[$base]:-} ]] && over="$(( per[$row] - per[$base] )) over $base" || over="(run $base first)"
+    echo "$row: ${per[$row]} instructions per call, $over"
 done

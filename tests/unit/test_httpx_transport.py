@@ -211,6 +211,21 @@ def test_without_any_settings_the_transport_passes_through() -> None:
         assert client.get("https://api.payments.example/").status_code == 200
 
 
+def test_the_transport_follows_a_newer_process_wide_registry() -> None:
+    """Hosts are looked up once per host string, and again when the active settings change."""
+    backend = Backend(503, 503)
+    client, _ = client_for(backend)
+    token = CORRELATION_ID.set("req-7")
+    try:
+        assert client.get("https://api.payments.example/").status_code == 200  # retried twice
+        seawall.Dependencies({"dependencies": {"other": {"hosts": ["other.example"]}}})
+        backend.statuses = [503, 503]
+        assert client.get("https://api.payments.example/").status_code == 503  # no policy now
+    finally:
+        CORRELATION_ID.reset(token)
+    assert [r.headers.get("x-request-id") for r in backend.requests] == ["req-7"] * 3 + [None]
+
+
 # -- async ------------------------------------------------------------------------------------
 
 

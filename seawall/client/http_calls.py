@@ -1,0 +1,302 @@
+"""The httpx transports' per-request work, apart from httpx so mypyc can compile it.
+
+``seawall.integrations.httpx`` subclasses httpx's transport classes, which mypyc cannot
+compile; its ``handle_request`` only hands the request to :class:`HttpCalls`, which does the
+rest (see that module's docstring for what): the host's dependency and correlation rule
+(cached per host string), the attempts under the policy, retries only on a failure of a
+retryable request, and the request's timeouts shrunk only when a deadline is set. Requests
+and responses are httpx's, used by duck typing, so this module never imports httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from seawall.client import dependencies as _dependencies
+from seawall.client.classify import parse_retry_after
+from seawall.client.dependencies import Dependencies
+from seawall.client.dependency import Dependency
+from seawall.context.correlation import get_correlation_id
+from seawall.context.deadline import remaining
+from seawall.context.replaying import replaying_key
+from seawall.errors.exceptions import RequestTimeoutError, SeawallRejection
+from seawall.observability.events import DependencyRequest
+from seawall.resilience.timeouts import Timeout
+
+__all__ = ["IDEMPOTENT_METHODS", "HttpCalls"]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_RETRY_AFTER_STATUSES = (429, 503)
+_NO_TIMEOUTS: dict[str, float | None] = {"connect": None, "read": None, "write": None, "pool": None}
+_CACHE_LIMIT = 1024
+
+# A response or transport error kept for a refused retry, or None before any attempt.
+Last = Any
+
+
+class _Route:
+    """What a host gets: its dependency (``None``: pass through) and the correlation header."""
+
+    __slots__ = ("dependency", "propagate")
+
+    def __init__(self, dependency: Dependency | None, propagate: bool) -> None:
+        self.dependency = dependency
+        self.propagate = propagate
+
+
+class HttpCalls:
+    """One transport's requests through seawall; ``inner`` is the wrapped httpx transport.
+
+    ``timeout_error(message, request)`` makes the ``httpx.TimeoutException`` an async attempt
+    cut at its time raises.
+    """
+
+    __slots__ = (
+        "_clock", "_dependencies", "_inner", "_registry", "_routes", "_sleep", "_timeout_error",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        inner: Any,
+        dependencies: Dependencies | None,
+        clock: Callable[[], float],
+        sleep: Callable[[float], object],
+        timeout_error: Callable[[str, Any], BaseException],
+    ) -> None:
+        self._inner = inner
+        self._dependencies = dependencies
+        self._clock = clock
+        self._sleep = sleep
+        self._timeout_error = timeout_error
+        self._registry: Dependencies | None = None  # the registry _routes were read from
+        self._routes: dict[str, _Route] = {}
+
+    # -- per request ---------------------------------------------------------------------------
+
+    def _prepare(self, registry: Dependencies, request: Any) -> Dependency | None:
+        """Add the correlation header where allowed; the dependency the host belongs to."""
+        if registry is not self._registry:
+            self._routes = {}
+            self._registry = registry
+        host: str = request.url.host
+        routes = self._routes
+        route = routes.get(host)
+        if route is None:
+            route = _Route(registry.hosts.get(host), bool(registry.propagate_to.get(host)))
+            if len(routes) < _CACHE_LIMIT:
+                routes[host] = route
+        if route.propagate:
+            correlation_id = get_correlation_id()
+            if correlation_id is not None:
+                header = registry.correlation_header
+                headers = request.headers
+                if header not in headers:
+                    headers[header] = correlation_id
+        return route.dependency
+
+    def _report(
+        self,
+        dep: Dependency,
+        request: Any,
+        started: float,
+        status: int | None,
+        error: BaseException | None,
+    ) -> None:
+        """Publish one attempt (for ``http_client_request_duration_seconds``)."""
+        dep.events.publish(
+            DependencyRequest(
+                dep.name, request.method, status, self._clock() - started,
+                None if error is None else type(error).__name__,
+            )
+        )  # fmt: skip
+
+    # -- sync ----------------------------------------------------------------------------------
+
+    def send(self, request: Any) -> Any:
+        """``Transport.handle_request``: the response, or the last transport error raised."""
+        _replay_key(request)
+        registry = self._dependencies or _dependencies.ACTIVE
+        dep = None if registry is None else self._prepare(registry, request)
+        if dep is None:
+            _shrink(request, remaining())
+            return self._inner.handle_request(request)
+        started = dep.started()
+        dep.count_call()
+        attempt = 0
+        last: Last = None
+        while True:
+            attempt += 1
+            try:
+                admission = dep.enter()
+            except SeawallRejection as rejection:
+                return _refused(dep, rejection, last, attempt, started)
+            _shrink(request, remaining())
+            timer = self._clock() if dep.wants_requests() else None
+            try:
+                response = self._inner.handle_request(request)
+            except Exception as exc:
+                admission.finish(None, exc)
+                if timer is not None:
+                    self._report(dep, request, timer, None, exc)
+                delay = _error_delay(dep, request, exc, attempt)
+                if delay is None:
+                    dep.ended(dep.failed_outcome(exc), attempt, started, _name(exc))
+                    raise
+                last = exc
+                self._sleep(delay)
+                continue
+            except BaseException as exc:
+                admission.finish(None, exc)
+                raise
+            status: int = response.status_code
+            admission.finish(status, None)
+            if timer is not None:
+                self._report(dep, request, timer, status, None)
+            if status != 429 and status not in dep.classifier.failure_statuses:
+                if started is not None:
+                    dep.ended("success", attempt, started, None)
+                return response
+            delay = _response_delay(dep, request, response, status, attempt, started)
+            if delay is None:
+                return response
+            response.read()  # kept whole: it is the answer if the retry is refused
+            last = response
+            self._sleep(delay)
+
+    # -- async ---------------------------------------------------------------------------------
+
+    async def asend(self, request: Any) -> Any:
+        """``AsyncTransport.handle_async_request``; each attempt is cancelled at its time."""
+        _replay_key(request)
+        registry = self._dependencies or _dependencies.ACTIVE
+        dep = None if registry is None else self._prepare(registry, request)
+        if dep is None:
+            _shrink(request, remaining())
+            return await self._inner.handle_async_request(request)
+        started = dep.started()
+        dep.count_call()
+        attempt = 0
+        last: Last = None
+        while True:
+            attempt += 1
+            try:
+                admission = await dep.aenter()
+            except SeawallRejection as rejection:
+                return _refused(dep, rejection, last, attempt, started)
+            seconds = dep.seconds()
+            _shrink(request, seconds)
+            timer = self._clock() if dep.wants_requests() else None
+            try:
+                response = await self._attempt(request, seconds, dep.name)
+            except Exception as exc:
+                admission.finish(None, exc)
+                if timer is not None:
+                    self._report(dep, request, timer, None, exc)
+                delay = _error_delay(dep, request, exc, attempt)
+                if delay is None:
+                    dep.ended(dep.failed_outcome(exc), attempt, started, _name(exc))
+                    raise
+                last = exc
+                await asyncio.sleep(delay)
+                continue
+            except BaseException as exc:
+                admission.finish(None, exc)
+                raise
+            status: int = response.status_code
+            admission.finish(status, None)
+            if timer is not None:
+                self._report(dep, request, timer, status, None)
+            if status != 429 and status not in dep.classifier.failure_statuses:
+                if started is not None:
+                    dep.ended("success", attempt, started, None)
+                return response
+            delay = _response_delay(dep, request, response, status, attempt, started)
+            if delay is None:
+                return response
+            await response.aread()  # kept whole: it is the answer if the retry is refused
+            last = response
+            await asyncio.sleep(delay)
+
+    async def _attempt(self, request: Any, seconds: float | None, name: str) -> Any:
+        """One attempt, cancelled after ``seconds``: an ``httpx.TimeoutException`` then."""
+        if seconds is None:
+            return await self._inner.handle_async_request(request)
+        try:
+            async with Timeout(seconds, name):
+                return await self._inner.handle_async_request(request)
+        except RequestTimeoutError as exc:
+            message = f"seawall: no answer within the attempt's {seconds:.3f} s"
+            raise self._timeout_error(message, request) from exc
+
+
+def _retryable(request: Any) -> bool:
+    """Idempotent methods and requests carrying an ``Idempotency-Key`` may be sent again."""
+    return request.method in IDEMPOTENT_METHODS or "idempotency-key" in request.headers
+
+
+def _error_delay(dep: Dependency, request: Any, exc: BaseException, attempt: int) -> float | None:
+    """The wait before retrying after a transport error, or ``None``: no retry."""
+    if not _retryable(request):
+        return None
+    return dep.next_delay(dep.classifier.classify(exc), attempt)
+
+
+def _response_delay(
+    dep: Dependency, request: Any, response: Any, status: int, attempt: int, started: float | None
+) -> float | None:
+    """A failed or rate-limited answer: the wait before a retry, or ``None`` (the call ended
+    with ``response``, published here)."""
+    classification = dep.classifier.status(status)
+    assert classification is not None  # only 429 and failure statuses come here
+    delay = None
+    if _retryable(request):
+        retry_after = None
+        if status in _RETRY_AFTER_STATUSES:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+        delay = dep.next_delay(classification, attempt, retry_after)
+    if delay is None:
+        dep.ended("failure", attempt, started, None)
+    return delay
+
+
+def _shrink(request: Any, seconds: float | None) -> None:
+    """Cap each of the request's timeouts (connect, read, write, pool) at ``seconds``."""
+    if seconds is None:
+        return
+    extensions = request.extensions
+    current: dict[str, float | None] = extensions.get("timeout") or _NO_TIMEOUTS
+    extensions["timeout"] = {
+        key: seconds if value is None or value > seconds else value
+        for key, value in current.items()
+    }
+
+
+def _name(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+def _refused(
+    dep: Dependency, rejection: SeawallRejection, last: Last, attempt: int, started: float | None
+) -> Any:
+    """Admission refused: a first attempt raises the rejection; a retry gives up with the last
+    answer or error."""
+    if last is None:
+        dep.ended("rejected", 0, started, type(rejection).__name__)
+        raise rejection
+    dep.retry_event("rejected", attempt - 1, 0.0, "transient")
+    if isinstance(last, BaseException):
+        dep.ended(dep.failed_outcome(last), attempt - 1, started, type(last).__name__)
+        raise last
+    dep.ended("failure", attempt - 1, started, None)
+    return last
+
+
+def _replay_key(request: Any) -> None:
+    """During a dead-letter replay, the entry's ``Idempotency-Key`` unless the request has one."""
+    key = replaying_key()
+    if key is not None:
+        headers = request.headers
+        if "idempotency-key" not in headers:
+            headers["Idempotency-Key"] = key
