@@ -14,7 +14,7 @@ import math
 import random as _random
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Final, Literal, ParamSpec, TypeVar, overload
 
 from seawall.clock import Clock, monotonic
 from seawall.config.schema import BreakerSettings
@@ -32,14 +32,21 @@ Classifier = Callable[[BaseException], str]  # an Outcome; anything else counts 
 
 _log = logging.getLogger("seawall.breaker")
 
-SUCCESS, FAILURE, IGNORE = 0, 1, 2
+# Final: compiled code reads these as C constants, not by name from the module (per call).
+SUCCESS: Final = 0
+FAILURE: Final = 1
+IGNORE: Final = 2
 """How an outcome counts, as the small ints the hot path compares."""
 _VERDICTS: dict[str, int] = {"success": SUCCESS, "failure": FAILURE, "ignore": IGNORE}
 _INF = math.inf
 
 # Module constants: a global lookup is cheaper than an enum attribute on the hot path.
-_CLOSED, _OPEN, _HALF_OPEN = State.CLOSED, State.OPEN, State.HALF_OPEN
-_FORCED_OPEN, _DISABLED, _METRICS_ONLY = State.FORCED_OPEN, State.DISABLED, State.METRICS_ONLY
+_CLOSED: Final = State.CLOSED
+_OPEN: Final = State.OPEN
+_HALF_OPEN: Final = State.HALF_OPEN
+_FORCED_OPEN: Final = State.FORCED_OPEN
+_DISABLED: Final = State.DISABLED
+_METRICS_ONLY: Final = State.METRICS_ONLY
 _MODE_STATES = {"enforce": _CLOSED, "metrics_only": _METRICS_ONLY, "disabled": _DISABLED}
 
 
