@@ -61,6 +61,8 @@ _CANCEL_MESSAGE = "seawall: route timeout"
 _get_running_loop: Final = asyncio.get_running_loop
 _current_task: Final = asyncio.current_task
 _monotonic: Final = monotonic
+_heappush: Final = heapq.heappush  # once per new bucket, and once per bucket drained
+_heappop: Final = heapq.heappop
 
 
 class Timeout(Deadline):
@@ -187,7 +189,7 @@ class TimeoutScheduler:
         bucket = self._buckets.get(tick)
         if bucket is None:
             bucket = self._buckets[tick] = set()
-            heapq.heappush(self._ticks, tick)
+            _heappush(self._ticks, tick)
             if tick < self._armed:  # every other bucket is at or after the armed tick
                 self._arm(loop, tick)
         bucket.add(entry)
@@ -213,14 +215,14 @@ class TimeoutScheduler:
         self._armed = math.inf
         ticks, buckets = self._ticks, self._buckets
         while ticks and ticks[0] <= due:
-            bucket = buckets.pop(heapq.heappop(ticks))
+            bucket = buckets.pop(_heappop(ticks))
             for entry in bucket:
                 entry._expire()
         while ticks:  # skip buckets whose requests all finished; arm for the first live one
             if buckets[ticks[0]]:
                 self._arm(loop, ticks[0])
                 return
-            del buckets[heapq.heappop(ticks)]
+            del buckets[_heappop(ticks)]
 
 
 _schedulers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TimeoutScheduler] = (
