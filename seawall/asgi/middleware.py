@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from time import perf_counter
-from typing import Any
+from typing import Any, Final
 
 from seawall.asgi.endpoints import answer_endpoint
 from seawall.asgi.exchange import Exchange
@@ -31,6 +31,11 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Bound once: compiled code calls these directly, where ``CORRELATION_ID.set(...)`` looks the
+# name up in the module and the method up on the object for every request.
+_set_id: Final = CORRELATION_ID.set
+_reset_id: Final = CORRELATION_ID.reset
 
 
 class ASGIMiddleware:
@@ -68,7 +73,7 @@ class ASGIMiddleware:
                 await self.app(scope, receive, send)
             return
         correlation_id, invalid = self._correlation.resolve(scope["headers"])
-        token = CORRELATION_ID.set(correlation_id)
+        token = _set_id(correlation_id)
         exchange = Exchange(send, self._name, correlation_id.encode("ascii"), self._display)
         scope[EXCHANGE] = exchange
         route = guard = None
@@ -113,7 +118,7 @@ class ASGIMiddleware:
             # The exchange holds the server's ``send``, which often holds the scope: leaving it
             # in the scope would make a reference cycle per request for the collector to find.
             scope.pop(EXCHANGE, None)
-            CORRELATION_ID.reset(token)
+            _reset_id(token)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         correlation_id, invalid = self._correlation.resolve(scope["headers"])

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar, Token
 
 from seawall.config.schema import CorrelationSettings
@@ -88,19 +87,17 @@ _V4_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))  # byte 8: RFC 4122 v
 _BATCH = 256
 
 
-class _Batch(threading.local):
-    """This thread's unused random ids (none before this thread's first id)."""
+_unused: list[str] = []
+"""Random ids made and not yet handed out, shared by the process's threads.
 
-    ids: Iterator[str] | None = None
-
-
-_batch = _Batch()
+``list.pop`` is atomic, so no lock and no thread-local lookup (a thread-local attribute cost
+more than making the id): each id is handed out once whichever thread takes it.
+"""
 
 
 def _forget_batch() -> None:
     # A forked worker must never hand out the ids its parent's batch still holds.
-    global _batch
-    _batch = _Batch()
+    _unused.clear()
 
 
 os.register_at_fork(after_in_child=_forget_batch)
@@ -109,17 +106,21 @@ os.register_at_fork(after_in_child=_forget_batch)
 def uuid4_hex() -> str:
     """A random (version 4) UUID as 32 hex digits.
 
-    Made 256 at a time per thread: one ``urandom`` call and a few C calls per batch.
+    Made 256 at a time: one ``urandom`` call and a few C calls per batch.
     """
-    batch = _batch.ids
-    value = None if batch is None else next(batch, None)
-    if value is None:
-        raw = bytearray(os.urandom(16 * _BATCH))
-        raw[6::16] = raw[6::16].translate(_V4_VERSION)
-        raw[8::16] = raw[8::16].translate(_V4_VARIANT)
-        text = raw.hex()
-        batch = _batch.ids = iter([text[i : i + 32] for i in range(0, 32 * _BATCH, 32)])
-        value = next(batch)
+    unused = _unused
+    if unused:
+        try:
+            return unused.pop()
+        except IndexError:  # another thread took the last one since the check
+            pass
+    raw = bytearray(os.urandom(16 * _BATCH))
+    raw[6::16] = raw[6::16].translate(_V4_VERSION)
+    raw[8::16] = raw[8::16].translate(_V4_VARIANT)
+    text = raw.hex()
+    fresh = [text[i : i + 32] for i in range(0, 32 * _BATCH, 32)]
+    value = fresh.pop()
+    unused.extend(fresh)
     return value
 
 

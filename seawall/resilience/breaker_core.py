@@ -14,7 +14,7 @@ import math
 import random as _random
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Final, Literal, ParamSpec, TypeVar, overload
 
 from seawall.clock import Clock, monotonic
 from seawall.config.schema import BreakerSettings
@@ -32,14 +32,21 @@ Classifier = Callable[[BaseException], str]  # an Outcome; anything else counts 
 
 _log = logging.getLogger("seawall.breaker")
 
-SUCCESS, FAILURE, IGNORE = 0, 1, 2
+# Final: compiled code reads these as C constants, not by name from the module (per call).
+SUCCESS: Final = 0
+FAILURE: Final = 1
+IGNORE: Final = 2
 """How an outcome counts, as the small ints the hot path compares."""
 _VERDICTS: dict[str, int] = {"success": SUCCESS, "failure": FAILURE, "ignore": IGNORE}
 _INF = math.inf
 
 # Module constants: a global lookup is cheaper than an enum attribute on the hot path.
-_CLOSED, _OPEN, _HALF_OPEN = State.CLOSED, State.OPEN, State.HALF_OPEN
-_FORCED_OPEN, _DISABLED, _METRICS_ONLY = State.FORCED_OPEN, State.DISABLED, State.METRICS_ONLY
+_CLOSED: Final = State.CLOSED
+_OPEN: Final = State.OPEN
+_HALF_OPEN: Final = State.HALF_OPEN
+_FORCED_OPEN: Final = State.FORCED_OPEN
+_DISABLED: Final = State.DISABLED
+_METRICS_ONLY: Final = State.METRICS_ONLY
 _MODE_STATES = {"enforce": _CLOSED, "metrics_only": _METRICS_ONLY, "disabled": _DISABLED}
 
 
@@ -103,9 +110,9 @@ class BreakerCore:
     __slots__ = (
         "__weakref__", "_base_state", "_classify", "_clock", "_consecutive", "_consecutive_limit",
         "_epoch", "_failure_rate", "_failure_statuses", "_fast", "_listeners", "_lock",
-        "_minimum_calls", "_open_until", "_probe_slow", "_probe_successes", "_probe_timeout",
-        "_probes", "_random", "_reject_until", "_reopens", "_slow_after", "_slow_rate", "_state",
-        "_window", "name", "settings",
+        "_lock_acquire", "_lock_release", "_minimum_calls", "_open_until", "_probe_slow",
+        "_probe_successes", "_probe_timeout", "_probes", "_random", "_reject_until", "_reopens",
+        "_slow_after", "_slow_rate", "_state", "_window", "name", "settings",
     )  # fmt: skip
 
     def __init__(
@@ -126,6 +133,9 @@ class BreakerCore:
         self._classify = classify
         self._probe_timeout = probe_timeout if probe_timeout is not None else s.open_for
         self._lock = threading.Lock()
+        # Bound once for every call's outcome: no method lookup by name per call when compiled.
+        self._lock_acquire: Callable[[], bool] = self._lock.acquire
+        self._lock_release: Callable[[], None] = self._lock.release
         self._listeners: tuple[Listener, ...] = ()
         self._window = (
             TimeWindow(s.window, self._clock) if s.window_type == "time" else CountWindow(s.window)
@@ -224,8 +234,7 @@ class BreakerCore:
 
     def _settle(self, permit: Permit, outcome: int, duration: float | None) -> None:
         # The hot path of every call: explicit acquire/release is ~40 ns cheaper than ``with``.
-        lock = self._lock
-        lock.acquire()
+        self._lock_acquire()
         try:
             if permit._epoch != self._epoch:
                 return  # admitted before the last transition: changes nothing
@@ -244,7 +253,7 @@ class BreakerCore:
                     return
                 event = self._enter(_OPEN, self._clock(), reason)
         finally:
-            lock.release()
+            self._lock_release()
         if event is not None:
             notify(self.name, self._listeners, event)
 

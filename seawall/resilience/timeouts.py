@@ -36,6 +36,7 @@ import math
 import threading
 import weakref
 from types import TracebackType
+from typing import Final
 
 from seawall.clock import monotonic
 from seawall.context.deadline import Deadline, DeadlineToken, pop_deadline, push_deadline
@@ -54,6 +55,14 @@ DEFAULT_RESOLUTION = 0.02
 """Bucket width in seconds: how late past its timeout a handler may be cancelled."""
 
 _CANCEL_MESSAGE = "seawall: route timeout"
+
+# Final: compiled code keeps these in C statics instead of looking them up by name in the
+# module on every request (about 150 instructions a lookup).
+_get_running_loop: Final = asyncio.get_running_loop
+_current_task: Final = asyncio.current_task
+_monotonic: Final = monotonic
+_heappush: Final = heapq.heappush  # once per new bucket, and once per bucket drained
+_heappop: Final = heapq.heappop
 
 
 class Timeout(Deadline):
@@ -95,23 +104,26 @@ class Timeout(Deadline):
 
     def start(self) -> None:
         """Register with the loop's scheduler (the sync half of ``async with``)."""
+        # Per request: one clock read (the bucket is computed from the deadline itself, not
+        # from loop.time()) and the scheduler of the last loop checked inline.
         seconds = self._seconds
         if seconds is None:
             return
+        loop = _get_running_loop()
         scheduler = self._scheduler
         if scheduler is None:
-            scheduler, loop = running_scheduler()
-        else:
-            loop = asyncio.get_running_loop()
-            if scheduler._loop() is not loop:
-                raise RuntimeError("this TimeoutScheduler belongs to another event loop")
-        task = asyncio.current_task(loop)
+            scheduler = _last
+            if scheduler is None or scheduler._loop() is not loop:
+                scheduler = get_scheduler(loop)
+        elif scheduler._loop() is not loop:
+            raise RuntimeError("this TimeoutScheduler belongs to another event loop")
+        task = _current_task(loop)
         if task is None:
             raise RuntimeError("a seawall timeout must be used inside an asyncio task")
         self._task = task
         self._cancelling = task.cancelling()
-        self.at = monotonic() + seconds
-        scheduler._add(self, seconds, loop)
+        at = self.at = _monotonic() + seconds
+        scheduler._add(self, at, loop)
         self._token = push_deadline(seconds, None, self)
 
     def stop(self, exc: BaseException | None) -> None:
@@ -171,13 +183,13 @@ class TimeoutScheduler:
         """Timeouts registered and not yet finished or expired."""
         return sum(len(bucket) for bucket in self._buckets.values())
 
-    def _add(self, entry: Timeout, seconds: float, loop: asyncio.AbstractEventLoop) -> None:
-        # Bucket k is drained at k * resolution, never before the timeout is due.
-        tick = int((loop.time() + seconds) * self._per_second) + 1
+    def _add(self, entry: Timeout, at: float, loop: asyncio.AbstractEventLoop) -> None:
+        # Bucket k is drained at k * resolution on the monotonic clock, never before ``at``.
+        tick = int(at * self._per_second) + 1
         bucket = self._buckets.get(tick)
         if bucket is None:
             bucket = self._buckets[tick] = set()
-            heapq.heappush(self._ticks, tick)
+            _heappush(self._ticks, tick)
             if tick < self._armed:  # every other bucket is at or after the armed tick
                 self._arm(loop, tick)
         bucket.add(entry)
@@ -188,7 +200,10 @@ class TimeoutScheduler:
         if timer is not None:
             timer.cancel()
         self._armed = float(tick)
-        self._timer = weakref.ref(loop.call_at(tick * self.resolution, self._fire))
+        # Ticks are on the monotonic clock, the timer on the loop's: convert the delay (rare,
+        # once per bucket), so requests never read the loop's clock.
+        when = loop.time() + (tick * self.resolution - monotonic())
+        self._timer = weakref.ref(loop.call_at(when, self._fire))
 
     def _fire(self) -> None:
         self._timer = None
@@ -196,18 +211,18 @@ class TimeoutScheduler:
         if loop is None:  # pragma: no cover - the loop runs this callback
             return
         # The loop may run a timer up to its clock resolution early: drain the armed tick anyway.
-        due = max(self._armed, loop.time() * self._per_second)  # tick k is due once k <= due
+        due = max(self._armed, monotonic() * self._per_second)  # tick k is due once k <= due
         self._armed = math.inf
         ticks, buckets = self._ticks, self._buckets
         while ticks and ticks[0] <= due:
-            bucket = buckets.pop(heapq.heappop(ticks))
+            bucket = buckets.pop(_heappop(ticks))
             for entry in bucket:
                 entry._expire()
         while ticks:  # skip buckets whose requests all finished; arm for the first live one
             if buckets[ticks[0]]:
                 self._arm(loop, ticks[0])
                 return
-            del buckets[heapq.heappop(ticks)]
+            del buckets[_heappop(ticks)]
 
 
 _schedulers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TimeoutScheduler] = (

@@ -488,3 +488,61 @@ def test_set_header_bytes_replaces_merges_and_never_mutates(
     assert set_header_bytes(headers, b"x-request-id", b"n", "X-Request-ID") == expected
     if original is not None:
         assert headers == original
+
+
+class _Message(MutableMapping[str, Any]):
+    """An ASGI message that is a mapping but not a dict (the exchange's generic path)."""
+
+    def __init__(self, **items: Any) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._items[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._items[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@pytest.mark.parametrize("kind", [dict, _Message])
+@pytest.mark.parametrize(("status", "state"), [(200, "closed"), (503, "open")])
+def test_id_header_and_status_whatever_mapping_the_app_sends(
+    kind: Any, status: int, state: str
+) -> None:
+    """The response start is tagged with the id and its status recorded (the breaker judges
+    it: a 200 keeps it closed, 503s open it) whether the app sends dicts or other mappings."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send(kind(type="http.response.start", status=status, headers=[(b"a", b"b")]))
+        await send(kind(type="http.response.body", body=b"x"))
+
+    sent: list[Any] = []
+
+    async def server_send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    breaker = {"failure_rate": 0.5, "minimum_calls": 2}
+    wrapped = ASGIMiddleware(app, settings={"routes": {"GET /x": {"breaker": breaker}}})
+    for _ in range(2):
+        scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "query_string": b""}
+        asyncio.run(wrapped(scope, receive, server_send))
+    start = sent[0]
+    assert start["status"] == status
+    names = [name for name, _ in start["headers"]]
+    assert names == [b"a", b"x-request-id"]
+    assert re.fullmatch(rb"[0-9a-f]{32}", start["headers"][1][1])
+    guard = wrapped.pipeline.guards.for_path("GET", "/x")[1]
+    assert guard is not None
+    assert guard.engine.breaker is not None
+    assert str(guard.engine.breaker.state) == state

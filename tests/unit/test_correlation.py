@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import threading
 import uuid
@@ -95,6 +96,27 @@ def test_uuid4_ids_are_unique_across_threads() -> None:
         batches = list(pool.map(lambda _: [uuid4_hex() for _ in range(2000)], range(16)))
     flat = [value for batch in batches for value in batch]
     assert len(set(flat)) == len(flat)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_worker_never_hands_out_its_parents_unused_ids() -> None:
+    """Ids the parent made but has not handed out yet are forgotten in a forked child."""
+    uuid4_hex()  # the parent now holds a batch of unused ids
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report a few ids and leave at once
+        try:
+            os.write(write, "".join(uuid4_hex() for _ in range(8)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        child = pipe.read().decode()
+    os.waitpid(pid, 0)
+    child_ids = {child[i : i + 32] for i in range(0, len(child), 32)}
+    parent_ids = {uuid4_hex() for _ in range(255)}  # the rest of the parent's batch
+    assert len(child_ids) == 8
+    assert not child_ids & parent_ids
 
 
 def test_uuid7_ids_sort_by_time() -> None:
