@@ -26,6 +26,7 @@ from django.views.debug import (
 )
 
 from seawall.config.schema import SettingsError
+from seawall.errors.safe_text import safe_str
 from seawall.observability.redaction import Redactor
 
 __all__ = ["SeawallExceptionReporter", "SeawallExceptionReporterFilter", "technical_404"]
@@ -103,8 +104,10 @@ class SeawallExceptionReporter(ExceptionReporter):  # type: ignore[misc]
                 (key, shown(redactor, key, value)) for key, value in data["request_GET_items"]
             ]
         for name in ("request_insecure_uri", "exception_value", "exception_notes", "user_str"):
-            if isinstance(data.get(name), str):
-                data[name] = text(data[name])
+            value = data.get(name)
+            if value is not None:
+                # Django 6.1 hands the exception itself as ``exception_value``, older ones its str.
+                data[name] = text(value if isinstance(value, str) else safe_str(value))
         if data.get("request") is not None:
             data["request"] = _ShownRequest(data["request"], text)
         for frame in data.get("frames", ()):
