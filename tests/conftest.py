@@ -3,7 +3,8 @@
 ``make test`` runs the suite twice: on the pure-Python source, then with
 ``SEAWALL_EXPECT_COMPILED=1`` on the mypyc-compiled build. Either run stops before any test if
 the hot-path modules come from the other build (say, compiled modules left in the source tree).
-The servers that end-to-end tests start import the source in both runs.
+The end-to-end tests (marker ``e2e``) run in the pure pass only: the servers they start
+import the source whichever build the test process uses.
 """
 
 from __future__ import annotations

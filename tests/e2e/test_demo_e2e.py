@@ -15,14 +15,7 @@ from examples.demo import APPS
 from examples.servers import ROOT
 from tests.fake_secrets import API_KEY_BODY, EMAIL, EXAMPLE_PASSWORD
 
-pytestmark = [
-    pytest.mark.e2e,
-    # The demo's servers import the source in both passes: the pure pass has said it all.
-    pytest.mark.skipif(
-        os.environ.get("SEAWALL_EXPECT_COMPILED") == "1",
-        reason="the demo runs the source in every pass; the pure-Python pass runs it",
-    ),
-]
+pytestmark = pytest.mark.e2e
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 HEADINGS = (
     "== Correlation ids",
