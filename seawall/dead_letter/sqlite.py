@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import threading
+import weakref
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ class SQLiteStore:
             self.path, isolation_level=None, check_same_thread=False, timeout=10.0
         )
         self._lock = threading.Lock()
+        # A store dropped without close() (a process-wide queue at exit) still closes its file.
+        weakref.finalize(self, self._db.close)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)

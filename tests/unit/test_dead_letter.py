@@ -223,6 +223,7 @@ def test_sqlite_keeps_at_most_max_entries(tmp_path: Path) -> None:
     assert len(payloads) <= 22
     assert payloads[-1] == 99
     assert 0 not in payloads
+    dead.close()
 
 
 def test_the_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
