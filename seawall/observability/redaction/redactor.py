@@ -317,7 +317,7 @@ class Redactor:
                 if template % kept == message:
                     record.msg, record.args = template, kept
                     return
-            except Exception:
+            except Exception:  # the redacted args no longer fit the template: keep the text
                 pass
         record.msg, record.args = message, None
 
