@@ -13,7 +13,7 @@ of lowercase letters (``dapi``, or the case-folded ``bearer``) are substring tes
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cache
 
 from seawall.observability.redaction.pattern import Detector
@@ -53,61 +53,74 @@ class AnchorIndex:
         self._detectors = tuple(detectors)
         literal: dict[str, list[int]] = {}
         folded: dict[str, list[int]] = {}
-        self._always: list[int] = []
-        self._digits: list[int] = []
+        always: list[int] = []
+        digits: list[int] = []
         for index, detector in enumerate(detectors):
             if not detector.anchors:
-                self._always.append(index)
+                always.append(index)
             for anchor in detector.anchors:
                 if anchor == DIGITS:
-                    self._digits.append(index)
+                    digits.append(index)
                 elif detector.case_insensitive_anchors:
                     folded.setdefault(anchor.lower(), []).append(index)
                 else:
                     literal.setdefault(anchor, []).append(index)
         guarded = sorted((a for a in literal if _guard(a) >= 0), key=lambda a: (-len(a), a))
-        self._plain = tuple((a, tuple(literal[a])) for a in literal if _guard(a) < 0)
-        self._folded = tuple((a, tuple(v)) for a, v in folded.items())
-        self._guarded, self._found = _combined(guarded, literal)
-        self._unanchored = tuple(self._detectors[index] for index in self._always)
+        self._literal = {a: tuple(v) for a, v in literal.items()}
+        self._folded = {a: tuple(v) for a, v in folded.items()}
+        self._plain = tuple(a for a in literal if _guard(a) < 0)
+        self._always = tuple(always)
+        self._digits = tuple(digits)
+        self._guarded, self._found = _combined(guarded)
 
-    def detectors_for(self, text: str, lowered: str) -> Iterable[Detector]:
-        """The detectors with an anchor in ``text``, in no particular order (case-insensitive
-        anchors are looked for in ``lowered``, which is ``text.lower()``)."""
-        wanted: list[int] = []
+    def selected(self, text: str, lowered: str) -> list[tuple[Detector, tuple[str, ...]]]:
+        """Each detector with an anchor in ``text``, once, with the anchors that occur there
+        (an anchored detector looks only for those); detectors without anchors always.
+        Case-insensitive anchors are looked for in ``lowered``, which is ``text.lower()``."""
+        present: set[str] = set()
         if self._found:
             found = self._found
-            # Each anchor's detectors once, however often it occurs (a run of glued anchors
-            # costs one pass, not one substring test per occurrence).
+            # Each anchor once, however often it occurs (a run of glued anchors costs one
+            # pass, not one substring test per occurrence).
             for group in {match.lastindex or 0 for match in self._guarded.finditer(text)}:
-                indices, companions = found[group]
-                wanted += indices
-                for anchor, more in companions:
+                inside, companions = found[group]
+                present.update(inside)
+                for anchor in companions:
                     if anchor in text:
-                        wanted += more
-        for anchor, indices in self._plain:
+                        present.add(anchor)
+        for anchor in self._plain:
             if anchor in text:
-                wanted += indices
-        for anchor, indices in self._folded:
+                present.add(anchor)
+        wanted: dict[int, list[str]] = {}
+        literal = self._literal
+        for anchor in present:
+            for index in literal[anchor]:
+                wanted.setdefault(index, []).append(anchor)
+        for anchor, indices in self._folded.items():
             if anchor in lowered:
-                wanted += indices
+                for index in indices:
+                    wanted.setdefault(index, []).append(anchor)
         if self._digits:
             digit_run = _ASCII_DIGIT_RUN if text.isascii() else _DIGIT_RUN
             if digit_run(text) is not None:
-                wanted += self._digits
-        if not wanted:
-            return self._unanchored
-        return map(self._detectors.__getitem__, {*wanted, *self._always})
+                for index in self._digits:
+                    wanted.setdefault(index, [])
+        for index in self._always:
+            wanted.setdefault(index, [])
+        detectors = self._detectors
+        return [(detectors[index], tuple(anchors)) for index, anchors in wanted.items()]
+
+    def detectors_for(self, text: str, lowered: str) -> list[Detector]:
+        """The detectors :meth:`selected` gives for ``text``, in no particular order."""
+        return [detector for detector, _ in self.selected(text, lowered)]
 
 
-_Found = tuple[tuple[int, ...], tuple[tuple[str, tuple[int, ...]], ...]]
+_Found = tuple[tuple[str, ...], tuple[str, ...]]
 
 
-def _combined(
-    guarded: list[str], literal: dict[str, list[int]]
-) -> tuple[re.Pattern[str], list[_Found]]:
-    """The regex of every guarded anchor, and for each of its groups the detectors a match
-    names: those of the anchor, of every anchor inside it, and (to be tested) of anchors that
+def _combined(guarded: list[str]) -> tuple[re.Pattern[str], list[_Found]]:
+    """The regex of every guarded anchor, and for each of its groups the anchors a match
+    shows present: the anchor and every anchor inside it, and (to be tested) anchors that
     may sit on the same guard without being inside it.
 
     Under each guard, the characters before it are checked as a trie, nearest first, so a
@@ -118,13 +131,13 @@ def _combined(
     found: list[_Found] = [((), ())]  # group 0 is never a match's last group
 
     def group(anchor: str) -> str:
-        inside = [i for other in guarded if other in anchor for i in literal[other]]
+        inside = tuple(other for other in guarded if other in anchor)
         companions = tuple(
-            (other, tuple(literal[other]))
+            other
             for other in by_guard[anchor[_guard(anchor)]]
             if other not in anchor and _may_share_guard(anchor, other)
         )
-        found.append((tuple(dict.fromkeys(inside)), companions))
+        found.append((inside, companions))
         return "()"
 
     def after(anchors: list[str], done: int) -> str:

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -136,17 +136,12 @@ class Redactor:
     def _plain_spans(self, text: str) -> list[Span]:
         lowered = text.lower()
         spans: list[Span] = []
-        for detector in self._anchors.detectors_for(text, lowered):
-            group, check = detector.group, detector.check
-            matches = (
-                _at_anchors(detector, text, lowered)
-                if detector.at_anchor
-                else detector.pattern.finditer(text)
-            )
-            for match in matches:
-                found = match.group(group)
-                if found and not found.startswith(_MARK) and (check is None or check(found)):
-                    spans.append((match.start(group), match.end(group), detector.name))
+        for detector, anchors in self._anchors.selected(text, lowered):
+            if detector.at_anchor:
+                _at_anchors(detector, anchors, text, lowered, spans)
+            else:
+                for match in detector.pattern.finditer(text):
+                    _keep(detector, match, spans)
         if self._url and "://" in text:
             spans += self._url_spans(text)
         if _has_key_stem(lowered):
@@ -345,12 +340,15 @@ def _anchor_index(detectors: tuple[Detector, ...]) -> AnchorIndex:
     return AnchorIndex(detectors)
 
 
-def _at_anchors(detector: Detector, text: str, lowered: str) -> Iterator[re.Match[str]]:
-    """The detector's matches, each tried only where one of its anchors occurs."""
+def _at_anchors(
+    detector: Detector, anchors: tuple[str, ...], text: str, lowered: str, spans: list[Span]
+) -> None:
+    """The detector's matches added to ``spans``, each tried only where one of ``anchors``
+    (those of its anchors that occur in the text) does."""
     source = lowered if detector.case_insensitive_anchors else text
     match_at = detector.pattern.match
     before = detector.before
-    for anchor in detector.anchors:
+    for anchor in anchors:
         at = source.find(anchor)
         while at >= 0:
             start = at
@@ -362,8 +360,19 @@ def _at_anchors(detector: Detector, text: str, lowered: str) -> Iterator[re.Matc
             if match is None:
                 at = source.find(anchor, at + 1)
             else:
-                yield match
+                _keep(detector, match, spans)
                 at = source.find(anchor, max(match.end(), at + 1))
+
+
+def _keep(detector: Detector, match: re.Match[str], spans: list[Span]) -> None:
+    """The span of the detector's group in ``match``, unless it is empty, a placeholder
+    already or fails the detector's check."""
+    group = detector.group
+    found = match.group(group)
+    if found and not found.startswith(_MARK):
+        check = detector.check
+        if check is None or check(found):
+            spans.append((match.start(group), match.end(group), detector.name))
 
 
 def _credential_value(value: Any) -> bool:
