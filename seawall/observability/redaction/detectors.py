@@ -131,6 +131,8 @@ def _d(
 
 
 _LOCAL_PART = string.ascii_letters + string.digits + "._%+-"
+# A phone number starts with "+" and a digit 1-9: base64 tokens hold "+" without one.
+_PLUS_DIGIT = tuple(f"+{d}" for d in "123456789")
 
 
 DETECTORS: tuple[Detector, ...] = (
@@ -171,7 +173,7 @@ DETECTORS: tuple[Detector, ...] = (
     _d("card", r"\d(?<![A-Za-z\d.\-]\d)(?:[ \-]?\d){12,18}(?![A-Za-z\d\-])", (DIGITS,), 0, luhn_valid, at_anchor=False),
     _d("iban", r"[A-Z](?<!\w[A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]){11,30}\b", (DIGITS,), 0, iban_valid, at_anchor=False),
     _d("ssn", r"\d(?<![A-Za-z\d\-]\d)\d\d(?<!000|666|9\d\d)-(?!00)\d{2}-(?!0000)\d{4}(?![A-Za-z\d\-])", (DIGITS,), at_anchor=False),
-    _d("phone", r"\+(?<![\w+]\+)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}(?![\d\-])", ("+",), 0, _phone_valid, at_anchor=False),
+    _d("phone", r"\+(?<![\w+]\+)[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,6}(?![\d\-])", _PLUS_DIGIT, 0, _phone_valid, at_anchor=False),
     _d("ip", r"\d(?<![\d.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\d.])", (".",), 0, _ipv4_valid, at_anchor=False),
     *FORMATS,
 )  # fmt: skip
