@@ -13,6 +13,7 @@ of lowercase letters (``dapi``, or the case-folded ``bearer``) are substring tes
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from functools import cache
 
@@ -42,6 +43,18 @@ def _guard(anchor: str) -> int:
     return -1
 
 
+def _in_regex(anchor: str, sharing: Counter[str]) -> bool:
+    """Whether the combined regex looks for ``anchor``, rather than a substring test. The
+    regex stops at every occurrence of a guard in the text, and that stop costs several
+    substring tests; a letter or digit that guards only a few anchors ("2" of ``oy2``, "L" of
+    ``LTAI``) occurs in most random tokens, so those few anchors are cheaper tested alone."""
+    at = _guard(anchor)
+    return at >= 0 and (_PUNCTUATION(anchor[at]) or sharing[anchor[at]] > _FEW)
+
+
+_FEW = 3
+
+
 def _PUNCTUATION(char: str) -> bool:
     return char.isascii() and not char.isalnum() and not char.isspace()
 
@@ -65,10 +78,11 @@ class AnchorIndex:
                     folded.setdefault(anchor.lower(), []).append(index)
                 else:
                     literal.setdefault(anchor, []).append(index)
-        guarded = sorted((a for a in literal if _guard(a) >= 0), key=lambda a: (-len(a), a))
+        sharing = Counter(anchor[_guard(anchor)] for anchor in literal if _guard(anchor) >= 0)
+        guarded = sorted((a for a in literal if _in_regex(a, sharing)), key=lambda a: (-len(a), a))
         self._literal = {a: tuple(v) for a, v in literal.items()}
         self._folded = {a: tuple(v) for a, v in folded.items()}
-        self._plain = tuple(a for a in literal if _guard(a) < 0)
+        self._plain = tuple(a for a in literal if not _in_regex(a, sharing))
         self._always = tuple(always)
         self._digits = tuple(digits)
         self._guarded, self._found = _combined(guarded)
@@ -168,20 +182,17 @@ def _combined(guarded: list[str]) -> tuple[re.Pattern[str], list[_Found]]:
             f"(?<={re.escape(char + matched + guard)})" + branch(members, char + matched, guard)
             for char, members in longer.items()
         ]
+        if len(alternatives) > 3:
+            # One character-set test first: a lookbehind costs a nested match, and most
+            # guards have none of the characters wanted before them.
+            chars = "".join(sorted(longer))
+            screen = f"(?<=[{re.escape(chars)}]{re.escape(matched + guard)})"
+            alternatives = [screen + "(?:" + "|".join(alternatives) + ")"]
         if here:
             # What follows the guard is checked without being consumed: an anchor may start
             # inside another one ("AKIASIA..."), and the scan must still stop at its guard.
             alternatives.append(f"(?={after(here, 0)})")
-        if len(alternatives) == 1:
-            return alternatives[0]
-        # One character-set test first: most guards have none of the characters wanted.
-        chars = "".join(sorted(longer))
-        screen = (
-            f"(?<=[{re.escape(chars)}]{re.escape(matched + guard)})"
-            if len(longer) > 3 and not here
-            else ""
-        )
-        return screen + "(?:" + "|".join(alternatives) + ")"
+        return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
 
     branches = []
     for guard, anchors in by_guard.items():
