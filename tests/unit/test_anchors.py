@@ -49,3 +49,21 @@ def test_each_selected_detector_once_and_unanchored_ones_always() -> None:
     names = [d.name for d in index.detectors_for(text, text.lower())]
     assert sorted(names) == ["anthropic", "github", "openai", "order"]
     assert [d.name for d in index.detectors_for("nothing here", "nothing here")] == ["order"]
+
+
+@pytest.mark.parametrize(
+    ("detector", "anchor"),
+    [(d, a) for d, a in ANCHORED if d.at_anchor and len(d.anchors) > 1],
+    ids=[f"{d.name}:{a}" for d, a in ANCHORED if d.at_anchor and len(d.anchors) > 1],
+)
+def test_an_anchored_detector_is_handed_each_anchor_it_holds(detector: Detector, anchor: str) -> None:
+    """An anchored detector looks only for the anchors the index hands it: each anchor that
+    occurs, whichever of the detector's anchors it is, and also when others occur first."""
+    others = " ".join(a for a in detector.anchors if a != anchor and anchor not in a)
+    for text in (f"x {anchor} y", f"{others} then x{anchor}y"):
+        handed = dict(INDEX.selected(text, text.lower()))
+        source = text.lower() if detector.case_insensitive_anchors else text
+        assert anchor in handed[detector] or (
+            anchor.lower() in handed[detector] and detector.case_insensitive_anchors
+        )
+        assert all(a in source for a in handed[detector])

@@ -367,6 +367,30 @@ def test_control_characters_are_escaped_in_keys_and_values() -> None:
     assert out == {"a\\nb": "x\\r\\ny\\x1b[31m\\x85\\x7f\\u2028\\u202e"}
 
 
+def test_every_non_printable_character_is_escaped_one_for_one() -> None:
+    """The fast escape pass agrees with the character-by-character rule on every code point
+    of the Basic Multilingual Plane and a sample beyond it, glued between printable text."""
+    from seawall.observability.redaction.escape import escape
+
+    def expected(char: str) -> str:
+        code = ord(char)
+        if char.isprintable():
+            return char
+        named = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+        if code in named:
+            return named[code]
+        if code < 0x20 or 0x7F <= code < 0xA0:
+            return f"\\x{code:02x}"
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+    codes = [*range(0x10000), 0x1F600, 0xE0001, 0xF0000, 0x10FFFF]
+    for start in range(0, len(codes), 512):
+        chars = [chr(code) for code in codes[start : start + 512]]
+        text = "a".join(chars)
+        assert escape(text) == "a".join(map(expected, chars))
+        assert escape(escape(text)) == escape(text)
+
+
 def test_field_length_is_capped() -> None:
     """A long value is cut to max_field_length with a visible marker."""
     out = R.text("a" * 20_000)
