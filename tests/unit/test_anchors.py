@@ -56,7 +56,9 @@ def test_each_selected_detector_once_and_unanchored_ones_always() -> None:
     [(d, a) for d, a in ANCHORED if d.at_anchor and len(d.anchors) > 1],
     ids=[f"{d.name}:{a}" for d, a in ANCHORED if d.at_anchor and len(d.anchors) > 1],
 )
-def test_an_anchored_detector_is_handed_each_anchor_it_holds(detector: Detector, anchor: str) -> None:
+def test_an_anchored_detector_is_handed_each_anchor_it_holds(
+    detector: Detector, anchor: str
+) -> None:
     """An anchored detector looks only for the anchors the index hands it: each anchor that
     occurs, whichever of the detector's anchors it is, and also when others occur first."""
     others = " ".join(a for a in detector.anchors if a != anchor and anchor not in a)
