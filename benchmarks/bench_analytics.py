@@ -70,21 +70,27 @@ def bus_cases() -> dict[str, Callable[[], None]]:
     return cases
 
 
+def pipeline_failure(settings: Any) -> Callable[[], None]:
+    """One failing request through ``Pipeline.problem`` (log event built, then dropped),
+    warmed up: the group exists and the incident is in cooldown."""
+    pipeline = Pipeline(settings, logger=structlog.wrap_logger(None, processors=[_drop]))
+
+    def fail() -> None:
+        try:
+            deep(19)
+        except ConnectionError as exc:
+            pipeline.problem(exc, method="GET", path="/orders/1", route="GET /orders/{id}")
+
+    for _ in range(100):
+        fail()
+    return fail
+
+
 def pipeline_cases() -> dict[str, Callable[[], None]]:
-    cases = {}
-    for name, settings in (("pipeline: analytics off", OFF), ("pipeline: analytics on", None)):
-        pipeline = Pipeline(settings, logger=structlog.wrap_logger(None, processors=[_drop]))
-
-        def fail(pipeline: Pipeline = pipeline) -> None:
-            try:
-                deep(19)
-            except ConnectionError as exc:
-                pipeline.problem(exc, method="GET", path="/orders/1", route="GET /orders/{id}")
-
-        for _ in range(100):
-            fail()
-        cases[name] = fail
-    return cases
+    return {
+        "pipeline: analytics off": pipeline_failure(OFF),
+        "pipeline: analytics on": pipeline_failure(None),
+    }
 
 
 def measure(cases: dict[str, Callable[[], None]], n: int) -> dict[str, list[float]]:

@@ -66,12 +66,15 @@ def test_one_group_per_type_frame_and_route() -> None:
 
 def test_a_group_keeps_what_the_issue_lists() -> None:
     """Count, first/last seen, routes, status, class, last ids, one redacted sample."""
-    wall = Wall()
-    pipeline = Pipeline()
+    wall, clock = Wall(), FakeClock(100.0)
+    pipeline = Pipeline(clock=clock)
     pipeline.analytics._wall = wall
     fail(pipeline, raised(checkout))
     wall.now += 5
+    clock.advance(5)
     fail(pipeline, raised(checkout))
+    wall.now += 60  # read a minute later: the times stay those of the failures
+    clock.advance(60)
     group = pipeline.analytics.top(1)[0].as_dict()
     assert group["count"] == 2
     assert group["first_seen"] == 1_800_000_000.0
