@@ -20,13 +20,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from seawall.clock import Clock, monotonic
 from seawall.errors.event import APP_FRAME, app_frame, error_message
 from seawall.errors.problems import Problem
-from seawall.observability.events import Event, EventBus, RequestFailed, ResponseAborted
+from seawall.observability.error_recorded import ErrorRecorded
+from seawall.observability.events import EventBus, RequestFailed, ResponseAborted
 
 __all__ = ["ErrorAnalytics", "ErrorGroup", "ErrorRecorded", "group_id", "route_label"]
 
@@ -49,14 +49,6 @@ def group_id(exception: str, frame: str, route: str | None) -> str:
     """The fingerprint of a group: 16 hex digits over ``module.Type|file.py:function|route``."""
     text = f"{exception}|{frame}|{route or '-'}"
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorRecorded(Event):
-    """Analytics counted a failure in ``group`` (``new`` on its first occurrence here)."""
-
-    group: ErrorGroup
-    new: bool
 
 
 class ErrorGroup:
@@ -83,7 +75,7 @@ class ErrorGroup:
         lock: threading.Lock | None = None,
     ) -> None:
         self._clock, self._wall = clock, wall_clock
-        self._lock = lock or threading.Lock()  # the analytics' own: counts and buckets move together
+        self._lock = lock or threading.Lock()  # the analytics': counts and buckets move together
         self.fingerprint = group_id(exception, frame, route)
         self.exception, self.frame, self.route = exception, frame, route
         self.window = window
