@@ -206,3 +206,19 @@ def test_for_app_finds_the_pipeline_of_each_kind_of_app() -> None:
     assert analytics.for_app(star) is installed.analytics
     with pytest.raises(LookupError):
         analytics.for_app(object())
+
+
+def test_a_request_that_succeeds_gives_analytics_no_work() -> None:
+    """The happy path: no event analytics or the alert rules listen to is published."""
+    from seawall.observability.events import RequestFailed, ResponseAborted
+
+    pipeline = Pipeline()
+    heard: list[object] = []
+    for kind in (RequestFailed, ResponseAborted, ErrorRecorded):
+        pipeline.events.subscribe(kind, heard.append)
+    app = WSGIMiddleware(lambda environ, start: start("200 OK", []) or [b"ok"], pipeline=pipeline)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/orders", "wsgi.url_scheme": "http"}
+    for _ in range(50):
+        assert b"".join(app(dict(environ), lambda status, headers, exc_info=None: None)) == b"ok"
+    assert heard == []
+    assert len(pipeline.analytics) == 0
