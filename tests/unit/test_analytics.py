@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -216,9 +217,17 @@ def test_a_request_that_succeeds_gives_analytics_no_work() -> None:
     heard: list[object] = []
     for kind in (RequestFailed, ResponseAborted, ErrorRecorded):
         pipeline.events.subscribe(kind, heard.append)
-    app = WSGIMiddleware(lambda environ, start: start("200 OK", []) or [b"ok"], pipeline=pipeline)
+
+    def ok(environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
+        start("200 OK", [])
+        return [b"ok"]
+
+    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+        return lambda data: None
+
+    app = WSGIMiddleware(ok, pipeline=pipeline)
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/orders", "wsgi.url_scheme": "http"}
     for _ in range(50):
-        assert b"".join(app(dict(environ), lambda status, headers, exc_info=None: None)) == b"ok"
+        assert b"".join(app(dict(environ), start_response)) == b"ok"
     assert heard == []
     assert len(pipeline.analytics) == 0
