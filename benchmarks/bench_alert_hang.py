@@ -1,13 +1,16 @@
 """A sink that never answers adds nothing to request latency: p50/p99 of failing requests
 through the WSGI middleware with no sink, and with a webhook to a local server that hangs
 (30 s timeout), interleaved rounds. Every request fails with a new fingerprint, so each one
-queues an alert (the worst case for the queue).
+queues an alert (the worst case for the queue). Memory: Python's allocated blocks after each round of the
+hanging case, the queue's length and the analytics' groups (bounded by ``queue_size`` and
+``max_fingerprints`` while 20,000 distinct failures go by).
 
     python benchmarks/bench_alert_hang.py
 """
 
 from __future__ import annotations
 
+import gc
 import statistics
 import sys
 import time
@@ -63,10 +66,13 @@ def main() -> None:
             ),
         }
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+        blocks = []
         for _ in range(ROUNDS):
             for name, middleware in cases.items():
                 times = sorted(run(middleware))
                 results[name].append((times[len(times) // 2], times[int(len(times) * 0.99)]))
+            gc.collect()
+            blocks.append(sys.getallocatedblocks())
         print(f"hanging sink got {len(hook.requests)} request(s), answered none")
         for name, rounds in results.items():
             p50 = statistics.median(r[0] for r in rounds) * 1e6
@@ -75,8 +81,14 @@ def main() -> None:
                 f"{name:16s} p50 {p50:6.1f} µs  p99 {statistics.median(p99s):6.1f} µs"
                 f"  (p99 range {min(p99s):.1f}-{max(p99s):.1f} over {ROUNDS} rounds)"
             )
-        dropped = cases["hanging webhook"].pipeline.alerts.outbox.dropped
-        print(f"alerts dropped by the bounded queue: {dropped}")
+        hung = cases["hanging webhook"].pipeline
+        print(f"alerts dropped by the bounded queue: {hung.alerts.outbox.dropped}")
+        print(
+            f"memory: allocated blocks after each round {', '.join(map(str, blocks))};"
+            f" queued {len(hung.alerts.outbox)} (queue_size {hung.settings.alerts.queue_size}),"
+            f" groups {len(hung.analytics)} (max_fingerprints"
+            f" {hung.settings.analytics.max_fingerprints})"
+        )
         cases["hanging webhook"].pipeline.alerts.close()
 
 

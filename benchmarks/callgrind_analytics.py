@@ -1,12 +1,13 @@
 """One failure published N times on a bus, for callgrind (``benchmarks/instructions.sh``
 style): ``python benchmarks/callgrind_analytics.py VARIANT N`` with VARIANT ``bare``,
-``analytics`` or ``alerts`` (analytics + alert rules in steady state)."""
+``analytics`` or ``alerts`` (analytics + alert rules in steady state); ``pipeline-off`` and
+``pipeline-on``: a fresh failing request through ``Pipeline.problem`` without and with them."""
 
 from __future__ import annotations
 
 import sys
 
-from bench_analytics import failure
+from bench_analytics import OFF, failure, pipeline_failure
 
 from seawall.clock import FakeClock
 from seawall.config.settings import Settings
@@ -16,6 +17,11 @@ from seawall.observability.events import EventBus
 
 
 def main(variant: str, n: int) -> None:
+    if variant.startswith("pipeline"):
+        fail = pipeline_failure(OFF if variant == "pipeline-off" else None)
+        for _ in range(n):
+            fail()
+        return
     event = failure()
     clock = FakeClock(1000.0)
     bus = EventBus()

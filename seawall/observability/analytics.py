@@ -20,12 +20,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from seawall.clock import Clock, monotonic
 from seawall.errors.event import APP_FRAME, app_frame, error_message
-from seawall.observability.events import Event, EventBus, RequestFailed, ResponseAborted
+from seawall.errors.problems import Problem
+from seawall.observability.error_recorded import ErrorRecorded
+from seawall.observability.events import EventBus, RequestFailed, ResponseAborted
 
 __all__ = ["ErrorAnalytics", "ErrorGroup", "ErrorRecorded", "group_id", "route_label"]
 
@@ -50,46 +51,82 @@ def group_id(exception: str, frame: str, route: str | None) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorRecorded(Event):
-    """Analytics counted a failure in ``group`` (``new`` on its first occurrence here)."""
-
-    group: ErrorGroup
-    new: bool
-
-
 class ErrorGroup:
-    """The counters of one fingerprint; read them through :meth:`as_dict` or the properties."""
+    """The counters of one fingerprint; read them through :meth:`as_dict` or the properties.
+
+    A failure stores only its monotonic time and its problem (the last ids, status and
+    classification are read from it); times become Unix seconds when read.
+    """
 
     __slots__ = (
-        "_buckets", "_clock", "_ewma", "_head", "_methods", "_next", "_publish_at",
-        "_quiet_until", "classification", "correlation_id", "count",
-        "error_id", "exception", "fingerprint", "first_seen", "frame", "last_seen", "route",
-        "routes", "sample_message", "status", "window",
+        "_buckets", "_clock", "_current", "_ewma", "_first", "_head", "_lock", "_methods", "_next",
+        "_problem", "_publish_at", "_quiet_until", "_seen", "_wall", "count", "exception",
+        "fingerprint", "frame", "route", "routes", "sample_message", "window",
     )  # fmt: skip
 
     def __init__(
-        self, exception: str, frame: str, route: str | None, window: float, clock: Clock
+        self,
+        exception: str,
+        frame: str,
+        route: str | None,
+        window: float,
+        clock: Clock,
+        wall_clock: Callable[[], float] = time.time,
+        lock: threading.Lock | None = None,
     ) -> None:
-        self._clock = clock
+        self._clock, self._wall = clock, wall_clock
+        self._lock = lock or threading.Lock()  # the analytics': counts and buckets move together
         self.fingerprint = group_id(exception, frame, route)
         self.exception, self.frame, self.route = exception, frame, route
         self.window = window
         self.count = 0
-        self.first_seen = self.last_seen = 0.0
+        now = clock()
+        self._first = self._seen = now
         self.routes: list[str] = []
-        self.status = 0
-        self.classification = "unknown"
-        self.correlation_id: str | None = None
-        self.error_id: str | None = None
+        self._methods: set[str] = set()
+        self._problem: Problem | None = None
         self.sample_message = ""
-        self._buckets = [0] * BUCKETS
-        self._head = self._bucket(clock())
+        self._buckets = [0] * BUCKETS  # closed buckets; the head one counts in _current
+        self._current = 0
+        self._head = self._bucket(now)
         self._next = (self._head + 1) * window / BUCKETS  # when the head bucket ends
         self._ewma = 0.0
-        self._methods: set[str] = set()
         self._publish_at = 0
         self._quiet_until = -math.inf
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of the last failure (0 before any)."""
+        return 0 if self._problem is None else self._problem.status
+
+    @property
+    def classification(self) -> str:
+        """The classification of the last failure."""
+        return "unknown" if self._problem is None else self._problem.classification
+
+    @property
+    def correlation_id(self) -> str | None:
+        """The correlation id of the last failure."""
+        return None if self._problem is None else self._problem.extensions.get("correlation_id")
+
+    @property
+    def error_id(self) -> str | None:
+        """The error id of the last failure (the one its problem response carried)."""
+        return None if self._problem is None else self._problem.extensions.get("error_id")
+
+    @property
+    def first_seen(self) -> float:
+        """Unix seconds of the first failure."""
+        return self._unix(self._first)
+
+    @property
+    def last_seen(self) -> float:
+        """Unix seconds of the last failure."""
+        return self._unix(self._seen)
+
+    def _unix(self, at: float) -> float:
+        """Monotonic ``at`` as Unix seconds: the wall clock now, less how long ago it was."""
+        return self._wall() - (self._clock() - at)
 
     def _bucket(self, now: float) -> int:
         return math.floor(now * BUCKETS / self.window)
@@ -102,19 +139,21 @@ class ErrorGroup:
             return
         self._next = (head + 1) * self.window / BUCKETS
         buckets = self._buckets
+        buckets[self._head % BUCKETS] = self._current
+        self._current = 0
         for _ in range(min(steps, BUCKETS)):
+            self._ewma += ALPHA * (buckets[self._head % BUCKETS] - self._ewma)
             self._head += 1
-            slot = self._head % BUCKETS
-            self._ewma += ALPHA * (buckets[(self._head - 1) % BUCKETS] - self._ewma)
-            buckets[slot] = 0
+            buckets[self._head % BUCKETS] = 0
         if steps > BUCKETS:  # a long quiet time: the baseline decays for each empty bucket
             self._ewma *= (1 - ALPHA) ** (steps - BUCKETS)
             self._head = head
 
     def window_count(self, now: float) -> int:
         """Failures in the rolling window ending at ``now`` (monotonic seconds)."""
-        self._advance(now)
-        return sum(self._buckets)
+        with self._lock:
+            self._advance(now)
+            return sum(self._buckets) + self._current
 
     def rate(self, now: float) -> float:
         """Failures per second over the rolling window."""
@@ -122,8 +161,9 @@ class ErrorGroup:
 
     def baseline(self, now: float) -> float:
         """The EWMA of past buckets, as failures per window (what a spike is a multiple of)."""
-        self._advance(now)
-        return self._ewma * BUCKETS
+        with self._lock:
+            self._advance(now)
+            return self._ewma * BUCKETS
 
     def defer(self, *, count: int = 0, until: float = -math.inf) -> None:
         """Publish no :class:`ErrorRecorded` for this group before it reaches ``count`` failures
@@ -131,6 +171,12 @@ class ErrorGroup:
         storm of failures costs the rules nothing."""
         self._publish_at = count
         self._quiet_until = until
+
+    def _add_route(self, method: str) -> None:
+        """List ``METHOD route`` for a method not seen here yet (at most :data:`MAX_ROUTES`)."""
+        if len(self._methods) < MAX_ROUTES:
+            self._methods.add(method)
+            self.routes.append(route_label(method, self.route))
 
     def as_dict(self, now: float | None = None) -> dict[str, Any]:
         """JSON-ready: every field here, times as Unix seconds (a stable interface)."""
@@ -160,6 +206,10 @@ class ErrorAnalytics:
     Subscribe it with :meth:`attach`; it publishes :class:`ErrorRecorded` on the same bus (only
     when someone listens: the alert rules do). Failures with a status below 500 count only with
     ``client_errors``, as the log writes them only then.
+
+    A failure of a known group costs one clock read, a dict look-up and a few stores under the
+    lock (the least-recently-seen order moves only when another group was seen last); the
+    sample message is redacted once per group, times become Unix seconds when read.
     """
 
     def __init__(
@@ -183,6 +233,7 @@ class ErrorAnalytics:
         )
         self._lock = threading.Lock()
         self._bus: EventBus | None = None
+        self._recent: ErrorGroup | None = None  # the last group moved to the recent end
         self.dropped = 0
         """Groups dropped because ``max_fingerprints`` was reached."""
 
@@ -198,39 +249,29 @@ class ErrorAnalytics:
         if problem.status < 500 and not self._client_errors:
             return None
         exc = event.exception
-        route = event.route
         frame = getattr(exc, APP_FRAME, None)  # found by the log's event already, mostly
-        key = (type(exc), frame if isinstance(frame, str) else app_frame(exc), route)
+        key = (type(exc), frame if type(frame) is str else app_frame(exc), event.route)
         now = self.clock()
-        seen = self._wall()
-        extensions = problem.extensions
         with self._lock:
             group = self._groups.get(key)
             new = group is None
             if group is None:
                 group = self._new_group(key, exc)
-            else:
+            elif group is not self._recent:  # a storm of one group keeps it at the end
                 self._groups.move_to_end(key)
-                if now >= group._next:
-                    group._advance(now)
+            self._recent = group
+            if now >= group._next:
+                group._advance(now)
             group.count += 1
-            group._buckets[group._head % BUCKETS] += 1
-            group.last_seen = seen
-            group.correlation_id = extensions.get("correlation_id")
-            group.error_id = extensions.get("error_id")
-            group.status = problem.status
-            group.classification = problem.classification
-            method = event.method
-            if method not in group._methods and len(group.routes) < MAX_ROUTES:
-                group._methods.add(method)
-                group.routes.append(route_label(method, route))
-        bus = self._bus
-        if (
-            bus is not None
-            and (new or (group.count >= group._publish_at and now >= group._quiet_until))
-            and bus.wants(ErrorRecorded)
-        ):
-            bus.publish(ErrorRecorded(group, new))
+            group._current += 1
+            group._seen = now
+            group._problem = problem
+            if event.method not in group._methods:
+                group._add_route(event.method)
+        if new or (group.count >= group._publish_at and now >= group._quiet_until):
+            bus = self._bus
+            if bus is not None and bus.wants(ErrorRecorded):
+                bus.publish(ErrorRecorded(group, new))
         return group
 
     def _new_group(
@@ -238,8 +279,7 @@ class ErrorAnalytics:
     ) -> ErrorGroup:
         kind = key[0]
         name = f"{kind.__module__}.{kind.__qualname__}"
-        group = ErrorGroup(name, key[1], key[2], self.window, self.clock)
-        group.first_seen = self._wall()
+        group = ErrorGroup(name, key[1], key[2], self.window, self.clock, self._wall, self._lock)
         group.sample_message = error_message(exc, self._redact)[:SAMPLE_LENGTH]
         self._groups[key] = group
         if len(self._groups) > self.max_fingerprints:
@@ -269,3 +309,4 @@ class ErrorAnalytics:
         """Forget every group (tests, or an operator's reset)."""
         with self._lock:
             self._groups.clear()
+            self._recent = None

@@ -73,6 +73,20 @@ def test_a_full_queue_drops_the_oldest_and_counts_it() -> None:
     assert [a.key for a in sink.alerts] == ["k2", "k3", "k4"]
 
 
+def test_a_batch_waiting_for_its_retry_counts_each_of_its_alerts() -> None:
+    """Three alerts fail together and wait to be retried: the queue of three is full, so the
+    next alert drops that batch (counted as three), never holding more than ``size``."""
+    sink = Flaky(1)
+    outbox = Outbox([sink], size=3, clock=FakeClock())
+    for i in range(3):
+        outbox.put(Alert("r", f"k{i}", "info", f"alert {i}"))
+    outbox.pump()  # one batch of three, refused: now a retry
+    assert len(outbox) == 3
+    outbox.put(Alert("r", "k3", "info", "alert 3"))
+    assert len(outbox) == 1
+    assert outbox.dropped == 3
+
+
 def test_failed_deliveries_are_retried_with_backoff_then_given_up() -> None:
     clock = FakeClock()
     sink = Flaky(2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -66,12 +67,15 @@ def test_one_group_per_type_frame_and_route() -> None:
 
 def test_a_group_keeps_what_the_issue_lists() -> None:
     """Count, first/last seen, routes, status, class, last ids, one redacted sample."""
-    wall = Wall()
-    pipeline = Pipeline()
+    wall, clock = Wall(), FakeClock(100.0)
+    pipeline = Pipeline(clock=clock)
     pipeline.analytics._wall = wall
     fail(pipeline, raised(checkout))
     wall.now += 5
+    clock.advance(5)
     fail(pipeline, raised(checkout))
+    wall.now += 60  # read a minute later: the times stay those of the failures
+    clock.advance(60)
     group = pipeline.analytics.top(1)[0].as_dict()
     assert group["count"] == 2
     assert group["first_seen"] == 1_800_000_000.0
@@ -203,3 +207,27 @@ def test_for_app_finds_the_pipeline_of_each_kind_of_app() -> None:
     assert analytics.for_app(star) is installed.analytics
     with pytest.raises(LookupError):
         analytics.for_app(object())
+
+
+def test_a_request_that_succeeds_gives_analytics_no_work() -> None:
+    """The happy path: no event analytics or the alert rules listen to is published."""
+    from seawall.observability.events import RequestFailed, ResponseAborted
+
+    pipeline = Pipeline()
+    heard: list[object] = []
+    for kind in (RequestFailed, ResponseAborted, ErrorRecorded):
+        pipeline.events.subscribe(kind, heard.append)
+
+    def ok(environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
+        start("200 OK", [])
+        return [b"ok"]
+
+    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+        return lambda data: None
+
+    app = WSGIMiddleware(ok, pipeline=pipeline)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/orders", "wsgi.url_scheme": "http"}
+    for _ in range(50):
+        assert b"".join(app(dict(environ), start_response)) == b"ok"
+    assert heard == []
+    assert len(pipeline.analytics) == 0

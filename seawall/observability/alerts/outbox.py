@@ -77,8 +77,8 @@ class Outbox:
             return
         with self._lock:
             for sink in targets:
-                if len(self._waiting) + len(self._retries) >= self.size:
-                    self._drop_oldest()
+                while (self._waiting or self._retries) and self._queued() >= self.size:
+                    self._drop_oldest()  # a retry counts as the alerts of its batch
                 self._waiting.append((sink, alert))
         self.wake()
 
@@ -89,9 +89,13 @@ class Outbox:
         elif self._retries:
             self._counters.dropped += len(self._retries.pop(0).alerts)
 
+    def _queued(self) -> int:
+        """Alerts waiting or waiting to be retried (a retry holds a whole batch)."""
+        return len(self._waiting) + sum(len(r.alerts) for r in self._retries)
+
     def __len__(self) -> int:
         with self._lock:
-            return len(self._waiting) + sum(len(r.alerts) for r in self._retries)
+            return self._queued()
 
     @property
     def dropped(self) -> int:
