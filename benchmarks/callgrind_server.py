@@ -11,6 +11,7 @@ Counts repeat within about 0.5% whatever else the machine does.
     python benchmarks/callgrind_server.py bare cid full   # some stages
     python benchmarks/callgrind_server.py --cache         # also L1 misses (slower)
     python benchmarks/callgrind_server.py --inprocess full install   # no server, same apps
+                                      # (still noisy: see benchmarks/PROFILE.md, third round)
 
 Stages: the policy stages one by one (``bare`` to ``full``), the adapters (``install``,
 ``fastapi``, ``fastapi_plain``, ``fastapi_install``), metrics (``*_met``) and a 50-route app
