@@ -10,6 +10,12 @@ Counts repeat within about 0.5% whatever else the machine does.
     python benchmarks/callgrind_server.py                 # every stage
     python benchmarks/callgrind_server.py bare cid full   # some stages
     python benchmarks/callgrind_server.py --cache         # also L1 misses (slower)
+    python benchmarks/callgrind_server.py --inprocess full install   # no server, same apps
+                                      # (still noisy: see benchmarks/PROFILE.md, third round)
+
+Stages: the policy stages one by one (``bare`` to ``full``), the adapters (``install``,
+``fastapi``, ``fastapi_plain``, ``fastapi_install``), metrics (``*_met``) and a 50-route app
+(``*50``): as the kit's seawall variants of the same names (``benchmarks/seawall_variants.py``).
 
 Knobs: ``-n`` requests counted (2000), ``-c`` connections (8), ``--warmup`` (400),
 ``--keep DIR`` keeps the dumps for ``callgrind_annotate``.
@@ -19,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import logging
 import os
 import re
 import shutil
@@ -33,29 +41,90 @@ from typing import Any
 BREAKER = {"failure_rate": 0.99, "minimum_calls": 1_000_000_000}
 """A breaker that counts every call and never opens: its bookkeeping is paid, nothing else."""
 
-STAGES: dict[str, tuple[str, dict[str, Any] | None]] = {
-    "bare": ("bare Starlette app", None),
-    "header": ("+ one pure-ASGI layer adding a header (the floor)", None),
-    "cid": ("seawall correlation stage only", {}),
-    "routes": ("+ route table (a policy on another route)", {"GET /other": {"timeout": 5.0}}),
-    "breaker": ("+ breaker on /hello", {"GET /hello": {"breaker": BREAKER}}),
+EVERY = {"GET /hello": {"breaker": BREAKER, "max_concurrency": 100, "timeout": 5.0}}
+"""Every policy on the route the client asks for (as the kit's seawall variants)."""
+METRICS = {"metrics": {"enabled": True}}
+EXTRA_ROUTES = 48
+"""The ``*50`` stages: this many templated routes before ``/hello`` and ``/boom`` (50 in all)."""
+
+STAGES: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+    # name: (what, how seawall is added, route settings)
+    "bare": ("bare Starlette app", "bare", None),
+    "header": ("+ one pure-ASGI layer adding a header (the floor)", "header", None),
+    "cid": ("seawall correlation stage only", "plain", {}),
+    "routes": (
+        "+ route table (a policy on another route)",
+        "plain",
+        {"GET /other": {"timeout": 5.0}},
+    ),
+    "breaker": ("+ breaker on /hello", "plain", {"GET /hello": {"breaker": BREAKER}}),
     "bulkhead": (
         "+ bulkhead",
+        "plain",
         {"GET /hello": {"breaker": BREAKER, "max_concurrency": 100}},
     ),
-    "timeout": (
-        "+ timeout: every policy",
-        {"GET /hello": {"breaker": BREAKER, "max_concurrency": 100, "timeout": 5.0}},
-    ),
+    "timeout": ("+ timeout: every policy", "plain", EVERY),
     "full": (
         "full stack: every policy + problem mapping inside Starlette (as the kit's sw_stack_nolog)",
-        {"GET /hello": {"breaker": BREAKER, "max_concurrency": 100, "timeout": 5.0}},
+        "full",
+        EVERY,
     ),
+    "full_met": ("full stack + metrics (sw_stack_nolog_met)", "full", {**EVERY, **METRICS}),
+    "install": ("starlette.install(): full stack (sw_install)", "install", EVERY),
+    "install_met": ("install() + metrics (sw_install_met)", "install", {**EVERY, **METRICS}),
+    "bare50": ("bare Starlette app, 50 routes (a_bare_50)", "bare", None),
+    "full50": ("full stack, 50 routes", "full", EVERY),
+    "full_met50": ("full stack + metrics, 50 routes", "full", {**EVERY, **METRICS}),
+    "install50": ("install(), 50 routes (sw_install_50)", "install", EVERY),
+    "install_met50": (
+        "install() + metrics, 50 routes (sw_install_met_50)",
+        "install",
+        {**EVERY, **METRICS},
+    ),
+    "fastapi": ("bare FastAPI app", "bare", None),
+    "fastapi_plain": ("FastAPI in the plain middleware (sw_fastapi_plain)", "plain", EVERY),
+    "fastapi_install": ("fastapi.install() (sw_fastapi_install)", "install", EVERY),
 }
 
 
+def _settings(stage: str) -> dict[str, Any]:
+    routes = dict(STAGES[stage][2] or {})
+    metrics = routes.pop("metrics", None)
+    return {"routes": routes, **({"metrics": metrics} if metrics else {})}
+
+
 def build(stage: str) -> Any:
-    """The ASGI app of one stage, around the same Starlette ``GET /hello`` JSON endpoint."""
+    """The ASGI app of one stage, around the same ``GET /hello`` JSON endpoint."""
+    _, how, _ = STAGES[stage]
+    fastapi = stage.startswith("fastapi")
+    if fastapi:
+        app = _fastapi()
+    else:
+        app = _starlette(stage.endswith("50"), [] if how != "full" else None, stage)
+    if how == "bare":
+        return app
+    if how == "header":
+        return _HeaderLayer(app)
+    import seawall
+
+    if how == "install":
+        if fastapi:
+            from seawall.integrations.fastapi import install as install_fastapi
+
+            install_fastapi(app, _settings(stage))
+        else:
+            from seawall.integrations.starlette import install
+
+            install(app, _settings(stage))
+        return app
+    if how == "full":
+        return app  # the stack was made with the app (_starlette)
+    return seawall.ASGIMiddleware(app, settings=_settings(stage))
+
+
+def _starlette(fifty: bool, middleware: list[Any] | None, stage: str) -> Any:
+    """The Starlette app; ``middleware=None``: seawall's full stack around it (problem mapping
+    inside Starlette's error layer, as the kit's ``sw_stack_nolog``)."""
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.responses import JSONResponse
@@ -64,24 +133,39 @@ def build(stage: str) -> Any:
     async def hello(request: Any) -> JSONResponse:
         return JSONResponse({"message": "hello"})
 
-    def starlette(middleware: list[Middleware] | None = None) -> Any:
-        return Starlette(routes=[Route("/hello", hello)], middleware=middleware)
+    async def boom(request: Any) -> JSONResponse:
+        raise RuntimeError("boom")
 
-    if stage == "bare":
-        return starlette()
-    if stage == "header":
-        return _HeaderLayer(starlette())
+    extra = [Route(f"/r{n}/{{id}}", hello) for n in range(EXTRA_ROUTES)] if fifty else []
+    routes = [*extra, Route("/hello", hello), Route("/boom", boom)]
+    if middleware is not None:
+        return Starlette(routes=routes, middleware=middleware)
     import seawall
     from seawall.asgi.middleware import ProblemMiddleware
     from seawall.server.pipeline import Pipeline
 
-    routes = STAGES[stage][1]
-    pipeline = Pipeline({"routes": routes or {}})
-    if stage == "full":
-        inner = starlette([Middleware(ProblemMiddleware, pipeline=pipeline, adjacent=True)])
-    else:
-        inner = starlette()
+    pipeline = Pipeline(_settings(stage))
+    inner = Starlette(
+        routes=routes,
+        middleware=[Middleware(ProblemMiddleware, pipeline=pipeline, adjacent=True)],
+    )
     return seawall.ASGIMiddleware(inner, pipeline=pipeline)
+
+
+def _fastapi() -> Any:
+    from fastapi import FastAPI
+
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/hello")
+    async def hello() -> dict[str, str]:
+        return {"message": "hello"}
+
+    @app.get("/boom")
+    async def boom() -> dict[str, str]:
+        raise RuntimeError("boom")
+
+    return app
 
 
 class _HeaderLayer:
@@ -150,6 +234,81 @@ def drive(port: int, total: int, connections: int, path: str = "/hello") -> None
     asyncio.run(run())
 
 
+REQUEST_HEADERS = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench/1.0"), (b"accept", b"*/*")]
+
+
+def drive_inprocess(stage: str, total: int) -> None:
+    """Call the stage's app ``total`` times with the scope uvicorn builds for ``GET /hello``
+    (as the peer kit's in-process harness does: a fresh scope each time, no sockets)."""
+    app = build(stage)
+    template = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "root_path": "",
+        "method": "GET",
+        "path": "/hello",
+        "raw_path": b"/hello",
+        "query_string": b"",
+    }
+    request = {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 200:
+            raise RuntimeError(f"unexpected status {message['status']}")
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        # Everything made so far (imports, the app) out of the collector's sight: whether a
+        # full collection of them falls inside one run or the other would move the per-request
+        # difference by thousands of instructions.
+        gc.collect()
+        gc.freeze()
+        for _ in range(total):
+            scope = template.copy()
+            scope["headers"] = list(REQUEST_HEADERS)
+            scope["state"] = {}
+            delivered = False
+
+            async def receive() -> Any:
+                nonlocal delivered
+                if not delivered:
+                    delivered = True
+                    return request
+                await loop.create_future()  # never resolved: the client is still there
+
+            await app(scope, receive, send)
+
+    try:
+        import uvloop
+
+        uvloop.run(run())
+    except ImportError:
+        asyncio.run(run())
+
+
+def count_inprocess(stage: str, args: argparse.Namespace) -> dict[str, int]:
+    """Instructions per request in process: the difference of two runs (``n`` and ``2n``
+    requests) leaves start-up and imports out."""
+
+    def total(requests: int) -> int:
+        command = [
+            "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+            sys.executable, __file__, "--drive", stage, "-n", str(requests),
+        ]  # fmt: skip
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if found is None:
+            raise RuntimeError(f"no instruction count for {stage}: {done.stderr[-400:]}")
+        return int(found.group(1))
+
+    return {"Ir": (total(2 * args.n) - total(args.n)) // args.n}
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -210,11 +369,19 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=400)
     parser.add_argument("--cache", action="store_true", help="simulate caches: L1 misses too")
     parser.add_argument("--keep", metavar="DIR", help="keep the dumps there (callgrind_annotate)")
+    parser.add_argument(
+        "--inprocess", action="store_true", help="no server: call the app in process (n and 2n)"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.port)
+        return
+    if args.drive:
+        logging.disable(logging.CRITICAL)
+        drive_inprocess(args.drive, args.n)
         return
     for tool in ("valgrind", "callgrind_control"):
         if shutil.which(tool) is None:
@@ -225,7 +392,14 @@ def main() -> None:
         sys.exit(f"unknown stage(s) {sorted(unknown)}; known: {', '.join(STAGES)}")
     import seawall
 
-    print(f"uvicorn under callgrind, seawall from {os.path.dirname(seawall.__file__)}")
+    where = os.path.dirname(seawall.__file__)
+    if args.inprocess:
+        print(f"in process under callgrind (uvicorn's scope, {args.n} and {2 * args.n} requests)")
+        print(f"seawall from {where}")
+        rows = [(stage, count_inprocess(stage, args)) for stage in stages]
+        _print(rows, lambda stage: STAGES[stage][0])
+        return
+    print(f"uvicorn under callgrind, seawall from {where}")
     print(f"{args.n} requests over {args.c} keep-alive connections after {args.warmup} warm-up")
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)

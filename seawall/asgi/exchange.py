@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from seawall.observability.request_metrics import RouteMetrics
 from seawall.server.headers import set_header_bytes
 
 __all__ = ["Exchange"]
@@ -22,7 +23,7 @@ class Exchange:
     """One HTTP request's response as the correlation layer sends it: tagged with the id, its
     status recorded. Layers directly inside read it instead of wrapping ``send`` again."""
 
-    __slots__ = ("_display", "_name", "_send", "_value", "status")
+    __slots__ = ("_display", "_name", "_send", "_value", "measured", "status")
 
     def __init__(
         self, send: Send, name: bytes = b"", value: bytes = b"", display: str = ""
@@ -33,6 +34,9 @@ class Exchange:
         self._value = value
         self._display = display
         self.status = 0
+        # The route's metrics once an adapter's route layer knows the route and counted it
+        # active: the correlation layer records the request there when it ends.
+        self.measured: RouteMetrics | None = None
 
     def send(self, message: Message) -> Awaitable[None]:
         """The ASGI ``send`` for the layers inside: edits the start, then hands the message on.

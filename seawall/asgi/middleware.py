@@ -18,6 +18,7 @@ from seawall.asgi.guard import run_guarded
 from seawall.config.settings import Settings
 from seawall.context.correlation import CORRELATION_ID
 from seawall.errors.exceptions import InvalidCorrelationIdError
+from seawall.observability.request_metrics import RouteMetrics
 from seawall.server.guard import RouteGuard
 from seawall.server.headers import set_header_bytes
 from seawall.server.keys import EXCHANGE, GUARD, ROUTE, ROUTE_METRICS
@@ -36,6 +37,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # name up in the module and the method up on the object for every request.
 _set_id: Final = CORRELATION_ID.set
 _reset_id: Final = CORRELATION_ID.reset
+_perf_counter: Final = perf_counter
 
 
 class ASGIMiddleware:
@@ -61,39 +63,43 @@ class ASGIMiddleware:
         # Request metrics (a seawall.observability.metrics.Metrics, or None): by the route
         # found here, or, when an adapter finds routes inside, by what it leaves in the scope.
         self._metrics: Any = self.pipeline.metrics
+        self._measures: dict[str | None, RouteMetrics] = {}  # by route key, see _measure
         self._match = self.policies or (
             self._metrics is not None and policies and bool(self.pipeline.settings.routes)
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The per-request function: rare work (other scope types, failures, metrics by the
+        # framework's route) lives in functions of its own, so this one stays small.
         if scope["type"] != "http":
-            if scope["type"] == "websocket":
-                await self._websocket(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
+            await self._not_http(scope, receive, send)
             return
         correlation_id, invalid = self._correlation.resolve(scope["headers"])
         token = _set_id(correlation_id)
         exchange = Exchange(send, self._name, correlation_id.encode("ascii"), self._display)
         scope[EXCHANGE] = exchange
-        route = guard = None
-        measured: Any = None
+        route: str | None = None
+        guard: RouteGuard | None = None
+        metrics = self._metrics
         began = 0.0  # perf_counter() at the start, when metrics are on
         try:
-            endpoints = self._endpoints
-            if endpoints.first and scope["path"].startswith(endpoints.first):
-                endpoint = endpoints.find(scope["path"])
+            path: str = scope["path"]
+            first: tuple[str, ...] = self._endpoints.first  # one attribute read, then C
+            if first and path.startswith(first):
+                endpoint = self._endpoints.find(path)
                 if endpoint is not None:  # before route policies, and not counted
-                    await answer_endpoint(endpoints, endpoint, scope, receive, exchange.send)
+                    await answer_endpoint(self._endpoints, endpoint, scope, receive, exchange.send)
                     return
-            if self._metrics is not None:
-                began = perf_counter()
+            if metrics is not None:
+                began = _perf_counter()
             if invalid is not None and self.pipeline.invalid_correlation_id(invalid):
                 await send_problem(self.pipeline, InvalidCorrelationIdError(), scope, exchange.send)
             elif self._match:
-                route, guard = self._guards.for_path(scope["method"], scope["path"])
+                route, guard = self._guards.for_path(scope["method"], path)
                 if began:
-                    measured = self._metrics.for_key(route)
+                    exchange.measured = measured = self._measures.get(route)
+                    if measured is None:
+                        exchange.measured = measured = self._measure(route)
                     measured.start()
                 if guard is None or not self.policies:
                     await self.app(scope, receive, exchange.send)
@@ -102,23 +108,51 @@ class ASGIMiddleware:
             else:
                 await self.app(scope, receive, exchange.send)
         except Exception as exc:
-            # A framework's "already answered" signal ends here if no layer of its caught it:
-            # the response went out, and the server must not log it as an error.
-            if not self.pipeline.problems.answered(exc):
-                started = exchange.status != 0
-                await _failed(self.pipeline, exc, scope, exchange.send, started, route, guard)
+            await self._failed(exc, scope, exchange, route, guard)
         finally:
             if began:
-                seconds = perf_counter() - began
-                if measured is None:  # counted active inside, by an adapter's route layer
-                    measured = scope.get(ROUTE_METRICS) or self._metrics.for_scope(scope)
-                    measured.observe(scope["method"], exchange.status, seconds)
-                else:
-                    measured.finish(scope["method"], exchange.status, seconds)
+                self._record(scope, exchange, _perf_counter() - began)
             # The exchange holds the server's ``send``, which often holds the scope: leaving it
             # in the scope would make a reference cycle per request for the collector to find.
-            scope.pop(EXCHANGE, None)
+            if EXCHANGE in scope:
+                del scope[EXCHANGE]
             _reset_id(token)
+
+    async def _not_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def _measure(self, route: str | None) -> RouteMetrics:
+        """The metrics of a route key, remembered here (keys are the settings', bounded)."""
+        measured: RouteMetrics = self._metrics.for_key(route)
+        self._measures[route] = measured
+        return measured
+
+    def _record(self, scope: Scope, exchange: Exchange, seconds: float) -> None:
+        """Record the ended request: under the route found here or by an adapter's route layer
+        (both counted it active), else under the route the framework matched."""
+        measured = exchange.measured
+        if measured is not None:
+            measured.finish(scope["method"], exchange.status, seconds)
+            return
+        found = scope.get(ROUTE_METRICS) or self._metrics.for_scope(scope)
+        found.observe(scope["method"], exchange.status, seconds)
+
+    async def _failed(
+        self,
+        exc: Exception,
+        scope: Scope,
+        exchange: Exchange,
+        route: str | None,
+        guard: RouteGuard | None,
+    ) -> None:
+        # A framework's "already answered" signal ends here if no layer of its caught it:
+        # the response went out, and the server must not log it as an error.
+        if not self.pipeline.problems.answered(exc):
+            started = exchange.status != 0
+            await _failed(self.pipeline, exc, scope, exchange.send, started, route, guard)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         correlation_id, invalid = self._correlation.resolve(scope["headers"])

@@ -196,8 +196,8 @@ class Metrics:
             "seawall_dead_letters", "Entries waiting in each dead-letter queue.",
             ["queue"], registry=r, multiprocess_mode="livemax",
         )  # fmt: skip
-        self._routes: dict[str, RouteMetrics | FileRoute] = {}
-        self._keys: dict[str | None, RouteMetrics | FileRoute] = {}
+        self._routes: dict[str, RouteMetrics] = {}
+        self._keys: dict[str | None, RouteMetrics] = {}
         self._lock = threading.Lock()
         self.unmatched = self.route(UNMATCHED)
         self._subscribe(events)
@@ -214,7 +214,7 @@ class Metrics:
 
     # -- request metrics -----------------------------------------------------------------
 
-    def route(self, label: str) -> RouteMetrics | FileRoute:
+    def route(self, label: str) -> RouteMetrics:
         """The metrics of the route labelled ``label`` (a template), made once."""
         found = self._routes.get(label)
         if found is None:
@@ -228,18 +228,18 @@ class Metrics:
                     self._routes = {**self._routes, label: found}  # scrapes read a snapshot
         return found
 
-    def routes(self) -> list[RouteMetrics | FileRoute]:
+    def routes(self) -> list[RouteMetrics]:
         """Every route's metrics made so far."""
         return list(self._routes.values())
 
-    def for_key(self, key: str | None) -> RouteMetrics | FileRoute:
+    def for_key(self, key: str | None) -> RouteMetrics:
         """The metrics of a route key (``GET /items/{id}``), cached by key."""
         found = self._keys.get(key)
         if found is None:
             found = self._keys[key] = self.route(label_of(key))
         return found
 
-    def for_scope(self, scope: Mapping[str, Any]) -> RouteMetrics | FileRoute:
+    def for_scope(self, scope: Mapping[str, Any]) -> RouteMetrics:
         """The metrics of an ASGI request no seawall layer labelled: by the template of the
         route Starlette matched (``scope["route"]``), else :data:`UNMATCHED`. A route of a
         router that FastAPI (0.16x) includes lazily carries its prefix in FastAPI's own record
@@ -392,7 +392,7 @@ class _RequestCollector:
         active = GaugeMetricFamily(_ACTIVE, _ACTIVE_HELP, labels=["http_route"])
         bounds = [repr(float(b)) for b in self._metrics.bounds] + ["+Inf"]
         for route in () if empty else self._metrics.routes():
-            if not isinstance(route, RouteMetrics):
+            if isinstance(route, FileRoute):  # counted in the multiprocess files
                 continue
             count, series = route.snapshot()
             active.add_metric([route.label], count)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
 __all__ = ["METHODS", "FileRoute", "RouteMetrics", "Series", "method_label"]
 
@@ -20,6 +21,10 @@ METHODS = frozenset(
     {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE"}
 )
 """Methods that keep their name in ``http_request_method``; others become ``_OTHER``."""
+
+
+# Final: compiled code calls it from a C static, not by a module lookup per request.
+_bisect_left: Final = bisect_left
 
 
 def method_label(method: str) -> str:
@@ -41,39 +46,51 @@ class RouteMetrics:
     """One route's metrics in process: ``start()`` when a request enters, ``finish()`` when it
     ends (or ``observe()`` when another layer counted it active, and ``end()`` there)."""
 
-    __slots__ = ("_bounds", "_by_status", "_lock", "active", "label")
+    __slots__ = ("_acquire", "_bounds", "_by_status", "_lock", "_release", "active", "label")
 
     def __init__(self, label: str, bounds: tuple[float, ...]) -> None:
         self.label = label
         self._bounds = bounds
         self._lock = threading.Lock()
+        # Bound once: compiled code calls them directly, where ``with self._lock`` looks up
+        # ``__enter__`` and ``__exit__`` by name and builds the exit's arguments every call.
+        self._acquire: Callable[[], bool] = self._lock.acquire
+        self._release: Callable[[], None] = self._lock.release
         self._by_status: dict[int, dict[str, Series]] = {}
         self.active = 0
 
     def start(self) -> None:
-        with self._lock:
-            self.active += 1
+        self._acquire()
+        self.active += 1
+        self._release()
 
     def end(self) -> None:
-        with self._lock:
-            self.active -= 1
+        self._acquire()
+        self.active -= 1
+        self._release()
 
     def finish(self, method: str, status: int, seconds: float) -> None:
         """The request ended: no longer active, its duration recorded."""
         series = self._series(method, status)
-        index = bisect_left(self._bounds, seconds)
-        with self._lock:
+        index = _bisect_left(self._bounds, seconds)
+        self._acquire()
+        try:
             self.active -= 1
             series.counts[index] += 1
             series.total += seconds
+        finally:
+            self._release()
 
     def observe(self, method: str, status: int, seconds: float) -> None:
         """Record a finished request's duration (``status`` 0: none was sent, shown as 500)."""
         series = self._series(method, status)
-        index = bisect_left(self._bounds, seconds)
-        with self._lock:
+        index = _bisect_left(self._bounds, seconds)
+        self._acquire()
+        try:
             series.counts[index] += 1
             series.total += seconds
+        finally:
+            self._release()
 
     def _series(self, method: str, status: int) -> Series:
         status = status or 500
@@ -108,26 +125,28 @@ class RouteMetrics:
             return self.active, series
 
 
-class FileRoute:
+class FileRoute(RouteMetrics):
     """:class:`RouteMetrics` over prometheus_client children, whose values live in the
-    multiprocess files every worker writes (``histogram`` and ``active`` are the metrics)."""
+    multiprocess files every worker writes (``histogram`` and ``active`` are the metrics).
 
-    __slots__ = ("_children", "_histogram", "active", "label")
+    A subclass, so the runners call one type whichever way the counts are kept."""
+
+    __slots__ = ("_children", "_gauge", "_histogram")
 
     def __init__(self, label: str, histogram: Any, active: Any) -> None:
-        self.label = label
+        super().__init__(label, ())
         self._histogram = histogram
-        self.active = active.labels(label)
+        self._gauge: Any = active.labels(label)
         self._children: dict[tuple[str, int], Any] = {}
 
     def start(self) -> None:
-        self.active.inc()
+        self._gauge.inc()
 
     def end(self) -> None:
-        self.active.dec()
+        self._gauge.dec()
 
     def finish(self, method: str, status: int, seconds: float) -> None:
-        self.active.dec()
+        self._gauge.dec()
         self.observe(method, status, seconds)
 
     def observe(self, method: str, status: int, seconds: float) -> None:
