@@ -1,17 +1,24 @@
 """Dependency calls: the decorator's cost beside tenacity and stamina, a rejection, the httpx
 transport beside httpx-retries' over the same in-memory transport, and the retry storm.
 
-    python benchmarks/bench_dependencies.py [--number 100000] [--repeat 7]
+    python benchmarks/bench_dependencies.py [--number 100000] [--repeat 7] [--rounds 31]
 
 Prints ns per call over a bare call (best of ``--repeat`` rounds; the spread is min..max of the
-rounds; the transports' rounds are interleaved) and the retry storm's attempts. Targets (issue
-16): success path <= 1.5 us compiled, rejection <= 1 us, transport <= 5 us over the bare
-transport; storm attempts <= 1.1 x calls + min_per_second x elapsed.
+rounds), with the floor of any rejection beside it: raising and catching an exception. The
+transports are timed in ``--rounds`` interleaved rounds (each round times the three in a
+rotated order, the garbage collector off), and each row is the median of its per-round
+differences: at the transport layer (``handle_request`` around an inner transport that returns
+a ready answer, so nearly all the time is the wrapper's) and through ``httpx.Client.send``.
+Targets (issue 16): success path <= 1.5 us compiled, rejection <= 1 us, transport <= 5 us over
+the bare transport and below httpx-retries'; storm attempts <= 1.1 x calls + min_per_second x
+elapsed.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -70,18 +77,100 @@ def calls(fn: Callable[[int], object]) -> Loop:
 def rejections(fn: Callable[[int], object]) -> Loop:
     def loop(number: int) -> None:
         for i in range(number):
-            with contextlib.suppress(seawall.CircuitOpenError):
+            try:  # noqa: SIM105 (contextlib.suppress costs a third of a rejection)
                 fn(i)
+            except seawall.CircuitOpenError:
+                pass
 
     return loop
 
 
-def transport_loop(client: httpx.Client) -> Loop:
+class Plain(Exception):
+    pass
+
+
+def raise_plain(i: int) -> None:
+    raise Plain()
+
+
+def raise_rejection(i: int) -> None:
+    raise seawall.CircuitOpenError("down", retry_after=1)
+
+
+def floor(fn: Callable[[int], object]) -> Loop:
+    """The cheapest rejection there is: a call that raises, caught."""
+
+    def loop(number: int) -> None:
+        for i in range(number):
+            try:  # noqa: SIM105 (the same harness as the rejection rows)
+                fn(i)
+            except Exception:
+                pass
+
+    return loop
+
+
+class Answer(httpx.BaseTransport):
+    """An inner transport that returns one ready answer: the wrapper is all that is timed."""
+
+    def __init__(self) -> None:
+        self.response = httpx.Response(200, content=b"ok")
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.response
+
+
+TIMEOUTS = httpx.Timeout(5.0).as_dict()  # httpx.Client's default, a fresh dict per request
+
+
+def layer_loop(transport: httpx.BaseTransport) -> Loop:
+    request = httpx.Request("GET", "https://api.payments.example/ok")
+    handle = transport.handle_request
+
+    def loop(number: int) -> None:
+        for _ in range(number):
+            request.extensions = {"timeout": dict(TIMEOUTS)}  # as httpx.Client builds it
+            handle(request)
+
+    return loop
+
+
+def client_loop(transport: httpx.BaseTransport) -> Loop:
+    client = httpx.Client(transport=transport)
+
     def loop(number: int) -> None:
         for _ in range(number):
             client.get("https://api.payments.example/ok")
 
     return loop
+
+
+def interleaved(loops: list[Loop], number: int, rounds: int) -> list[list[float]]:
+    """ns per call of each loop in each round; rounds rotate the order, GC off while timing."""
+    times: list[list[float]] = [[] for _ in loops]
+    for r in range(rounds):
+        order = list(range(len(loops)))
+        order = order[r % len(order) :] + order[: r % len(order)]
+        for i in order:
+            gc.collect()
+            gc.disable()
+            try:
+                t0 = time.perf_counter()
+                loops[i](number)
+                times[i].append((time.perf_counter() - t0) / number * 1e9)
+            finally:
+                gc.enable()
+    return times
+
+
+def paired(name: str, rows: list[float], base: list[float], unit: str = "us") -> str:
+    """The median of the per-round differences, with their min..max and the middle half."""
+    diff = sorted((x - b) / 1000 for x, b in zip(rows, base, strict=True))
+    q1, _, q3 = statistics.quantiles(diff, n=4)
+    return (
+        f"{name}: {statistics.median(diff):.2f} {unit} (rounds {diff[0]:.2f}..{diff[-1]:.2f},"
+        f" middle half {q1:.2f}..{q3:.2f}, {len(diff)} rounds)"
+    )
 
 
 def storm(calls_made: int, *, per_second: int) -> tuple[int, float, float]:
@@ -114,6 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--number", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=31)
     args = parser.parse_args()
     n, r = args.number, args.repeat
 
@@ -133,6 +223,8 @@ def main() -> None:
     print(f"compiled: {seawall.resilience.engine.__file__.endswith('.so')}")
     print(f"bare call: {bare:.0f} ns")
     rows = [
+        ("floor: raise and catch an Exception subclass", floor(raise_plain)),
+        ("floor: raise and catch CircuitOpenError (made in Python)", floor(raise_rejection)),
         ("seawall decorator, full policy (timeout, bulkhead, breaker, retry)", calls(payments)),
         ("seawall decorator, retry only", calls(plain)),
         ("seawall rejection (breaker open, CircuitOpenError caught)", rejections(down)),
@@ -145,27 +237,27 @@ def main() -> None:
             f"{name}: {min(rounds):.0f} ns over bare (rounds {min(rounds):.0f}..{max(rounds):.0f})"
         )
 
-    ok = httpx.MockTransport(lambda request: httpx.Response(200, content=b"ok"))
     from httpx_retries import RetryTransport
 
-    clients = [
-        ("httpx, bare MockTransport", httpx.Client(transport=ok)),
-        ("httpx, seawall Transport", httpx.Client(transport=Transport(ok, dependencies=deps))),
-        ("httpx, httpx-retries RetryTransport", httpx.Client(transport=RetryTransport(ok))),
-    ]
-    # Interleaved: each round times every client once, so the machine's load drifts over all
-    # of them alike; a row's figure is its best round over the bare transport's in that round.
-    tn = max(1, n // 10)
-    rounds: dict[str, list[float]] = {name: [] for name, _ in clients}
-    for _ in range(r):
-        for name, client in clients:
-            rounds[name].extend(timed(transport_loop(client), tn, 1))
-    bare_rounds = rounds[clients[0][0]]
-    print(f"{clients[0][0]}: {min(bare_rounds) / 1000:.1f} us per request")
-    for name, _ in clients[1:]:
-        over = [x - b for x, b in zip(rounds[name], bare_rounds, strict=True)]
-        print(f"{name}: {min(over) / 1000:.2f} us over bare (rounds"
-              f" {min(over) / 1000:.2f}..{max(over) / 1000:.2f}, interleaved)")  # fmt: skip
+    def transports(inner: httpx.BaseTransport) -> list[httpx.BaseTransport]:
+        return [inner, Transport(inner, dependencies=deps), RetryTransport(inner)]
+
+    for label, make, number in (
+        ("transport layer, handle_request", layer_loop, max(1, n // 10)),
+        ("httpx.Client.get over MockTransport", client_loop, max(1, n // 200)),
+    ):
+        inner: httpx.BaseTransport = (
+            Answer()
+            if make is layer_loop
+            else httpx.MockTransport(lambda request: httpx.Response(200, content=b"ok"))
+        )
+        bare_t, seawall_t, retries_t = interleaved(
+            [make(t) for t in transports(inner)], number, args.rounds
+        )
+        print(f"{label}: bare {statistics.median(bare_t) / 1000:.2f} us per request (median)")
+        print(paired("  seawall Transport over bare", seawall_t, bare_t))
+        print(paired("  httpx-retries RetryTransport over bare", retries_t, bare_t))
+        print(paired("  seawall minus httpx-retries", seawall_t, retries_t))
 
     for per_second in (10_000, 100):
         attempts, elapsed, bound = storm(10_000, per_second=per_second)

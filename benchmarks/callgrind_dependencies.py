@@ -6,12 +6,14 @@ Rows: ``bare`` (a plain call), ``decorator`` (the full policy: timeout, bulkhead
 retry), ``rejection`` (an open breaker, CircuitOpenError caught), ``tenacity``, ``stamina``;
 ``http_bare``, ``http_seawall`` and ``http_retries`` send a GET through ``httpx.Client`` over an
 in-memory transport: bare, wrapped in seawall's ``Transport`` (the full policy), and in
-httpx-retries' ``RetryTransport``.
+httpx-retries' ``RetryTransport``; ``layer_bare``, ``layer_seawall`` and ``layer_retries`` call
+``handle_request`` itself around an inner transport that returns a ready answer (the wrapper's
+own work, without httpx.Client's); ``floor`` raises and catches an exception (a rejection's
+least cost).
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +42,14 @@ def build(row: str) -> tuple[Callable[[int], object], type[BaseException]]:
     if row == "rejection":
         deps["down"].breaker.force_open()  # type: ignore[union-attr]
         return seawall.dependency("down")(work), seawall.CircuitOpenError
+    if row == "floor":
+
+        def fail(i: int) -> None:
+            raise KeyError(i)
+
+        return fail, KeyError
+    if row.startswith("layer_"):
+        return layer(row), KeyError
     if row.startswith("http_"):
         import httpx
 
@@ -67,12 +77,47 @@ def build(row: str) -> tuple[Callable[[int], object], type[BaseException]]:
     raise SystemExit(f"unknown row {row!r}")
 
 
+def layer(row: str) -> Callable[[int], object]:
+    """``handle_request`` of the row's transport around a ready answer, fresh timeouts each."""
+    import httpx
+
+    class Answer(httpx.BaseTransport):
+        def __init__(self) -> None:
+            self.response = httpx.Response(200, content=b"ok")
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            return self.response
+
+    inner = Answer()
+    if row == "layer_seawall":
+        from seawall.integrations.httpx import Transport
+
+        transport: httpx.BaseTransport = Transport(inner)
+    elif row == "layer_retries":
+        from httpx_retries import RetryTransport
+
+        transport = RetryTransport(inner)
+    else:
+        transport = inner
+    request = httpx.Request("GET", "https://api.payments.example/ok")
+    timeouts = httpx.Timeout(5.0).as_dict()
+    handle = transport.handle_request
+
+    def send(i: int) -> object:
+        request.extensions = {"timeout": dict(timeouts)}  # as httpx.Client builds it
+        return handle(request)
+
+    return send
+
+
 def main() -> None:
     row, n = sys.argv[1], int(sys.argv[2])
     fn, expected = build(row)
     for i in range(n):
-        with contextlib.suppress(expected):
+        try:  # noqa: SIM105 (contextlib.suppress would cost more than a rejection)
             fn(i)
+        except expected:
+            pass
 
 
 if __name__ == "__main__":

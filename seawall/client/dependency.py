@@ -232,7 +232,7 @@ class Dependency:
 
     # -- whole calls ---------------------------------------------------------------------------
 
-    def _admit(self) -> Permit | SeawallRejection | None:
+    def admit(self) -> Permit | SeawallRejection | None:
         """:meth:`enter` for whole calls, without raising: the breaker permit (``None``: no
         breaker) with a bulkhead slot held, or the rejection, raised in the caller's frame.
 
@@ -241,7 +241,7 @@ class Dependency:
         """
         deadline = current_deadline()
         if deadline is not None and deadline.clock() >= deadline.at:
-            return DeadlineExceededError(self.name)
+            return _rejection(DeadlineExceededError, self.name, None)
         permit = self._permit()
         if isinstance(permit, SeawallRejection):
             return permit
@@ -256,8 +256,8 @@ class Dependency:
             return self._after_wait(permit)
         return permit
 
-    async def _aadmit(self) -> Permit | SeawallRejection | None:
-        """:meth:`_admit` for coroutines: a queued wait never blocks the event loop."""
+    async def aadmit(self) -> Permit | SeawallRejection | None:
+        """:meth:`admit` for coroutines: a queued wait never blocks the event loop."""
         deadline = current_deadline()
         if deadline is not None and deadline.clock() >= deadline.at:
             return DeadlineExceededError(self.name)
@@ -293,14 +293,20 @@ class Dependency:
             return None
         permit = breaker.try_acquire()
         if permit is None:
-            return CircuitOpenError(self.name, retry_after=breaker.retry_after())
+            return _rejection(CircuitOpenError, self.name, breaker.retry_after())
         return permit
 
-    def _settle(self, permit: Permit | None, began: float, failure: BaseException | None) -> None:
-        """Record an attempt's outcome and free its bulkhead slot."""
+    def began(self) -> float:
+        """An attempt's start for :meth:`settle`: read only when slow calls are judged."""
+        return monotonic() if self.engine.timed else 0.0
+
+    def settle(
+        self, permit: Permit | None, began: float, status: int | None, failure: BaseException | None
+    ) -> None:
+        """Record an attempt's outcome (a status, an error or neither) and free its slot."""
         engine = self.engine
         try:
-            engine.record(permit, began, None, failure)
+            engine.record(permit, began, status, failure)
         finally:
             engine.release()
 
@@ -330,8 +336,10 @@ class Dependency:
         errors: tuple[BaseException, ...] = ()
         while True:
             attempt += 1
-            permit = self._admit()
+            permit = self.admit()
             if isinstance(permit, SeawallRejection):
+                if attempt == 1 and self._quiet_refusal(started):
+                    return Refused(permit)  # nobody to tell, nothing to fall back to
                 last = self._refused(permit, errors, fn, args, kwargs, attempt)
                 value = self._fallback(last, fn, args, kwargs, attempt - 1, started)
                 if value is None:
@@ -348,7 +356,7 @@ class Dependency:
                 result = fn(*args, **kwargs)
             except Exception as exc:
                 pop_deadline(token)
-                self._settle(permit, began, exc)
+                self.settle(permit, began, None, exc)
                 errors += (exc,)
                 delay = self._after_error(exc, errors, fn, args, kwargs, attempt)
                 if delay is None:
@@ -361,10 +369,10 @@ class Dependency:
                 continue
             except BaseException as exc:
                 pop_deadline(token)
-                self._settle(permit, began, exc)
+                self.settle(permit, began, None, exc)
                 raise
             pop_deadline(token)
-            self._settle(permit, began, None)
+            self.settle(permit, began, None, None)
             if started is not None:
                 self.ended("success", attempt, started, None)
             return result
@@ -384,7 +392,7 @@ class Dependency:
         errors: tuple[BaseException, ...] = ()
         while True:
             attempt += 1
-            permit = await self._aadmit()
+            permit = await self.aadmit()
             if isinstance(permit, SeawallRejection):
                 last = self._refused(permit, errors, fn, args, kwargs, attempt)
                 value = self._fallback(last, fn, args, kwargs, attempt - 1, started)
@@ -403,7 +411,7 @@ class Dependency:
                     async with Timeout(seconds, self.name):
                         result = await fn(*args, **kwargs)
             except Exception as exc:
-                self._settle(permit, began, exc)
+                self.settle(permit, began, None, exc)
                 errors += (exc,)
                 delay = self._after_error(exc, errors, fn, args, kwargs, attempt)
                 if delay is None:
@@ -415,12 +423,16 @@ class Dependency:
                 await asyncio.sleep(delay)
                 continue
             except BaseException as exc:
-                self._settle(permit, began, exc)
+                self.settle(permit, began, None, exc)
                 raise
-            self._settle(permit, began, None)
+            self.settle(permit, began, None, None)
             if started is not None:
                 self.ended("success", attempt, started, None)
             return result
+
+    def _quiet_refusal(self, started: float | None) -> bool:
+        """A first attempt refused with no listener and no fallback: the rejection is all."""
+        return started is None and self.fallback is None and not self._wants_failed
 
     def _after_error(
         self,
@@ -493,6 +505,18 @@ class Dependency:
         value = fallback(FallbackCall(self.name, reason, exc, fn, args, kwargs, attempts))
         self.ended("fallback", attempts, started, _name(exc))
         return [value]
+
+
+def _rejection(
+    kind: type[SeawallRejection], name: str, retry_after: float | None
+) -> SeawallRejection:
+    """``kind(name, retry_after=retry_after)`` without running the Python ``__init__``: made
+    on every refused call, and the call into Python code was most of a rejection's cost
+    (callgrind, benchmarks/instructions_dependencies.sh)."""
+    rejection = kind.__new__(kind)
+    rejection.route = name
+    rejection.retry_after = retry_after
+    return rejection
 
 
 def _unused(permit: Permit | None) -> None:

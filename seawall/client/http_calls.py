@@ -23,6 +23,7 @@ from seawall.context.deadline import remaining
 from seawall.context.replaying import replaying_key
 from seawall.errors.exceptions import RequestTimeoutError, SeawallRejection
 from seawall.observability.events import DependencyRequest
+from seawall.resilience.breaker import Permit
 from seawall.resilience.timeouts import Timeout
 
 __all__ = ["IDEMPOTENT_METHODS", "HttpCalls"]
@@ -112,13 +113,62 @@ class HttpCalls:
             )
         )  # fmt: skip
 
+    def _begin(self, request: Any) -> Dependency | None:
+        """Both drivers' first step: the replay key, the header, the host's dependency."""
+        _replay_key(request)
+        registry = self._dependencies or _dependencies.ACTIVE
+        return None if registry is None else self._prepare(registry, request)
+
+    def _answered(
+        self,
+        dep: Dependency,
+        request: Any,
+        response: Any,
+        permit: Permit | None,
+        began: float,
+        timer: float | None,
+        attempt: int,
+        started: float | None,
+    ) -> float | None:
+        """An attempt answered: record it; the wait before a retry, or ``None``: the call
+        ended with ``response`` (published here). The one decision both drivers share."""
+        status: int = response.status_code
+        dep.settle(permit, began, status, None)
+        if timer is not None:
+            self._report(dep, request, timer, status, None)
+        if status != 429 and status not in dep.classifier.failure_statuses:
+            if started is not None:
+                dep.ended("success", attempt, started, None)
+            return None
+        return _response_delay(dep, request, response, status, attempt, started)
+
+    def _errored(
+        self,
+        dep: Dependency,
+        request: Any,
+        exc: BaseException,
+        permit: Permit | None,
+        began: float,
+        timer: float | None,
+        attempt: int,
+        started: float | None,
+    ) -> float | None:
+        """An attempt raised: record it; the wait before a retry, or ``None``: re-raise."""
+        dep.settle(permit, began, None, exc)
+        if not isinstance(exc, Exception):  # cancelled or interrupted: no retry, no report
+            return None
+        if timer is not None:
+            self._report(dep, request, timer, None, exc)
+        delay = _error_delay(dep, request, exc, attempt)
+        if delay is None:
+            dep.ended(dep.failed_outcome(exc), attempt, started, _name(exc))
+        return delay
+
     # -- sync ----------------------------------------------------------------------------------
 
     def send(self, request: Any) -> Any:
         """``Transport.handle_request``: the response, or the last transport error raised."""
-        _replay_key(request)
-        registry = self._dependencies or _dependencies.ACTIVE
-        dep = None if registry is None else self._prepare(registry, request)
+        dep = self._begin(request)
         if dep is None:
             _shrink(request, remaining())
             return self._inner.handle_request(request)
@@ -128,37 +178,22 @@ class HttpCalls:
         last: Last = None
         while True:
             attempt += 1
-            try:
-                admission = dep.enter()
-            except SeawallRejection as rejection:
-                return _refused(dep, rejection, last, attempt, started)
-            _shrink(request, remaining())
+            permit = dep.admit()
+            if isinstance(permit, SeawallRejection):
+                return _refused(dep, permit, last, attempt, started)
+            _shrink(request, dep.seconds())
+            began = dep.began()
             timer = self._clock() if dep.wants_requests() else None
             try:
                 response = self._inner.handle_request(request)
-            except Exception as exc:
-                admission.finish(None, exc)
-                if timer is not None:
-                    self._report(dep, request, timer, None, exc)
-                delay = _error_delay(dep, request, exc, attempt)
+            except BaseException as exc:
+                delay = self._errored(dep, request, exc, permit, began, timer, attempt, started)
                 if delay is None:
-                    dep.ended(dep.failed_outcome(exc), attempt, started, _name(exc))
                     raise
                 last = exc
                 self._sleep(delay)
                 continue
-            except BaseException as exc:
-                admission.finish(None, exc)
-                raise
-            status: int = response.status_code
-            admission.finish(status, None)
-            if timer is not None:
-                self._report(dep, request, timer, status, None)
-            if status != 429 and status not in dep.classifier.failure_statuses:
-                if started is not None:
-                    dep.ended("success", attempt, started, None)
-                return response
-            delay = _response_delay(dep, request, response, status, attempt, started)
+            delay = self._answered(dep, request, response, permit, began, timer, attempt, started)
             if delay is None:
                 return response
             response.read()  # kept whole: it is the answer if the retry is refused
@@ -169,9 +204,7 @@ class HttpCalls:
 
     async def asend(self, request: Any) -> Any:
         """``AsyncTransport.handle_async_request``; each attempt is cancelled at its time."""
-        _replay_key(request)
-        registry = self._dependencies or _dependencies.ACTIVE
-        dep = None if registry is None else self._prepare(registry, request)
+        dep = self._begin(request)
         if dep is None:
             _shrink(request, remaining())
             return await self._inner.handle_async_request(request)
@@ -181,38 +214,23 @@ class HttpCalls:
         last: Last = None
         while True:
             attempt += 1
-            try:
-                admission = await dep.aenter()
-            except SeawallRejection as rejection:
-                return _refused(dep, rejection, last, attempt, started)
+            permit = await dep.aadmit()
+            if isinstance(permit, SeawallRejection):
+                return _refused(dep, permit, last, attempt, started)
             seconds = dep.seconds()
             _shrink(request, seconds)
+            began = dep.began()
             timer = self._clock() if dep.wants_requests() else None
             try:
                 response = await self._attempt(request, seconds, dep.name)
-            except Exception as exc:
-                admission.finish(None, exc)
-                if timer is not None:
-                    self._report(dep, request, timer, None, exc)
-                delay = _error_delay(dep, request, exc, attempt)
+            except BaseException as exc:
+                delay = self._errored(dep, request, exc, permit, began, timer, attempt, started)
                 if delay is None:
-                    dep.ended(dep.failed_outcome(exc), attempt, started, _name(exc))
                     raise
                 last = exc
                 await asyncio.sleep(delay)
                 continue
-            except BaseException as exc:
-                admission.finish(None, exc)
-                raise
-            status: int = response.status_code
-            admission.finish(status, None)
-            if timer is not None:
-                self._report(dep, request, timer, status, None)
-            if status != 429 and status not in dep.classifier.failure_statuses:
-                if started is not None:
-                    dep.ended("success", attempt, started, None)
-                return response
-            delay = _response_delay(dep, request, response, status, attempt, started)
+            delay = self._answered(dep, request, response, permit, began, timer, attempt, started)
             if delay is None:
                 return response
             await response.aread()  # kept whole: it is the answer if the retry is refused
@@ -262,15 +280,19 @@ def _response_delay(
 
 
 def _shrink(request: Any, seconds: float | None) -> None:
-    """Cap each of the request's timeouts (connect, read, write, pool) at ``seconds``."""
+    """Cap each of the request's timeouts (connect, read, write, pool) at ``seconds``; a new
+    dict only when one is over (the request's own dict is never changed in place)."""
     if seconds is None:
         return
     extensions = request.extensions
     current: dict[str, float | None] = extensions.get("timeout") or _NO_TIMEOUTS
-    extensions["timeout"] = {
-        key: seconds if value is None or value > seconds else value
-        for key, value in current.items()
-    }
+    for value in current.values():
+        if value is None or value > seconds:
+            extensions["timeout"] = {
+                key: seconds if value is None or value > seconds else value
+                for key, value in current.items()
+            }
+            return
 
 
 def _name(exc: BaseException) -> str:
