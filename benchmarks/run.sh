@@ -45,12 +45,12 @@ echo "### django"
   -v django_bare,django_peer_nomet,django_peer,django_seawall
 
 if [ "${SERVER:-1}" != 0 ]; then
-  # One interleaved run: every ratio of issue 12's goals comes from the same rounds.
+  # One interleaved run: every ratio of issues 12 and 15's goals comes from the same rounds.
   echo "### uvicorn + wrk: $ROUNDS rounds of $DURATION s, load before the run: $(uptime | sed 's/.*load/load/')"
   out=$(mktemp -d -t seawall-server.XXXXXX)
   OUT_DIR="$out" ROUNDS="$ROUNDS" DURATION="$DURATION" WARMUP="${WARMUP:-2}" PYTHON="$PY" \
     EXTRA=benchmarks/seawall_variants.py "$KIT/server_load.sh" \
-    a_bare sw_cid_only sw_stack_nolog sw_stack_nolog_pure sw_install \
+    a_bare sw_cid_only sw_stack_nolog sw_stack_nolog_pure sw_install sw_install_met \
     fastapi_bare sw_fastapi_plain sw_fastapi_install g_peer_nomet
   "$PY" benchmarks/server_ratios.py "$out" "$ROUNDS"
   echo "load after the run: $(uptime | sed 's/.*load/load/')"

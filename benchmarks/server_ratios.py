@@ -1,4 +1,4 @@
-"""The throughput goals of the server run, from the wrk outputs of one ``server_load.sh`` run.
+"""The throughput goals of the server run (issues 12 and 15), from the wrk outputs of one ``server_load.sh`` run.
 
 Every ratio is paired by round (the variants alternate within a round), then the median over
 rounds, with the min..max beside it; a goal line says whether the median meets it.
@@ -18,6 +18,7 @@ RATIOS = [
     ("full stack, compiled", "sw_stack_nolog", "a_bare", 0.85),
     ("correlation stage alone, compiled", "sw_cid_only", "a_bare", 0.93),
     ("full stack, pure Python", "sw_stack_nolog_pure", "a_bare", 0.75),
+    ("full stack + metrics via install(), compiled (issue 15)", "sw_install_met", "a_bare", 0.80),
     ("peer stack without metrics (reference)", "g_peer_nomet", "a_bare", None),
 ]
 # (label, adapter, plain, bare): the adapter's ratio to bare within 0.03 of the plain one's.
@@ -59,7 +60,7 @@ def main() -> None:
         found = throughput(out, rounds, name)
         if found is not None:
             rps[name] = found
-    print(f"\nissue 12's ratios, paired by round, median (min..max) of {rounds} rounds")
+    print(f"\nissues 12 and 15's ratios, paired by round, median (min..max) of {rounds} rounds")
     for label, top, bottom, goal in RATIOS:
         if top in rps and bottom in rps:
             ratios = [a / b for a, b in zip(rps[top], rps[bottom], strict=True)]
