@@ -243,8 +243,11 @@ def test_redis_away_and_back(tmp_path: Path) -> None:
             with redis_server(tmp_path / "again", port):
                 restarted = time.monotonic()
                 assert wait_for(lambda: all(shared(p).available for p in (a, b)), 2.0)
+
                 # each worker publishes StateRestored just after it marks itself available
-                restored = lambda: sum(isinstance(e, StateRestored) for e in seen)  # noqa: E731
+                def restored() -> int:
+                    return sum(isinstance(e, StateRestored) for e in seen)
+
                 assert wait_for(lambda: restored() == 2, 1.0)
                 assert restored() == 2
                 # a's trip, made alone, is published on resync; b holds it
