@@ -10,12 +10,20 @@ Counts repeat within about 0.5% whatever else the machine does.
     python benchmarks/callgrind_server.py                 # every stage
     python benchmarks/callgrind_server.py bare cid full   # some stages
     python benchmarks/callgrind_server.py --cache         # also L1 misses (slower)
+    python benchmarks/callgrind_server.py --cycles bare cid full   # caches, branches, cycles
     python benchmarks/callgrind_server.py --inprocess full install   # no server, same apps
                                       # (still noisy: see benchmarks/PROFILE.md, third round)
 
 Stages: the policy stages one by one (``bare`` to ``full``), the adapters (``install``,
 ``fastapi``, ``fastapi_plain``, ``fastapi_install``), metrics (``*_met``) and a 50-route app
 (``*50``): as the kit's seawall variants of the same names (``benchmarks/seawall_variants.py``).
+
+``--cycles`` simulates caches (valgrind's L1 and last-level, the host's sizes) and branch
+prediction too, and adds KCachegrind's cycle estimate per request,
+``CEst = Ir + 10 * Bm + 10 * L1m + 100 * LLm`` (``Bm``: mispredicted conditional and indirect
+branches, ``L1m``: I1 + D1 read + D1 write misses, ``LLm``: the same at the last level), and
+each stage's estimate as a ratio of the first stage's (bare: ``CEst(bare) / CEst(stage)``, the
+throughput it implies for user-space work). A simulated cache, not a measured one.
 
 Knobs: ``-n`` requests counted (2000), ``-c`` connections (8), ``--warmup`` (400),
 ``--keep DIR`` keeps the dumps for ``callgrind_annotate``.
@@ -333,8 +341,10 @@ def count(stage: str, args: argparse.Namespace, workdir: str) -> dict[str, int]:
     port = _free_port()
     out = os.path.join(workdir, f"{stage}.%p")
     tool = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
-    if args.cache:
+    if args.cache or args.cycles:
         tool.append("--cache-sim=yes")
+    if args.cycles:
+        tool.append("--branch-sim=yes")
     env = dict(os.environ, PYTHONHASHSEED="0")
     command = [*tool, sys.executable, __file__, "--serve", stage, "--port", str(port)]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -368,6 +378,9 @@ def main() -> None:
     parser.add_argument("-c", type=int, default=8, help="keep-alive connections")
     parser.add_argument("--warmup", type=int, default=400)
     parser.add_argument("--cache", action="store_true", help="simulate caches: L1 misses too")
+    parser.add_argument(
+        "--cycles", action="store_true", help="simulate caches and branches: cycle estimate"
+    )
     parser.add_argument("--keep", metavar="DIR", help="keep the dumps there (callgrind_annotate)")
     parser.add_argument(
         "--inprocess", action="store_true", help="no server: call the app in process (n and 2n)"
@@ -408,6 +421,40 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="seawall-cg-") as workdir:
             rows = [(stage, count(stage, args, workdir)) for stage in stages]
     _print(rows, lambda stage: STAGES[stage][0])
+    if args.cycles:
+        _print_cycles(rows)
+
+
+MISS_WEIGHTS = {"L1m": 10, "LLm": 100, "Bm": 10}
+"""KCachegrind's cycle estimate: ``CEst = Ir + 10 Bm + 10 L1m + 100 LLm``."""
+
+
+def cycle_estimate(events: dict[str, int]) -> dict[str, int]:
+    """Misses by level and the cycle estimate from one stage's callgrind events (per request)."""
+
+    def total(*names: str) -> int:
+        return sum(events.get(name, 0) for name in names)
+
+    derived = {
+        "Ir": events["Ir"],
+        "L1m": total("I1mr", "D1mr", "D1mw"),
+        "LLm": total("ILmr", "DLmr", "DLmw"),
+        "Bm": total("Bcm", "Bim"),
+    }
+    derived["CEst"] = derived["Ir"] + sum(derived[k] * w for k, w in MISS_WEIGHTS.items())
+    return derived
+
+
+def _print_cycles(rows: list[tuple[str, dict[str, int]]]) -> None:
+    estimates = [(stage, cycle_estimate(events)) for stage, events in rows]
+    base_stage, base = estimates[0]
+    print("\ncycle estimate per request: CEst = Ir + 10 Bm + 10 L1m + 100 LLm")
+    print(f"| stage | Ir | L1m | LLm | Bm | CEst | CEst added | {base_stage} / stage |")
+    print("|---|" + "---:|" * 7)
+    for stage, est in estimates:
+        cells = " | ".join(f"{est[k]:,}" for k in ("Ir", "L1m", "LLm", "Bm", "CEst"))
+        ratio = base["CEst"] / est["CEst"]
+        print(f"| {stage} | {cells} | {est['CEst'] - base['CEst']:+,} | {ratio:.3f} |")
 
 
 def _print(rows: list[tuple[str, dict[str, int]]], describe: Callable[[str], str]) -> None:
