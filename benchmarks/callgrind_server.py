@@ -23,7 +23,10 @@ prediction too, and adds KCachegrind's cycle estimate per request,
 ``CEst = Ir + 10 * Bm + 10 * L1m + 100 * LLm`` (``Bm``: mispredicted conditional and indirect
 branches, ``L1m``: I1 + D1 read + D1 write misses, ``LLm``: the same at the last level), and
 each stage's estimate as a ratio of the first stage's (bare: ``CEst(bare) / CEst(stage)``, the
-throughput it implies for user-space work). A simulated cache, not a measured one.
+throughput it implies for user-space work). A simulated cache, not a measured one: valgrind
+models two levels, and takes the host's last level (on a VM often a huge shared L3) unless
+``--ll BYTES`` sets it, e.g. to one core's L2, which shows how much code and data a stage
+touches beyond the L1.
 
 Knobs: ``-n`` requests counted (2000), ``-c`` connections (8), ``--warmup`` (400),
 ``--keep DIR`` keeps the dumps for ``callgrind_annotate``.
@@ -345,6 +348,8 @@ def count(stage: str, args: argparse.Namespace, workdir: str) -> dict[str, int]:
         tool.append("--cache-sim=yes")
     if args.cycles:
         tool.append("--branch-sim=yes")
+    if args.ll:
+        tool.append(f"--LL={args.ll},8,64")
     env = dict(os.environ, PYTHONHASHSEED="0")
     command = [*tool, sys.executable, __file__, "--serve", stage, "--port", str(port)]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -380,6 +385,12 @@ def main() -> None:
     parser.add_argument("--cache", action="store_true", help="simulate caches: L1 misses too")
     parser.add_argument(
         "--cycles", action="store_true", help="simulate caches and branches: cycle estimate"
+    )
+    parser.add_argument(
+        "--ll",
+        type=int,
+        metavar="BYTES",
+        help="last-level cache size to simulate (8-way; e.g. 1048576, one core's L2)",
     )
     parser.add_argument("--keep", metavar="DIR", help="keep the dumps there (callgrind_annotate)")
     parser.add_argument(

@@ -353,3 +353,25 @@ def test_timeout_outside_a_task_is_an_error() -> None:
     coro = entry.__aenter__()
     with pytest.raises(RuntimeError):
         coro.send(None)
+
+
+def test_a_request_after_an_early_drain_of_its_bucket_still_expires() -> None:
+    """The scheduler remembers the last bucket; once the timer has drained that bucket (the
+    loop may run a timer early), a new request of the same tick gets a live bucket again."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        scheduler = TimeoutScheduler(loop, resolution=1.0)
+        at = time.monotonic()
+        first = scheduler.timeout(5.0)
+        scheduler._add(first, at, loop)
+        scheduler._fire()  # the armed tick drained (as by an early timer run)
+        assert first.cancelled
+        second = scheduler.timeout(5.0)
+        scheduler._add(second, at, loop)  # the same tick as the drained bucket
+        assert scheduler.pending == 1
+        scheduler._fire()
+        assert second.cancelled
+        assert scheduler.pending == 0
+
+    asyncio.run(scenario())
