@@ -37,10 +37,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -194,11 +196,33 @@ class _HeaderLayer:
         await self.app(scope, receive, tagged)
 
 
-def serve(stage: str, port: int) -> None:
-    """Run one stage in uvicorn on 127.0.0.1 (1 worker, httptools, uvloop if installed)."""
+def serve(stage: str, port: int, gc_report: str | None = None) -> None:
+    """Run one stage in uvicorn on 127.0.0.1 (1 worker, httptools, uvloop if installed);
+    with ``gc_report``, count the collector's runs and write them there on ``SIGUSR1``."""
     import logging
 
     import uvicorn
+
+    runs = [0, 0, 0]
+    spent = [0.0, 0.0]  # seconds in the collector, start of the current run
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            spent[1] = time.perf_counter()
+        else:
+            runs[info["generation"]] += 1
+            spent[0] += time.perf_counter() - spent[1]
+
+    def report(signum: int, frame: object) -> None:
+        assert gc_report is not None
+        found = {"runs": runs, "seconds": spent[0], "tracked": len(gc.get_objects())}
+        with open(gc_report + ".part", "w") as file:
+            json.dump(found, file)
+        os.replace(gc_report + ".part", gc_report)
+
+    if gc_report:
+        gc.callbacks.append(watch)
+        signal.signal(signal.SIGUSR1, report)
 
     logging.disable(logging.CRITICAL)
     try:
@@ -217,6 +241,37 @@ def serve(stage: str, port: int) -> None:
         log_level="warning",
         lifespan="off",
     )
+
+
+def count_gc(stage: str, args: argparse.Namespace, workdir: str) -> dict[str, int]:
+    """The collector's work for ``args.n`` requests to the server running at full speed (no
+    valgrind): runs of each generation and objects it tracks at the end."""
+    port = _free_port()
+    report = os.path.join(workdir, f"{stage}.gc.json")
+    command = [sys.executable, __file__, "--serve", stage, "--port", str(port)]
+    command += ["--gc-report", report]
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_ready(port, proc, 60)
+        drive(port, args.n, args.c)
+        proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(report) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    with open(report) as file:
+        found = json.load(file)
+    gen0, gen1, gen2 = found["runs"]
+    return {
+        "gen0 runs": gen0,
+        "gen1 runs": gen1,
+        "gen2 runs": gen2,
+        "tracked objects": found["tracked"],
+        "gc µs/req": round(found["seconds"] * 1e6 / args.n),
+    }
 
 
 async def _connection(port: int, count: int, path: str) -> None:
@@ -396,18 +451,22 @@ def main() -> None:
     parser.add_argument(
         "--inprocess", action="store_true", help="no server: call the app in process (n and 2n)"
     )
+    parser.add_argument(
+        "--gc", action="store_true", help="no valgrind: the collector's runs for n requests"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--gc-report", help=argparse.SUPPRESS)
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port)
+        serve(args.serve, args.port, args.gc_report)
         return
     if args.drive:
         logging.disable(logging.CRITICAL)
         drive_inprocess(args.drive, args.n)
         return
-    for tool in ("valgrind", "callgrind_control"):
+    for tool in () if args.gc else ("valgrind", "callgrind_control"):
         if shutil.which(tool) is None:
             sys.exit(f"callgrind_server.py: needs {tool} (apt-get install valgrind)")
     stages = args.stages or list(STAGES)
@@ -422,6 +481,12 @@ def main() -> None:
         print(f"seawall from {where}")
         rows = [(stage, count_inprocess(stage, args)) for stage in stages]
         _print(rows, lambda stage: STAGES[stage][0])
+        return
+    if args.gc:
+        print(f"uvicorn at full speed, seawall from {where}: {args.n} requests, {args.c} conns")
+        with tempfile.TemporaryDirectory(prefix="seawall-gc-") as workdir:
+            rows = [(stage, count_gc(stage, args, workdir)) for stage in stages]
+        _print_table(rows)
         return
     print(f"uvicorn under callgrind, seawall from {where}")
     print(f"{args.n} requests over {args.c} keep-alive connections after {args.warmup} warm-up")
@@ -466,6 +531,14 @@ def _print_cycles(rows: list[tuple[str, dict[str, int]]]) -> None:
         cells = " | ".join(f"{est[k]:,}" for k in ("Ir", "L1m", "LLm", "Bm", "CEst"))
         ratio = base["CEst"] / est["CEst"]
         print(f"| {stage} | {cells} | {est['CEst'] - base['CEst']:+,} | {ratio:.3f} |")
+
+
+def _print_table(rows: list[tuple[str, dict[str, int]]]) -> None:
+    names = list(rows[0][1])
+    print(f"\n| stage | {' | '.join(names)} |")
+    print("|---|" + "---:|" * len(names))
+    for stage, values in rows:
+        print(f"| {stage} | {' | '.join(f'{values[n]:,}' for n in names)} |")
 
 
 def _print(rows: list[tuple[str, dict[str, int]]], describe: Callable[[str], str]) -> None:
