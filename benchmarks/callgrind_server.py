@@ -405,6 +405,8 @@ def count(stage: str, args: argparse.Namespace, workdir: str) -> dict[str, int]:
         tool.append("--branch-sim=yes")
     if args.ll:
         tool.append(f"--LL={args.ll},8,64")
+    if args.dump_instr:
+        tool.append("--dump-instr=yes")
     env = dict(os.environ, PYTHONHASHSEED="0")
     command = [*tool, sys.executable, __file__, "--serve", stage, "--port", str(port)]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -431,7 +433,7 @@ def count(stage: str, args: argparse.Namespace, workdir: str) -> dict[str, int]:
     }
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("stages", nargs="*", help=f"default: all of {', '.join(STAGES)}")
     parser.add_argument("-n", type=int, default=2000, help="requests counted")
@@ -447,6 +449,9 @@ def main() -> None:
         metavar="BYTES",
         help="last-level cache size to simulate (8-way; e.g. 1048576, one core's L2)",
     )
+    parser.add_argument(
+        "--dump-instr", action="store_true", help="per-instruction counts in the dumps (--keep)"
+    )
     parser.add_argument("--keep", metavar="DIR", help="keep the dumps there (callgrind_annotate)")
     parser.add_argument(
         "--inprocess", action="store_true", help="no server: call the app in process (n and 2n)"
@@ -458,7 +463,11 @@ def main() -> None:
     parser.add_argument("--gc-report", help=argparse.SUPPRESS)
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = _parser().parse_args()
     if args.serve:
         serve(args.serve, args.port, args.gc_report)
         return
