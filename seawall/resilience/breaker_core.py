@@ -12,6 +12,7 @@ import inspect
 import logging
 import math
 import random as _random
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, Literal, ParamSpec, TypeVar, overload
 
@@ -19,7 +20,6 @@ from seawall.clock import Clock, monotonic
 from seawall.config.schema import BreakerSettings
 from seawall.errors.exceptions import CircuitOpenError
 from seawall.resilience.breaker_events import BreakerEvent, Listener, State, notify
-from seawall.resilience.locks import TokenLock
 from seawall.resilience.windows import CountWindow, TimeWindow
 
 __all__ = ["FAILURE", "IGNORE", "SUCCESS", "BreakerCore", "Classifier", "Outcome", "Permit"]
@@ -132,10 +132,10 @@ class BreakerCore:
         self._random = random or _random.random
         self._classify = classify
         self._probe_timeout = probe_timeout if probe_timeout is not None else s.open_for
-        self._lock = TokenLock()
+        self._lock = threading.Lock()
         # Bound once for every call's outcome: no method lookup by name per call when compiled.
         self._lock_acquire: Callable[[], bool] = self._lock.acquire
-        self._lock_release: Callable[[bool], None] = self._lock.hand_back  # give the token back
+        self._lock_release: Callable[[], None] = self._lock.release
         self._listeners: tuple[Listener, ...] = ()
         self._window = (
             TimeWindow(s.window, self._clock) if s.window_type == "time" else CountWindow(s.window)
@@ -253,7 +253,7 @@ class BreakerCore:
                     return
                 event = self._enter(_OPEN, self._clock(), reason)
         finally:
-            self._lock_release(True)
+            self._lock_release()
         if event is not None:
             notify(self.name, self._listeners, event)
 

@@ -1,10 +1,9 @@
 """A per-route concurrency limit with an optional bounded FIFO queue, shared by threads and tasks.
 
-One counter under one lock (a :class:`~seawall.resilience.locks.TokenLock`) serves sync and
-async callers alike, so a route served from worker threads and event loops at once still never
-runs more than ``max_concurrency`` calls. Over the limit a caller queues (at most
-``max_queue`` of them, first in first out, for at most ``max_wait`` seconds) or is refused at
-once with
+One counter under one ``threading.Lock`` serves sync and async callers alike, so a route
+served from worker threads and event loops at once still never runs more than
+``max_concurrency`` calls. Over the limit a caller queues (at most ``max_queue`` of them, first
+in first out, for at most ``max_wait`` seconds) or is refused at once with
 :class:`~seawall.errors.exceptions.BulkheadFullError`.
 
 A freed permit is handed straight to the oldest waiter, so a newcomer never overtakes the queue.
@@ -32,7 +31,6 @@ from types import TracebackType
 
 from seawall.clock import Clock, monotonic
 from seawall.errors.exceptions import BulkheadFullError
-from seawall.resilience.locks import TokenLock
 
 __all__ = ["Bulkhead", "BulkheadSnapshot"]
 
@@ -136,11 +134,11 @@ class Bulkhead:
         self.max_queue = max_queue
         self.max_wait = max_wait
         self._clock = clock or monotonic
-        self._lock = TokenLock()
-        # The lock's C methods bound once for the two pairs every request takes: compiled code
+        self._lock = threading.Lock()
+        # The lock's methods bound once for the two calls every request makes: compiled code
         # looks a method up by name on each call otherwise (about 300 instructions a request).
         self._acquire: Callable[[], bool] = self._lock.acquire
-        self._release: Callable[[bool], None] = self._lock.hand_back  # give the token back
+        self._release: Callable[[], None] = self._lock.release
         self._in_use = 0
         self._waiters: deque[_Waiter] = deque()
         self._rejected = 0
@@ -168,7 +166,7 @@ class Bulkhead:
                 return True
             return False
         finally:
-            self._release(True)
+            self._release()
 
     def acquire(self, wait: float | None = None) -> None:
         """Take a permit, queueing for at most ``wait`` (default ``max_wait``) seconds.
@@ -200,7 +198,7 @@ class Bulkhead:
             else:
                 self._in_use -= 1
         finally:
-            self._release(True)
+            self._release()
 
     def slot(self, wait: float | None = None) -> _Slot:
         """``with bulkhead.slot():`` holds a permit for the block."""
