@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from seawall.client import dependencies as _dependencies
 from seawall.client.classify import parse_retry_after
@@ -20,7 +20,7 @@ from seawall.client.dependencies import Dependencies
 from seawall.client.dependency import Dependency
 from seawall.context.correlation import get_correlation_id
 from seawall.context.deadline import remaining
-from seawall.context.replaying import replaying_key
+from seawall.context.replaying import REPLAYING
 from seawall.errors.exceptions import RequestTimeoutError, SeawallRejection
 from seawall.observability.events import DependencyRequest
 from seawall.resilience.breaker import Permit
@@ -32,6 +32,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _RETRY_AFTER_STATUSES = (429, 503)
 _NO_TIMEOUTS: dict[str, float | None] = {"connect": None, "read": None, "write": None, "pool": None}
 _CACHE_LIMIT = 1024
+# Bound once: compiled code calls a bound method directly but looks one up by name each call.
+_replaying: Final = REPLAYING.get
 
 # A response or transport error kept for a refused retry, or None before any attempt.
 Last = Any
@@ -81,7 +83,7 @@ class HttpCalls:
         if registry is not self._registry:
             self._routes = {}
             self._registry = registry
-        host: str = request.url.host
+        host = _host(request.url)
         routes = self._routes
         route = routes.get(host)
         if route is None:
@@ -179,11 +181,11 @@ class HttpCalls:
         while True:
             attempt += 1
             permit = dep.admit()
-            if isinstance(permit, SeawallRejection):
+            if permit is not None and not isinstance(permit, Permit):
                 return _refused(dep, permit, last, attempt, started)
             _shrink(request, dep.seconds())
             began = dep.began()
-            timer = self._clock() if dep.wants_requests() else None
+            timer = self._clock() if dep.wants_request else None  # read by started()
             try:
                 response = self._inner.handle_request(request)
             except BaseException as exc:
@@ -215,12 +217,12 @@ class HttpCalls:
         while True:
             attempt += 1
             permit = await dep.aadmit()
-            if isinstance(permit, SeawallRejection):
+            if permit is not None and not isinstance(permit, Permit):
                 return _refused(dep, permit, last, attempt, started)
             seconds = dep.seconds()
             _shrink(request, seconds)
             began = dep.began()
-            timer = self._clock() if dep.wants_requests() else None
+            timer = self._clock() if dep.wants_request else None  # read by started()
             try:
                 response = await self._attempt(request, seconds, dep.name)
             except BaseException as exc:
@@ -247,6 +249,17 @@ class HttpCalls:
         except RequestTimeoutError as exc:
             message = f"seawall: no answer within the attempt's {seconds:.3f} s"
             raise self._timeout_error(message, request) from exc
+
+
+def _host(url: Any) -> str:
+    """The host as httpx parsed it: lowercase, an IDNA name in its ASCII form, as the
+    ``hosts`` settings are written (``url.host`` decodes it to Unicode, in a Python property
+    that cost about 1,400 instructions a request); ``url.host`` if the parse is not there."""
+    try:
+        host: str = url._uri_reference.host
+    except AttributeError:
+        host = url.host
+    return host
 
 
 def _retryable(request: Any) -> bool:
@@ -286,13 +299,33 @@ def _shrink(request: Any, seconds: float | None) -> None:
         return
     extensions = request.extensions
     current: dict[str, float | None] = extensions.get("timeout") or _NO_TIMEOUTS
+    over = 0
     for value in current.values():
         if value is None or value > seconds:
-            extensions["timeout"] = {
-                key: seconds if value is None or value > seconds else value
-                for key, value in current.items()
-            }
-            return
+            over += 1
+    if over == 0:
+        return
+    if over == 4 and current.keys() == _NO_TIMEOUTS.keys():
+        extensions["timeout"] = _capped(seconds)  # the usual case: every one is over
+        return
+    extensions["timeout"] = {
+        key: seconds if value is None or value > seconds else value
+        for key, value in current.items()
+    }
+
+
+_last_capped: tuple[float, dict[str, float | None]] = (-1.0, {})
+
+
+def _capped(seconds: float) -> dict[str, float | None]:
+    """A new dict of the four timeouts, each ``seconds``: a copy of the last one made, when
+    ``seconds`` is the same (a dependency's ``timeout``, with no deadline), is cheapest."""
+    global _last_capped
+    last = _last_capped  # one read: another thread may replace it, never change it
+    if last[0] != seconds:
+        last = (seconds, dict.fromkeys(_NO_TIMEOUTS, seconds))
+        _last_capped = last
+    return last[1].copy()
 
 
 def _name(exc: BaseException) -> str:
@@ -317,8 +350,8 @@ def _refused(
 
 def _replay_key(request: Any) -> None:
     """During a dead-letter replay, the entry's ``Idempotency-Key`` unless the request has one."""
-    key = replaying_key()
-    if key is not None:
+    entry = _replaying()
+    if entry is not None:
         headers = request.headers
         if "idempotency-key" not in headers:
-            headers["Idempotency-Key"] = key
+            headers["Idempotency-Key"] = entry.idempotency_key
