@@ -57,7 +57,8 @@ class HttpCalls:
     """
 
     __slots__ = (
-        "_clock", "_dependencies", "_inner", "_registry", "_routes", "_sleep", "_timeout_error",
+        "_ahandle", "_clock", "_dependencies", "_handle", "_registry", "_routes",
+        "_sleep", "_timeout_error",
     )  # fmt: skip
 
     def __init__(
@@ -68,7 +69,9 @@ class HttpCalls:
         sleep: Callable[[float], object],
         timeout_error: Callable[[str, Any], BaseException],
     ) -> None:
-        self._inner = inner
+        # Bound once (a method looked up by name costs about 450 instructions a request).
+        self._handle: Any = getattr(inner, "handle_request", None)
+        self._ahandle: Any = getattr(inner, "handle_async_request", None)
         self._dependencies = dependencies
         self._clock = clock
         self._sleep = sleep
@@ -118,8 +121,12 @@ class HttpCalls:
     def _begin(self, request: Any) -> Dependency | None:
         """Both drivers' first step: the replay key, the header, the host's dependency."""
         _replay_key(request)
-        registry = self._dependencies or _dependencies.ACTIVE
-        return None if registry is None else self._prepare(registry, request)
+        registry = self._dependencies
+        if registry is None:
+            registry = _dependencies.ACTIVE
+            if registry is None:
+                return None
+        return self._prepare(registry, request)
 
     def _answered(
         self,
@@ -173,7 +180,7 @@ class HttpCalls:
         dep = self._begin(request)
         if dep is None:
             _shrink(request, remaining())
-            return self._inner.handle_request(request)
+            return self._handle(request)
         started = dep.started()
         dep.count_call()
         attempt = 0
@@ -187,7 +194,7 @@ class HttpCalls:
             began = dep.began()
             timer = self._clock() if dep.wants_request else None  # read by started()
             try:
-                response = self._inner.handle_request(request)
+                response = self._handle(request)
             except BaseException as exc:
                 delay = self._errored(dep, request, exc, permit, began, timer, attempt, started)
                 if delay is None:
@@ -209,7 +216,7 @@ class HttpCalls:
         dep = self._begin(request)
         if dep is None:
             _shrink(request, remaining())
-            return await self._inner.handle_async_request(request)
+            return await self._ahandle(request)
         started = dep.started()
         dep.count_call()
         attempt = 0
@@ -242,10 +249,10 @@ class HttpCalls:
     async def _attempt(self, request: Any, seconds: float | None, name: str) -> Any:
         """One attempt, cancelled after ``seconds``: an ``httpx.TimeoutException`` then."""
         if seconds is None:
-            return await self._inner.handle_async_request(request)
+            return await self._ahandle(request)
         try:
             async with Timeout(seconds, name):
-                return await self._inner.handle_async_request(request)
+                return await self._ahandle(request)
         except RequestTimeoutError as exc:
             message = f"seawall: no answer within the attempt's {seconds:.3f} s"
             raise self._timeout_error(message, request) from exc
@@ -299,13 +306,15 @@ def _shrink(request: Any, seconds: float | None) -> None:
         return
     extensions = request.extensions
     current: dict[str, float | None] = extensions.get("timeout") or _NO_TIMEOUTS
-    over = 0
-    for value in current.values():
+    over = standard = 0
+    for key, value in current.items():
         if value is None or value > seconds:
             over += 1
+        if key in _NO_TIMEOUTS:
+            standard += 1
     if over == 0:
         return
-    if over == 4 and current.keys() == _NO_TIMEOUTS.keys():
+    if over == 4 and standard == 4 and len(current) == 4:
         extensions["timeout"] = _capped(seconds)  # the usual case: every one is over
         return
     extensions["timeout"] = {
@@ -325,7 +334,7 @@ def _capped(seconds: float) -> dict[str, float | None]:
     if last[0] != seconds:
         last = (seconds, dict.fromkeys(_NO_TIMEOUTS, seconds))
         _last_capped = last
-    return last[1].copy()
+    return dict(last[1])
 
 
 def _name(exc: BaseException) -> str:

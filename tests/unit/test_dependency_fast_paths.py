@@ -222,7 +222,8 @@ def test_the_decorator_returns_what_the_function_returns_even_an_exception() -> 
     seawall.Dependencies({"dependencies": {"maker": {}}})
     guarded = seawall.dependency("maker")(make)
     made = guarded(1)
-    assert isinstance(made, seawall.CircuitOpenError) and made.route == "mine"
+    assert isinstance(made, seawall.CircuitOpenError)
+    assert made.route == "mine"
     assert (guarded.__name__, guarded.__doc__) == ("make", "Build one.")
 
 
@@ -248,9 +249,11 @@ def test_rejections_raised_in_many_threads_are_each_their_own() -> None:
         t.start()
     for t in threads:
         t.join()
-    assert len(errors) == 1600 and len({id(e) for e in errors}) == 1600
+    assert len(errors) == 1600
+    assert len({id(e) for e in errors}) == 1600
     for exc in errors:
         depth, tb = 0, exc.__traceback__
         while tb is not None:
             depth, tb = depth + 1, tb.tb_next
-        assert depth <= 2 and exc.__context__ is None
+        assert depth <= 2
+        assert exc.__context__ is None
