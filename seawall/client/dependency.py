@@ -21,7 +21,7 @@ import asyncio
 import random as _random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from seawall.client.classify import Classifier, is_timeout
 from seawall.client.fallback import FallbackCall
@@ -503,13 +503,17 @@ class Dependency:
         return [value]
 
 
+# Bound once: ``kind.__new__`` looked the method up by name on every rejection.
+_new_exception: Final = Exception.__new__
+
+
 def _rejection(
     kind: type[SeawallRejection], name: str, retry_after: float | None
 ) -> SeawallRejection:
     """``kind(name, retry_after=retry_after)`` without running the Python ``__init__``: made
     on every refused call, and the call into Python code was most of a rejection's cost
     (callgrind, benchmarks/instructions_dependencies.sh)."""
-    rejection = kind.__new__(kind)
+    rejection: SeawallRejection = _new_exception(kind)
     rejection.route = name
     rejection.retry_after = retry_after
     return rejection

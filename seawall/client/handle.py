@@ -73,7 +73,9 @@ class DependencyHandle:
 
     def resolve(self) -> Dependency:
         """The dependency this name stands for now; raises if it is not configured."""
-        registry = self._registry or _registry.ACTIVE
+        registry = self._registry
+        if registry is None:
+            registry = _registry.ACTIVE
         bound = self._bound
         if bound is not None and bound[0] is registry:
             return bound[1]
