@@ -30,7 +30,12 @@ __all__ = ["IDEMPOTENT_METHODS", "HttpCalls"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _RETRY_AFTER_STATUSES = (429, 503)
-_NO_TIMEOUTS: dict[str, float | None] = {"connect": None, "read": None, "write": None, "pool": None}
+_NO_TIMEOUTS: Final[dict[str, float | None]] = {
+    "connect": None,
+    "read": None,
+    "write": None,
+    "pool": None,
+}
 _CACHE_LIMIT = 1024
 # Bound once: compiled code calls a bound method directly but looks one up by name each call.
 _replaying: Final = REPLAYING.get
@@ -306,34 +311,39 @@ def _shrink(request: Any, seconds: float | None) -> None:
         return
     extensions = request.extensions
     current: dict[str, float | None] = extensions.get("timeout") or _NO_TIMEOUTS
-    over = standard = 0
-    for key, value in current.items():
-        if value is None or value > seconds:
-            over += 1
-        if key in _NO_TIMEOUTS:
-            standard += 1
-    if over == 0:
+    if (
+        len(current) == 4  # the usual case, httpx's four keys all over: a template's copy
+        and _over(current.get("connect", -1.0), seconds)
+        and _over(current.get("read", -1.0), seconds)
+        and _over(current.get("write", -1.0), seconds)
+        and _over(current.get("pool", -1.0), seconds)
+    ):
+        extensions["timeout"] = _capped(seconds)
         return
-    if over == 4 and standard == 4 and len(current) == 4:
-        extensions["timeout"] = _capped(seconds)  # the usual case: every one is over
-        return
-    extensions["timeout"] = {
-        key: seconds if value is None or value > seconds else value
-        for key, value in current.items()
-    }
+    for value in current.values():
+        if _over(value, seconds):
+            extensions["timeout"] = {
+                key: seconds if _over(value, seconds) else value for key, value in current.items()
+            }
+            return
 
 
-_last_capped: tuple[float, dict[str, float | None]] = (-1.0, {})
+def _over(value: float | None, seconds: float) -> bool:
+    """True for a timeout that the attempt's ``seconds`` cuts (``None`` is no timeout)."""
+    return value is None or value > seconds
+
+
+# The last template made: one list slot holding a (seconds, dict) pair, replaced whole.
+_CAPPED: Final[list[tuple[float, dict[str, float | None]]]] = [(-1.0, {})]
 
 
 def _capped(seconds: float) -> dict[str, float | None]:
     """A new dict of the four timeouts, each ``seconds``: a copy of the last one made, when
     ``seconds`` is the same (a dependency's ``timeout``, with no deadline), is cheapest."""
-    global _last_capped
-    last = _last_capped  # one read: another thread may replace it, never change it
+    last = _CAPPED[0]  # one read: another thread may replace the pair, never change it
     if last[0] != seconds:
         last = (seconds, dict.fromkeys(_NO_TIMEOUTS, seconds))
-        _last_capped = last
+        _CAPPED[0] = last
     return dict(last[1])
 
 
