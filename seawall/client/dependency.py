@@ -21,7 +21,7 @@ import asyncio
 import random as _random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from seawall.client.classify import Classifier, is_timeout
 from seawall.client.fallback import FallbackCall
@@ -77,9 +77,9 @@ class Dependency:
 
     __slots__ = (
         "_clock", "_random", "_seen", "_sleep", "_wants_called", "_wants_failed",
-        "_wants_request", "backoff",
+        "backoff",
         "breaker", "budget", "classifier", "critical", "engine", "events", "fallback", "hosts",
-        "name", "recovery", "settings", "timeout",
+        "name", "recovery", "settings", "timeout", "wants_request",
     )  # fmt: skip
 
     def __init__(
@@ -99,7 +99,8 @@ class Dependency:
         self.hosts = settings.hosts
         self.events = events
         self._seen = -1  # the events.SUBSCRIPTIONS that _wants_* were read at
-        self._wants_called = self._wants_failed = self._wants_request = False
+        self._wants_called = self._wants_failed = False
+        self.wants_request = False  # anyone listening to HTTP attempts; fresh after started()
         self._clock: Clock = clock or monotonic
         self._sleep = sleep or time.sleep
         self._random = random or _random.random
@@ -190,16 +191,11 @@ class Dependency:
         self._seen = _events.SUBSCRIPTIONS
         self._wants_called = self.events.wants(DependencyCalled)
         self._wants_failed = self.events.wants(DependencyFailed)
-        self._wants_request = self.events.wants(DependencyRequest)
-
-    def wants_requests(self) -> bool:
-        """Whether anyone listens to HTTP attempts (cached like the others)."""
-        if self._seen != _events.SUBSCRIPTIONS:
-            self._listening()
-        return self._wants_request
+        self.wants_request = self.events.wants(DependencyRequest)
 
     def started(self) -> float | None:
-        """The clock reading a call's duration starts from (``None`` when nobody listens)."""
+        """The clock reading a call's duration starts from (``None`` when nobody listens); reads
+        again who listens when a subscription changed, ``wants_request`` included."""
         if self._seen != _events.SUBSCRIPTIONS:
             self._listening()
         return self._clock() if self._wants_called else None
@@ -243,7 +239,7 @@ class Dependency:
         if deadline is not None and deadline.clock() >= deadline.at:
             return _rejection(DeadlineExceededError, self.name, None)
         permit = self._permit()
-        if isinstance(permit, SeawallRejection):
+        if permit is not None and not isinstance(permit, Permit):
             return permit
         bulkhead = self.engine.bulkhead
         if bulkhead is not None and not bulkhead.try_acquire():
@@ -262,7 +258,7 @@ class Dependency:
         if deadline is not None and deadline.clock() >= deadline.at:
             return DeadlineExceededError(self.name)
         permit = self._permit()
-        if isinstance(permit, SeawallRejection):
+        if permit is not None and not isinstance(permit, Permit):
             return permit
         bulkhead = self.engine.bulkhead
         if bulkhead is not None and not bulkhead.try_acquire():
@@ -337,7 +333,7 @@ class Dependency:
         while True:
             attempt += 1
             permit = self.admit()
-            if isinstance(permit, SeawallRejection):
+            if permit is not None and not isinstance(permit, Permit):
                 if attempt == 1 and self._quiet_refusal(started):
                     return Refused(permit)  # nobody to tell, nothing to fall back to
                 last = self._refused(permit, errors, fn, args, kwargs, attempt)
@@ -393,7 +389,7 @@ class Dependency:
         while True:
             attempt += 1
             permit = await self.aadmit()
-            if isinstance(permit, SeawallRejection):
+            if permit is not None and not isinstance(permit, Permit):
                 last = self._refused(permit, errors, fn, args, kwargs, attempt)
                 value = self._fallback(last, fn, args, kwargs, attempt - 1, started)
                 if value is None:
@@ -507,13 +503,17 @@ class Dependency:
         return [value]
 
 
+# Bound once: ``kind.__new__`` looked the method up by name on every rejection.
+_new_exception: Final = Exception.__new__
+
+
 def _rejection(
     kind: type[SeawallRejection], name: str, retry_after: float | None
 ) -> SeawallRejection:
     """``kind(name, retry_after=retry_after)`` without running the Python ``__init__``: made
     on every refused call, and the call into Python code was most of a rejection's cost
     (callgrind, benchmarks/instructions_dependencies.sh)."""
-    rejection = kind.__new__(kind)
+    rejection: SeawallRejection = _new_exception(kind)
     rejection.route = name
     rejection.retry_after = retry_after
     return rejection

@@ -22,6 +22,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 from seawall.client import dependencies as _registry
 from seawall.client.dependency import Dependency, Refused
+from seawall.client.wrapper import sync_wrapper
 from seawall.resilience.engine import Admission
 from seawall.resilience.timeouts import Timeout
 
@@ -72,7 +73,9 @@ class DependencyHandle:
 
     def resolve(self) -> Dependency:
         """The dependency this name stands for now; raises if it is not configured."""
-        registry = self._registry or _registry.ACTIVE
+        registry = self._registry
+        if registry is None:
+            registry = _registry.ACTIVE
         bound = self._bound
         if bound is not None and bound[0] is registry:
             return bound[1]
@@ -114,14 +117,13 @@ class DependencyHandle:
 
             return guarded_async
 
-        @functools.wraps(fn)
-        def guarded(*args: P.args, **kwargs: P.kwargs) -> Any:
-            result = resolve().attempts(fn, args, kwargs)
-            if isinstance(result, Refused):
-                raise result.error  # here, not deeper: see Dependency.attempts
-            return result
+        return sync_wrapper(fn, self.attempts)  # raises a refusal uncompiled: see wrapper.py
 
-        return guarded
+    def attempts(
+        self, fn: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R | Refused:
+        """The decorator's call: :meth:`Dependency.attempts` of the dependency resolved now."""
+        return self.resolve().attempts(fn, args, kwargs)
 
     # -- blocks --------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from seawall.client import dependencies as _dependencies
 from seawall.client.classify import parse_retry_after
@@ -20,7 +20,7 @@ from seawall.client.dependencies import Dependencies
 from seawall.client.dependency import Dependency
 from seawall.context.correlation import get_correlation_id
 from seawall.context.deadline import remaining
-from seawall.context.replaying import replaying_key
+from seawall.context.replaying import REPLAYING
 from seawall.errors.exceptions import RequestTimeoutError, SeawallRejection
 from seawall.observability.events import DependencyRequest
 from seawall.resilience.breaker import Permit
@@ -30,8 +30,15 @@ __all__ = ["IDEMPOTENT_METHODS", "HttpCalls"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _RETRY_AFTER_STATUSES = (429, 503)
-_NO_TIMEOUTS: dict[str, float | None] = {"connect": None, "read": None, "write": None, "pool": None}
+_NO_TIMEOUTS: Final[dict[str, float | None]] = {
+    "connect": None,
+    "read": None,
+    "write": None,
+    "pool": None,
+}
 _CACHE_LIMIT = 1024
+# Bound once: compiled code calls a bound method directly but looks one up by name each call.
+_replaying: Final = REPLAYING.get
 
 # A response or transport error kept for a refused retry, or None before any attempt.
 Last = Any
@@ -55,7 +62,8 @@ class HttpCalls:
     """
 
     __slots__ = (
-        "_clock", "_dependencies", "_inner", "_registry", "_routes", "_sleep", "_timeout_error",
+        "_ahandle", "_clock", "_dependencies", "_handle", "_registry", "_routes",
+        "_sleep", "_timeout_error",
     )  # fmt: skip
 
     def __init__(
@@ -66,7 +74,9 @@ class HttpCalls:
         sleep: Callable[[float], object],
         timeout_error: Callable[[str, Any], BaseException],
     ) -> None:
-        self._inner = inner
+        # Bound once (a method looked up by name costs about 450 instructions a request).
+        self._handle: Any = getattr(inner, "handle_request", None)
+        self._ahandle: Any = getattr(inner, "handle_async_request", None)
         self._dependencies = dependencies
         self._clock = clock
         self._sleep = sleep
@@ -81,7 +91,7 @@ class HttpCalls:
         if registry is not self._registry:
             self._routes = {}
             self._registry = registry
-        host: str = request.url.host
+        host = _host(request.url)
         routes = self._routes
         route = routes.get(host)
         if route is None:
@@ -116,8 +126,12 @@ class HttpCalls:
     def _begin(self, request: Any) -> Dependency | None:
         """Both drivers' first step: the replay key, the header, the host's dependency."""
         _replay_key(request)
-        registry = self._dependencies or _dependencies.ACTIVE
-        return None if registry is None else self._prepare(registry, request)
+        registry = self._dependencies
+        if registry is None:
+            registry = _dependencies.ACTIVE
+            if registry is None:
+                return None
+        return self._prepare(registry, request)
 
     def _answered(
         self,
@@ -171,7 +185,7 @@ class HttpCalls:
         dep = self._begin(request)
         if dep is None:
             _shrink(request, remaining())
-            return self._inner.handle_request(request)
+            return self._handle(request)
         started = dep.started()
         dep.count_call()
         attempt = 0
@@ -179,13 +193,13 @@ class HttpCalls:
         while True:
             attempt += 1
             permit = dep.admit()
-            if isinstance(permit, SeawallRejection):
+            if permit is not None and not isinstance(permit, Permit):
                 return _refused(dep, permit, last, attempt, started)
             _shrink(request, dep.seconds())
             began = dep.began()
-            timer = self._clock() if dep.wants_requests() else None
+            timer = self._clock() if dep.wants_request else None  # read by started()
             try:
-                response = self._inner.handle_request(request)
+                response = self._handle(request)
             except BaseException as exc:
                 delay = self._errored(dep, request, exc, permit, began, timer, attempt, started)
                 if delay is None:
@@ -207,7 +221,7 @@ class HttpCalls:
         dep = self._begin(request)
         if dep is None:
             _shrink(request, remaining())
-            return await self._inner.handle_async_request(request)
+            return await self._ahandle(request)
         started = dep.started()
         dep.count_call()
         attempt = 0
@@ -215,12 +229,12 @@ class HttpCalls:
         while True:
             attempt += 1
             permit = await dep.aadmit()
-            if isinstance(permit, SeawallRejection):
+            if permit is not None and not isinstance(permit, Permit):
                 return _refused(dep, permit, last, attempt, started)
             seconds = dep.seconds()
             _shrink(request, seconds)
             began = dep.began()
-            timer = self._clock() if dep.wants_requests() else None
+            timer = self._clock() if dep.wants_request else None  # read by started()
             try:
                 response = await self._attempt(request, seconds, dep.name)
             except BaseException as exc:
@@ -240,13 +254,24 @@ class HttpCalls:
     async def _attempt(self, request: Any, seconds: float | None, name: str) -> Any:
         """One attempt, cancelled after ``seconds``: an ``httpx.TimeoutException`` then."""
         if seconds is None:
-            return await self._inner.handle_async_request(request)
+            return await self._ahandle(request)
         try:
             async with Timeout(seconds, name):
-                return await self._inner.handle_async_request(request)
+                return await self._ahandle(request)
         except RequestTimeoutError as exc:
             message = f"seawall: no answer within the attempt's {seconds:.3f} s"
             raise self._timeout_error(message, request) from exc
+
+
+def _host(url: Any) -> str:
+    """The host as httpx parsed it: lowercase, an IDNA name in its ASCII form, as the
+    ``hosts`` settings are written (``url.host`` decodes it to Unicode, in a Python property
+    that cost about 1,400 instructions a request); ``url.host`` if the parse is not there."""
+    try:
+        host: str = url._uri_reference.host
+    except AttributeError:
+        host = url.host
+    return host
 
 
 def _retryable(request: Any) -> bool:
@@ -286,13 +311,40 @@ def _shrink(request: Any, seconds: float | None) -> None:
         return
     extensions = request.extensions
     current: dict[str, float | None] = extensions.get("timeout") or _NO_TIMEOUTS
+    if (
+        len(current) == 4  # the usual case, httpx's four keys all over: a template's copy
+        and _over(current.get("connect", -1.0), seconds)
+        and _over(current.get("read", -1.0), seconds)
+        and _over(current.get("write", -1.0), seconds)
+        and _over(current.get("pool", -1.0), seconds)
+    ):
+        extensions["timeout"] = _capped(seconds)
+        return
     for value in current.values():
-        if value is None or value > seconds:
+        if _over(value, seconds):
             extensions["timeout"] = {
-                key: seconds if value is None or value > seconds else value
-                for key, value in current.items()
+                key: seconds if _over(value, seconds) else value for key, value in current.items()
             }
             return
+
+
+def _over(value: float | None, seconds: float) -> bool:
+    """True for a timeout that the attempt's ``seconds`` cuts (``None`` is no timeout)."""
+    return value is None or value > seconds
+
+
+# The last template made: one list slot holding a (seconds, dict) pair, replaced whole.
+_CAPPED: Final[list[tuple[float, dict[str, float | None]]]] = [(-1.0, {})]
+
+
+def _capped(seconds: float) -> dict[str, float | None]:
+    """A new dict of the four timeouts, each ``seconds``: a copy of the last one made, when
+    ``seconds`` is the same (a dependency's ``timeout``, with no deadline), is cheapest."""
+    last = _CAPPED[0]  # one read: another thread may replace the pair, never change it
+    if last[0] != seconds:
+        last = (seconds, dict.fromkeys(_NO_TIMEOUTS, seconds))
+        _CAPPED[0] = last
+    return dict(last[1])
 
 
 def _name(exc: BaseException) -> str:
@@ -317,8 +369,8 @@ def _refused(
 
 def _replay_key(request: Any) -> None:
     """During a dead-letter replay, the entry's ``Idempotency-Key`` unless the request has one."""
-    key = replaying_key()
-    if key is not None:
+    entry = _replaying()
+    if entry is not None:
         headers = request.headers
         if "idempotency-key" not in headers:
-            headers["Idempotency-Key"] = key
+            headers["Idempotency-Key"] = entry.idempotency_key

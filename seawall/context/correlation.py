@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar, Token
+from typing import Final
 
 from seawall.config.schema import CorrelationSettings
 
@@ -36,9 +37,13 @@ _TRACEPARENT = re.compile(rb"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-
 _HINT_LENGTH = 16
 
 
+# Bound once: compiled code calls a bound method directly but looks one up by name each call.
+_get: Final = CORRELATION_ID.get
+
+
 def get_correlation_id() -> str | None:
     """The current request's correlation id, or ``None`` outside a request."""
-    return CORRELATION_ID.get()
+    return _get()
 
 
 def set_correlation_id(value: str, *, max_length: int = 128) -> Token[str | None]:

@@ -82,7 +82,7 @@ _reset: Final = _current.reset
 
 def current_deadline() -> Deadline | None:
     """The innermost deadline in force, or ``None`` outside any :func:`deadline_scope`."""
-    return _current.get()
+    return _get()
 
 
 def remaining() -> float | None:
@@ -90,19 +90,19 @@ def remaining() -> float | None:
 
     >>> httpx.get(url, timeout=remaining() or 10.0)
     """
-    deadline = _current.get()
+    deadline = _get()
     return None if deadline is None else deadline.remaining()
 
 
 def expired() -> bool:
     """True when there is a deadline and it has passed."""
-    deadline = _current.get()
+    deadline = _get()
     return deadline is not None and deadline.expired()
 
 
 def check_deadline(route: str | None = None) -> None:
     """Raise :class:`DeadlineExceededError` (a 503) if the deadline has already passed."""
-    deadline = _current.get()
+    deadline = _get()
     if deadline is not None and deadline.clock() >= deadline.at:
         raise DeadlineExceededError(route=route)
 
@@ -125,7 +125,7 @@ class DeadlineScope:
     def __enter__(self) -> Deadline | None:
         if self._seconds is not None:
             self._token = push_deadline(self._seconds, self._clock)
-        self.deadline = _current.get()
+        self.deadline = _get()
         return self.deadline
 
     def __exit__(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from seawall.dead_letter.entry import Entry
 
-__all__ = ["REPLAYING", "replaying_key", "replaying_queue"]
+__all__ = ["REPLAYING", "replaying_queue"]
 
 REPLAYING: ContextVar[Entry | None] = ContextVar("seawall.dead_letter.replaying", default=None)
 """The entry being replayed, during its call (``None`` otherwise)."""
@@ -24,9 +24,3 @@ def replaying_queue() -> str | None:
     """The queue (dependency name) of the entry being replayed, if any."""
     entry = REPLAYING.get()
     return None if entry is None else entry.queue
-
-
-def replaying_key() -> str | None:
-    """The idempotency key of the entry being replayed, if any."""
-    entry = REPLAYING.get()
-    return None if entry is None else entry.idempotency_key

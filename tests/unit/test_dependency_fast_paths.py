@@ -11,6 +11,7 @@ import pytest
 
 import seawall
 from seawall.clock import FakeClock
+from seawall.context.deadline import deadline_scope
 from seawall.events import subscribe
 from seawall.integrations.httpx import Transport
 from seawall.observability.events import DependencyCalled, DependencyFailed
@@ -133,3 +134,126 @@ def test_a_subclass_overriding_handle_request_is_called() -> None:
         assert client.get("https://api.payments.example/").status_code == 200
     assert seen == ["GET"]
     assert inner.timeouts[-1]["read"] == 2.0  # and seawall's work still ran
+
+
+def test_timeouts_all_over_get_a_new_dict_per_request() -> None:
+    """Every timeout over the attempt's time: each request gets its own new dict (the cached
+    template is copied, never shared), and a different time gets its own values."""
+    deps = payments()
+    inner = Recorder()
+    transport = Transport(inner, dependencies=deps)
+    for _ in range(2):
+        request = httpx.Request(
+            "GET", "https://api.payments.example/", extensions={"timeout": {**FIVE}}
+        )
+        transport.handle_request(request)
+    first, second = inner.timeouts
+    assert first == second == dict.fromkeys(FIVE, 2.0)
+    assert first is not second
+    first["read"] = 99.0  # an inner transport changing its dict changes no other request's
+    with deadline_scope(0.5):
+        transport.handle_request(
+            httpx.Request("GET", "https://api.payments.example/", extensions={"timeout": {**FIVE}})
+        )
+    assert set(inner.timeouts[-1].values()) != {2.0}
+    assert all(v is not None and v <= 0.5 for v in inner.timeouts[-1].values())
+    transport.handle_request(
+        httpx.Request("GET", "https://api.payments.example/", extensions={"timeout": {**FIVE}})
+    )
+    assert inner.timeouts[-1] == dict.fromkeys(FIVE, 2.0)
+    odd = {"connect": 5.0, "read": 5.0, "write": 5.0, "total": 5.0}  # not httpx's four keys
+    transport.handle_request(
+        httpx.Request("GET", "https://api.payments.example/", extensions={"timeout": odd})
+    )
+    assert inner.timeouts[-1] == dict.fromkeys(odd, 2.0)
+
+
+FIVE: dict[str, float | None] = dict.fromkeys(("connect", "read", "write", "pool"), 5.0)
+
+
+def test_hosts_are_matched_as_parsed_ascii_and_lowercase() -> None:
+    """Hosts are matched (and cached) as httpx parsed them: lowercase, an IDNA name in the
+    ASCII form the settings take, so the Unicode spelling of the URL finds it too; a host of
+    no dependency stays out of it after the others are cached."""
+    deps = seawall.Dependencies(
+        {"dependencies": {
+            "intl": {"hosts": ["xn--bcher-kva.example"], "timeout": 1.0},
+            "payments": {"hosts": ["api.payments.example"], "timeout": 2.0},
+        }}
+    )  # fmt: skip
+    inner = Recorder()
+    transport = Transport(inner, dependencies=deps)
+    for url, read in (
+        ("https://xn--bcher-kva.example/", 1.0),
+        ("https://bücher.example/", 1.0),
+        ("https://API.Payments.example/", 2.0),
+        ("https://api.payments.example/", 2.0),
+        ("https://other.example/", 5.0),
+        ("https://xn--bcher-kva.example/", 1.0),
+    ):
+        transport.handle_request(httpx.Request("GET", url, extensions={"timeout": {**FIVE}}))
+        assert inner.timeouts[-1]["read"] == read, url
+
+
+def test_a_request_listener_subscribed_later_hears_the_next_request() -> None:
+    """Who listens to HTTP attempts is read once per call, again after any subscription."""
+    from seawall.observability.events import DependencyRequest
+
+    transport = Transport(Recorder(), dependencies=payments())
+    transport.handle_request(httpx.Request("GET", "https://api.payments.example/"))
+    heard: list[DependencyRequest] = []
+    stop = subscribe(DependencyRequest, heard.append)
+    try:
+        transport.handle_request(httpx.Request("GET", "https://api.payments.example/"))
+    finally:
+        stop()
+    transport.handle_request(httpx.Request("GET", "https://api.payments.example/"))
+    assert [(e.dependency, e.method, e.status) for e in heard] == [("payments", "GET", 200)]
+
+
+def test_the_decorator_returns_what_the_function_returns_even_an_exception() -> None:
+    """The wrapper raises only a refusal: a returned exception object is a value, and the
+    wrapper keeps the function's name and docstring."""
+
+    def make(x: int) -> Exception:
+        """Build one."""
+        return seawall.CircuitOpenError("mine")
+
+    seawall.Dependencies({"dependencies": {"maker": {}}})
+    guarded = seawall.dependency("maker")(make)
+    made = guarded(1)
+    assert isinstance(made, seawall.CircuitOpenError)
+    assert made.route == "mine"
+    assert (guarded.__name__, guarded.__doc__) == ("make", "Build one.")
+
+
+def test_rejections_raised_in_many_threads_are_each_their_own() -> None:
+    """Eight threads rejected at once: each gets a fresh error with its own short traceback."""
+    import threading
+
+    down()
+    guarded = seawall.dependency("down")(work)
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        start.wait()
+        for _ in range(200):
+            try:
+                guarded(1)
+            except seawall.CircuitOpenError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 1600
+    assert len({id(e) for e in errors}) == 1600
+    for exc in errors:
+        depth, tb = 0, exc.__traceback__
+        while tb is not None:
+            depth, tb = depth + 1, tb.tb_next
+        assert depth <= 2
+        assert exc.__context__ is None

@@ -150,3 +150,22 @@ def test_retry_storm_attempts_stay_within_the_budget(per_second: int) -> None:
     elapsed = clock() - start
     assert attempts <= 1.1 * 10_000 + 5 * elapsed
     assert attempts > 10_000  # the budget does let some retries through
+
+
+def test_deposits_from_many_threads_are_all_counted() -> None:
+    """Eight threads depositing at once: every call is counted (no lost update)."""
+    clock = FakeClock(1000.0)
+    budget = RetryBudget(BudgetSettings(ratio=0.5, min_per_second=0), clock=clock)
+    start = threading.Barrier(8)
+
+    def worker() -> None:
+        start.wait()
+        for _ in range(5000):
+            budget.deposit()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert budget.available == 0.5 * 40_000
