@@ -13,7 +13,10 @@ Over any run, retries <= ratio x calls + min_per_second x elapsed seconds, from 
 instant: the floor starts empty. The price: a budget made a moment ago has nothing yet (with
 ``min_per_second: 5``, a first retry after 0.2 s, or after 1 / ratio calls). Seawall makes its
 budgets at install, well before the first request. Thread-safe; the clock is injected, so
-tests replay a storm without sleeping.
+tests replay a storm without sleeping. A deposit within the current second takes no lock: it
+steps an ``itertools.count`` (one atomic C call), folded into the buckets under the lock when
+the second changes or a retry asks; a deposit racing that fold can be lost, which only makes
+the budget stricter.
 
 >>> budget = RetryBudget(BudgetSettings(ratio=0.1, min_per_second=5))
 >>> budget.deposit()        # once per call (not per attempt)
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from itertools import count
 
 from seawall.clock import Clock, monotonic
 from seawall.config.schema import BudgetSettings
@@ -36,7 +40,7 @@ class RetryBudget:
 
     __slots__ = (
         "_acquire", "_calls", "_clock", "_floor", "_floor_at", "_lock", "_rate", "_ratio",
-        "_release", "_retries", "_tick", "_total_calls", "_total_retries", "window",
+        "_release", "_retries", "_tick", "_total_calls", "_total_retries", "_unfolded", "window",
     )  # fmt: skip
 
     def __init__(
@@ -58,12 +62,16 @@ class RetryBudget:
         self._total_calls = 0  # sums over the live buckets
         self._total_retries = 0
         self._tick = int(self._clock())
+        self._unfolded = count()  # deposits of ``_tick`` not yet in the buckets
         self._floor = 0.0
         self._floor_at = self._clock()
 
     def deposit(self) -> None:
-        """Count one call (its first attempt)."""
+        """Count one call (its first attempt): lock-free within the current second."""
         tick = int(self._clock())
+        if tick == self._tick:
+            next(self._unfolded)
+            return
         self._acquire()
         try:
             if tick != self._tick:
@@ -80,6 +88,8 @@ class RetryBudget:
         with self._lock:
             if tick != self._tick:
                 self._advance(tick)
+            else:
+                self._fold()
             if self._total_retries + 1 <= self._ratio * self._total_calls:
                 self._retries[tick % self.window] += 1
                 self._total_retries += 1
@@ -92,8 +102,16 @@ class RetryBudget:
                 return True
             return False
 
+    def _fold(self) -> None:
+        """Move the lock-free deposits into the current second's bucket (lock held)."""
+        unfolded, self._unfolded = self._unfolded, count()
+        made = next(unfolded)  # the count of deposits it took: it started at 0
+        self._calls[self._tick % self.window] += made
+        self._total_calls += made
+
     def _advance(self, tick: int) -> None:
-        """Empty the buckets that left the window (lock held)."""
+        """Fold, then empty the buckets that left the window (lock held)."""
+        self._fold()
         window = self.window
         old = self._tick
         self._tick = tick
@@ -115,4 +133,6 @@ class RetryBudget:
             tick = int(self._clock())
             if tick != self._tick:
                 self._advance(tick)
+            else:
+                self._fold()
             return max(0.0, self._ratio * self._total_calls - self._total_retries)

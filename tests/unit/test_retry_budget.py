@@ -169,3 +169,17 @@ def test_deposits_from_many_threads_are_all_counted() -> None:
     for t in threads:
         t.join()
     assert budget.available == 0.5 * 40_000
+
+
+def test_lock_free_deposits_expire_with_the_second_they_were_made_in() -> None:
+    """Deposits counted without the lock are folded into their own second's bucket, so they
+    leave the window ten seconds after they were made, not after the fold."""
+    clock = FakeClock(1000.2)
+    budget = RetryBudget(BudgetSettings(ratio=0.5, min_per_second=0), clock=clock)
+    for _ in range(10):
+        budget.deposit()
+    clock.advance(5.0)  # 1005.2: the fold happens now, into 1000's bucket
+    assert budget.available == 5.0
+    budget.deposit()  # one in 1005
+    clock.advance(5.0)  # 1010.2: 1000's bucket leaves the window, 1005's stays
+    assert budget.available == 0.5
