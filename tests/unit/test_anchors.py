@@ -38,7 +38,13 @@ def test_digit_runs_select_the_digit_detectors(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["12345678", "x 1 2 3 4 5 6 7 8 y", "a1-2-3-4-5-6-7-8", "1234 5678", "tab\t4111-1111 1111-1111"],
+    [
+        "12345678",
+        "x 1 2 3 4 5 6 7 8 y",
+        "a1-2-3-4-5-6-7-8",
+        "1234 5678",
+        "tab\t4111-1111 1111-1111",
+    ],
 )
 def test_the_byte_prefilter_passes_every_ascii_digit_run(text: str) -> None:
     """ASCII text goes through the byte prefilter before the digit-run regex: a run with a
