@@ -36,6 +36,28 @@ def test_digit_runs_select_the_digit_detectors(text: str) -> None:
     assert {"card", "iban", "ssn"} <= set(found(text))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12345678",
+        "x 1 2 3 4 5 6 7 8 y",
+        "a1-2-3-4-5-6-7-8",
+        "1234 5678",
+        "tab\t4111-1111 1111-1111",
+    ],
+)
+def test_the_byte_prefilter_passes_every_ascii_digit_run(text: str) -> None:
+    """ASCII text goes through the byte prefilter before the digit-run regex: a run with a
+    separator between every digit, or of both kinds, still selects the digit detectors."""
+    assert {"card", "iban", "ssn"} <= set(found(text))
+
+
+@pytest.mark.parametrize("text", ["1234567", "1 2 3 4  5 6 7 8", "12345 67--8", "ab 1234.5678 cd"])
+def test_digit_near_runs_select_no_digit_detector(text: str) -> None:
+    """Seven digits, or eight split by a double separator or a dot, are no run."""
+    assert not {"card", "iban", "ssn"} & set(found(text))
+
+
 def test_text_without_anchors_selects_nothing() -> None:
     """Plain prose runs no detector: the common case stays cheap."""
     assert found("Soft, breathable and easy to wash; ships within two working days") == []

@@ -337,6 +337,18 @@ def test_key_value_syntaxes(line: str) -> None:
     assert "[REDACTED:" in out
 
 
+def test_every_assignment_in_a_line_of_both_kinds_is_read() -> None:
+    """The ":" and "=" of a line are visited in text order whichever comes first, so each key
+    before either is read, however the two kinds interleave."""
+    line = f"a=1 api_token: {TOKEN} b:2 password={PASSWORD} url=http://x:8 secret: {TOKEN}2"
+    out = R.text(line)
+    assert TOKEN not in out, out
+    assert PASSWORD not in out, out
+    assert out.count("[REDACTED:") == 3, out
+    assert "a=1" in out, out
+    assert "b:2" in out, out
+
+
 @pytest.mark.parametrize(
     "text",
     [
