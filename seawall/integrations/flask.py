@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, after_this_request, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
@@ -60,7 +60,6 @@ class Seawall:
         app.register_error_handler(HTTPException, hooks.handle)
         app.register_error_handler(Exception, hooks.handle)
         app.before_request(hooks.before)
-        app.after_request(hooks.after)
         return pipeline
 
     def _settings_for(self, app: Flask) -> Settings:
@@ -132,19 +131,14 @@ class _Hooks:
             return
         handover.guard = guard
         handover.admission = guard.engine.enter()
+        # Only an admitted request needs to know whether its body is whole: an after-request
+        # hook for every request would cost each one a hook call.
+        after_this_request(_completer(handover))
         if guard.engine.pool is not None:
             view = self.app.view_functions.get(rule.endpoint)
             if view is not None and not getattr(view, _ISOLATED, False):
                 runnable = self.app.ensure_sync(view)  # an async view runs to its end there
                 self.app.view_functions[rule.endpoint] = _isolated(runnable, guard)
-
-    def after(self, response: Response) -> Response:
-        """A whole (not streamed) body: the WSGI layer may report its status at once."""
-        if not response.is_streamed:
-            handover: Handover | None = request.environ.get(HANDOVER)
-            if handover is not None:
-                handover.complete = True
-        return response
 
     def handle(self, exc: Exception) -> Any:
         """Answer with the route's fallback (for rejections) or the problem of ``exc``; an
@@ -175,6 +169,18 @@ class _Hooks:
                 guard=guard,
             )
         )
+
+
+def _completer(handover: Handover) -> Callable[[Response], Response]:
+    """The after-request function of an admitted request: a whole (not streamed) body lets the
+    WSGI layer finish the admission at once."""
+
+    def complete(response: Response) -> Response:
+        if not response.is_streamed:
+            handover.complete = True
+        return response
+
+    return complete
 
 
 def _fail(handover: Handover | None, exc: Exception) -> None:

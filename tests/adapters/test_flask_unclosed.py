@@ -93,3 +93,57 @@ def test_a_streamed_body_keeps_its_id_and_slot_until_it_is_closed(logs: Captured
     assert streamed.get_data(as_text=True) == "stream-4\n"
     streamed.close()
     assert seawall.get_correlation_id() is None
+
+
+def test_a_streamed_generator_logs_with_the_id_until_its_last_chunk(logs: CapturedLogs) -> None:
+    """A guarded route's streamed body (no ``stream_with_context``) runs after the view returned:
+    every log line it writes, the last included, carries the request's id, redacted."""
+    import logging
+
+    app = Flask(__name__)
+    app.config.update(TESTING=True, PROPAGATE_EXCEPTIONS=False)
+    app.config["SEAWALL"] = {"routes": {"GET /feed": {"max_concurrency": 1}}}
+    log = logging.getLogger("tests.flask.feed")
+
+    @app.get("/feed")
+    def feed() -> Response:
+        def chunks() -> Iterator[str]:
+            for n in range(3):
+                log.info("chunk %d password=hunter2secret", n)
+                yield f"{n}:{seawall.get_correlation_id()}\n"
+            log.info("feed done")
+
+        return Response(chunks())
+
+    Seawall(app)
+    response = app.test_client().get("/feed", headers={"X-Request-ID": "feed-7"})
+    assert response.get_data(as_text=True) == "0:feed-7\n1:feed-7\n2:feed-7\n"
+    response.close()
+    lines = [e for e in logs if e.get("logger") == "tests.flask.feed"]
+    assert [e["event"].split(" password")[0] for e in lines] == [
+        "chunk 0", "chunk 1", "chunk 2", "feed done",
+    ]  # fmt: skip
+    assert {e.get("correlation_id") for e in lines} == {"feed-7"}
+    assert "hunter2secret" not in logs.text
+    assert seawall.get_correlation_id() is None
+
+
+def test_only_admitted_requests_run_an_after_request_function() -> None:
+    """Seawall registers no app-wide after-request hook (each costs every request a call): a
+    route without policies runs none of seawall's, a guarded one runs one for its admission."""
+    from flask import request
+
+    app = create_app()
+    assert not app.after_request_funcs
+    seen: dict[str, int] = {}
+
+    @app.teardown_request
+    def record(_exc: BaseException | None) -> None:
+        from flask.globals import request_ctx
+
+        seen[request.path] = len(request_ctx._after_request_functions)
+
+    client = app.test_client()
+    for path in ("/gate", "/nowhere"):
+        client.get(path).close()
+    assert seen == {"/gate": 1, "/nowhere": 0}
