@@ -26,7 +26,6 @@ the budget stricter.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from itertools import count
 
 from seawall.clock import Clock, monotonic
@@ -39,8 +38,8 @@ class RetryBudget:
     """Calls and retries of the last ``window`` seconds, and the floor's tokens."""
 
     __slots__ = (
-        "_acquire", "_calls", "_clock", "_floor", "_floor_at", "_lock", "_rate", "_ratio",
-        "_release", "_retries", "_tick", "_total_calls", "_total_retries", "_unfolded", "window",
+        "_calls", "_clock", "_floor", "_floor_at", "_lock", "_rate", "_ratio", "_retries",
+        "_tick", "_total_calls", "_total_retries", "_unfolded", "window",
     )  # fmt: skip
 
     def __init__(
@@ -53,10 +52,6 @@ class RetryBudget:
         self._rate = settings.min_per_second
         self._clock = clock or monotonic
         self._lock = threading.Lock()
-        # Bound once: compiled code calls a bound method directly, but looks a method up by
-        # name on every call (about 500 instructions a deposit, callgrind).
-        self._acquire: Callable[[], bool] = self._lock.acquire
-        self._release: Callable[[], None] = self._lock.release
         self._calls = [0] * window  # per one-second bucket, indexed by tick % window
         self._retries = [0] * window
         self._total_calls = 0  # sums over the live buckets
@@ -72,14 +67,11 @@ class RetryBudget:
         if tick == self._tick:
             next(self._unfolded)
             return
-        self._acquire()
-        try:
+        with self._lock:  # once a second: the second changed
             if tick != self._tick:
                 self._advance(tick)
             self._calls[tick % self.window] += 1
             self._total_calls += 1
-        finally:
-            self._release()
 
     def withdraw(self) -> bool:
         """Take one retry from the budget; False (and nothing taken) when it is spent."""
