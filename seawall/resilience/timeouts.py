@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import math
+import sys
 import threading
 import weakref
 from types import TracebackType
@@ -59,7 +60,14 @@ _CANCEL_MESSAGE = "seawall: route timeout"
 # Final: compiled code keeps these in C statics instead of looking them up by name in the
 # module on every request (about 150 instructions a lookup).
 _get_running_loop: Final = asyncio.get_running_loop
-_current_task: Final = asyncio.current_task
+if sys.version_info >= (3, 12):
+    _current_task: Final = asyncio.current_task
+else:
+    # 3.11's current_task is a Python function that reads this dict (about 800 instructions
+    # a call, a frame and a lookup): read the dict itself, as it does.
+    _tasks: dict[asyncio.AbstractEventLoop, asyncio.Task[object]]
+    _tasks = asyncio.tasks._current_tasks  # type: ignore[attr-defined]
+    _current_task: Final = _tasks.get
 _monotonic: Final = monotonic
 _heappush: Final = heapq.heappush  # once per new bucket, and once per bucket drained
 _heappop: Final = heapq.heappop
@@ -112,7 +120,7 @@ class Timeout(Deadline):
         loop = _get_running_loop()
         scheduler = self._scheduler
         if scheduler is None:
-            scheduler = _last
+            scheduler = _last[0]
             if scheduler is None or scheduler._loop() is not loop:
                 scheduler = get_scheduler(loop)
         elif scheduler._loop() is not loop:
@@ -242,7 +250,9 @@ _schedulers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TimeoutSchedul
 _schedulers_lock = threading.Lock()
 
 
-_last: TimeoutScheduler | None = None  # the one most recently looked up: usually the only one
+_last: Final[list[TimeoutScheduler | None]] = [None]
+"""The scheduler most recently looked up, usually the only one: in a list, so compiled code
+reads it from a C static, not from the module's dict (a global that is assigned is)."""
 
 
 def running_scheduler() -> tuple[TimeoutScheduler, asyncio.AbstractEventLoop]:
@@ -253,10 +263,9 @@ def running_scheduler() -> tuple[TimeoutScheduler, asyncio.AbstractEventLoop]:
 
 def get_scheduler(loop: asyncio.AbstractEventLoop | None = None) -> TimeoutScheduler:
     """The scheduler of ``loop`` (default: the running loop), created on first use."""
-    global _last
     if loop is None:
         loop = asyncio.get_running_loop()
-    scheduler = _last
+    scheduler = _last[0]
     if scheduler is not None and scheduler._loop() is loop:
         return scheduler
     scheduler = _schedulers.get(loop)
@@ -265,7 +274,7 @@ def get_scheduler(loop: asyncio.AbstractEventLoop | None = None) -> TimeoutSched
             scheduler = _schedulers.get(loop)
             if scheduler is None:
                 scheduler = _schedulers[loop] = TimeoutScheduler(loop)
-    _last = scheduler
+    _last[0] = scheduler
     return scheduler
 
 

@@ -7,7 +7,7 @@ The correlation header is set or replaced, never duplicated; when the app sends
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 
 __all__ = ["merge_expose", "set_header_bytes", "set_header_str"]
 
@@ -32,19 +32,27 @@ def set_header_bytes(
 
     ``name`` is lowercase; ``display_name`` is the configured spelling used in the expose list.
     """
-    if type(headers) is not list and type(headers) is not tuple:
-        headers = list(headers)  # read twice below
-    # Fast path: no header to edit. Only a name of the same length can be one in any spelling,
-    # so most names are passed over without being lowercased.
+    # A copy (the app's list, often a response object's, stays as it was), then the fast
+    # path: no header to edit. Only a name of the same length can be one in any spelling, so
+    # most names are passed over without being lowercased. Pairs stay untyped here: compiled,
+    # a typed pair is unpacked through the iterator protocol, an untyped one indexed.
+    out: list[Any] = list(headers)
     size = len(name)
-    for key, _ in headers:
+    for pair in out:
+        key = pair[0]
         length = len(key)
         if (length == size and key.lower() == name) or (
             length == _EXPOSE_LENGTH and key.lower() == _EXPOSE
         ):
-            break
-    else:
-        return [*headers, (name, value)]
+            return _edited_bytes(out, name, value, display_name)
+    out.append((name, value))
+    return out
+
+
+def _edited_bytes(
+    headers: list[tuple[bytes, bytes]], name: bytes, value: bytes, display_name: str
+) -> list[tuple[bytes, bytes]]:
+    """:func:`set_header_bytes` when a header must be dropped or merged (rare)."""
     out: list[tuple[bytes, bytes]] = []
     for key, current in headers:
         lowered = key.lower()
