@@ -164,7 +164,8 @@ class RouteTable(Generic[P]):
         parsed.sort(key=lambda kp: kp[0].specificity, reverse=True)
         self._entries = parsed
         self._template_cache: dict[tuple[str, str], tuple[str | None, P]] = {}
-        self._path_cache: dict[tuple[str, str], tuple[str | None, P]] = {}
+        self._path_cache: dict[str, dict[str, tuple[str | None, P]]] = {}  # method, path
+        self._cached = 0  # entries in _path_cache
         self.empty = not parsed
         alternatives = [f"(?P<r{i}>{_key_pattern(key)})" for i, (key, _) in enumerate(parsed)]
         # DOTALL: a decoded path may hold any character, a newline included (``%0A``).
@@ -177,15 +178,27 @@ class RouteTable(Generic[P]):
         """Return ``(key text, policy)`` for a raw path, or ``(None, default)``."""
         if self.empty:
             return None, self.default
-        cache_key = (method, path)  # cheaper than building the subject string for every request
-        result = self._path_cache.get(cache_key)
-        if result is None:
-            # Django and Werkzeug upper-case the method they route by: ``get`` is ``GET``.
-            found = self._match(f"{method.upper()} {path}")
-            result = (None, self.default) if found is None else self._results[found.lastgroup]  # type: ignore[index]
-            if len(self._path_cache) >= _PATH_CACHE_SIZE:
-                self._path_cache.clear()  # bounded whatever the clients send
-            self._path_cache[cache_key] = result
+        # By method, then path: two lookups by str are cheaper than building, hashing and
+        # comparing a (method, path) tuple (or the subject string) for every request.
+        paths = self._path_cache.get(method)
+        if paths is not None:
+            result = paths.get(path)
+            if result is not None:
+                return result
+        return self._match_uncached(method, path)
+
+    def _match_uncached(self, method: str, path: str) -> tuple[str | None, P]:
+        # Django and Werkzeug upper-case the method they route by: ``get`` is ``GET``.
+        found = self._match(f"{method.upper()} {path}")
+        result = (None, self.default) if found is None else self._results[found.lastgroup]  # type: ignore[index]
+        if self._cached >= _PATH_CACHE_SIZE:
+            self._path_cache.clear()  # bounded whatever the clients send
+            self._cached = 0
+        paths = self._path_cache.get(method)
+        if paths is None:
+            paths = self._path_cache[method] = {}
+        paths[path] = result
+        self._cached += 1
         return result
 
     def match_template(self, method: str, template: str) -> tuple[str | None, P]:

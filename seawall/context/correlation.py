@@ -89,10 +89,10 @@ def hint(value: str | bytes | None) -> str:
 
 _V4_VERSION = bytes((b & 0x0F) | 0x40 for b in range(256))  # byte 6: version 4
 _V4_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))  # byte 8: RFC 4122 variant
-_BATCH = 256
+_BATCH: Final = 256
 
 
-_unused: list[str] = []
+_unused: Final[list[str]] = []
 """Random ids made and not yet handed out, shared by the process's threads.
 
 ``list.pop`` is atomic, so no lock and no thread-local lookup (a thread-local attribute cost

@@ -69,6 +69,8 @@ else:
     _tasks = asyncio.tasks._current_tasks  # type: ignore[attr-defined]
     _current_task: Final = _tasks.get
 _monotonic: Final = monotonic
+_Task: Final = asyncio.Task
+_cancelling: Final = asyncio.Task.cancelling  # for asyncio's own tasks: no lookup by name
 _heappush: Final = heapq.heappush  # once per new bucket, and once per bucket drained
 _heappop: Final = heapq.heappop
 
@@ -129,7 +131,7 @@ class Timeout(Deadline):
         if task is None:
             raise RuntimeError("a seawall timeout must be used inside an asyncio task")
         self._task = task
-        self._cancelling = task.cancelling()
+        self._cancelling = _cancelling(task) if type(task) is _Task else task.cancelling()
         at = self.at = _monotonic() + seconds
         scheduler._add(self, at, loop)
         self._token = push_deadline(seconds, None, self)

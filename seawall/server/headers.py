@@ -41,12 +41,20 @@ def set_header_bytes(
     for pair in out:
         key = pair[0]
         length = len(key)
-        if (length == size and key.lower() == name) or (
+        if (length == size and _is_name(key, name)) or (
             length == _EXPOSE_LENGTH and key.lower() == _EXPOSE
         ):
             return _edited_bytes(out, name, value, display_name)
     out.append((name, value))
     return out
+
+
+def _is_name(key: Any, name: bytes) -> bool:
+    """``key.lower() == name`` for a name of the same length; lowers only a name whose first
+    byte matches ignoring case (``content-type`` and ``x-request-id`` differ there)."""
+    if type(key) is bytes and name and (key[0] | 0x20) != (name[0] | 0x20):
+        return False
+    return bool(key.lower() == name)
 
 
 def _edited_bytes(

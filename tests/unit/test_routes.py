@@ -99,6 +99,13 @@ def test_distinct_urls_leave_memory_flat() -> None:
     assert grown < 64 * 1024
 
 
+def _cached(table: RouteTable[str]) -> int:
+    """Raw paths the table remembers, over every method."""
+    count = sum(len(paths) for paths in table._path_cache.values())
+    assert count == table._cached
+    return count
+
+
 def test_raw_path_cache_stays_bounded_and_correct() -> None:
     """Many distinct raw paths never grow the match cache past its bound, and every answer
     stays the one the compiled table gives, before and after the cache starts over."""
@@ -107,10 +114,21 @@ def test_raw_path_cache_stays_bounded_and_correct() -> None:
         assert table.match_path("GET", f"/items/{n}") == ("GET /items/{id}", "item")
         assert table.match_path("GET", f"/static/{n}/a.css") == ("/static/*", "static")
         assert table.match_path("GET", f"/other/{n}") == (None, "dflt")
-        assert len(table._path_cache) <= 2048
+        assert _cached(table) <= 2048
     assert table.match_path("POST", "/items/7") == (None, "dflt")
     for n in range(100):  # methods a client makes up are bounded per path as well
         method = "X" + chr(65 + n % 26) + chr(65 + n // 26)
         assert table.match_path(method, "/static/a.css") == ("/static/*", "static")
         assert table.match_path("GET", "/static/a.css") == ("/static/*", "static")
-        assert len(table._path_cache) <= 2048
+        assert _cached(table) <= 2048
+
+
+def test_raw_path_cache_answers_by_method_and_path() -> None:
+    """A remembered path answers for its own method only, and asking again reuses it."""
+    table = RouteTable([("GET /items/{id}", "read"), ("POST /items/{id}", "write")], default="d")
+    for _ in range(2):
+        assert table.match_path("GET", "/items/7") == ("GET /items/{id}", "read")
+        assert table.match_path("POST", "/items/7") == ("POST /items/{id}", "write")
+        assert table.match_path("DELETE", "/items/7") == (None, "d")
+        assert table.match_path("GET", "/items/8") == ("GET /items/{id}", "read")
+        assert _cached(table) == 4
