@@ -444,7 +444,7 @@ def count(stage: str, args: argparse.Namespace, workdir: str) -> dict[str, int]:
         command += ["--timeout-resolution", str(resolution)]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait_ready(port, proc, 180)
+        _wait_ready(port, proc, 600)  # valgrind starts slowly on a loaded machine
         drive(port, args.warmup, args.c)
         control = ["callgrind_control"]
         subprocess.run([*control, "-z", str(proc.pid)], check=True, capture_output=True)
