@@ -490,6 +490,16 @@ def test_set_header_bytes_replaces_merges_and_never_mutates(
         assert headers == original
 
 
+def test_set_header_bytes_replaces_a_name_whatever_its_first_byte() -> None:
+    """The first-byte check that spares most names from being lowered ignores case only:
+    a name starting with ``_`` or a digit (no case) is still found and replaced."""
+    for name in (b"_trace", b"1-trace", b"trace-1"):
+        old = name.upper()
+        headers = [(b"content", b"a"), (old, b"old"), (b"Xtrace", b"b")]
+        expected = [(b"content", b"a"), (b"Xtrace", b"b"), (name, b"n")]
+        assert set_header_bytes(headers, name, b"n", name.decode()) == expected
+
+
 class _Message(MutableMapping[str, Any]):
     """An ASGI message that is a mapping but not a dict (the exchange's generic path)."""
 
