@@ -300,11 +300,7 @@ class Dependency:
         self, permit: Permit | None, began: float, status: int | None, failure: BaseException | None
     ) -> None:
         """Record an attempt's outcome (a status, an error or neither) and free its slot."""
-        engine = self.engine
-        try:
-            engine.record(permit, began, status, failure)
-        finally:
-            engine.release()
+        self.engine.settle(permit, began, status, failure)
 
     def call(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """Run ``fn(*args, **kwargs)`` under the policy, with retries; see the module docstring."""
@@ -513,7 +509,7 @@ def _rejection(
     """``kind(name, retry_after=retry_after)`` without running the Python ``__init__``: made
     on every refused call, and the call into Python code was most of a rejection's cost
     (callgrind, benchmarks/instructions_dependencies.sh)."""
-    rejection: SeawallRejection = _new_exception(kind)
+    rejection: SeawallRejection = _new_exception(kind, name)  # args (name,), as kind(name)
     rejection.route = name
     rejection.retry_after = retry_after
     return rejection

@@ -236,26 +236,43 @@ class BreakerCore:
         # The hot path of every call: explicit acquire/release is ~40 ns cheaper than ``with``.
         self._lock_acquire()
         try:
-            if permit._epoch != self._epoch:
-                return  # admitted before the last transition: changes nothing
-            if permit._probe:
-                event = self._settle_probe(permit, outcome, duration)
-            elif outcome == IGNORE or self._state is _DISABLED:
-                return
-            else:
-                failed = outcome == FAILURE
-                self._window.record(failed, duration is not None and duration >= self._slow_after)
-                self._consecutive = self._consecutive + 1 if failed else 0
-                if self._state is not _CLOSED:
-                    return
-                reason = self._trip_reason()
-                if reason is None:
-                    return
-                event = self._enter(_OPEN, self._clock(), reason)
+            event = self._settle_locked(permit, outcome, duration)
         finally:
             self._lock_release()
         if event is not None:
             notify(self.name, self._listeners, event)
+
+    def _settle_locked(
+        self, permit: Permit, outcome: int, duration: float | None
+    ) -> BreakerEvent | None:
+        """Count ``permit``'s outcome (lock held); the transition it caused, to notify after
+        the lock is released."""
+        if permit._epoch != self._epoch:
+            return None  # admitted before the last transition: changes nothing
+        if permit._probe:
+            return self._settle_probe(permit, outcome, duration)
+        if outcome == IGNORE or self._state is _DISABLED:
+            return None
+        failed = outcome == FAILURE
+        self._window.record(failed, duration is not None and duration >= self._slow_after)
+        self._consecutive = self._consecutive + 1 if failed else 0
+        if self._state is not _CLOSED:
+            return None
+        reason = self._trip_reason()
+        if reason is None:
+            return None
+        return self._enter(_OPEN, self._clock(), reason)
+
+    def outcome_of(self, status: int | None, failure: BaseException | None) -> int:
+        """How an attempt counts: its error as the classifier says (``failure`` wins), else
+        its status (``0``: no answer, a failure), else (``None``) a success."""
+        if failure is not None:
+            return self._verdict(failure)
+        if status is None:
+            return SUCCESS
+        if not status or status in self._failure_statuses:
+            return FAILURE
+        return IGNORE if status == 429 else SUCCESS
 
     def _trip_reason(self) -> str | None:
         """Why the window as it stands would open a closed breaker, or ``None``."""
