@@ -20,7 +20,7 @@ from seawall.clock import Clock, monotonic
 from seawall.config.schema import BreakerSettings
 from seawall.errors.exceptions import CircuitOpenError
 from seawall.resilience.breaker_events import BreakerEvent, Listener, State, notify
-from seawall.resilience.windows import CountWindow, TimeWindow
+from seawall.resilience.windows import CountWindow, TimeWindow, Window
 
 __all__ = ["FAILURE", "IGNORE", "SUCCESS", "BreakerCore", "Classifier", "Outcome", "Permit"]
 
@@ -137,7 +137,7 @@ class BreakerCore:
         self._lock_acquire: Callable[[], bool] = self._lock.acquire
         self._lock_release: Callable[[], None] = self._lock.release
         self._listeners: tuple[Listener, ...] = ()
-        self._window = (
+        self._window: Window = (
             TimeWindow(s.window, self._clock) if s.window_type == "time" else CountWindow(s.window)
         )
         self._minimum_calls = s.minimum_calls

@@ -216,6 +216,22 @@ def test_timeouts_all_over_get_a_new_dict_per_request() -> None:
 FIVE: dict[str, float | None] = dict.fromkeys(("connect", "read", "write", "pool"), 5.0)
 
 
+def test_timeouts_are_cut_when_the_extensions_are_not_a_dict() -> None:
+    """A request whose ``extensions`` someone replaced with another mapping is cut the same
+    way, and equal timeouts a second time are cut the same way again (the remembered cut)."""
+    from collections import UserDict
+
+    deps = payments()
+    inner = Recorder()
+    transport = Transport(inner, dependencies=deps)
+    for _ in range(2):
+        request = httpx.Request("GET", "https://api.payments.example/")
+        request.extensions = UserDict({"timeout": {**FIVE, "pool": 1.0}})  # type: ignore[assignment]
+        transport.handle_request(request)
+        assert inner.timeouts[-1] == {"connect": 2.0, "read": 2.0, "write": 2.0, "pool": 1.0}
+    assert inner.timeouts[0] is not inner.timeouts[1]
+
+
 def test_hosts_are_matched_as_parsed_ascii_and_lowercase() -> None:
     """Hosts are matched (and cached) as httpx parsed them: lowercase, an IDNA name in the
     ASCII form the settings take, so the Unicode spelling of the URL finds it too; a host of
