@@ -243,7 +243,7 @@ class Dependency:
         """
         deadline = current_deadline()
         if deadline is not None and deadline.clock() >= deadline.at:
-            return _rejection(DeadlineExceededError, self.name, None)
+            return _rejection(_DEADLINE_EXCEEDED, self.name, None)
         permit = self._permit()
         if permit is not None and not isinstance(permit, Permit):
             return permit
@@ -295,7 +295,7 @@ class Dependency:
             return None
         permit = breaker.try_acquire()
         if permit is None:
-            return _rejection(CircuitOpenError, self.name, breaker.retry_after())
+            return _rejection(_CIRCUIT_OPEN, self.name, breaker.retry_after())
         return permit
 
     def began(self) -> float:
@@ -504,6 +504,10 @@ class Dependency:
         self.ended("fallback", attempts, started, _name(exc))
         return [value]
 
+
+# Final: compiled code reads these from C statics, not from the module's dict per rejection.
+_CIRCUIT_OPEN: Final = CircuitOpenError
+_DEADLINE_EXCEEDED: Final = DeadlineExceededError
 
 # Bound once: ``kind.__new__`` looked the method up by name on every rejection.
 _new_exception: Final = Exception.__new__

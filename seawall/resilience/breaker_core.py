@@ -50,6 +50,13 @@ _METRICS_ONLY: Final = State.METRICS_ONLY
 _MODE_STATES = {"enforce": _CLOSED, "metrics_only": _METRICS_ONLY, "disabled": _DISABLED}
 
 
+def _ceil(seconds: float) -> int:
+    """``math.ceil`` in native code: compiled, the module attribute and the call into it
+    were most of ``retry_after``, which every rejection reads."""
+    whole = int(seconds)
+    return whole + 1 if whole < seconds else whole
+
+
 class Permit:
     """Leave to make one call; report its outcome once, whatever happens.
 
@@ -183,9 +190,9 @@ class BreakerCore:
         """Whole seconds (at least 1) until a probe may be admitted: the ``Retry-After`` hint."""
         state = self._state
         if state is _OPEN:
-            return max(1, math.ceil(self._open_until - self._clock()))
+            return max(1, _ceil(self._open_until - self._clock()))
         if state is _FORCED_OPEN:
-            return max(1, math.ceil(self.settings.open_for))
+            return max(1, _ceil(self.settings.open_for))
         return 1
 
     def _admit(self) -> Permit | None:

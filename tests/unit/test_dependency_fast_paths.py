@@ -375,3 +375,10 @@ def test_outcomes_under_the_shared_lock_count_and_free_the_slot() -> None:
 
 def fail() -> None:
     raise ConnectionError("down")
+
+
+@pytest.mark.parametrize(("open_for", "hint"), [(7.0, 7), (7.25, 8), (0.2, 1)])
+def test_retry_after_is_whole_seconds_rounded_up(open_for: float, hint: int) -> None:
+    """The hint is the open time rounded up to whole seconds, exact ones kept, at least 1."""
+    down({"breaker": {"open_for": open_for, "max_open_for": 60.0}})
+    assert rejected(seawall.dependency("down")(work)).retry_after == hint
