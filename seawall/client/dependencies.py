@@ -163,9 +163,14 @@ ACTIVE: Dependencies | None = None
 """The process-wide default (see the module docstring); read it through :func:`active`."""
 
 
+CURRENT: list[Dependencies | None] = [None]
+""":data:`ACTIVE` in a list slot, for compiled hot paths (see ``events.CHANGES``)."""
+
+
 def _activate(dependencies: Dependencies | None) -> None:
     global ACTIVE
     ACTIVE = dependencies
+    CURRENT[0] = dependencies
 
 
 def active() -> Dependencies | None:

@@ -54,6 +54,10 @@ from seawall.resilience.timeouts import Timeout
 
 __all__ = ["Dependency", "Refused"]
 
+# events.SUBSCRIPTIONS in a slot of a list bound once: a module attribute read per call cost
+# about 250 instructions (callgrind).
+_changes: Final = _events.CHANGES
+
 R = TypeVar("R")
 
 _DEFAULT_FAILURE_STATUSES = frozenset({500, 502, 503, 504})
@@ -78,7 +82,8 @@ class Dependency:
     __slots__ = (
         "_clock", "_random", "_seen", "_sleep", "_wants_called", "_wants_failed",
         "backoff",
-        "breaker", "budget", "classifier", "critical", "engine", "events", "fallback", "hosts",
+        "breaker", "budget", "classifier", "critical", "engine", "events", "failure_statuses",
+        "fallback", "hosts",
         "name", "recovery", "settings", "timeout", "wants_request",
     )  # fmt: skip
 
@@ -106,6 +111,7 @@ class Dependency:
         self._random = random or _random.random
         statuses = policy.breaker.failure_statuses if policy.breaker else _DEFAULT_FAILURE_STATUSES
         self.classifier = Classifier(problems, statuses)
+        self.failure_statuses = statuses  # the classifier's, read per answer without it
         self.engine = PolicyEngine(
             settings.name,
             policy,
@@ -188,7 +194,7 @@ class Dependency:
 
     def _listening(self) -> None:
         """Read again who listens, after a subscription changed somewhere."""
-        self._seen = _events.SUBSCRIPTIONS
+        self._seen = _changes[0]
         self._wants_called = self.events.wants(DependencyCalled)
         self._wants_failed = self.events.wants(DependencyFailed)
         self.wants_request = self.events.wants(DependencyRequest)
@@ -196,7 +202,7 @@ class Dependency:
     def started(self) -> float | None:
         """The clock reading a call's duration starts from (``None`` when nobody listens); reads
         again who listens when a subscription changed, ``wants_request`` included."""
-        if self._seen != _events.SUBSCRIPTIONS:
+        if self._seen != _changes[0]:
             self._listening()
         return self._clock() if self._wants_called else None
 
@@ -237,7 +243,7 @@ class Dependency:
         """
         deadline = current_deadline()
         if deadline is not None and deadline.clock() >= deadline.at:
-            return _rejection(DeadlineExceededError, self.name, None)
+            return _rejection(_DEADLINE_EXCEEDED, self.name, None)
         permit = self._permit()
         if permit is not None and not isinstance(permit, Permit):
             return permit
@@ -289,7 +295,7 @@ class Dependency:
             return None
         permit = breaker.try_acquire()
         if permit is None:
-            return _rejection(CircuitOpenError, self.name, breaker.retry_after())
+            return _rejection(_CIRCUIT_OPEN, self.name, breaker.retry_after())
         return permit
 
     def began(self) -> float:
@@ -300,11 +306,7 @@ class Dependency:
         self, permit: Permit | None, began: float, status: int | None, failure: BaseException | None
     ) -> None:
         """Record an attempt's outcome (a status, an error or neither) and free its slot."""
-        engine = self.engine
-        try:
-            engine.record(permit, began, status, failure)
-        finally:
-            engine.release()
+        self.engine.settle(permit, began, status, failure)
 
     def call(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """Run ``fn(*args, **kwargs)`` under the policy, with retries; see the module docstring."""
@@ -441,7 +443,7 @@ class Dependency:
     ) -> float | None:
         """A failed attempt: the wait before the next one, or ``None``; publishes the failure."""
         delay = self.next_delay(self.classifier.classify(exc), attempt)
-        if self._seen != _events.SUBSCRIPTIONS:
+        if self._seen != _changes[0]:
             self._listening()
         if self._wants_failed:
             self.events.publish(
@@ -465,7 +467,7 @@ class Dependency:
         if errors:
             last = errors[-1]
             self.retry_event("rejected", attempt - 1, 0.0, self.classifier.classify(last))
-        if self._seen != _events.SUBSCRIPTIONS:
+        if self._seen != _changes[0]:
             self._listening()
         if self._wants_failed:
             self.events.publish(
@@ -503,6 +505,10 @@ class Dependency:
         return [value]
 
 
+# Final: compiled code reads these from C statics, not from the module's dict per rejection.
+_CIRCUIT_OPEN: Final = CircuitOpenError
+_DEADLINE_EXCEEDED: Final = DeadlineExceededError
+
 # Bound once: ``kind.__new__`` looked the method up by name on every rejection.
 _new_exception: Final = Exception.__new__
 
@@ -513,7 +519,7 @@ def _rejection(
     """``kind(name, retry_after=retry_after)`` without running the Python ``__init__``: made
     on every refused call, and the call into Python code was most of a rejection's cost
     (callgrind, benchmarks/instructions_dependencies.sh)."""
-    rejection: SeawallRejection = _new_exception(kind)
+    rejection: SeawallRejection = _new_exception(kind, name)  # args (name,), as kind(name)
     rejection.route = name
     rejection.retry_after = retry_after
     return rejection

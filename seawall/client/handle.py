@@ -18,7 +18,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import Any, Final, ParamSpec, TypeVar, overload
 
 from seawall.client import dependencies as _registry
 from seawall.client.dependency import Dependency, Refused
@@ -27,6 +27,9 @@ from seawall.resilience.engine import Admission
 from seawall.resilience.timeouts import Timeout
 
 __all__ = ["DependencyHandle", "dependency"]
+
+# dependencies.ACTIVE in a list slot bound once (a module attribute read per call is dearer).
+_current: Final = _registry.CURRENT
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,7 +78,7 @@ class DependencyHandle:
         """The dependency this name stands for now; raises if it is not configured."""
         registry = self._registry
         if registry is None:
-            registry = _registry.ACTIVE
+            registry = _current[0]
         bound = self._bound
         if bound is not None and bound[0] is registry:
             return bound[1]

@@ -39,6 +39,7 @@ _NO_TIMEOUTS: Final[dict[str, float | None]] = {
 _CACHE_LIMIT = 1024
 # Bound once: compiled code calls a bound method directly but looks one up by name each call.
 _replaying: Final = REPLAYING.get
+_current: Final = _dependencies.CURRENT  # dependencies.ACTIVE, in a list slot
 
 # A response or transport error kept for a refused retry, or None before any attempt.
 Last = Any
@@ -128,7 +129,7 @@ class HttpCalls:
         _replay_key(request)
         registry = self._dependencies
         if registry is None:
-            registry = _dependencies.ACTIVE
+            registry = _current[0]
             if registry is None:
                 return None
         return self._prepare(registry, request)
@@ -150,7 +151,7 @@ class HttpCalls:
         dep.settle(permit, began, status, None)
         if timer is not None:
             self._report(dep, request, timer, status, None)
-        if status != 429 and status not in dep.classifier.failure_statuses:
+        if status != 429 and status not in dep.failure_statuses:
             if started is not None:
                 dep.ended("success", attempt, started, None)
             return None
@@ -310,41 +311,50 @@ def _shrink(request: Any, seconds: float | None) -> None:
     if seconds is None:
         return
     extensions = request.extensions
-    current: dict[str, float | None] = extensions.get("timeout") or _NO_TIMEOUTS
-    if (
-        len(current) == 4  # the usual case, httpx's four keys all over: a template's copy
-        and _over(current.get("connect", -1.0), seconds)
-        and _over(current.get("read", -1.0), seconds)
-        and _over(current.get("write", -1.0), seconds)
-        and _over(current.get("pool", -1.0), seconds)
-    ):
-        extensions["timeout"] = _capped(seconds)
+    if isinstance(extensions, dict):  # httpx's Request always makes one: read it directly
+        capped = _capped(extensions.get("timeout") or _NO_TIMEOUTS, seconds)
+        if capped is not None:
+            extensions["timeout"] = capped
         return
+    capped = _capped(extensions.get("timeout") or _NO_TIMEOUTS, seconds)
+    if capped is not None:
+        extensions["timeout"] = capped
+
+
+# The last timeouts cut: (seconds, the timeouts as a request had them, what they became or
+# None: kept), in one list slot replaced whole. A client's requests carry equal timeouts and
+# an attempt's time is its dependency's ``timeout`` while no deadline is set: one comparison
+# of two small dicts then replaces reading and judging each of the four.
+_LAST: Final[list[tuple[float, dict[str, float | None], dict[str, float | None] | None]]] = [
+    (-1.0, {}, None)
+]
+
+
+def _capped(current: dict[str, float | None], seconds: float) -> dict[str, float | None] | None:
+    """A new dict of ``current``'s timeouts cut to ``seconds``, or ``None`` when none is
+    over; remembered for the next request with the same timeouts and time."""
+    last = _LAST[0]  # one read: another thread may replace the triple, never change it
+    if last[0] == seconds and current == last[1]:
+        made = last[2]
+    else:
+        made = _cut(current, seconds)
+        _LAST[0] = (seconds, dict(current), made)
+    return None if made is None else dict(made)  # a copy: each request gets its own
+
+
+def _cut(current: dict[str, float | None], seconds: float) -> dict[str, float | None] | None:
+    """``current`` with each timeout over ``seconds`` cut to it, or ``None`` if none is."""
     for value in current.values():
         if _over(value, seconds):
-            extensions["timeout"] = {
+            return {
                 key: seconds if _over(value, seconds) else value for key, value in current.items()
             }
-            return
+    return None
 
 
 def _over(value: float | None, seconds: float) -> bool:
     """True for a timeout that the attempt's ``seconds`` cuts (``None`` is no timeout)."""
     return value is None or value > seconds
-
-
-# The last template made: one list slot holding a (seconds, dict) pair, replaced whole.
-_CAPPED: Final[list[tuple[float, dict[str, float | None]]]] = [(-1.0, {})]
-
-
-def _capped(seconds: float) -> dict[str, float | None]:
-    """A new dict of the four timeouts, each ``seconds``: a copy of the last one made, when
-    ``seconds`` is the same (a dependency's ``timeout``, with no deadline), is cheapest."""
-    last = _CAPPED[0]  # one read: another thread may replace the pair, never change it
-    if last[0] != seconds:
-        last = (seconds, dict.fromkeys(_NO_TIMEOUTS, seconds))
-        _CAPPED[0] = last
-    return dict(last[1])
 
 
 def _name(exc: BaseException) -> str:

@@ -78,6 +78,7 @@ DeadlineToken = Token[Deadline | None]
 _get: Final = _current.get
 _set: Final = _current.set
 _reset: Final = _current.reset
+_monotonic: Final = monotonic  # a C static, not a read of this module's dict per deadline
 
 
 def current_deadline() -> Deadline | None:
@@ -152,7 +153,7 @@ def push_deadline(
     if outer is not None and outer.at - outer.clock() <= seconds:
         return None
     if deadline is None:
-        clock = clock or monotonic
+        clock = clock or _monotonic
         deadline = Deadline(clock() + seconds, clock)
     return _set(deadline)
 

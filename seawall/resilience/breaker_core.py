@@ -20,7 +20,7 @@ from seawall.clock import Clock, monotonic
 from seawall.config.schema import BreakerSettings
 from seawall.errors.exceptions import CircuitOpenError
 from seawall.resilience.breaker_events import BreakerEvent, Listener, State, notify
-from seawall.resilience.windows import CountWindow, TimeWindow
+from seawall.resilience.windows import CountWindow, TimeWindow, Window
 
 __all__ = ["FAILURE", "IGNORE", "SUCCESS", "BreakerCore", "Classifier", "Outcome", "Permit"]
 
@@ -48,6 +48,13 @@ _FORCED_OPEN: Final = State.FORCED_OPEN
 _DISABLED: Final = State.DISABLED
 _METRICS_ONLY: Final = State.METRICS_ONLY
 _MODE_STATES = {"enforce": _CLOSED, "metrics_only": _METRICS_ONLY, "disabled": _DISABLED}
+
+
+def _ceil(seconds: float) -> int:
+    """``math.ceil`` in native code: compiled, the module attribute and the call into it
+    were most of ``retry_after``, which every rejection reads."""
+    whole = int(seconds)
+    return whole + 1 if whole < seconds else whole
 
 
 class Permit:
@@ -137,7 +144,7 @@ class BreakerCore:
         self._lock_acquire: Callable[[], bool] = self._lock.acquire
         self._lock_release: Callable[[], None] = self._lock.release
         self._listeners: tuple[Listener, ...] = ()
-        self._window = (
+        self._window: Window = (
             TimeWindow(s.window, self._clock) if s.window_type == "time" else CountWindow(s.window)
         )
         self._minimum_calls = s.minimum_calls
@@ -183,9 +190,9 @@ class BreakerCore:
         """Whole seconds (at least 1) until a probe may be admitted: the ``Retry-After`` hint."""
         state = self._state
         if state is _OPEN:
-            return max(1, math.ceil(self._open_until - self._clock()))
+            return max(1, _ceil(self._open_until - self._clock()))
         if state is _FORCED_OPEN:
-            return max(1, math.ceil(self.settings.open_for))
+            return max(1, _ceil(self.settings.open_for))
         return 1
 
     def _admit(self) -> Permit | None:
@@ -236,26 +243,43 @@ class BreakerCore:
         # The hot path of every call: explicit acquire/release is ~40 ns cheaper than ``with``.
         self._lock_acquire()
         try:
-            if permit._epoch != self._epoch:
-                return  # admitted before the last transition: changes nothing
-            if permit._probe:
-                event = self._settle_probe(permit, outcome, duration)
-            elif outcome == IGNORE or self._state is _DISABLED:
-                return
-            else:
-                failed = outcome == FAILURE
-                self._window.record(failed, duration is not None and duration >= self._slow_after)
-                self._consecutive = self._consecutive + 1 if failed else 0
-                if self._state is not _CLOSED:
-                    return
-                reason = self._trip_reason()
-                if reason is None:
-                    return
-                event = self._enter(_OPEN, self._clock(), reason)
+            event = self._settle_locked(permit, outcome, duration)
         finally:
             self._lock_release()
         if event is not None:
             notify(self.name, self._listeners, event)
+
+    def _settle_locked(
+        self, permit: Permit, outcome: int, duration: float | None
+    ) -> BreakerEvent | None:
+        """Count ``permit``'s outcome (lock held); the transition it caused, to notify after
+        the lock is released."""
+        if permit._epoch != self._epoch:
+            return None  # admitted before the last transition: changes nothing
+        if permit._probe:
+            return self._settle_probe(permit, outcome, duration)
+        if outcome == IGNORE or self._state is _DISABLED:
+            return None
+        failed = outcome == FAILURE
+        self._window.record(failed, duration is not None and duration >= self._slow_after)
+        self._consecutive = self._consecutive + 1 if failed else 0
+        if self._state is not _CLOSED:
+            return None
+        reason = self._trip_reason()
+        if reason is None:
+            return None
+        return self._enter(_OPEN, self._clock(), reason)
+
+    def outcome_of(self, status: int | None, failure: BaseException | None) -> int:
+        """How an attempt counts: its error as the classifier says (``failure`` wins), else
+        its status (``0``: no answer, a failure), else (``None``) a success."""
+        if failure is not None:
+            return self._verdict(failure)
+        if status is None:
+            return SUCCESS
+        if not status or status in self._failure_statuses:
+            return FAILURE
+        return IGNORE if status == 429 else SUCCESS
 
     def _trip_reason(self) -> str | None:
         """Why the window as it stands would open a closed breaker, or ``None``."""

@@ -27,11 +27,16 @@ from __future__ import annotations
 
 import threading
 from itertools import count
+from typing import Final
 
 from seawall.clock import Clock, monotonic
 from seawall.config.schema import BudgetSettings
 
 __all__ = ["RetryBudget"]
+
+# Bound once: compiled code looks the builtin up by name on every call otherwise (deposit's
+# next() was a builtins-module attribute read per call).
+_next: Final = next
 
 
 class RetryBudget:
@@ -65,7 +70,7 @@ class RetryBudget:
         """Count one call (its first attempt): lock-free within the current second."""
         tick = int(self._clock())
         if tick == self._tick:
-            next(self._unfolded)
+            _next(self._unfolded)
             return
         with self._lock:  # once a second: the second changed
             if tick != self._tick:
@@ -97,7 +102,7 @@ class RetryBudget:
     def _fold(self) -> None:
         """Move the lock-free deposits into the current second's bucket (lock held)."""
         unfolded, self._unfolded = self._unfolded, count()
-        made = next(unfolded)  # the count of deposits it took: it started at 0
+        made = _next(unfolded)  # the count of deposits it took: it started at 0
         self._calls[self._tick % self.window] += made
         self._total_calls += made
 

@@ -120,6 +120,7 @@ class Bulkhead:
         max_wait: float = 0.0,
         *,
         clock: Clock | None = None,
+        lock: threading.Lock | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -134,7 +135,9 @@ class Bulkhead:
         self.max_queue = max_queue
         self.max_wait = max_wait
         self._clock = clock or monotonic
-        self._lock = threading.Lock()
+        # ``lock``: one shared with a breaker, so a call's outcome and its slot are settled
+        # under one acquisition (see PolicyEngine.settle).
+        self._lock = lock if lock is not None else threading.Lock()
         # The lock's methods bound once for the two calls every request makes: compiled code
         # looks a method up by name on each call otherwise (about 300 instructions a request).
         self._acquire: Callable[[], bool] = self._lock.acquire
@@ -193,12 +196,16 @@ class Bulkhead:
         """Return a permit: the oldest live waiter gets it, else it becomes free."""
         self._acquire()
         try:
-            if self._waiters or self._in_use <= 0:
-                self._release_locked()
-            else:
-                self._in_use -= 1
+            self.release_held()
         finally:
             self._release()
+
+    def release_held(self) -> None:
+        """:meth:`release` for a caller that holds the bulkhead's lock (a shared one)."""
+        if self._waiters or self._in_use <= 0:
+            self._release_locked()
+        else:
+            self._in_use -= 1
 
     def slot(self, wait: float | None = None) -> _Slot:
         """``with bulkhead.slot():`` holds a permit for the block."""

@@ -17,6 +17,7 @@ from seawall.config.schema import PolicySettings
 from seawall.context.deadline import DeadlineScope, check_deadline, remaining
 from seawall.errors.exceptions import CircuitOpenError, SeawallRejection
 from seawall.resilience.breaker import BreakerEvent, CircuitBreaker, Permit
+from seawall.resilience.breaker_events import notify
 from seawall.resilience.bulkhead import Bulkhead
 from seawall.resilience.isolation import IsolationPool
 from seawall.resilience.timeouts import Timeout
@@ -70,10 +71,13 @@ class PolicyEngine:
                 self.breaker.add_listener(on_transition)
             self.timed = policy.breaker.slow_call_duration is not None
         self.bulkhead = (
-            Bulkhead(label, policy.max_concurrency, policy.max_queue, policy.max_wait, clock=clock)
+            Bulkhead(
+                label, policy.max_concurrency, policy.max_queue, policy.max_wait, clock=clock,
+                lock=None if self.breaker is None else self.breaker._lock,  # see settle()
+            )
             if policy.max_concurrency is not None
             else None
-        )
+        )  # fmt: skip
         self.pool = (
             IsolationPool(max_workers=policy.max_concurrency or 32, name=f"seawall {label}")
             if policy.timeout is not None and policy.timeout_mode == "thread"
@@ -176,6 +180,40 @@ class PolicyEngine:
             permit.status(status, duration)
         else:
             permit.failure(duration)
+
+    def settle(
+        self,
+        permit: Permit | None,
+        started: float,
+        status: int | None,
+        failure: BaseException | None,
+    ) -> None:
+        """:meth:`record` then :meth:`release`, in one step: the breaker and the bulkhead
+        share one lock, taken once for both (a lock acquisition is most of either's cost)."""
+        breaker = self.breaker
+        bulkhead = self.bulkhead
+        if permit is None or breaker is None or bulkhead is None:
+            try:
+                self.record(permit, started, status, failure)
+            finally:
+                self.release()
+            return
+        try:
+            outcome = breaker.outcome_of(status, failure)  # the classifier runs unlocked
+            duration = monotonic() - started if self.timed else None
+        except BaseException:
+            bulkhead.release()
+            raise
+        breaker._lock_acquire()
+        try:
+            try:
+                event = breaker._settle_locked(permit, outcome, duration)
+            finally:
+                bulkhead.release_held()
+        finally:
+            breaker._lock_release()
+        if event is not None:
+            notify(breaker.name, breaker._listeners, event)
 
     def overran(self, permit: Permit | None, over: float) -> None:
         """Work finished ``over`` seconds past its deadline: a slow failure, and reported."""

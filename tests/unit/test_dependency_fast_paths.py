@@ -4,6 +4,10 @@ httpx transport copies timeouts only when one is over and keeps a subclass's ove
 
 from __future__ import annotations
 
+import copy
+import gc
+import pickle
+import weakref
 from typing import Any
 
 import httpx
@@ -49,6 +53,47 @@ def test_a_quiet_rejection_is_a_whole_fresh_circuit_open_error() -> None:
     while tb is not None:
         depth, tb = depth + 1, tb.tb_next
     assert depth <= 3  # the test's frame, pytest.raises' and the wrapper: not one per call
+
+
+def test_a_rejection_built_the_cheap_way_is_the_constructors_twin() -> None:
+    """Built without the Python ``__init__`` (slots, no instance dict): the same attributes,
+    message, repr and args as ``CircuitOpenError(name, retry_after=...)``; pickled and copied
+    whole; seawall's 503 problem with ``Retry-After``."""
+    from seawall.errors.problems import ProblemRegistry
+
+    down({"breaker": {"open_for": 7.5}})
+    cheap = rejected(seawall.dependency("down")(work))
+    made = seawall.CircuitOpenError("down", retry_after=8)
+    for exc in (cheap, made):
+        assert (exc.route, exc.retry_after, str(exc), repr(exc), exc.args) == (
+            "down", 8, "circuit_open on route down", "CircuitOpenError('down')", ("down",)
+        )  # fmt: skip
+        exc.note = "kept"  # type: ignore[attr-defined]  # an attribute of the caller's own
+        for twin in (pickle.loads(pickle.dumps(exc)), copy.copy(exc)):
+            assert type(twin) is seawall.CircuitOpenError
+            assert (twin.route, twin.retry_after, str(twin), twin.args) == (
+                "down", 8, "circuit_open on route down", ("down",)
+            )  # fmt: skip
+            assert twin.note == "kept"  # type: ignore[attr-defined]
+        problem = ProblemRegistry().to_problem(exc, correlation_id=None, instance=None)
+        assert (problem.status, problem.headers["Retry-After"]) == (503, "8")
+    assert "route" not in vars(cheap)  # in a slot: no dict made for it
+
+
+def test_a_rejection_is_freed_without_the_garbage_collector() -> None:
+    """No reference cycle through the wrapper's frame: with the collector off, a caught
+    rejection dies as soon as the caller drops it."""
+    down()
+    guarded = seawall.dependency("down")(work)
+    gc.disable()
+    try:
+        try:
+            guarded(1)
+        except seawall.CircuitOpenError as exc:
+            ref = weakref.ref(exc)
+        assert ref() is None
+    finally:
+        gc.enable()
 
 
 def test_a_listener_subscribed_after_quiet_rejections_hears_the_next() -> None:
@@ -171,6 +216,22 @@ def test_timeouts_all_over_get_a_new_dict_per_request() -> None:
 FIVE: dict[str, float | None] = dict.fromkeys(("connect", "read", "write", "pool"), 5.0)
 
 
+def test_timeouts_are_cut_when_the_extensions_are_not_a_dict() -> None:
+    """A request whose ``extensions`` someone replaced with another mapping is cut the same
+    way, and equal timeouts a second time are cut the same way again (the remembered cut)."""
+    from collections import UserDict
+
+    deps = payments()
+    inner = Recorder()
+    transport = Transport(inner, dependencies=deps)
+    for _ in range(2):
+        request = httpx.Request("GET", "https://api.payments.example/")
+        request.extensions = UserDict({"timeout": {**FIVE, "pool": 1.0}})  # type: ignore[assignment]
+        transport.handle_request(request)
+        assert inner.timeouts[-1] == {"connect": 2.0, "read": 2.0, "write": 2.0, "pool": 1.0}
+    assert inner.timeouts[0] is not inner.timeouts[1]
+
+
 def test_hosts_are_matched_as_parsed_ascii_and_lowercase() -> None:
     """Hosts are matched (and cached) as httpx parsed them: lowercase, an IDNA name in the
     ASCII form the settings take, so the Unicode spelling of the URL finds it too; a host of
@@ -257,3 +318,67 @@ def test_rejections_raised_in_many_threads_are_each_their_own() -> None:
             depth, tb = depth + 1, tb.tb_next
         assert depth <= 2
         assert exc.__context__ is None
+
+
+# -- the breaker and the bulkhead settled under one lock ---------------------------------------
+
+
+class Statuses(httpx.BaseTransport):
+    """Answers with the next status of ``statuses``."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = list(statuses)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(self.statuses.pop(0))
+
+
+def guarded_both(**breaker: Any) -> seawall.Dependencies:
+    """A dependency with a breaker and a bulkhead (they share one lock), no retries."""
+    return seawall.Dependencies(
+        {"dependencies": {"both": {
+            "hosts": ["both.example"], "max_concurrency": 2,
+            "breaker": {"minimum_calls": 4, "failure_rate": 0.5, **breaker},
+        }}},
+        clock=FakeClock(100.0),
+    )  # fmt: skip
+
+
+def test_outcomes_under_the_shared_lock_count_and_free_the_slot() -> None:
+    """Each call frees its bulkhead slot (more calls than slots all run); successes, errors
+    and statuses count as before: 429 is ignored, 5xx and errors are failures."""
+    deps = guarded_both()
+    both = deps["both"]
+    bulkhead, breaker = both.engine.bulkhead, both.breaker
+    assert bulkhead is not None
+    assert breaker is not None
+    for i in range(5):
+        assert both.call(work, i) == i
+    transport = Transport(Statuses(429, 429, 429, 200, 503), dependencies=deps)
+    for _ in range(5):
+        transport.handle_request(httpx.Request("POST", "https://both.example/"))
+    assert bulkhead.snapshot().in_use == 0
+    snap = breaker.snapshot()
+    assert (snap.calls, snap.failures, snap.state.value) == (7, 1, "closed")  # 429s not counted
+    for _ in range(4):
+        with pytest.raises(ConnectionError):
+            both.call(fail)
+    assert bulkhead.snapshot().in_use == 0
+    assert breaker.snapshot().state.value == "closed"  # 5 failures of 11 calls: under 0.5
+    with pytest.raises(ConnectionError):
+        both.call(fail)
+    assert breaker.snapshot().state.value == "open"  # 6 of 12: the rate is reached
+    with pytest.raises(seawall.CircuitOpenError):
+        both.call(work, 1)
+    assert bulkhead.snapshot().in_use == 0  # a refused call never held a slot
+
+
+def fail() -> None:
+    raise ConnectionError("down")
+
+
+@pytest.mark.parametrize(("open_for", "hint"), [(7.0, 7), (7.25, 8), (0.2, 1)])
+def test_retry_after_is_whole_seconds_rounded_up(open_for: float, hint: int) -> None:
+    """The hint is the open time rounded up to whole seconds, exact ones kept, at least 1."""
+    down({"breaker": {"open_for": open_for, "max_open_for": 60.0}})
+    assert rejected(seawall.dependency("down")(work)).retry_after == hint
