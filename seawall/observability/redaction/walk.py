@@ -148,7 +148,8 @@ class Walk:
         """A ``(name, value)`` pair with a sensitive name: the name and the placeholder; any
         other pair gives None (it is walked as a sequence)."""
         name = obj[0].decode("latin-1") if type(obj[0]) is bytes else obj[0]
-        logged, placeholder, gated = self._keys.get(name) or self._key(name)
+        info = self._keys.get(name)
+        logged, placeholder, gated = self._key(name) if info is None else info
         value = obj[1]
         if placeholder is None or value is None or value in ("", b""):
             return None
@@ -195,8 +196,10 @@ class Walk:
         index = 0
         for name, value in obj.items():
             info = keys.get(name) if isinstance(name, str) else None
-            logged, placeholder, gated = info or self._key(name)
-            if logged is not name and (logged != name or type(name) is not str):
+            if info is None:
+                info = self._key(name)
+            logged, placeholder, gated = info
+            if logged is not name and not (type(name) is str and logged == name):
                 return self._mapping(obj, depth, seen, done, out, index)
             index += 1
             if (
@@ -239,7 +242,9 @@ class Walk:
         exact = type(obj) is dict and len(obj) <= max_items
         for name, value in pairs if exact else islice(pairs, max_items):
             info = keys.get(name) if isinstance(name, str) else None
-            logged, placeholder, gated = info or self._key(name)
+            if info is None:
+                info = self._key(name)
+            logged, placeholder, gated = info
             if logged is not name and logged != name and logged in out:
                 # Two secret keys redact alike ({"ann@x.org": 1, "bob@x.org": 2}): keep both.
                 logged = _distinct(logged, out)
