@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["Marker", "is_quiet", "logged", "pre_redacted", "quieted"]
+__all__ = ["Marker", "current_marker", "is_quiet", "logged", "pre_redacted", "quieted"]
 
 _warned = False
 _quiet = [0]  # how many quiet blocks are open, in any thread (tests use servers in threads)
@@ -52,6 +52,11 @@ class Marker:
 
 
 _CURRENT: ContextVar[Marker | None] = ContextVar("seawall_log_marker", default=None)
+
+
+current_marker = _CURRENT.get
+"""The marker of the event seawall is logging now, or None: the redacting processor's test
+for "not one of seawall's events", a call into C with no Python frame (records are many)."""
 
 
 def pre_redacted(event_dict: Mapping[str, Any]) -> Collection[str]:

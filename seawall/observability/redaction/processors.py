@@ -6,7 +6,7 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any
 
-from seawall.observability.chain import pre_redacted
+from seawall.observability.chain import current_marker, pre_redacted
 from seawall.observability.redaction.redactor import Redactor
 
 __all__ = ["RedactingFilter", "RedactingProcessor"]
@@ -24,6 +24,9 @@ class RedactingProcessor:
     def __call__(
         self, logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
+        if current_marker() is None:  # not one of seawall's own events: the common case
+            plain: MutableMapping[str, Any] = self.redactor.redact(event_dict)
+            return plain
         safe = pre_redacted(event_dict)
         if not safe:
             redacted: MutableMapping[str, Any] = self.redactor.redact(event_dict)

@@ -24,7 +24,7 @@ from seawall.observability.redaction.escape import escape
 from seawall.observability.redaction.keys import KeyMatcher
 from seawall.observability.redaction.pairs import PairReader, Span, cookie_spans, gated_value
 from seawall.observability.redaction.pattern import Detector
-from seawall.observability.redaction.walk import KeyInfo, make_walk
+from seawall.observability.redaction.walk import KeyInfo, Walk
 
 __all__ = ["Redactor"]
 
@@ -73,7 +73,7 @@ class Redactor:
         self._hmac_key = (
             (settings.hmac_key or "").encode() if settings.placeholder == "hmac" else None
         )
-        self._walk = make_walk(
+        self._walk = Walk(
             self.text, self._text_cache, self._key_info, self._key_cache, self._leaf,
             _credential_value, settings.max_depth, settings.max_items,
         )  # fmt: skip
@@ -216,7 +216,7 @@ class Redactor:
     def redact(self, obj: Any) -> Any:
         """A redacted copy: str -> str, mapping -> dict (same keys), sequence -> list,
         exception -> its redacted rendering, LogRecord -> a redacted copy."""
-        return self._walk(obj)
+        return self._walk.redact(obj)
 
     def _leaf(self, obj: Any) -> Any:
         """A value the walk does not descend into, redacted."""
