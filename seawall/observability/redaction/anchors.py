@@ -113,9 +113,9 @@ class AnchorIndex:
                 for anchor in companions:
                     if anchor in text:
                         present.add(anchor)
-        for gate, group in self._plain:
+        for gate, alone in self._plain:
             if gate in text:
-                for anchor in group:
+                for anchor in alone:
                     if anchor in text:
                         present.add(anchor)
         wanted: dict[int, list[str]] = {}
