@@ -14,6 +14,7 @@ __all__ = ["credential_like"]
 
 _WORD = re.compile(r"[A-Za-z][a-z]*+(?:[-'][A-Za-z][a-z]*+)*+[.,;:!?)]?")
 _PARAM = re.compile(r"[A-Za-z0-9\-]{1,31}=")
+_DIGITS = b"0123456789"
 
 
 def credential_like(value: str) -> bool:
@@ -23,6 +24,14 @@ def credential_like(value: str) -> bool:
         return False
     if _PARAM.match(value) is not None and len(value) > 8:
         return True  # "username=..., response=..." after Digest, AWS4-HMAC-SHA256
+    if value.isascii():
+        # Each class tested by one C-level pass over the value, not by a loop per character.
+        digit = len(value.encode().translate(None, _DIGITS)) < len(value)
+        upper = value.lower() != value
+        lower = value.upper() != value
+        other = not value.isalnum()
+        letter = upper or lower
+        return (digit and letter) or (upper and lower) or (other and letter and len(value) >= 16)
     digit = upper = lower = other = False
     for char in value:
         if char.isdigit():
