@@ -438,6 +438,8 @@ def test_a_hung_redis_is_noticed_and_nothing_waits_on_it(service: Service, worke
     finally:
         process.send_signal(signal.SIGCONT)
     assert wait_for(lambda: shared(a).available and shared(b).available, 5.0)
+    # The flag turns before the event is published, from the same thread: wait for both.
+    assert wait_for(lambda: len(seen) == 2, 5.0)
     assert [type(e) for e in seen] == [StateUnavailable, StateRestored]
     assert wait_for(lambda: breaker(b).try_acquire() is None, 2.0)  # a's trip, resynced
 
