@@ -98,7 +98,7 @@ class Walk:
             elif isinstance(obj, _LEAVES):
                 return self._leaf(obj)
             elif isinstance(obj, Mapping):
-                pass
+                pass  # walked as a mapping below (``how`` keeps its default); never as fields
             elif (fields := _fields(obj)) is not None:
                 obj = fields
             elif isinstance(obj, list | tuple | set | frozenset):
