@@ -337,6 +337,25 @@ def test_key_value_syntaxes(line: str) -> None:
     assert "[REDACTED:" in out
 
 
+def test_markup_attributes_name_a_value_only_as_whole_words() -> None:
+    """``key=``, ``name=`` and ``id=`` attributes name the value after them; the same letters
+    ending a longer attribute name (``akey=``, ``rename=``, ``uid=``) do not."""
+    for line in (
+        f'<add name="password" value="{PASSWORD}"/>',
+        f"<item id='api_token'>{TOKEN}</item>",
+        f'<add\tkey="secret" content="{TOKEN}"/>',
+    ):
+        out = R.text(line)
+        assert PASSWORD not in out, out
+        assert TOKEN not in out, out
+    for line in (
+        '<add akey="password" value="visible-value"/>',
+        '<x rename="password" value="visible-value"/>',
+        "<item uid='api_token'>visible-value</item>",
+    ):
+        assert R.text(line) == line
+
+
 def test_every_assignment_in_a_line_of_both_kinds_is_read() -> None:
     """The ":" and "=" of a line are visited in text order whichever comes first, so each key
     before either is read, however the two kinds interleave."""

@@ -38,8 +38,10 @@ _NEXT_LINE = re.compile(
 _XML = re.compile(
     r"<([A-Za-z_][A-Za-z0-9_.\-:]{0,63}+)(?:[ \t][^<>\n]{0,256})?>([^<\n]{1,4096})</\1>"
 )
+# The word boundary is checked after each name's first letter, not before it: the pattern then
+# starts with a literal, and the regex engine skips to the next "k", "n" or "i" in C.
 _ATTRIBUTES = re.compile(
-    r"\b(?:key|name|id)[ \t]{0,2}=[ \t]{0,2}[\"']([^\"'<>\n]{1,64})[\"']"
+    r"(?:k(?<!\wk)ey|n(?<!\wn)ame|i(?<!\wi)d)[ \t]{0,2}=[ \t]{0,2}[\"']([^\"'<>\n]{1,64})[\"']"
     r"(?:[ \t]{1,8}(?:value|content)[ \t]{0,2}=[ \t]{0,2}[\"']([^\"'<>\n]{1,4096})[\"']"
     r"|[^<>\n]{0,128}?>([^<\n]{1,4096})<)"
 )
@@ -163,6 +165,8 @@ class PairReader:
             name, value = match.group(1), match.group(2)
             if label(name) is not None or (gated(name) and gated_value(value)):
                 spans.append((*match.span(2), "key_value"))
+        if "=" not in text:  # no attribute without one: the scan is skipped
+            return spans
         for match in _ATTRIBUTES.finditer(text):
             name = match.group(1)
             group = 2 if match.group(2) is not None else 3
