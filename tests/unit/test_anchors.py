@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -91,3 +92,41 @@ def test_an_anchored_detector_is_handed_each_anchor_it_holds(
             anchor.lower() in handed[detector] and detector.case_insensitive_anchors
         )
         assert all(a in source for a in handed[detector])
+
+
+def _anchor_soup(seed: int) -> list[str]:
+    """Texts of anchors glued, overlapping and cut short, with separators and token bodies
+    between: the places a prefilter that skips occurrences would miss one."""
+    rng = random.Random(seed)
+    literal = sorted({a for d, a in ANCHORED if not d.case_insensitive_anchors})
+    fillers = ["", "", " ", "_", "-", ".", "x", "Ab1", "\n", "=", "'"]
+    texts = []
+    for _ in range(400):
+        parts = []
+        for _ in range(rng.randint(1, 6)):
+            anchor = rng.choice(literal)
+            cut = rng.randint(0, 2)
+            parts.append(anchor[: len(anchor) - cut] if rng.random() < 0.3 else anchor)
+            parts.append(rng.choice(fillers))
+        texts.append("".join(parts))
+    return texts
+
+
+@pytest.mark.parametrize("padding", [0, 600], ids=["short: str.find", "long: regex"])
+def test_the_index_hands_exactly_the_anchors_that_occur(padding: int) -> None:
+    """Short texts find guards by ``str.find`` and a backward trie, long ones by the combined
+    regex: both hand each anchored detector exactly the anchors a plain substring test finds,
+    however the anchors overlap."""
+    for text in _anchor_soup(14):
+        text = " " * padding + text
+        handed = dict(INDEX.selected(text, text.lower()))
+        for detector in DETECTORS:
+            if detector.case_insensitive_anchors or DIGITS in detector.anchors:
+                continue
+            expected = {a for a in detector.anchors if a in text}
+            if not detector.anchors:
+                assert detector in handed
+            elif expected:
+                assert set(handed[detector]) == expected, (detector.name, text)
+            else:
+                assert detector not in handed, (detector.name, text)

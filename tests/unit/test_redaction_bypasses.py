@@ -337,6 +337,44 @@ def test_key_value_syntaxes(line: str) -> None:
     assert "[REDACTED:" in out
 
 
+def test_quoted_values_are_read_as_the_value_pattern_reads_them() -> None:
+    """The str.find reading of a quoted value agrees with the value regex on every quote kind,
+    on empty, unclosed, multi-line, mixed-quote and over-long values."""
+    import random
+
+    from seawall.observability.redaction.pairs import _VALUE, _quoted
+
+    rng = random.Random(14)
+    alphabet = ["a", "Z", "9", " ", "\n", '"', "'", "`", "\\", "=", ","]
+    texts = [q + "x" * n + q for q in "\"'`" for n in (4095, 4096, 4097)]
+    for _ in range(3000):
+        texts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))))
+    for text in texts:
+        for at in range(min(len(text), 3)):
+            if text[at] in "\"'`":
+                match = _VALUE.match(text, at)
+                assert _quoted(text, at) == (match.span() if match else None), repr(text)
+
+
+def test_markup_attributes_name_a_value_only_as_whole_words() -> None:
+    """``key=``, ``name=`` and ``id=`` attributes name the value after them; the same letters
+    ending a longer attribute name (``akey=``, ``rename=``, ``uid=``) do not."""
+    for line in (
+        f'<add name="password" value="{PASSWORD}"/>',
+        f"<item id='api_token'>{TOKEN}</item>",
+        f'<add\tkey="secret" content="{TOKEN}"/>',
+    ):
+        out = R.text(line)
+        assert PASSWORD not in out, out
+        assert TOKEN not in out, out
+    for line in (
+        '<add akey="password" value="visible-value"/>',
+        '<x rename="password" value="visible-value"/>',
+        "<item uid='api_token'>visible-value</item>",
+    ):
+        assert R.text(line) == line
+
+
 def test_every_assignment_in_a_line_of_both_kinds_is_read() -> None:
     """The ":" and "=" of a line are visited in text order whichever comes first, so each key
     before either is read, however the two kinds interleave."""

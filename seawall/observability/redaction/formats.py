@@ -93,9 +93,10 @@ FORMATS: tuple[Detector, ...] = (
     # chat and mail
     _f("slack", ("xapp-", "xoxe.xox", "xoxe-"), r"[A-Za-z0-9\-.]{16,255}"),
     Detector("discord", re.compile(r"(?:https?://)?(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,68}" + _E), ("/api/webhooks/",)),
-    # A bot token starts with its numeric id in base64: "1".."9" then a digit encode to these.
+    # A bot token starts with its numeric id in base64: "1".."9" then a digit encode to these,
+    # so it is tried only where one of them occurs.
     Detector("discord", re.compile(r"[MNO](?<![A-Za-z0-9_\-][MNO])[A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}" + _E),
-             ("MT", "Mj", "Mz", "ND", "NT", "Nj", "Nz", "OD", "OT"), 0, _discord_valid),
+             ("MT", "Mj", "Mz", "ND", "NT", "Nj", "Nz", "OD", "OT"), 0, _discord_valid, at_anchor=True),
     _f("mailgun", ("key-",), f"[{_HEX}]{{32}}"),
     _f("mailchimp", ("",), f"[{_HEX}]{{32}}-us[0-9]{{1,2}}", anchors=("-us",)),
     _f("telegram", ("",), "[0-9]{8,10}:AA[A-Za-z0-9_\\-]{33}", anchors=(":AA",)),

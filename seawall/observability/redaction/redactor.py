@@ -378,7 +378,8 @@ def _keep(detector: Detector, match: re.Match[str], spans: list[Span]) -> None:
     if found and not found.startswith(_MARK):
         check = detector.check
         if check is None or check(found):
-            spans.append((match.start(group), match.end(group), detector.name))
+            start, end = match.span(group)  # one call, not start() and end()
+            spans.append((start, end, detector.name))
 
 
 def _credential_value(value: Any) -> bool:
