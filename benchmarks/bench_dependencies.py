@@ -9,6 +9,8 @@ transports are timed in ``--rounds`` interleaved rounds (each round times the th
 rotated order, the garbage collector off), and each row is the median of its per-round
 differences: at the transport layer (``handle_request`` around an inner transport that returns
 a ready answer, so nearly all the time is the wrapper's) and through ``httpx.Client.send``.
+Seawall's transport is timed twice: with the full policy (timeout, bulkhead, breaker, retries
+with a budget) and, like for like with httpx-retries' (retries only), with retries and a budget.
 Targets (issue 16): success path <= 1.5 us compiled, rejection <= 1 us, transport <= 5 us over
 the bare transport and below httpx-retries'; storm attempts <= 1.1 x calls + min_per_second x
 elapsed.
@@ -47,7 +49,7 @@ SETTINGS = {
             "breaker": {"minimum_calls": 20},
             "retry": {"attempts": 3, "budget": {"ratio": 0.1, "min_per_second": 5}},
         },
-        "plain": {"retry": {"attempts": 3}},
+        "plain": {"hosts": ["api.plain.example"], "retry": {"attempts": 3}},
         "down": {"breaker": True},
     }
 }
@@ -123,8 +125,8 @@ class Answer(httpx.BaseTransport):
 TIMEOUTS = httpx.Timeout(5.0).as_dict()  # httpx.Client's default, a fresh dict per request
 
 
-def layer_loop(transport: httpx.BaseTransport) -> Loop:
-    request = httpx.Request("GET", "https://api.payments.example/ok")
+def layer_loop(transport: httpx.BaseTransport, host: str) -> Loop:
+    request = httpx.Request("GET", f"https://{host}/ok")
     handle = transport.handle_request
 
     def loop(number: int) -> None:
@@ -135,12 +137,13 @@ def layer_loop(transport: httpx.BaseTransport) -> Loop:
     return loop
 
 
-def client_loop(transport: httpx.BaseTransport) -> Loop:
+def client_loop(transport: httpx.BaseTransport, host: str) -> Loop:
     client = httpx.Client(transport=transport)
+    url = f"https://{host}/ok"
 
     def loop(number: int) -> None:
         for _ in range(number):
-            client.get("https://api.payments.example/ok")
+            client.get(url)
 
     return loop
 
@@ -239,9 +242,9 @@ def main() -> None:
 
     from httpx_retries import RetryTransport
 
-    def transports(inner: httpx.BaseTransport) -> list[httpx.BaseTransport]:
-        return [inner, Transport(inner, dependencies=deps), RetryTransport(inner)]
-
+    # seawall twice: the full policy (timeout, bulkhead, breaker, retries with a budget) and,
+    # like for like with httpx-retries (retries only), a dependency with retries and a budget.
+    hosts = ["api.payments.example", "api.payments.example", "api.plain.example", "any.example"]
     for label, make, number in (
         ("transport layer, handle_request", layer_loop, max(1, n // 10)),
         ("httpx.Client.get over MockTransport", client_loop, max(1, n // 200)),
@@ -251,13 +254,16 @@ def main() -> None:
             if make is layer_loop
             else httpx.MockTransport(lambda request: httpx.Response(200, content=b"ok"))
         )
-        bare_t, seawall_t, retries_t = interleaved(
-            [make(t) for t in transports(inner)], number, args.rounds
-        )
+        made = [inner, Transport(inner, dependencies=deps), Transport(inner, dependencies=deps)]
+        made.append(RetryTransport(inner))
+        loops = [make(t, host) for t, host in zip(made, hosts, strict=True)]
+        bare_t, full_t, retry_t, retries_t = interleaved(loops, number, args.rounds)
         print(f"{label}: bare {statistics.median(bare_t) / 1000:.2f} us per request (median)")
-        print(paired("  seawall Transport over bare", seawall_t, bare_t))
+        print(paired("  seawall Transport, full policy, over bare", full_t, bare_t))
+        print(paired("  seawall Transport, retries only, over bare", retry_t, bare_t))
         print(paired("  httpx-retries RetryTransport over bare", retries_t, bare_t))
-        print(paired("  seawall minus httpx-retries", seawall_t, retries_t))
+        print(paired("  seawall full policy minus httpx-retries", full_t, retries_t))
+        print(paired("  seawall retries only minus httpx-retries", retry_t, retries_t))
 
     for per_second in (10_000, 100):
         attempts, elapsed, bound = storm(10_000, per_second=per_second)

@@ -8,7 +8,8 @@ retry), ``rejection`` (an open breaker, CircuitOpenError caught), ``tenacity``, 
 in-memory transport: bare, wrapped in seawall's ``Transport`` (the full policy), and in
 httpx-retries' ``RetryTransport``; ``layer_bare``, ``layer_seawall`` and ``layer_retries`` call
 ``handle_request`` itself around an inner transport that returns a ready answer (the wrapper's
-own work, without httpx.Client's); ``floor`` raises and catches an exception (a rejection's
+own work, without httpx.Client's), ``layer_seawall_retry`` a dependency with retries only,
+like httpx-retries'; ``floor`` raises and catches an exception (a rejection's
 least cost).
 """
 
@@ -32,6 +33,7 @@ def build(row: str) -> tuple[Callable[[int], object], type[BaseException]]:
         {"dependencies": {
             "payments": {"hosts": ["api.payments.example"], "timeout": 2.0, "max_concurrency": 10, "breaker": {"minimum_calls": 20},
                          "retry": {"attempts": 3}},
+            "plain": {"hosts": ["api.plain.example"], "retry": {"attempts": 3}},
             "down": {"breaker": True},
         }}
     )  # fmt: skip
@@ -89,7 +91,7 @@ def layer(row: str) -> Callable[[int], object]:
             return self.response
 
     inner = Answer()
-    if row == "layer_seawall":
+    if row in ("layer_seawall", "layer_seawall_retry"):
         from seawall.integrations.httpx import Transport
 
         transport: httpx.BaseTransport = Transport(inner)
@@ -99,7 +101,8 @@ def layer(row: str) -> Callable[[int], object]:
         transport = RetryTransport(inner)
     else:
         transport = inner
-    request = httpx.Request("GET", "https://api.payments.example/ok")
+    host = "api.plain.example" if row == "layer_seawall_retry" else "api.payments.example"
+    request = httpx.Request("GET", f"https://{host}/ok")
     timeouts = httpx.Timeout(5.0).as_dict()
     handle = transport.handle_request
 

@@ -13,7 +13,7 @@ count() {
         | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 declare -A per
-ROWS=${*:-bare floor decorator rejection tenacity stamina layer_bare layer_seawall layer_retries http_bare http_seawall http_retries}
+ROWS=${*:-bare floor decorator rejection tenacity stamina layer_bare layer_seawall layer_seawall_retry layer_retries http_bare http_seawall http_retries}
 lo=2000 hi=10000; [ "${SMALL:-}" = 1 ] && lo=500 hi=2500
 for row in $ROWS; do
     per[$row]=$(( ($(count "$row" $hi) - $(count "$row" $lo)) / (hi - lo) ))

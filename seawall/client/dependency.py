@@ -51,6 +51,7 @@ from seawall.resilience.budget import RetryBudget
 from seawall.resilience.engine import Admission, PolicyEngine
 from seawall.resilience.retry import Backoff
 from seawall.resilience.timeouts import Timeout
+from seawall.resilience.windows import UNREAD
 
 __all__ = ["Dependency", "Refused"]
 
@@ -160,11 +161,6 @@ class Dependency:
         return left if timeout is None or left < timeout else timeout
 
     # -- retries -------------------------------------------------------------------------------
-
-    def count_call(self) -> None:
-        """A call begins: it funds ``ratio`` of a retry in the budget."""
-        if self.budget is not None:
-            self.budget.deposit()
 
     def next_delay(
         self, classification: str, attempt: int, retry_after: float | None = None
@@ -303,10 +299,23 @@ class Dependency:
         return monotonic() if self.engine.timed else 0.0
 
     def settle(
-        self, permit: Permit | None, began: float, status: int | None, failure: BaseException | None
+        self,
+        permit: Permit | None,
+        began: float,
+        status: int | None,
+        failure: BaseException | None,
+        first: bool = False,
     ) -> None:
-        """Record an attempt's outcome (a status, an error or neither) and free its slot."""
-        self.engine.settle(permit, began, status, failure)
+        """Record an attempt's outcome (a status, an error or neither) and free its slot. The
+        ``first`` attempt of a call funds ``ratio`` of a retry in the budget: a call let through
+        pays, at the clock reading the breaker's time window then uses too (one per attempt)."""
+        now = UNREAD
+        if first:
+            budget = self.budget
+            if budget is not None:
+                now = self._clock()
+                budget.deposit_at(now)
+        self.engine.settle(permit, began, status, failure, now)
 
     def call(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """Run ``fn(*args, **kwargs)`` under the policy, with retries; see the module docstring."""
@@ -327,7 +336,6 @@ class Dependency:
         caller to raise: under mypyc each compiled frame an exception leaves costs a made-up
         traceback frame, and a rejection is raised often (callgrind: see the benchmarks)."""
         started = self.started()
-        budget = self.budget
         timeout = self.timeout
         timed = self.engine.timed
         attempt = 0
@@ -346,15 +354,13 @@ class Dependency:
                     raise last
                 refused: R = value[0]
                 return refused
-            if attempt == 1 and budget is not None:
-                budget.deposit()  # a call that is let through funds a fraction of a retry
             began = monotonic() if timed else 0.0
             token = None if timeout is None else push_deadline(timeout)
             try:
                 result = fn(*args, **kwargs)
             except Exception as exc:
                 pop_deadline(token)
-                self.settle(permit, began, None, exc)
+                self.settle(permit, began, None, exc, attempt == 1)
                 errors += (exc,)
                 delay = self._after_error(exc, errors, fn, args, kwargs, attempt)
                 if delay is None:
@@ -367,10 +373,10 @@ class Dependency:
                 continue
             except BaseException as exc:
                 pop_deadline(token)
-                self.settle(permit, began, None, exc)
+                self.settle(permit, began, None, exc, attempt == 1)
                 raise
             pop_deadline(token)
-            self.settle(permit, began, None, None)
+            self.settle(permit, began, None, None, attempt == 1)
             if started is not None:
                 self.ended("success", attempt, started, None)
             return result
@@ -384,7 +390,6 @@ class Dependency:
     ) -> R:
         """:meth:`acall` with the arguments as they came."""
         started = self.started()
-        budget = self.budget
         timed = self.engine.timed
         attempt = 0
         errors: tuple[BaseException, ...] = ()
@@ -398,8 +403,6 @@ class Dependency:
                     raise last
                 refused: R = await _resolved(value[0])
                 return refused
-            if attempt == 1 and budget is not None:
-                budget.deposit()
             began = monotonic() if timed else 0.0
             try:
                 seconds = self.seconds()
@@ -409,7 +412,7 @@ class Dependency:
                     async with Timeout(seconds, self.name):
                         result = await fn(*args, **kwargs)
             except Exception as exc:
-                self.settle(permit, began, None, exc)
+                self.settle(permit, began, None, exc, attempt == 1)
                 errors += (exc,)
                 delay = self._after_error(exc, errors, fn, args, kwargs, attempt)
                 if delay is None:
@@ -421,9 +424,9 @@ class Dependency:
                 await asyncio.sleep(delay)
                 continue
             except BaseException as exc:
-                self.settle(permit, began, None, exc)
+                self.settle(permit, began, None, exc, attempt == 1)
                 raise
-            self.settle(permit, began, None, None)
+            self.settle(permit, began, None, None, attempt == 1)
             if started is not None:
                 self.ended("success", attempt, started, None)
             return result

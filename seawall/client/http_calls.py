@@ -148,7 +148,7 @@ class HttpCalls:
         """An attempt answered: record it; the wait before a retry, or ``None``: the call
         ended with ``response`` (published here). The one decision both drivers share."""
         status: int = response.status_code
-        dep.settle(permit, began, status, None)
+        dep.settle(permit, began, status, None, attempt == 1)
         if timer is not None:
             self._report(dep, request, timer, status, None)
         if status != 429 and status not in dep.failure_statuses:
@@ -169,7 +169,7 @@ class HttpCalls:
         started: float | None,
     ) -> float | None:
         """An attempt raised: record it; the wait before a retry, or ``None``: re-raise."""
-        dep.settle(permit, began, None, exc)
+        dep.settle(permit, began, None, exc, attempt == 1)
         if not isinstance(exc, Exception):  # cancelled or interrupted: no retry, no report
             return None
         if timer is not None:
@@ -188,7 +188,6 @@ class HttpCalls:
             _shrink(request, remaining())
             return self._handle(request)
         started = dep.started()
-        dep.count_call()
         attempt = 0
         last: Last = None
         while True:
@@ -224,7 +223,6 @@ class HttpCalls:
             _shrink(request, remaining())
             return await self._ahandle(request)
         started = dep.started()
-        dep.count_call()
         attempt = 0
         last: Last = None
         while True:

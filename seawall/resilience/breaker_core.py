@@ -20,7 +20,7 @@ from seawall.clock import Clock, monotonic
 from seawall.config.schema import BreakerSettings
 from seawall.errors.exceptions import CircuitOpenError
 from seawall.resilience.breaker_events import BreakerEvent, Listener, State, notify
-from seawall.resilience.windows import CountWindow, TimeWindow, Window
+from seawall.resilience.windows import UNREAD, CountWindow, TimeWindow, Window
 
 __all__ = ["FAILURE", "IGNORE", "SUCCESS", "BreakerCore", "Classifier", "Outcome", "Permit"]
 
@@ -239,18 +239,22 @@ class BreakerCore:
             outcome = SUCCESS
         self._settle(permit, outcome, duration)
 
-    def _settle(self, permit: Permit, outcome: int, duration: float | None) -> None:
+    def _settle(
+        self, permit: Permit, outcome: int, duration: float | None, now: float = UNREAD
+    ) -> None:
+        """Count ``permit``'s outcome; ``now``, a reading of this breaker's clock the caller
+        already took (UNREAD: none), spares a time window its own."""
         # The hot path of every call: explicit acquire/release is ~40 ns cheaper than ``with``.
         self._lock_acquire()
         try:
-            event = self._settle_locked(permit, outcome, duration)
+            event = self._settle_locked(permit, outcome, duration, now)
         finally:
             self._lock_release()
         if event is not None:
             notify(self.name, self._listeners, event)
 
     def _settle_locked(
-        self, permit: Permit, outcome: int, duration: float | None
+        self, permit: Permit, outcome: int, duration: float | None, now: float = UNREAD
     ) -> BreakerEvent | None:
         """Count ``permit``'s outcome (lock held); the transition it caused, to notify after
         the lock is released."""
@@ -261,7 +265,7 @@ class BreakerCore:
         if outcome == IGNORE or self._state is _DISABLED:
             return None
         failed = outcome == FAILURE
-        self._window.record(failed, duration is not None and duration >= self._slow_after)
+        self._window.record(failed, duration is not None and duration >= self._slow_after, now)
         self._consecutive = self._consecutive + 1 if failed else 0
         if self._state is not _CLOSED:
             return None

@@ -68,7 +68,11 @@ class RetryBudget:
 
     def deposit(self) -> None:
         """Count one call (its first attempt): lock-free within the current second."""
-        tick = int(self._clock())
+        self.deposit_at(self._clock())
+
+    def deposit_at(self, now: float) -> None:
+        """:meth:`deposit` with a reading of the budget's clock the caller already took."""
+        tick = int(now)
         if tick == self._tick:
             _next(self._unfolded)
             return

@@ -1,17 +1,21 @@
 """A per-route concurrency limit with an optional bounded FIFO queue, shared by threads and tasks.
 
-One counter under one ``threading.Lock`` serves sync and async callers alike, so a route
-served from worker threads and event loops at once still never runs more than
-``max_concurrency`` calls. Over the limit a caller queues (at most ``max_queue`` of them, first
-in first out, for at most ``max_wait`` seconds) or is refused at once with
-:class:`~seawall.errors.exceptions.BulkheadFullError`.
+The free permits are tokens in one list shared by sync and async callers, so a route served
+from worker threads and event loops at once still never runs more than ``max_concurrency``
+calls. Taking one (``list.pop``) and giving one back (``list.append``) are single atomic
+operations, so an uncontended call takes no lock. Over the limit a caller queues (at most
+``max_queue`` of them, first in first out, for at most ``max_wait`` seconds) under the
+bulkhead's lock, or is refused at once with :class:`~seawall.errors.exceptions.BulkheadFullError`.
 
-A freed permit is handed straight to the oldest waiter, so a newcomer never overtakes the queue.
-Threads park on a per-waiter lock; tasks await a future that is resolved with
-``loop.call_soon_threadsafe``, so the async path never blocks its event loop. Whether a waiter
-got a permit is decided under the lock: one whose wait runs out at the moment a permit reaches
-it keeps the permit (it was admitted), and one that is cancelled passes it to the next waiter,
-so a permit is never lost.
+A release that finds waiters hands its permit straight to the oldest one, and no caller takes a
+free token while anyone waits, so a newcomer never overtakes the queue. A release that finds
+none puts its token back, then looks again: a waiter that queued in between is served from the
+free tokens (a waiter also takes any free token right after it queues), so no permit stays free
+while someone waits. Threads park on a per-waiter lock; tasks await a future that is resolved
+with ``loop.call_soon_threadsafe``, so the async path never blocks its event loop. Whether a
+waiter got a permit is decided under the lock: one whose wait runs out at the moment a permit
+reaches it keeps the permit (it was admitted), and one that is cancelled passes it to the next
+waiter, so a permit is never lost.
 
 >>> reports = Bulkhead("GET /reports/{id}", max_concurrency=8, max_queue=16, max_wait=0.5)
 >>> with reports.slot():
@@ -25,7 +29,6 @@ import math
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -108,8 +111,8 @@ class Bulkhead:
     """
 
     __slots__ = (
-        "_acquire", "_clock", "_in_use", "_lock", "_rejected", "_release", "_retry_after",
-        "_waiters", "max_concurrency", "max_queue", "max_wait", "name",
+        "_clock", "_free", "_lock", "_rejected", "_retry_after", "_waiters", "max_concurrency",
+        "max_queue", "max_wait", "name",
     )  # fmt: skip
 
     def __init__(
@@ -120,7 +123,6 @@ class Bulkhead:
         max_wait: float = 0.0,
         *,
         clock: Clock | None = None,
-        lock: threading.Lock | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -135,14 +137,8 @@ class Bulkhead:
         self.max_queue = max_queue
         self.max_wait = max_wait
         self._clock = clock or monotonic
-        # ``lock``: one shared with a breaker, so a call's outcome and its slot are settled
-        # under one acquisition (see PolicyEngine.settle).
-        self._lock = lock if lock is not None else threading.Lock()
-        # The lock's methods bound once for the two calls every request makes: compiled code
-        # looks a method up by name on each call otherwise (about 300 instructions a request).
-        self._acquire: Callable[[], bool] = self._lock.acquire
-        self._release: Callable[[], None] = self._lock.release
-        self._in_use = 0
+        self._lock = threading.Lock()  # the queue's: waiters, their states, the rejected count
+        self._free: list[None] = [None] * max_concurrency  # one token per free permit
         self._waiters: deque[_Waiter] = deque()
         self._rejected = 0
         # Retry-After for rejections: a full queue drains in about max_wait; one second at least.
@@ -159,26 +155,31 @@ class Bulkhead:
 
     def try_acquire(self) -> bool:
         """Take a permit if one is free right now; never waits, never counts a rejection."""
-        # Waiters exist only while every permit is in use (release hands permits to them
-        # directly), so a free permit here never jumps the queue.
-        # The hot path of every call: explicit acquire/release is cheaper than ``with``.
-        self._acquire()
-        try:
-            if self._in_use < self.max_concurrency:
-                self._in_use += 1
-                return True
+        # The hot path of every call, without the lock: a free token while someone waits is
+        # theirs (a release is serving them), so only an empty queue lets a caller take one.
+        if self._waiters:
             return False
-        finally:
-            self._release()
+        return self._take()
+
+    def _take(self) -> bool:
+        free = self._free
+        if not free:
+            return False
+        try:
+            free.pop()  # atomic: of two callers racing for the last token, one gets it
+        except IndexError:
+            return False
+        return True
 
     def acquire(self, wait: float | None = None) -> None:
         """Take a permit, queueing for at most ``wait`` (default ``max_wait``) seconds.
 
         Raises :class:`BulkheadFullError` when the queue is full or the wait runs out.
         """
+        if self.try_acquire():
+            return
         with self._lock:
-            if self._in_use < self.max_concurrency:
-                self._in_use += 1
+            if not self._waiters and self._take():
                 return
             waiter = _ThreadWaiter(0.0)
             wait = self._enqueue_locked(waiter, wait)
@@ -194,18 +195,21 @@ class Bulkhead:
 
     def release(self) -> None:
         """Return a permit: the oldest live waiter gets it, else it becomes free."""
-        self._acquire()
-        try:
-            self.release_held()
-        finally:
-            self._release()
+        if self._waiters:
+            with self._lock:
+                self._pass_on_locked()
+            return
+        self._put_back()
+        if self._waiters:  # one queued while the token went back: serve the queue from it
+            with self._lock:
+                self._serve_locked()
 
-    def release_held(self) -> None:
-        """:meth:`release` for a caller that holds the bulkhead's lock (a shared one)."""
-        if self._waiters or self._in_use <= 0:
-            self._release_locked()
-        else:
-            self._in_use -= 1
+    def _put_back(self) -> None:
+        free = self._free
+        free.append(None)
+        if len(free) > self.max_concurrency:
+            free.pop()
+            raise RuntimeError(f"bulkhead {self.name!r} released more often than acquired")
 
     def slot(self, wait: float | None = None) -> _Slot:
         """``with bulkhead.slot():`` holds a permit for the block."""
@@ -215,9 +219,10 @@ class Bulkhead:
 
     async def aacquire(self, wait: float | None = None) -> None:
         """:meth:`acquire` for coroutines: queued tasks await, the loop keeps running."""
+        if self.try_acquire():
+            return
         with self._lock:
-            if self._in_use < self.max_concurrency:
-                self._in_use += 1
+            if not self._waiters and self._take():
                 return
             waiter = _TaskWaiter(0.0, asyncio.get_running_loop())
             wait = self._enqueue_locked(waiter, wait)
@@ -246,7 +251,7 @@ class Bulkhead:
                 name=self.name,
                 max_concurrency=self.max_concurrency,
                 max_queue=self.max_queue,
-                in_use=self._in_use,
+                in_use=self.max_concurrency - len(self._free),
                 queued=len(self._waiters),
                 rejected=self._rejected,
             )
@@ -262,9 +267,24 @@ class Bulkhead:
             raise self._full()
         waiter.expires_at = self._clock() + wait
         self._waiters.append(waiter)
+        self._serve_locked()  # a token freed since the caller looked goes to the oldest waiter
         return wait
 
-    def _release_locked(self) -> None:
+    def _serve_locked(self) -> None:
+        """Hand free tokens to the oldest waiters while both remain (lock held)."""
+        while self._waiters and self._take():
+            if not self._grant_locked():
+                self._put_back()
+                return
+
+    def _pass_on_locked(self) -> None:
+        """A held permit is given back (lock held): to the oldest live waiter, else freed."""
+        if not self._grant_locked():
+            self._put_back()
+
+    def _grant_locked(self) -> bool:
+        """Hand one permit to the oldest live waiter, refusing the expired ones on the way;
+        False when no waiter took it (lock held)."""
         waiters = self._waiters
         if waiters:
             now = self._clock()
@@ -277,11 +297,9 @@ class Bulkhead:
                     continue
                 waiter.state = _GRANTED
                 if waiter.wake():
-                    return  # the permit changes hands: in_use stays the same
+                    return True  # the permit changes hands: it is never free in between
                 waiter.state = _GONE
-        if self._in_use <= 0:
-            raise RuntimeError(f"bulkhead {self.name!r} released more often than acquired")
-        self._in_use -= 1
+        return False
 
     def _give_up(self, waiter: _Waiter) -> bool:
         """The wait ran out: True to reject, False when a permit reached it just in time."""
@@ -299,7 +317,7 @@ class Bulkhead:
         with self._lock:
             if waiter.state == _GRANTED:
                 waiter.state = _GONE
-                self._release_locked()
+                self._pass_on_locked()
             elif waiter.state == _WAITING:
                 self._waiters.remove(waiter)
                 waiter.state = _GONE

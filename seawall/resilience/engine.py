@@ -17,10 +17,10 @@ from seawall.config.schema import PolicySettings
 from seawall.context.deadline import DeadlineScope, check_deadline, remaining
 from seawall.errors.exceptions import CircuitOpenError, SeawallRejection
 from seawall.resilience.breaker import BreakerEvent, CircuitBreaker, Permit
-from seawall.resilience.breaker_events import notify
 from seawall.resilience.bulkhead import Bulkhead
 from seawall.resilience.isolation import IsolationPool
 from seawall.resilience.timeouts import Timeout
+from seawall.resilience.windows import UNREAD
 
 __all__ = ["NO_ANSWER", "Admission", "PolicyEngine"]
 
@@ -72,8 +72,7 @@ class PolicyEngine:
             self.timed = policy.breaker.slow_call_duration is not None
         self.bulkhead = (
             Bulkhead(
-                label, policy.max_concurrency, policy.max_queue, policy.max_wait, clock=clock,
-                lock=None if self.breaker is None else self.breaker._lock,  # see settle()
+                label, policy.max_concurrency, policy.max_queue, policy.max_wait, clock=clock
             )
             if policy.max_concurrency is not None
             else None
@@ -187,33 +186,20 @@ class PolicyEngine:
         started: float,
         status: int | None,
         failure: BaseException | None,
+        now: float = UNREAD,
     ) -> None:
-        """:meth:`record` then :meth:`release`, in one step: the breaker and the bulkhead
-        share one lock, taken once for both (a lock acquisition is most of either's cost)."""
-        breaker = self.breaker
-        bulkhead = self.bulkhead
-        if permit is None or breaker is None or bulkhead is None:
-            try:
-                self.record(permit, started, status, failure)
-            finally:
-                self.release()
-            return
+        """:meth:`record` then :meth:`release`, in one step; ``now``, a reading of the engine's
+        clock the caller took anyway, spares the breaker's time window a reading of its own."""
         try:
-            outcome = breaker.outcome_of(status, failure)  # the classifier runs unlocked
-            duration = monotonic() - started if self.timed else None
-        except BaseException:
-            bulkhead.release()
-            raise
-        breaker._lock_acquire()
-        try:
-            try:
-                event = breaker._settle_locked(permit, outcome, duration)
-            finally:
-                bulkhead.release_held()
+            breaker = self.breaker
+            if permit is not None and breaker is not None:
+                outcome = breaker.outcome_of(status, failure)  # the classifier runs unlocked
+                duration = monotonic() - started if self.timed else None
+                breaker._settle(permit, outcome, duration, now)
         finally:
-            breaker._lock_release()
-        if event is not None:
-            notify(breaker.name, breaker._listeners, event)
+            bulkhead = self.bulkhead
+            if bulkhead is not None:
+                bulkhead.release()
 
     def overran(self, permit: Permit | None, over: float) -> None:
         """Work finished ``over`` seconds past its deadline: a slow failure, and reported."""

@@ -6,9 +6,15 @@ and allocate nothing. They are not thread-safe: the breaker calls them under its
 
 from __future__ import annotations
 
+import math
+from typing import Final
+
 from seawall.clock import Clock
 
-__all__ = ["CountWindow", "TimeWindow", "Window"]
+__all__ = ["UNREAD", "CountWindow", "TimeWindow", "Window"]
+
+UNREAD: Final = -math.inf
+"""A clock reading not taken: :meth:`Window.record` reads the clock itself if it needs one."""
 
 _CALL = 1
 _FAILED = 2
@@ -27,8 +33,8 @@ class Window:
         self.failures = 0
         self.slow = 0
 
-    def record(self, failed: bool, slow: bool) -> None:
-        """Add one outcome."""
+    def record(self, failed: bool, slow: bool, now: float = UNREAD) -> None:
+        """Add one outcome; ``now`` is a reading of the window's clock, if the caller has one."""
         raise NotImplementedError  # pragma: no cover (both windows define it)
 
     def expire(self) -> None:
@@ -52,8 +58,8 @@ class CountWindow(Window):
         self._outcomes = bytearray(size)
         self._pos = 0
 
-    def record(self, failed: bool, slow: bool) -> None:
-        """Add one outcome, evicting the oldest once the window is full."""
+    def record(self, failed: bool, slow: bool, now: float = UNREAD) -> None:
+        """Add one outcome, evicting the oldest once the window is full (``now`` unused)."""
         pos = self._pos
         old = self._outcomes[pos]
         if old:
@@ -111,9 +117,10 @@ class TimeWindow(Window):
         self._head_end = self._head + 1.0  # comparing floats beats int() on every record
         self._index = self._head % seconds
 
-    def record(self, failed: bool, slow: bool) -> None:
-        """Add one outcome to the current second's bucket."""
-        now = self._clock()
+    def record(self, failed: bool, slow: bool, now: float = UNREAD) -> None:
+        """Add one outcome to the current second's bucket (``now``: read here when UNREAD)."""
+        if now == UNREAD:
+            now = self._clock()
         if now >= self._head_end:
             self._advance(int(now))
         index = self._index

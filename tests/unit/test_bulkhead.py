@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import sys
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -407,3 +412,128 @@ def test_fifty_mixed_callers_with_cancellations_never_exceed_the_limit() -> None
     assert 1 <= peak <= limit
     snapshot = bulkhead.snapshot()
     assert (snapshot.in_use, snapshot.queued) == (0, 0)
+
+
+def test_lock_free_fast_path_under_many_threads_loses_no_permit_and_strands_no_waiter() -> None:
+    """Sixteen threads take and give back permits as fast as they can, on the lock-free path
+    and through the queue, with thread switches forced every few microseconds: never over the
+    limit, every queued caller served (a token put back while one queues reaches it), all
+    permits back at the end."""
+    limit = 3
+    bulkhead = Bulkhead("r", max_concurrency=limit, max_queue=16, max_wait=30)
+    guard = threading.Lock()
+    active = 0
+    peak = 0
+    errors: list[BaseException] = []
+
+    def caller(seed: int) -> None:
+        nonlocal active, peak
+        rng = random.Random(seed)
+        try:
+            for _ in range(300):
+                if not bulkhead.try_acquire():
+                    bulkhead.acquire()
+                with guard:
+                    active += 1
+                    peak = max(peak, active)
+                if rng.random() < 0.2:
+                    threading.Event().wait(0.0001)
+                with guard:
+                    active -= 1
+                bulkhead.release()
+        except BaseException as exc:  # a refusal here means a waiter was left waiting
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads between almost any two steps
+    try:
+        threads = [threading.Thread(target=caller, args=(i,)) for i in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        sys.setswitchinterval(interval)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    assert 1 <= peak <= limit
+    snapshot = bulkhead.snapshot()
+    assert (snapshot.in_use, snapshot.queued, snapshot.rejected) == (0, 0, 0)
+
+
+class _ArmedClock(FakeClock):
+    """A fake clock that runs ``hook`` once, at the next read after ``arm``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hook: Callable[[], None] | None = None
+
+    def __call__(self) -> float:
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            hook()
+        return super().__call__()
+
+
+class _RaceQueue(deque[Any]):
+    """The waiters' queue; its first look from ``thread`` runs ``hook`` before answering."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread: int | None = None
+        self.hook: Callable[[], None] | None = None
+
+    def __bool__(self) -> bool:
+        answer = len(self) > 0
+        if self.thread == threading.get_ident() and self.hook is not None:
+            hook, self.hook = self.hook, None
+            hook()
+        return answer
+
+
+def test_permit_given_back_as_a_caller_queues_reaches_it() -> None:
+    """The permit comes back between a caller's look at the free tokens and its place in the
+    queue (the release saw no queue): the caller is served from the free token at once."""
+    clock = _ArmedClock()
+    bulkhead = Bulkhead("r", max_concurrency=1, max_queue=1, max_wait=30, clock=clock)
+    bulkhead.acquire()
+    clock.hook = bulkhead.release  # runs inside the caller's enqueue, before it is queued
+    done = threading.Event()
+
+    def caller() -> None:
+        bulkhead.acquire()
+        done.set()
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    assert done.wait(timeout=10)  # stranded, it would wait the whole 30 s
+    thread.join()
+    assert bulkhead.snapshot().in_use == 1
+
+
+def test_release_after_a_caller_queued_serves_it() -> None:
+    """A release looks at the queue (empty), a caller queues and parks, then the release's
+    token goes back: the release looks again and hands the token to the caller."""
+    bulkhead = Bulkhead("r", max_concurrency=1, max_queue=1, max_wait=30)
+    queue = _RaceQueue()
+    bulkhead._waiters = queue
+    bulkhead.acquire()
+    done = threading.Event()
+
+    def caller() -> None:
+        bulkhead.acquire()
+        done.set()
+
+    def queue_a_caller() -> None:
+        threading.Thread(target=caller).start()
+        deadline = time.monotonic() + 10
+        while bulkhead.snapshot().queued == 0:  # the caller is queued and has let go the lock
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+
+    queue.thread = threading.get_ident()
+    queue.hook = queue_a_caller
+    bulkhead.release()
+    assert done.wait(timeout=10)  # stranded, it would wait the whole 30 s
+    snapshot = bulkhead.snapshot()
+    assert (snapshot.in_use, snapshot.queued) == (1, 0)

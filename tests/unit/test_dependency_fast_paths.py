@@ -320,7 +320,7 @@ def test_rejections_raised_in_many_threads_are_each_their_own() -> None:
         assert exc.__context__ is None
 
 
-# -- the breaker and the bulkhead settled under one lock ---------------------------------------
+# -- the breaker and the bulkhead settled in one step --------------------------------------
 
 
 class Statuses(httpx.BaseTransport):
@@ -334,7 +334,7 @@ class Statuses(httpx.BaseTransport):
 
 
 def guarded_both(**breaker: Any) -> seawall.Dependencies:
-    """A dependency with a breaker and a bulkhead (they share one lock), no retries."""
+    """A dependency with a breaker and a bulkhead, no retries."""
     return seawall.Dependencies(
         {"dependencies": {"both": {
             "hosts": ["both.example"], "max_concurrency": 2,
@@ -344,7 +344,7 @@ def guarded_both(**breaker: Any) -> seawall.Dependencies:
     )  # fmt: skip
 
 
-def test_outcomes_under_the_shared_lock_count_and_free_the_slot() -> None:
+def test_settled_outcomes_count_and_free_the_slot() -> None:
     """Each call frees its bulkhead slot (more calls than slots all run); successes, errors
     and statuses count as before: 429 is ignored, 5xx and errors are failures."""
     deps = guarded_both()
@@ -382,3 +382,66 @@ def test_retry_after_is_whole_seconds_rounded_up(open_for: float, hint: int) -> 
     """The hint is the open time rounded up to whole seconds, exact ones kept, at least 1."""
     down({"breaker": {"open_for": open_for, "max_open_for": 60.0}})
     assert rejected(seawall.dependency("down")(work)).retry_after == hint
+
+
+# -- one clock reading per attempt, shared by the retry budget and the breaker's window --------
+
+
+class CountingClock(FakeClock):
+    """A fake clock that counts its readings."""
+
+    def __init__(self, start: float) -> None:
+        super().__init__(start)
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return super().__call__()
+
+
+def budgeted(clock: CountingClock) -> seawall.Dependencies:
+    """A time-window breaker, a bulkhead and retries with a budget (ratio 0.5, no floor)."""
+    return seawall.Dependencies(
+        {"dependencies": {"both": {
+            "hosts": ["both.example"], "max_concurrency": 2,
+            "breaker": {"window_type": "time", "minimum_calls": 100},
+            "retry": {"attempts": 3, "budget": {"ratio": 0.5, "min_per_second": 0}},
+        }}},
+        clock=clock, activate=False,
+    )  # fmt: skip
+
+
+def test_an_attempt_reads_the_clock_once_for_the_budget_and_the_breaker_window() -> None:
+    """Nobody listening: a request and a decorated call each read the clock once, and that
+    reading both funds the budget and lands the outcome in the window's current second."""
+    clock = CountingClock(100.0)
+    deps = budgeted(clock)
+    both = deps["both"]
+    assert both.budget is not None
+    assert both.breaker is not None
+    transport = Transport(Statuses(200, 200), dependencies=deps)
+    clock.advance(1.5)  # into a new second: both the budget and the window must move on
+    before = clock.reads
+    transport.handle_request(httpx.Request("GET", "https://both.example/"))
+    assert clock.reads - before == 1
+    before = clock.reads
+    assert both.call(work, 1) == 1
+    assert clock.reads - before == 1
+    assert both.budget.available == 1.0  # two calls at ratio 0.5
+    assert both.breaker.snapshot().calls == 2
+    clock.advance(40.0)  # past the 30 s window: both outcomes age out
+    assert both.breaker.snapshot().calls == 0
+
+
+def test_a_refused_request_does_not_fund_the_budget() -> None:
+    """A call pays into the budget when its first attempt is let through, not when refused."""
+    clock = CountingClock(100.0)
+    deps = budgeted(clock)
+    both = deps["both"]
+    assert both.budget is not None
+    assert both.breaker is not None
+    both.breaker.force_open()
+    transport = Transport(Statuses(200), dependencies=deps)
+    with pytest.raises(seawall.CircuitOpenError):
+        transport.handle_request(httpx.Request("GET", "https://both.example/"))
+    assert both.budget.available == 0.0
