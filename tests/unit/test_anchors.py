@@ -114,7 +114,7 @@ def _anchor_soup(seed: int) -> list[str]:
 
 @pytest.mark.parametrize("padding", [0, 600], ids=["short: str.find", "long: regex"])
 def test_the_index_hands_exactly_the_anchors_that_occur(padding: int) -> None:
-    """Short texts find guards by ``str.find`` and a backward trie, long ones by the combined
+    """Short texts find guards by ``str.find`` and the text around each, long ones by the combined
     regex: both hand each anchored detector exactly the anchors a plain substring test finds,
     however the anchors overlap."""
     for text in _anchor_soup(14):
