@@ -60,7 +60,7 @@ def _in_regex(anchor: str, sharing: Counter[str]) -> bool:
     return at >= 0 and sharing[anchor[at]] > _FEW
 
 
-_FEW = 3
+_FEW = 4
 _SHORT = 512
 """Texts up to this length find their guards by ``str.find``; longer ones by the regex."""
 
