@@ -114,7 +114,7 @@ def _anchor_soup(seed: int) -> list[str]:
 
 @pytest.mark.parametrize("padding", [0, 600], ids=["short: str.find", "long: regex"])
 def test_the_index_hands_exactly_the_anchors_that_occur(padding: int) -> None:
-    """Short texts find guards by ``str.find`` and a backward trie, long ones by the combined
+    """Short texts find guards by ``str.find`` and the text around each, long ones by the combined
     regex: both hand each anchored detector exactly the anchors a plain substring test finds,
     however the anchors overlap."""
     for text in _anchor_soup(14):
@@ -130,3 +130,20 @@ def test_the_index_hands_exactly_the_anchors_that_occur(padding: int) -> None:
                 assert set(handed[detector]) == expected, (detector.name, text)
             else:
                 assert detector not in handed, (detector.name, text)
+
+
+@pytest.mark.parametrize("padding", [0, 600], ids=["short: str.find", "long: regex"])
+def test_anchors_of_every_shape_around_a_shared_guard_are_found(padding: int) -> None:
+    """A guard shared by many anchors files them by the text around it: two characters
+    before, one before, one after, or the guard alone; each shape is found where it occurs
+    and nowhere else, at the text's edges too."""
+    shapes = ["_", "q_", "ab_", "xab_c", "_zz", "_y", "w_v"]
+    custom = Detector("shapes", re.compile(r"_"), tuple(shapes))
+    index = AnchorIndex([custom])
+    rng = random.Random(7)
+    pieces = [*shapes, "a", "b", "q", "z", "y", "w", "v", "c", "x", " "]
+    for _ in range(300):
+        text = " " * padding + "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        handed = dict(index.selected(text, text.lower()))
+        expected = {a for a in shapes if a in text}
+        assert set(handed.get(custom, ())) == expected, text

@@ -4,13 +4,14 @@ Each anchor that holds a character other than a lowercase letter is filed under 
 such character, its guard (``_`` in ``ghp_``, ``A`` in ``AKIA``); guards are rare in text
 compared with lowercase letters, and punctuation never occurs in a random token's body.
 In a short text each guard is found by ``str.find`` (memchr in C, far cheaper per character
-than a regex scan), and at each occurrence a trie of the characters before the guard, walked
-backwards, names the anchors that can sit there; their rest after the guard is compared.
+than a regex scan), and at each occurrence the characters around it (the two before, or the
+one before or after) name the few anchors that can sit there, each then compared whole.
 A long text, where guards may occur by the thousand, is scanned instead by one regex that
 holds every anchor as the guard followed by checks on what surrounds it (``_(?<=ghp_)``,
 ``A(?=KIA)``), so at a guard only C code runs. Either way the cost follows the number of
 guards in the text, not the size of the catalogue. Anchors made only of lowercase letters
-(``dapi``, or the case-folded ``bearer``) are substring tests.
+(``dapi``, or the case-folded ``bearer``), and those of a guard shared by only a few
+(``sig=``, ``LTAI``), are substring tests.
 """
 
 from __future__ import annotations
@@ -51,15 +52,15 @@ def _guard(anchor: str) -> int:
 
 
 def _in_regex(anchor: str, sharing: Counter[str]) -> bool:
-    """Whether the combined regex looks for ``anchor``, rather than a substring test. The
-    regex stops at every occurrence of a guard in the text, and that stop costs several
-    substring tests; a letter or digit that guards only a few anchors ("2" of ``oy2``, "L" of
-    ``LTAI``) occurs in most random tokens, so those few anchors are cheaper tested alone."""
+    """Whether the combined regex (or, in a short text, the walk from each guard) looks for
+    ``anchor``, rather than a substring test. Each stop at a guard costs several substring
+    tests, so a guard of only a few anchors ("2" of ``oy2``, "=" of ``sig=``) is cheaper
+    skipped: its anchors are tested alone, behind one test for the guard character."""
     at = _guard(anchor)
-    return at >= 0 and (_PUNCTUATION(anchor[at]) or sharing[anchor[at]] > _FEW)
+    return at >= 0 and sharing[anchor[at]] > _FEW
 
 
-_FEW = 3
+_FEW = 4
 _SHORT = 512
 """Texts up to this length find their guards by ``str.find``; longer ones by the regex."""
 
@@ -68,31 +69,41 @@ def _PUNCTUATION(char: str) -> bool:
     return char.isascii() and not char.isalnum() and not char.isspace()
 
 
-class _Node:
-    """The anchors of one guard whose text before the guard ends with the characters walked
-    back so far: complete ones, ones still to compare after the guard (by the character
-    right after it), and the nodes one character further back."""
-
-    def __init__(self) -> None:
-        self.ends: list[str] = []
-        self.after: dict[str, list[tuple[str, str]]] = {}
-        self.back: dict[str, _Node] = {}
+_Entry = tuple[int, int, str]
+"""An anchor as compared at a guard at ``at``: ``text[at - back : at + ahead] == anchor``."""
 
 
-def _tries(anchors: Sequence[str]) -> tuple[tuple[str, _Node], ...]:
-    """For each guard character, the trie of its anchors' text before the guard, reversed."""
-    roots: dict[str, _Node] = {}
+class _Guard:
+    """The anchors filed under one guard character, looked up by the text around each of its
+    occurrences: by the two characters before it, by the one before it (anchors with one
+    character before the guard), or by the one after it (anchors that start with the guard).
+    One or two dict lookups per occurrence, each narrowing to the few anchors whose whole text
+    is then compared as one slice."""
+
+    def __init__(self, guard: str) -> None:
+        self.guard = guard
+        self.two: dict[str, list[_Entry]] = {}
+        self.one: dict[str, list[_Entry]] = {}
+        self.ahead: dict[str, list[_Entry]] = {}
+        self.alone = False  # an anchor that is the guard character alone
+
+
+def _guards(anchors: Sequence[str]) -> tuple[_Guard, ...]:
+    """For each guard character, its anchors filed by the text around the guard."""
+    guards: dict[str, _Guard] = {}
     for anchor in anchors:
         at = _guard(anchor)
-        node = roots.setdefault(anchor[at], _Node())
-        for char in reversed(anchor[:at]):
-            node = node.back.setdefault(char, _Node())
-        after = anchor[at + 1 :]
-        if after:
-            node.after.setdefault(after[0], []).append((after, anchor))
+        guard = guards.setdefault(anchor[at], _Guard(anchor[at]))
+        entry = (at, len(anchor) - at, anchor)
+        if at >= 2:
+            guard.two.setdefault(anchor[at - 2 : at], []).append(entry)
+        elif at == 1:
+            guard.one.setdefault(anchor[0], []).append(entry)
+        elif len(anchor) > 1:
+            guard.ahead.setdefault(anchor[1], []).append(entry)
         else:
-            node.ends.append(anchor)
-    return tuple(roots.items())
+            guard.alone = True
+    return tuple(guards.values())
 
 
 class AnchorIndex:
@@ -129,7 +140,7 @@ class AnchorIndex:
         self._always = tuple(always)
         self._digits = tuple(digits)
         self._guarded, self._found = _combined(guarded)
-        self._tries = _tries(guarded)
+        self._short = _guards(guarded)
 
     def selected(self, text: str, lowered: str) -> list[tuple[Detector, tuple[str, ...]]]:
         """Each detector with an anchor in ``text``, once, with the anchors that occur there
@@ -137,7 +148,7 @@ class AnchorIndex:
         Case-insensitive anchors are looked for in ``lowered``, which is ``text.lower()``."""
         present: set[str] = set()
         if len(text) <= _SHORT:
-            _found_by_find(self._tries, text, present)
+            _found_by_find(self._short, text, present)
         elif self._found:
             found = self._found
             # Each anchor once, however often it occurs (a run of glued anchors costs one
@@ -181,30 +192,40 @@ class AnchorIndex:
         return [detector for detector, _ in self.selected(text, lowered)]
 
 
-def _found_by_find(tries: tuple[tuple[str, _Node], ...], text: str, present: set[str]) -> None:
-    """Every guarded anchor in ``text`` added to ``present``: each occurrence of each guard,
-    the trie walked back from it while the characters before fit, the rest compared after."""
-    size = len(text)
-    for guard, root in tries:
-        at = text.find(guard)
+def _found_by_find(guards: tuple[_Guard, ...], text: str, present: set[str]) -> None:
+    """Every guarded anchor in ``text`` added to ``present``: at each occurrence of each guard,
+    the anchors filed under the characters around it compared whole. A slice that starts
+    before the text (``at < back``) is shorter than its anchor, so it never compares equal."""
+    for guard in guards:
+        char = guard.guard
+        at = text.find(char)
+        if at < 0:
+            continue
+        two, one, ahead = guard.two, guard.one, guard.ahead
+        if guard.alone:
+            present.add(char)
         while at >= 0:
-            following = text[at + 1] if at + 1 < size else ""
-            node: _Node | None = root
-            back = at - 1
-            while node is not None:
-                if node.ends:
-                    present.update(node.ends)
-                if following:
-                    entries = node.after.get(following)
-                    if entries is not None:
-                        for after, anchor in entries:
-                            # A slice compared: startswith with a start offset is a generic
-                            # method call once compiled, several times as costly.
-                            if text[at + 1 : at + 1 + len(after)] == after:
-                                present.add(anchor)
-                node = node.back.get(text[back]) if back >= 0 and node.back else None
-                back -= 1
-            at = text.find(guard, at + 1)
+            # A slice compared: startswith with offsets is a generic method call once
+            # compiled, several times as costly.
+            if two:
+                entries = two.get(text[at - 2 : at]) if at >= 2 else None
+                if entries is not None:
+                    for back, ahead_of, anchor in entries:
+                        if text[at - back : at + ahead_of] == anchor:
+                            present.add(anchor)
+            if one and at:
+                entries = one.get(text[at - 1])
+                if entries is not None:
+                    for _, ahead_of, anchor in entries:
+                        if text[at - 1 : at + ahead_of] == anchor:
+                            present.add(anchor)
+            if ahead:
+                entries = ahead.get(text[at + 1 : at + 2])
+                if entries is not None:
+                    for _, ahead_of, anchor in entries:
+                        if text[at : at + ahead_of] == anchor:
+                            present.add(anchor)
+            at = text.find(char, at + 1)
 
 
 _Found = tuple[tuple[str, ...], tuple[str, ...]]
