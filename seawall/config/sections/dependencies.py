@@ -49,11 +49,7 @@ def parse_dependencies(path: str, raw: object, earlier: Parsed) -> tuple[Depende
             continue  # reported as an unknown key by the table
         if not _NAME.fullmatch(name) or len(name) > 64:
             table.error(name, "a dependency name is 1 to 64 letters, digits, '_', '.' or '-'")
-        try:
-            dependency = parse_dependency(table.sub(name), name, or_empty(entry))
-        except SettingsError as exc:
-            report(exc)  # while collecting, the next dependency is still read
-            continue
+        dependency = parse_dependency(table.sub(name), name, or_empty(entry))
         for host in dependency.hosts:
             if host in owners:
                 report(

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from seawall.config.parse import Parsed, Table, or_empty, report, show
+from seawall.config.parse import Parsed, Table, or_empty, show
 from seawall.config.routes import parse_route_key
 from seawall.config.schema import (
     BREAKER_MODES,
@@ -62,10 +62,7 @@ def parse_routes(path: str, raw: object, earlier: Parsed) -> Routes:
                     f" {parsed.method or 'any method'} {parsed.template}): keep one of them",
                 )
             seen.setdefault(same, key)
-        try:
-            routes.append((key, parse_policy(table.sub(key), or_empty(policy), defaults)))
-        except SettingsError as exc:
-            report(exc)  # while collecting, the next route is still read
+        routes.append((key, parse_policy(table.sub(key), or_empty(policy), defaults)))
     return tuple(routes)
 
 
