@@ -168,13 +168,11 @@ def _statuses(s: Table, default: frozenset[int]) -> frozenset[int]:
     if isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
         s.error("failure_statuses", f"expected a list of statuses, got {show(raw)}")
         return default
-    statuses = frozenset(raw)
-    if not all(
-        isinstance(x, int) and not isinstance(x, bool) and 100 <= x <= 599 for x in statuses
-    ):
+    items = list(raw)  # checked before hashing: a nested list is an error, not a TypeError
+    if not all(isinstance(x, int) and not isinstance(x, bool) and 100 <= x <= 599 for x in items):
         s.error("failure_statuses", f"expected HTTP statuses, got {show(raw)}")
         return default
-    return statuses
+    return frozenset(items)
 
 
 def _breaker(s: Table, inherited: BreakerSettings | None) -> BreakerSettings | None:
