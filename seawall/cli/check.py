@@ -21,7 +21,7 @@ from seawall.config.parse import collecting, join_path
 from seawall.config.settings import Settings, SettingsError
 from seawall.config.sources import read_toml
 
-__all__ = ["SourceError", "key_positions", "load_source", "register", "run", "validate"]
+__all__ = ["SourceError", "load_source", "register", "run", "validate"]
 
 
 class SourceError(Exception):
@@ -67,8 +67,9 @@ def load_source(source: str | None) -> tuple[str, object]:
 
 
 def validate(raw: object) -> list[SettingsError]:
-    """Every error in the settings, each once, in the order of the input: one parse that
-    records each error and reads on with the default, instead of stopping at the first."""
+    """Every error in the settings, in the order of the input: one parse that records each
+    error and reads on with the default instead of stopping at the first (one error per key
+    path, and none that only echoes another)."""
     if isinstance(raw, Settings):
         return []
     if not isinstance(raw, Mapping):
@@ -77,29 +78,32 @@ def validate(raw: object) -> list[SettingsError]:
         ]
     with collecting() as errors:
         Settings.from_mapping(raw)
-    unique = {(error.path, str(error)): error for error in errors}
-    positions = key_positions(raw)
-    return sorted(unique.values(), key=lambda error: _position(error.path, positions))
+    positions = _key_positions(raw)
+    return sorted(errors, key=lambda error: _position(error.path, positions))
 
 
-def key_positions(raw: Mapping[Any, object], depth: int = 32) -> dict[str, int]:
+def _key_positions(raw: Mapping[Any, object]) -> dict[str, int]:
     """Each key path of the input (``routes."GET /a".timeout``, ``alerts.sinks[0]``) numbered
-    in reading order, as far as ``depth`` levels (a module's mapping may hold itself)."""
+    in reading order; a mapping inside itself (a module's settings may be) is not reentered."""
     positions: dict[str, int] = {}
+    inside: set[int] = set()
 
-    def walk(path: str, value: object, depth: int) -> None:
+    def walk(path: str, value: object) -> None:
         if isinstance(value, Mapping):
             children = [(join_path(path, str(key)), item) for key, item in value.items()]
         elif isinstance(value, list | tuple):
             children = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
         else:
             return
+        if id(value) in inside:
+            return
+        inside.add(id(value))
         for sub, item in children:
             positions.setdefault(sub, len(positions))
-            if depth:
-                walk(sub, item, depth - 1)
+            walk(sub, item)
+        inside.discard(id(value))
 
-    walk("", raw, depth)
+    walk("", raw)
     return positions
 
 
