@@ -290,3 +290,27 @@ def test_the_command_prints_every_error_when_run(tmp_path: Path) -> None:
         " (known: attempts, backoff, max_backoff, jitter, on, budget)",
     ]
     assert done.stderr.strip() == f"{path}: 5 errors"
+
+
+def test_keys_that_are_not_text_are_each_an_unknown_key() -> None:
+    """Settings from Python may hold keys TOML cannot: each is named, the entries beside it
+    are still read."""
+    found = lines(
+        {
+            "routes": {1: {}, "GET /a": {"timeout": 0}},
+            "dependencies": {2: {}, "pay": {"timeout": 0}},
+            "health": {"checks": {3: "builtins.int", "db": 5}},
+            "errors": {"map": {4: {}, "builtins.KeyError": {"status": 200}}},
+        }
+    )
+    assert [line.split(": ")[0] for line in found] == [
+        'routes."1"',
+        'routes."GET /a".timeout',
+        'dependencies."2"',
+        "dependencies.pay.timeout",
+        'health.checks."3"',
+        "health.checks.db",
+        'errors.map."4"',
+        'errors.map."builtins.KeyError".status',
+    ]
+    assert found[0] == 'routes."1": unknown key 1 (known: GET /a)'
