@@ -14,10 +14,10 @@ import os
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from seawall.config.parse import collecting, join_path
 from seawall.config.settings import Settings, SettingsError
 from seawall.config.sources import read_toml
 
@@ -67,33 +67,56 @@ def load_source(source: str | None) -> tuple[str, object]:
 
 
 def validate(raw: object) -> list[SettingsError]:
-    """Every section's first error, and each unknown top-level key. Sections are checked in
-    order, each with the valid ones before it (a section may build on those)."""
+    """Every error in the settings, in the order of the input: one parse that records each
+    error and reads on with the default instead of stopping at the first (one error per key
+    path, and none that only echoes another)."""
     if isinstance(raw, Settings):
         return []
     if not isinstance(raw, Mapping):
         return [
             SettingsError("(root)", f"expected a mapping or Settings, got {type(raw).__name__}")
         ]
-    names = [f.name for f in fields(Settings)]
-    problems: list[SettingsError] = []
-    for key in raw:
-        if key not in names:
-            try:
-                Settings.from_mapping({key: None})
-            except SettingsError as exc:
-                problems.append(exc)
-    valid: dict[str, object] = {}
-    for name in names:
-        if name not in raw:
-            continue
-        try:
-            Settings.from_mapping({**valid, name: raw[name]})
-        except SettingsError as exc:
-            problems.append(exc)
+    with collecting() as errors:
+        Settings.from_mapping(raw)
+    positions = _key_positions(raw)
+    return sorted(errors, key=lambda error: _position(error.path, positions))
+
+
+def _key_positions(raw: Mapping[Any, object]) -> dict[str, int]:
+    """Each key path of the input (``routes."GET /a".timeout``, ``alerts.sinks[0]``) numbered
+    in reading order; a mapping inside itself (a module's settings may be) is not reentered."""
+    positions: dict[str, int] = {}
+    inside: set[int] = set()
+
+    def walk(path: str, value: object) -> None:
+        if isinstance(value, Mapping):
+            children = [(join_path(path, str(key)), item) for key, item in value.items()]
+        elif isinstance(value, list | tuple):
+            children = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
         else:
-            valid[name] = raw[name]
-    return problems
+            return
+        if id(value) in inside:
+            return
+        inside.add(id(value))
+        for sub, item in children:
+            positions.setdefault(sub, len(positions))
+            walk(sub, item)
+        inside.discard(id(value))
+
+    walk("", raw)
+    return positions
+
+
+def _position(path: str, positions: Mapping[str, int]) -> int:
+    """Where ``path`` is in the input: its own key, else its nearest enclosing one (a missing
+    key is reported where its table starts); ``-1`` for the root."""
+    cut = len(path)
+    while cut > 0:
+        found = positions.get(path[:cut])
+        if found is not None:
+            return found
+        cut = max(path.rfind(".", 0, cut), path.rfind("[", 0, cut))
+    return -1
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,9 @@
 """The settings validator: typed readers over one mapping, naming the key path in every error.
 
 A :class:`Table` rejects unknown keys (suggesting the nearest known one) and reads each value as
-the type asked for, so section parsers build their dataclasses without casts or asserts.
+the type asked for, so section parsers build their dataclasses without casts or asserts. Errors
+raise at once; inside :func:`collecting` (``seawall check``) they are recorded instead and
+parsing goes on with the defaults, so one run lists every error.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import importlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeAlias, TypeVar
 
 from seawall.config.schema import SettingsError
@@ -22,13 +26,17 @@ __all__ = [
     "Parsed",
     "Parser",
     "Table",
+    "collecting",
     "header_value_problem",
     "import_string",
+    "join_path",
     "or_empty",
+    "report",
     "show",
 ]
 
 T = TypeVar("T")
+F = TypeVar("F")
 C = TypeVar("C", bound=str)
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -81,6 +89,46 @@ def import_string(dotted: str) -> Any:
         raise ImportError(f"module {module_name!r} has no attribute {attr!r}") from None
 
 
+_COLLECTED: ContextVar[list[SettingsError] | None] = ContextVar(
+    "seawall.settings_errors", default=None
+)
+"""The errors of the parse in progress while :func:`collecting`; ``None``: raise the first."""
+
+
+@contextmanager
+def collecting() -> Iterator[list[SettingsError]]:
+    """Record settings errors in the list it yields instead of raising the first, so parsing
+    goes on with the defaults: ``seawall check`` shows every error in one run."""
+    errors: list[SettingsError] = []
+    token = _COLLECTED.set(errors)
+    try:
+        yield errors
+    finally:
+        _COLLECTED.reset(token)
+
+
+def report(error: SettingsError, *, after: Iterable[str] = ()) -> None:
+    """Raise ``error``; while collecting, record it and return, so parsing goes on. It is
+    dropped when its path, or a path in ``after`` (the settings it follows from), already has
+    an error: it would only echo that one.
+
+    Section code calls it in ``except SettingsError`` around one entry (a route, a sink) so
+    that, while collecting, the next entry is still read; a ``try`` costs nothing otherwise.
+    """
+    errors = _COLLECTED.get()
+    if errors is None:
+        raise error
+    failed = {e.path for e in errors}
+    if error.path not in failed and failed.isdisjoint(after):
+        errors.append(error)
+
+
+def join_path(path: str, key: str) -> str:
+    """The key path of ``key`` under ``path`` (quoted when it is not a bare word)."""
+    shown = key if _BARE_KEY.fullmatch(key) else json.dumps(key)
+    return f"{path}.{shown}" if path else shown
+
+
 def or_empty(value: object) -> object:
     """``None`` (an unset or empty TOML/YAML section) means an empty mapping; other values stay."""
     return {} if value is None else value
@@ -96,24 +144,40 @@ class Table:
     """One mapping of settings: only the ``allowed`` keys, each read as the type asked for."""
 
     def __init__(self, path: str, data: object, allowed: Iterable[str]) -> None:
-        if not isinstance(data, Mapping):
-            raise SettingsError(path or "(root)", f"expected a mapping, got {show(data)}")
         self.path = path
+        # Not a mapping (only while collecting): read as empty, its rules across keys unchecked.
+        self.broken = False
+        if not isinstance(data, Mapping):
+            report(SettingsError(path or "(root)", f"expected a mapping, got {show(data)}"))
+            self.broken = True
+            data = {}
         self.data: Mapping[str, object] = data
         known = tuple(allowed)
         for key in data:
             if not isinstance(key, str) or key not in known:
                 hint = difflib.get_close_matches(str(key), known, n=1)
                 suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-                raise SettingsError(
-                    self.sub(str(key)),
-                    f"unknown key {key!r}{suggestion} (known: {', '.join(known)})",
+                report(
+                    SettingsError(
+                        self.sub(str(key)),
+                        f"unknown key {key!r}{suggestion} (known: {', '.join(known)})",
+                    )
                 )
 
     def sub(self, key: str) -> str:
         """The path of ``key`` in this table (quoted when it is not a bare word)."""
-        shown = key if _BARE_KEY.fullmatch(key) else json.dumps(key)
-        return f"{self.path}.{shown}" if self.path else shown
+        return join_path(self.path, key)
+
+    def error(self, key: str, message: str, *, after: Iterable[str] = ()) -> None:
+        """Report what a section rule finds wrong with ``key``; while collecting, parsing goes
+        on. ``after``: the keys the rule reads, whose own errors make it moot."""
+        if not self.broken:
+            report(SettingsError(self.sub(key), message), after=[self.sub(k) for k in after])
+
+    def _bad(self, key: str, message: str, fallback: F) -> F:
+        """Report ``key``'s value; while collecting, ``fallback`` (the default) stands in."""
+        report(SettingsError(self.sub(key), message))
+        return fallback
 
     def has(self, key: str) -> bool:
         return key in self.data
@@ -128,7 +192,7 @@ class Table:
     def flag(self, key: str, default: bool = False) -> bool:
         value = self.data.get(key, default)
         if not isinstance(value, bool):
-            raise SettingsError(self.sub(key), f"expected true or false, got {show(value)}")
+            return self._bad(key, f"expected true or false, got {show(value)}", default)
         return value
 
     def number(
@@ -141,7 +205,7 @@ class Table:
         maximum: float | None = None,
     ) -> float:
         value = self.data.get(key, default)
-        return self._number(key, value, minimum, exclusive_min, maximum)
+        return self._number(key, value, default, minimum, exclusive_min, maximum)
 
     def optional_number(
         self,
@@ -156,12 +220,12 @@ class Table:
         value = self.data.get(key, default)
         if value is None:
             return None
-        return self._number(key, value, minimum, exclusive_min, maximum)
+        return self._number(key, value, default, minimum, exclusive_min, maximum)
 
     def integer(
         self, key: str, default: int, *, minimum: int | None = None, maximum: int | None = None
     ) -> int:
-        return self._integer(key, self.data.get(key, default), minimum, maximum)
+        return self._integer(key, self.data.get(key, default), default, minimum, maximum)
 
     def optional_integer(
         self,
@@ -175,7 +239,7 @@ class Table:
         value = self.data.get(key, default)
         if value is None:
             return None
-        return self._integer(key, value, minimum, maximum)
+        return self._integer(key, value, default, minimum, maximum)
 
     def choice(self, key: str, default: C, choices: tuple[C, ...]) -> C:
         """One of ``choices`` (a tuple of a ``Literal``'s values gives that ``Literal``)."""
@@ -183,26 +247,26 @@ class Table:
         for option in choices:
             if value == option:
                 return option
-        raise SettingsError(
-            self.sub(key), f"{show(value)} is not one of {', '.join(map(repr, choices))}"
+        return self._bad(
+            key, f"{show(value)} is not one of {', '.join(map(repr, choices))}", default
         )
 
     def string(self, key: str, default: str) -> str:
-        return self._string(key, self.data.get(key, default))
+        return self._string(key, self.data.get(key, default), default)
 
     def optional_string(self, key: str) -> str | None:
         """A non-empty string, or ``None`` when unset or set to ``None``."""
         value = self.data.get(key)
-        return None if value is None else self._string(key, value)
+        return None if value is None else self._string(key, value, None)
 
     def strings(self, key: str) -> tuple[str, ...]:
         value = self.data.get(key, ())
         if isinstance(value, str) or not isinstance(value, Iterable):
-            raise SettingsError(self.sub(key), f"expected a list of strings, got {show(value)}")
+            return self._bad(key, f"expected a list of strings, got {show(value)}", ())
         items = tuple(value)
         for item in items:
             if not isinstance(item, str) or not item:
-                raise SettingsError(self.sub(key), f"expected non-empty strings, got {show(item)}")
+                return self._bad(key, f"expected non-empty strings, got {show(item)}", ())
         return items
 
     def hosts(self, key: str) -> tuple[str, ...]:
@@ -210,62 +274,67 @@ class Table:
         hosts = tuple(h.lower().rstrip(".") for h in self.strings(key))
         for host in hosts:
             if not _HOST_PATTERN.fullmatch(host):
-                raise SettingsError(
-                    self.sub(key),
+                return self._bad(
+                    key,
                     f"{show(host)} is not a host name or a '*.example.com' pattern"
                     " (no scheme, port or path)",
+                    (),
                 )
         return hosts
 
     def importable(self, key: str, value: object, *, want: str) -> object:
-        """Resolve a dotted path (or accept the object itself) at start-up."""
+        """Resolve a dotted path (or accept the object itself) at start-up; ``None`` while
+        collecting when it does not import."""
         if not isinstance(value, str):
             return value
         try:
             found: object = import_string(value)
         except ImportError as exc:
-            raise SettingsError(self.sub(key), f"cannot import {want} {value!r}: {exc}") from None
+            return self._bad(key, f"cannot import {want} {value!r}: {exc}", None)
         return found
 
     def _number(
         self,
         key: str,
         value: object,
+        fallback: F,
         minimum: float | None,
         exclusive_min: bool,
         maximum: float | None,
-    ) -> float:
+    ) -> float | F:
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or not math.isfinite(value)
         ):
-            raise SettingsError(self.sub(key), f"expected a number, got {show(value)}")
+            return self._bad(key, f"expected a number, got {show(value)}", fallback)
         if minimum is not None and (value < minimum or (exclusive_min and value == minimum)):
             bound = f"greater than {minimum}" if exclusive_min else f"at least {minimum}"
-            raise SettingsError(self.sub(key), f"{show(value)} is out of range: must be {bound}")
+            return self._bad(key, f"{show(value)} is out of range: must be {bound}", fallback)
         if maximum is not None and value > maximum:
-            raise SettingsError(
-                self.sub(key), f"{show(value)} is out of range: must be at most {maximum}"
+            return self._bad(
+                key, f"{show(value)} is out of range: must be at most {maximum}", fallback
             )
         return float(value)
 
-    def _integer(self, key: str, value: object, minimum: int | None, maximum: int | None) -> int:
+    def _integer(
+        self, key: str, value: object, fallback: F, minimum: int | None, maximum: int | None
+    ) -> int | F:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise SettingsError(self.sub(key), f"expected a whole number, got {show(value)}")
+            return self._bad(key, f"expected a whole number, got {show(value)}", fallback)
         if minimum is not None and value < minimum:
-            raise SettingsError(
-                self.sub(key), f"{show(value)} is out of range: must be at least {minimum}"
+            return self._bad(
+                key, f"{show(value)} is out of range: must be at least {minimum}", fallback
             )
         if maximum is not None and value > maximum:
-            raise SettingsError(
-                self.sub(key), f"{show(value)} is out of range: must be at most {maximum}"
+            return self._bad(
+                key, f"{show(value)} is out of range: must be at most {maximum}", fallback
             )
         return value
 
-    def _string(self, key: str, value: object) -> str:
+    def _string(self, key: str, value: object, fallback: F) -> str | F:
         if not isinstance(value, str) or not value:
-            raise SettingsError(self.sub(key), f"expected a non-empty string, got {show(value)}")
+            return self._bad(key, f"expected a non-empty string, got {show(value)}", fallback)
         return value
 
 

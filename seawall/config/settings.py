@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Self, TypeVar
 
-from seawall.config.parse import Parsed, Parser, Table, or_empty
+from seawall.config.parse import Parsed, Parser, Table, or_empty, report
 from seawall.config.schema import (
     AdminSettings,
     AlertsSettings,
@@ -48,11 +48,12 @@ __all__ = ["Settings", "SettingsError"]
 
 T = TypeVar("T")
 _PARSER = "seawall.parser"
+_DEFAULT = "seawall.default"
 
 
 def section(parse: Parser[T], default: Callable[[], T]) -> T:
     """A field of :class:`Settings`: the top-level key of its name, read by ``parse``."""
-    return field(default_factory=default, metadata={_PARSER: parse})
+    return field(default_factory=default, metadata={_PARSER: parse, _DEFAULT: default})
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,12 @@ class Settings:
         parsed = Parsed()
         for f in sections:
             parse = f.metadata[_PARSER]
-            parsed.values[f.name] = parse(root.sub(f.name), or_empty(root.get(f.name)), parsed)
+            try:
+                value = parse(root.sub(f.name), or_empty(root.get(f.name)), parsed)
+            except SettingsError as exc:
+                report(exc)  # while collecting, its defaults stand in for the sections after it
+                value = f.metadata[_DEFAULT]()
+            parsed.values[f.name] = value
         return cls(**parsed.values)
 
     @classmethod

@@ -101,6 +101,7 @@ def test_routes_inherit_defaults_key_by_key() -> None:
         ({"routes": {"GET /x": {"breaker": {"window_type": "sliding"}}}}, 'routes."GET /x".breaker.window_type', "'time'"),
         ({"routes": {"GET /x": {"timeout": True}}}, 'routes."GET /x".timeout', "expected a number"),
         ({"routes": []}, "routes", "expected a mapping"),
+        ({"defaults": {"breaker": {"failure_statuses": [[500]]}}}, "defaults.breaker.failure_statuses", "expected HTTP statuses"),
     ],
 )  # fmt: skip
 def test_bad_settings_name_the_key_and_value(data: dict[str, Any], path: str, words: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from seawall.config.parse import Table
+from seawall.config.parse import Table, collecting, report
 from seawall.config.schema import INCOMING, SettingsError
 
 
@@ -68,3 +68,58 @@ def test_unknown_keys_are_refused_with_the_nearest_known_one() -> None:
         Table("policy", {"timout": 1}, ("timeout", "breaker"))
     assert info.value.path == "policy.timout"
     assert "did you mean 'timeout'?" in str(info.value)
+
+
+def test_collecting_a_table_records_every_unknown_key() -> None:
+    """While collecting, each unknown key is recorded, not only the first, and reading goes on."""
+    with collecting() as errors:
+        s = Table("policy", {"timout": 1, "timeout": 2, "brekaer": {}}, ("timeout", "breaker"))
+        assert s.number("timeout", 1.0) == 2.0
+    assert [e.path for e in errors] == ["policy.timout", "policy.brekaer"]
+
+
+def test_collecting_readers_record_the_error_and_give_the_default() -> None:
+    """Each reader, given a bad value while collecting, records it and returns its default."""
+    bad = table(n="x", i=0.5, f="yes", c="maybe", s=3, l="a", h=["http://x"], o=1, m=-1)
+    with collecting() as errors:
+        assert bad.number("n", 1.5) == 1.5
+        assert bad.optional_number("m", None, minimum=0) is None
+        assert bad.integer("i", 3) == 3
+        assert bad.optional_integer("m", 2, minimum=0) == 2
+        assert bad.flag("f", True) is True
+        assert bad.choice("c", "accept", INCOMING) == "accept"
+        assert bad.string("s", "d") == "d"
+        assert bad.optional_string("o") is None
+        assert bad.strings("l") == ()
+        assert bad.hosts("h") == ()
+        assert bad.importable("o", "no.such.module.thing", want="thing") is None
+    paths = [e.path.removeprefix("section.") for e in errors]
+    assert paths == ["n", "m", "i", "f", "c", "s", "o", "l", "h"]  # one error per key path
+
+
+def test_collecting_reads_a_table_that_is_no_mapping_as_empty() -> None:
+    """A value where a table belongs is one error; its keys read as defaults, and its rules
+    (a required key) stay silent: they would only echo it."""
+    with collecting() as errors:
+        s = Table("retry", 5, ("attempts",))
+        assert s.integer("attempts", 3) == 3
+        s.error("attempts", "is required")
+    assert [(e.path, str(e)) for e in errors] == [
+        ("retry", "seawall setting retry: expected a mapping, got 5")
+    ]
+
+
+def test_report_raises_unless_collecting_and_drops_echoes() -> None:
+    """Outside ``collecting`` a report raises it; inside, an error whose path or whose
+    ``after`` paths already failed is dropped."""
+    error = SettingsError("a.b", "bad")
+    assert refused(lambda: report(error)) is error
+    with collecting() as errors:
+        report(error)
+        report(SettingsError("a.b", "bad again"))
+        report(SettingsError("a.c", "follows from a.b"), after=["a.b"])
+        report(SettingsError("a.d", "stands alone"), after=["a.x"])
+    assert [str(e) for e in errors] == [
+        "seawall setting a.b: bad",
+        "seawall setting a.d: stands alone",
+    ]

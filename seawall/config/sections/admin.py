@@ -10,7 +10,7 @@ import os
 import re
 
 from seawall.config.parse import Parsed, Table, show
-from seawall.config.schema import AdminSettings, SettingsError
+from seawall.config.schema import AdminSettings
 
 __all__ = ["TOKEN_VARIABLE", "endpoint_path", "parse_admin"]
 
@@ -30,7 +30,6 @@ def endpoint_path(s: Table, key: str, default: str) -> str:
     """An operational endpoint's path: absolute, no query, no trailing ``/``."""
     value = s.string(key, default)
     if not _PATH.fullmatch(value) or (value != "/" and value.endswith("/")) or "//" in value:
-        raise SettingsError(
-            s.sub(key), f"{show(value)} is not a path like '/health' (no query, no trailing '/')"
-        )
+        s.error(key, f"{show(value)} is not a path like '/health' (no query, no trailing '/')")
+        return default
     return value

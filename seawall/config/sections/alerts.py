@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
-from seawall.config.parse import Parsed, Table, show
+from seawall.config.parse import Parsed, Table, report, show
 from seawall.config.schema import (
     SINK_TYPES,
     AlertRules,
@@ -118,21 +118,34 @@ def _sinks(path: str, raw: object) -> tuple[AlertSink, ...]:
     if raw is None:
         return ()
     if isinstance(raw, str | bytes | Mapping) or not isinstance(raw, Iterable):
-        raise SettingsError(path, f"expected a list of sink tables, got {show(raw)}")
-    return tuple(_sink(f"{path}[{i}]", item) for i, item in enumerate(raw))
+        report(SettingsError(path, f"expected a list of sink tables, got {show(raw)}"))
+        return ()
+    sinks: list[AlertSink] = []
+    for i, item in enumerate(raw):
+        try:
+            sinks.append(_sink(f"{path}[{i}]", item))
+        except SettingsError as exc:
+            report(exc)  # while collecting, the next sink is still read
+    return tuple(sinks)
 
 
 def _sink(path: str, raw: object) -> AlertSink:
     if not isinstance(raw, Mapping):
         raise SettingsError(path, f"expected a table with a 'type', got {show(raw)}")
-    kind = Table(path, {"type": raw.get("type")}, ("type",)).choice("type", "log", SINK_TYPES)
+    kind = next((k for k in SINK_TYPES if raw.get("type") == k), None)
+    if kind is None:
+        # The type says which keys the sink may have: without it, the rest cannot be read.
+        raise SettingsError(
+            f"{path}.type",
+            f"{show(raw.get('type'))} is not one of {', '.join(map(repr, SINK_TYPES))}",
+        )
     s = Table(path, raw, SINK_KEYS[kind])
     if kind == "log":
         return AlertSink(kind)
     url = s.string("url", "")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SettingsError(s.sub("url"), f"expected an http(s) URL, got {show(url)}")
+        s.error("url", f"expected an http(s) URL, got {show(url)}")
     return AlertSink(
         kind,
         url=url.rstrip("/") if kind == "alertmanager" else url,

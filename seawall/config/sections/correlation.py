@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TypeGuard
 
 from seawall.config.parse import FRAMING_HEADERS, HEADER_NAME, Parsed, Table, show
-from seawall.config.schema import INCOMING, CorrelationSettings, SettingsError
+from seawall.config.schema import INCOMING, CorrelationSettings
 
 __all__ = ["parse_correlation"]
 
@@ -49,18 +49,19 @@ def parse_correlation(path: str, raw: object, earlier: Parsed) -> CorrelationSet
     max_length = s.integer("max_length", default.max_length, minimum=1, maximum=1024)
     generator_value = s.get("generator", default.generator_name)
     generator: Callable[[], str] | None = None
+    generator_name = default.generator_name
     if isinstance(generator_value, str) and generator_value in BUILT_IN_GENERATORS:
         generator_name = generator_value
     elif isinstance(generator_value, str) or callable(generator_value):
         found = s.importable("generator", generator_value, want="generator")
-        if not _is_generator(found):
-            raise SettingsError(s.sub("generator"), f"{show(generator_value)} is not callable")
-        generator = found
-        generator_name = generator_value if isinstance(generator_value, str) else "custom"
+        if _is_generator(found):
+            generator = found
+            generator_name = generator_value if isinstance(generator_value, str) else "custom"
+        else:
+            s.error("generator", f"{show(generator_value)} is not callable")
     else:
-        raise SettingsError(
-            s.sub("generator"),
-            f"expected 'uuid4', 'uuid7' or a dotted path, got {show(generator_value)}",
+        s.error(
+            "generator", f"expected 'uuid4', 'uuid7' or a dotted path, got {show(generator_value)}"
         )
     return CorrelationSettings(
         headers=headers,
@@ -79,7 +80,8 @@ def _headers(s: Table, default: tuple[str, ...]) -> tuple[str, ...]:
     value = s.get("header", default[0])
     headers = (value,) if isinstance(value, str) else s.strings("header")
     if not headers:
-        raise SettingsError(s.sub("header"), "name at least one header")
+        s.error("header", "name at least one header")
+        return default
     for name in headers:
         _check_name(s, "header", name)
     return headers
@@ -88,11 +90,12 @@ def _headers(s: Table, default: tuple[str, ...]) -> tuple[str, ...]:
 def _check_name(s: Table, key: str, name: str) -> None:
     """A header name the id can live in: a token, and not one HTTP or seawall itself uses."""
     if not HEADER_NAME.fullmatch(name):
-        raise SettingsError(s.sub(key), f"{show(name)} is not a valid header name")
+        s.error(key, f"{show(name)} is not a valid header name")
+        return
     lowered = name.lower()
     if lowered in RESERVED or lowered.startswith(RESERVED_PREFIXES):
-        raise SettingsError(
-            s.sub(key),
+        s.error(
+            key,
             f"{show(name)} carries framing, credentials, seawall's own answers or another"
             " meaning HTTP gives it, not an id (every response would overwrite or break it):"
             " use a header of its own such as 'X-Request-ID'",

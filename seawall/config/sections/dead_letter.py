@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 from seawall.config.parse import Parsed, Table
-from seawall.config.schema import DEAD_LETTER_BACKENDS, DeadLetterSettings, SettingsError
+from seawall.config.schema import DEAD_LETTER_BACKENDS, DeadLetterSettings
 
 __all__ = ["parse_dead_letter"]
 
@@ -19,20 +19,16 @@ def parse_dead_letter(path: str, raw: object, earlier: Parsed) -> DeadLetterSett
     url = s.optional_string("url")
     file = s.string("path", default.path)
     if not file:
-        raise SettingsError(s.sub("path"), "expected a file name, got an empty string")
+        s.error("path", "expected a file name, got an empty string")
     if backend == "redis":
         if url is None:
-            raise SettingsError(s.sub("url"), "the redis backend needs a redis:// URL")
-        if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError(
-                s.sub("url"), f"expected a redis://, rediss:// or unix:// URL, got {url!r}"
-            )
+            s.error("url", "the redis backend needs a redis:// URL")
+        elif not url.startswith(("redis://", "rediss://", "unix://")):
+            s.error("url", f"expected a redis://, rediss:// or unix:// URL, got {url!r}")
         if importlib.util.find_spec("redis") is None:
-            raise SettingsError(
-                s.sub("backend"), "the redis backend needs redis-py: pip install 'seawall[redis]'"
-            )
+            s.error("backend", "the redis backend needs redis-py: pip install 'seawall[redis]'")
     elif url is not None:
-        raise SettingsError(s.sub("url"), "is read by the redis backend only; set backend: redis")
+        s.error("url", "is read by the redis backend only; set backend: redis", after=["backend"])
     return DeadLetterSettings(
         backend=backend,
         path=file,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TypeGuard
 
-from seawall.config.parse import Parsed, Table, or_empty, show
+from seawall.config.parse import Parsed, Table, or_empty, report, show
 from seawall.config.schema import (
     CLASSIFICATIONS,
     JITTERS,
@@ -45,18 +45,19 @@ def parse_dependencies(path: str, raw: object, earlier: Parsed) -> tuple[Depende
     found: list[DependencySettings] = []
     owners: dict[str, str] = {}
     for name, entry in raw.items():
+        if not isinstance(name, str):
+            continue  # reported as an unknown key by the table
         if not _NAME.fullmatch(name) or len(name) > 64:
-            raise SettingsError(
-                table.sub(name),
-                "a dependency name is 1 to 64 letters, digits, '_', '.' or '-'",
-            )
+            table.error(name, "a dependency name is 1 to 64 letters, digits, '_', '.' or '-'")
         dependency = parse_dependency(table.sub(name), name, or_empty(entry))
         for host in dependency.hosts:
             if host in owners:
-                raise SettingsError(
-                    f"{table.sub(name)}.hosts", f"{host!r} already belongs to {owners[host]!r}"
+                report(
+                    SettingsError(
+                        f"{table.sub(name)}.hosts", f"{host!r} already belongs to {owners[host]!r}"
+                    )
                 )
-            owners[host] = name
+            owners.setdefault(host, name)
         found.append(dependency)
     return tuple(found)
 
@@ -84,13 +85,11 @@ def _retry(parent: Table) -> RetrySettings:
     backoff = s.number("backoff", 0.1, minimum=0)
     max_backoff = s.number("max_backoff", max(2.0, backoff), minimum=0)
     if max_backoff < backoff:
-        raise SettingsError(s.sub("max_backoff"), f"{max_backoff} is less than backoff ({backoff})")
+        s.error("max_backoff", f"{max_backoff} is less than backoff ({backoff})", after=["backoff"])
     on = s.strings("on") if s.has("on") else ("transient", "rate_limit")
     for item in on:
         if item not in RETRY_ON:
-            raise SettingsError(
-                s.sub("on"), f"{item!r} is not one of {', '.join(map(repr, RETRY_ON))}"
-            )
+            s.error("on", f"{item!r} is not one of {', '.join(map(repr, RETRY_ON))}")
     budget = s.section("budget", BUDGET_KEYS)
     default = BudgetSettings()
     return RetrySettings(
@@ -111,11 +110,12 @@ def _recovery(parent: Table) -> RecoverySettings | None:
         return None
     s = parent.section("recovery", RECOVERY_KEYS)
     if not s.has("action"):
-        raise SettingsError(s.sub("action"), "name the callable to run when the breaker opens")
+        s.error("action", "name the callable to run when the breaker opens")
     raw = s.get("action")
     action = s.importable("action", raw, want="recovery action")
     if not _is_action(action):
-        raise SettingsError(s.sub("action"), f"{show(raw)} is not callable")
+        s.error("action", f"{show(raw)} is not callable")
+        action = _no_action  # read on while collecting: the errors of the other keys
     return RecoverySettings(
         action=action,
         action_name=raw if isinstance(raw, str) else getattr(raw, "__qualname__", repr(raw)),
@@ -127,3 +127,7 @@ def _recovery(parent: Table) -> RecoverySettings | None:
 
 def _is_action(value: object) -> TypeGuard[Callable[[], object]]:
     return callable(value)
+
+
+def _no_action() -> None:
+    """Stands in for an action that is missing or not callable while collecting errors."""

@@ -11,6 +11,7 @@ from seawall.config.parse import (
     Table,
     header_value_problem,
     or_empty,
+    report,
     show,
 )
 from seawall.config.schema import (
@@ -50,51 +51,58 @@ def _map(s: Table, id_headers: set[str]) -> dict[type[BaseException], ErrorMappi
     """``map``: dotted exception class (or the class itself) to its problem."""
     raw = or_empty(s.get("map"))
     if not isinstance(raw, Mapping):
-        raise SettingsError(s.sub("map"), f"expected a mapping, got {show(raw)}")
+        s.error("map", f"expected a mapping, got {show(raw)}")
+        return {}
     classes = Table(s.sub("map"), raw, [k for k in raw if isinstance(k, str)])
     mapping: dict[type[BaseException], ErrorMapping] = {}
     for key, spec in raw.items():
+        if not isinstance(key, str):
+            continue  # reported as an unknown key by the table
         exc_type = classes.importable(key, key, want="exception class")
         if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
-            raise SettingsError(classes.sub(key), f"{show(key)} is not an exception class")
-        mapping[exc_type] = _error_mapping(Table(classes.sub(key), spec, MAPPING_KEYS), id_headers)
+            classes.error(key, f"{show(key)} is not an exception class")
+            exc_type = None
+        entry = Table(classes.sub(key), spec, MAPPING_KEYS)
+        problem = _error_mapping(entry, id_headers)
+        if exc_type is not None:
+            mapping[exc_type] = problem
     return mapping
 
 
 def _error_mapping(s: Table, id_headers: set[str]) -> ErrorMapping:
     status = s.optional_integer("status", None, minimum=400, maximum=599)
     if status is None:
-        raise SettingsError(s.sub("status"), "is required (an HTTP status from 400 to 599)")
+        s.error("status", "is required (an HTTP status from 400 to 599)")
+        status = 500  # read on while collecting: the other keys' errors
     classification = s.get("classification")
     if classification is not None and (
         not isinstance(classification, str) or classification not in CLASSIFICATIONS
     ):
-        raise SettingsError(
-            s.sub("classification"),
-            f"{show(classification)} is not one of {', '.join(CLASSIFICATIONS)}",
+        s.error(
+            "classification", f"{show(classification)} is not one of {', '.join(CLASSIFICATIONS)}"
         )
+        classification = None
     headers = or_empty(s.get("headers"))
     if not isinstance(headers, Mapping) or not all(
         isinstance(k, str) and HEADER_NAME.fullmatch(k) and isinstance(v, str)
         for k, v in headers.items()
     ):
-        raise SettingsError(
-            s.sub("headers"), f"expected header names to strings, got {show(headers)}"
-        )
+        s.error("headers", f"expected header names to strings, got {show(headers)}")
+        headers = {}
     for name, value in headers.items():
+        where = f"{s.sub('headers')}.{name}"
         if name.lower() in FRAMING_HEADERS:
-            raise SettingsError(
-                f"{s.sub('headers')}.{name}", "is set by the server for every response, not here"
+            report(SettingsError(where, "is set by the server for every response, not here"))
+        elif name.lower() in id_headers:
+            report(
+                SettingsError(
+                    where,
+                    "is the correlation id header: every response carries the request's id"
+                    " there, so this value would never be sent",
+                )
             )
-        if name.lower() in id_headers:
-            raise SettingsError(
-                f"{s.sub('headers')}.{name}",
-                "is the correlation id header: every response carries the request's id there,"
-                " so this value would never be sent",
-            )
-        problem = header_value_problem(value)
-        if problem is not None:
-            raise SettingsError(f"{s.sub('headers')}.{name}", f"{show(value)} {problem}")
+        elif (problem := header_value_problem(value)) is not None:
+            report(SettingsError(where, f"{show(value)} {problem}"))
     return ErrorMapping(
         status=status,
         title=s.optional_string("title"),

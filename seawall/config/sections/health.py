@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from seawall.config.parse import Parsed, Table, or_empty, show
+from seawall.config.parse import Parsed, Table, or_empty, report, show
 from seawall.config.schema import DETAILS, AdminSettings, HealthSettings, SettingsError
 from seawall.config.sections.admin import endpoint_path
 
@@ -20,10 +20,13 @@ def parse_health(path: str, raw: object, earlier: Parsed) -> HealthSettings:
     where = None if s.has("path") and s.get("path") is None else endpoint_path(s, "path", "/health")
     details = s.choice("details", default.details, DETAILS)
     if details == "token" and earlier.get("admin", AdminSettings).token is None:
-        raise SettingsError(
-            s.sub("details"),
-            "'token' shows details to callers with the admin token, and admin.token is not set"
-            " (set it, or SEAWALL_ADMIN__TOKEN)",
+        report(
+            SettingsError(
+                s.sub("details"),
+                "'token' shows details to callers with the admin token, and admin.token is not"
+                " set (set it, or SEAWALL_ADMIN__TOKEN)",
+            ),
+            after=["admin", "admin.token"],
         )
     return HealthSettings(
         path=where,
@@ -39,14 +42,16 @@ def _checks(s: Table) -> tuple[tuple[str, Callable[[], Any]], ...]:
     """``checks``: component name to a callable (sync or async) or its dotted path."""
     raw = or_empty(s.get("checks"))
     if not isinstance(raw, Mapping):
-        raise SettingsError(
-            s.sub("checks"), f"expected a mapping of name to check, got {show(raw)}"
-        )
+        s.error("checks", f"expected a mapping of name to check, got {show(raw)}")
+        return ()
     table = Table(s.sub("checks"), raw, [k for k in raw if isinstance(k, str) and k])
     checks: list[tuple[str, Callable[[], Any]]] = []
     for name, value in raw.items():
+        if not isinstance(name, str) or not name:
+            continue  # reported as an unknown key by the table
         found = table.importable(name, value, want="health check")
         if not callable(found):
-            raise SettingsError(table.sub(name), f"{show(value)} is not callable")
+            table.error(name, f"{show(value)} is not callable")
+            continue
         checks.append((name, found))
     return tuple(checks)

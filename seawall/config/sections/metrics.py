@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterable
 
 from seawall.config.parse import Parsed, Table, show
-from seawall.config.schema import MetricsSettings, SettingsError
+from seawall.config.schema import MetricsSettings
 from seawall.config.sections.admin import endpoint_path
 
 __all__ = ["parse_metrics"]
@@ -20,8 +20,8 @@ def parse_metrics(path: str, raw: object, earlier: Parsed) -> MetricsSettings:
     default = MetricsSettings()
     enabled = s.flag("enabled", default.enabled)
     if enabled and not _installed():
-        raise SettingsError(
-            s.sub("enabled"),
+        s.error(
+            "enabled",
             "metrics need prometheus-client, which is not installed:"
             " pip install seawall[prometheus]",
         )
@@ -44,15 +44,16 @@ def _buckets(s: Table) -> tuple[float, ...] | None:
     if raw is None:
         return None
     if isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
-        raise SettingsError(s.sub("buckets"), f"expected a list of seconds, got {show(raw)}")
+        s.error("buckets", f"expected a list of seconds, got {show(raw)}")
+        return None
     bounds = tuple(raw)
     if not bounds or not all(
         isinstance(b, int | float) and not isinstance(b, bool) and b > 0 and not math.isnan(b)
         for b in bounds
     ):
-        raise SettingsError(
-            s.sub("buckets"), f"expected positive numbers of seconds, got {show(raw)}"
-        )
+        s.error("buckets", f"expected positive numbers of seconds, got {show(raw)}")
+        return None
     if any(a >= b for a, b in itertools.pairwise(bounds)):
-        raise SettingsError(s.sub("buckets"), f"bounds must increase, got {show(raw)}")
+        s.error("buckets", f"bounds must increase, got {show(raw)}")
+        return None
     return tuple(float(b) for b in bounds if not math.isinf(b))

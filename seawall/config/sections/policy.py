@@ -46,19 +46,22 @@ def parse_routes(path: str, raw: object, earlier: Parsed) -> Routes:
     routes: list[tuple[str, PolicySettings]] = []
     seen: dict[tuple[object, ...], str] = {}
     for key, policy in raw.items():
+        if not isinstance(key, str):
+            continue  # reported as an unknown key by the table
         try:
             parsed = parse_route_key(key)
         except ValueError as exc:
-            raise SettingsError(table.sub(key), str(exc)) from None
-        same = (parsed.method, parsed.segments, parsed.prefix)
-        if same in seen:
-            # Both compile to one alternative of the table: one would silently shadow the other.
-            raise SettingsError(
-                table.sub(key),
-                f"names the same route as {seen[same]!r} (both mean"
-                f" {parsed.method or 'any method'} {parsed.template}): keep one of them",
-            )
-        seen[same] = key
+            table.error(key, str(exc))  # while collecting, its policy is still read
+        else:
+            same = (parsed.method, parsed.segments, parsed.prefix)
+            if same in seen:
+                # Both compile to one alternative of the table: one would shadow the other.
+                table.error(
+                    key,
+                    f"names the same route as {seen[same]!r} (both mean"
+                    f" {parsed.method or 'any method'} {parsed.template}): keep one of them",
+                )
+            seen.setdefault(same, key)
         routes.append((key, parse_policy(table.sub(key), or_empty(policy), defaults)))
     return tuple(routes)
 
@@ -75,16 +78,17 @@ def parse_breaker(path: str, data: object, base: BreakerSettings | None = None) 
         "max_open_for", max(b.max_open_for, open_for), minimum=0, exclusive_min=True
     )
     if max_open_for < open_for:
-        raise SettingsError(
-            s.sub("max_open_for"), f"{max_open_for} is less than open_for ({open_for})"
+        s.error(
+            "max_open_for", f"{max_open_for} is less than open_for ({open_for})", after=["open_for"]
         )
     minimum_calls = s.integer("minimum_calls", b.minimum_calls, minimum=1)
     if window_type == "count" and window < minimum_calls:
         # The window never holds minimum_calls outcomes, so the rate rule could never trip.
-        raise SettingsError(
-            s.sub("window"),
+        s.error(
+            "window",
             f"a count window of {window} calls never reaches minimum_calls ({minimum_calls}),"
             " so the breaker could never trip: make window at least minimum_calls",
+            after=["window_type", "minimum_calls"],
         )
     rate = functools.partial(s.number, minimum=0, exclusive_min=True, maximum=1)
     return BreakerSettings(
@@ -118,10 +122,12 @@ def parse_policy(path: str, data: object, base: PolicySettings | None = None) ->
     max_queue = s.integer("max_queue", b.max_queue, minimum=0)
     max_wait = s.number("max_wait", b.max_wait, minimum=0)
     if max_concurrency is None and s.has("max_queue") and max_queue:
-        raise SettingsError(s.sub("max_queue"), "needs max_concurrency to be set")
+        s.error("max_queue", "needs max_concurrency to be set", after=["max_concurrency"])
     if max_queue and not max_wait:
-        raise SettingsError(
-            s.sub("max_wait"), "a queue (max_queue > 0) needs max_wait > 0, the longest wait"
+        s.error(
+            "max_wait",
+            "a queue (max_queue > 0) needs max_wait > 0, the longest wait",
+            after=["max_queue"],
         )
     policy = PolicySettings(
         timeout=s.optional_number("timeout", b.timeout, minimum=0, exclusive_min=True),
@@ -139,16 +145,19 @@ def parse_policy(path: str, data: object, base: PolicySettings | None = None) ->
     )
     if base is not None and s.has("fallback_on") and policy.fallback is None:
         # In the defaults it may wait for routes that set a fallback; on a route it is a mistake.
-        raise SettingsError(
-            s.sub("fallback_on"), "says when the route's fallback answers, but it has no fallback"
+        s.error(
+            "fallback_on",
+            "says when the route's fallback answers, but it has no fallback",
+            after=["fallback"],
         )
     refuses = policy.breaker is not None or policy.max_concurrency or policy.timeout is not None
     if base is not None and s.has("stale_if_error") and policy.stale_if_error and not refuses:
         # Inherited from the defaults it may rest unused; set on a route that never refuses, never.
-        raise SettingsError(
-            s.sub("stale_if_error"),
+        s.error(
+            "stale_if_error",
             "serves the last good response while a breaker, bulkhead or timeout refuses requests,"
             " and this route has none of them",
+            after=["breaker", "max_concurrency", "timeout"],
         )
     return policy
 
@@ -157,15 +166,13 @@ def _statuses(s: Table, default: frozenset[int]) -> frozenset[int]:
     """``failure_statuses``: the HTTP statuses that count as failures."""
     raw = s.get("failure_statuses", sorted(default))
     if isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
-        raise SettingsError(
-            s.sub("failure_statuses"), f"expected a list of statuses, got {show(raw)}"
-        )
-    statuses = frozenset(raw)
-    if not all(
-        isinstance(x, int) and not isinstance(x, bool) and 100 <= x <= 599 for x in statuses
-    ):
-        raise SettingsError(s.sub("failure_statuses"), f"expected HTTP statuses, got {show(raw)}")
-    return statuses
+        s.error("failure_statuses", f"expected a list of statuses, got {show(raw)}")
+        return default
+    items = list(raw)  # checked before hashing: a nested list is an error, not a TypeError
+    if not all(isinstance(x, int) and not isinstance(x, bool) and 100 <= x <= 599 for x in items):
+        s.error("failure_statuses", f"expected HTTP statuses, got {show(raw)}")
+        return default
+    return frozenset(items)
 
 
 def _breaker(s: Table, inherited: BreakerSettings | None) -> BreakerSettings | None:
@@ -192,7 +199,8 @@ def _fallback(s: Table, inherited: Callable[..., Any] | None) -> Callable[..., A
     if found is None:
         return None
     if not callable(found):
-        raise SettingsError(s.sub("fallback"), f"{show(raw)} is not callable")
+        s.error("fallback", f"{show(raw)} is not callable")
+        return None
     return found
 
 
@@ -203,20 +211,18 @@ def _fallback_on(s: Table, inherited: frozenset[FallbackOn]) -> frozenset[Fallba
         return inherited
     raw = s.get("fallback_on")
     if isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
-        raise SettingsError(
-            s.sub("fallback_on"), f"expected a list such as ['rejected', 'error'], got {show(raw)}"
-        )
+        s.error("fallback_on", f"expected a list such as ['rejected', 'error'], got {show(raw)}")
+        return inherited
     chosen: set[FallbackOn] = set()
     for item in raw:
         found = next((option for option in FALLBACK_ON if item == option), None)
         if found is None:
-            raise SettingsError(
-                s.sub("fallback_on"),
-                f"{show(item)} is not one of {', '.join(map(repr, FALLBACK_ON))}",
+            s.error(
+                "fallback_on", f"{show(item)} is not one of {', '.join(map(repr, FALLBACK_ON))}"
             )
+            return inherited
         chosen.add(found)
     if not chosen:
-        raise SettingsError(
-            s.sub("fallback_on"), "name at least one of 'rejected', 'error' (or drop the fallback)"
-        )
+        s.error("fallback_on", "name at least one of 'rejected', 'error' (or drop the fallback)")
+        return inherited
     return frozenset(chosen)

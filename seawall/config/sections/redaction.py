@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from seawall.config.parse import Parsed, Table, or_empty, show
+from seawall.config.parse import Parsed, Table, or_empty, report, show
 from seawall.config.schema import PLACEHOLDERS, RedactionSettings, SettingsError
 
 __all__ = ["parse_redaction"]
@@ -25,12 +25,13 @@ def parse_redaction(path: str, raw: object, earlier: Parsed) -> RedactionSetting
     placeholder = s.choice("placeholder", default.placeholder, PLACEHOLDERS)
     hmac_key = s.optional_string("hmac_key")
     if placeholder == "hmac" and not hmac_key:
-        raise SettingsError(s.sub("hmac_key"), "placeholder 'hmac' needs a secret hmac_key")
+        s.error("hmac_key", "placeholder 'hmac' needs a secret hmac_key")
     if hmac_key and placeholder != "hmac":
-        raise SettingsError(
-            s.sub("hmac_key"),
+        s.error(
+            "hmac_key",
             f"is set but placeholder is {placeholder!r}, so the key would never be used:"
             " set placeholder to 'hmac' or remove hmac_key",
+            after=["placeholder"],
         )
     return RedactionSettings(
         keys=s.strings("keys"),
@@ -63,21 +64,22 @@ def _patterns(s: Table) -> dict[str, str]:
     """``patterns``: name to regular expression of the application's own secrets."""
     raw = or_empty(s.get("patterns"))
     if not isinstance(raw, Mapping):
-        raise SettingsError(
-            s.sub("patterns"), f"expected a mapping of name to regex, got {show(raw)}"
-        )
+        s.error("patterns", f"expected a mapping of name to regex, got {show(raw)}")
+        return {}
     patterns: dict[str, str] = {}
     for name, pattern in raw.items():
         path = f"{s.sub('patterns')}.{name}"
         if not isinstance(name, str) or not _PATTERN_NAME.fullmatch(name):
-            raise SettingsError(path, "pattern names are lowercase words (a-z, 0-9, _)")
-        if not isinstance(pattern, str) or not pattern:
-            raise SettingsError(path, f"expected a regular expression, got {show(pattern)}")
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise SettingsError(
-                path, f"{show(pattern)} is not a valid regular expression: {exc}"
-            ) from None
-        patterns[name] = pattern
+            report(SettingsError(path, "pattern names are lowercase words (a-z, 0-9, _)"))
+        elif not isinstance(pattern, str) or not pattern:
+            report(SettingsError(path, f"expected a regular expression, got {show(pattern)}"))
+        else:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                report(
+                    SettingsError(path, f"{show(pattern)} is not a valid regular expression: {exc}")
+                )
+            else:
+                patterns[name] = pattern
     return patterns

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 from seawall.config.parse import Parsed, Table, show
-from seawall.config.schema import STATE_BACKENDS, SettingsError, StateSettings
+from seawall.config.schema import STATE_BACKENDS, StateSettings
 
 __all__ = ["parse_state"]
 
@@ -19,9 +19,7 @@ def parse_state(path: str, raw: object, earlier: Parsed) -> StateSettings:
     backend = s.choice("backend", default.backend, STATE_BACKENDS)
     url = s.string("url", default.url)
     if not url.startswith(URL_SCHEMES):
-        raise SettingsError(
-            s.sub("url"), f"{show(url)} is not a Redis URL ({', '.join(URL_SCHEMES)})"
-        )
+        s.error("url", f"{show(url)} is not a Redis URL ({', '.join(URL_SCHEMES)})")
     if backend == "redis":
         _need_redis_py(s)
     return StateSettings(
@@ -37,6 +35,4 @@ def _need_redis_py(s: Table) -> None:
     try:
         importlib.import_module("redis")
     except ImportError:
-        raise SettingsError(
-            s.sub("backend"), "'redis' needs redis-py: pip install seawall[redis]"
-        ) from None
+        s.error("backend", "'redis' needs redis-py: pip install seawall[redis]")
