@@ -4,6 +4,7 @@ HTTP on 127.0.0.1; the scheduling itself with a fake clock and a dispatch that h
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -179,7 +180,8 @@ def test_a_forked_child_forgets_the_batches_its_parent_has_in_flight() -> None:
 def test_a_hanging_sink_delays_no_other_sink() -> None:
     """A webhook that accepts and never answers (30 s timeout) beside a healthy one: alert
     after alert reaches the healthy one promptly while the first delivery still hangs, the
-    hanging sink never gets a second delivery at once, and closing ends the lanes."""
+    hanging sink never gets a second delivery at once, its backlog stays within the queue
+    (oldest dropped first), and closing ends the lanes."""
     with receiver(hang=True) as hanging, receiver() as healthy:
         settings = {
             "alerts": {
@@ -188,6 +190,7 @@ def test_a_hanging_sink_delays_no_other_sink() -> None:
                     {"type": "webhook", "url": healthy.url},
                 ],
                 "timeout": 30,
+                "queue_size": 3,
             }
         }
         pipeline = Pipeline(settings, logger=structlog.wrap_logger(None, processors=[_drop]))
@@ -206,7 +209,8 @@ def test_a_hanging_sink_delays_no_other_sink() -> None:
             told = [a["key"] for r in healthy.requests for a in r.json()["alerts"]]
             assert len(set(told)) == 5  # one new error per route, each told once
             assert outbox.delivered_to("webhook") == 5
-            assert (outbox.in_flight, len(outbox), outbox.failed) == (1, 4, 0)
+            # alerts 3 and 4 each pushed the hanging sink's oldest waiting alert out
+            assert (outbox.in_flight, len(outbox), outbox.dropped, outbox.failed) == (1, 2, 2, 0)
         finally:
             pipeline.close()
         assert outbox not in worker()._outboxes
@@ -238,14 +242,17 @@ def test_many_threads_across_three_sinks_are_counted_exactly() -> None:
                 outbox.put(alert(f"t{t}-{i:03d}"))
 
         putters = [threading.Thread(target=put, args=(t,)) for t in range(threads)]
-        for thread in putters:
-            thread.start()
-        for thread in putters:
-            thread.join()
         total = threads * each
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)  # switch threads often: races show up
         try:
+            for thread in putters:
+                thread.start()
+            for thread in putters:
+                thread.join()
             assert settle(lambda: outbox.delivered == 3 * total), outbox.delivered
         finally:
+            sys.setswitchinterval(interval)
             pump.remove(outbox)
         assert settle(lambda: not lanes()), lanes()
 

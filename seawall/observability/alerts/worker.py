@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import threading
-
 from collections.abc import Callable
 
 from seawall.observability.alerts.outbox import Outbox
