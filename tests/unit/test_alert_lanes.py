@@ -4,12 +4,16 @@ HTTP on 127.0.0.1; the scheduling itself with a fake clock and a dispatch that h
 
 from __future__ import annotations
 
+import os
+import select
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest
 import structlog
 
 from seawall.clock import FakeClock
@@ -160,21 +164,38 @@ def test_a_lane_that_cannot_start_is_a_failed_attempt_retried_later() -> None:
     assert sink.keys == ["a1"]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_a_forked_child_forgets_the_batches_its_parent_has_in_flight() -> None:
-    """The parent's lane delivers its batch; the child's copy of the outbox must not wait for
-    a thread it does not have."""
+    """Forked while a batch is in flight and a lane holds the outbox's lock: the child's sink
+    is free (the parent's lane delivers that batch) and its lock is not left held."""
     sink = Recorder("sink")
     held = Held()
     outbox = Outbox([sink], clock=FakeClock())
     outbox.dispatch = held
     outbox.put(alert("a1"))
     outbox.pump()
-    outbox._pid = -1  # as in a forked child: the lane is the parent's
-    outbox.put(alert("a2"))
-    outbox.pump()
-    assert outbox.in_flight == 1
-    held.jobs[1][1]()
-    assert sink.keys == ["a2"]
+    read, write = os.pipe()
+    with outbox._lock:  # as a lane counting its delivery at the moment of the fork
+        pid = os.fork()
+        if pid == 0:  # the child: deliver inline, report, and leave at once
+            try:
+                outbox.dispatch = lambda sink, deliver: deliver()
+                outbox.put(alert("a2"))
+                outbox.pump()
+                os.write(write, ",".join([*sink.keys, str(outbox.in_flight)]).encode())
+            finally:
+                os._exit(0)
+    os.close(write)
+    try:
+        ready, _, _ = select.select([read], [], [], 30)
+        child = os.read(read, 1000).decode() if ready else "stuck"
+    finally:
+        os.close(read)
+        if child == "stuck":
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert child == "a2,0"
+    assert outbox.in_flight == 1  # the parent's own batch is still its lane's
 
 
 def test_a_hanging_sink_delays_no_other_sink() -> None:

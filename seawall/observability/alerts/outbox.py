@@ -8,13 +8,15 @@ with a fake clock), on the sink's own lane thread under the process's alert work
 sink with a batch in flight gets no other before that one ends, which keeps its order, its
 batching and the lane threads (one per sink at most). When more than ``size`` alerts wait, the
 oldest is dropped and counted in :attr:`Outbox.dropped`; the batches in flight are apart from
-the queue, at most ``MAX_BATCH`` alerts per sink (:attr:`Outbox.in_flight`).
+the queue, at most ``MAX_BATCH`` alerts per sink (:attr:`Outbox.in_flight`). A forked child
+(a pre-forking server's worker) starts without the parent's batches in flight and its lock.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -79,8 +81,8 @@ class Outbox:
         self._retries: list[_Retry] = []
         self._next: dict[int, float] = {}  # id(sink) -> earliest next delivery (batching)
         self._in_flight: dict[int, int] = {}  # id(sink) -> alerts of its batch in flight
-        self._pid = os.getpid()
         self._lock = threading.Lock()
+        _forks.add(self)
         self._counters = _Counters()
         self.wake: Callable[[], None] = lambda: None
         """Set by the worker: called after :meth:`put` and after each delivery ends."""
@@ -163,9 +165,6 @@ class Outbox:
         alerts (up to ``MAX_BATCH``) when its batching allows."""
         batches: list[tuple[Sink, list[Alert], int]] = []
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's lanes deliver what was in flight
-                self._pid = os.getpid()
-                self._in_flight.clear()
             busy = self._in_flight
             for retry in list(self._retries):
                 if retry.due <= now and id(retry.sink) not in busy:
@@ -227,3 +226,21 @@ class Outbox:
             times = [r.due for r in self._retries if id(r.sink) not in busy]
             times += [self._next.get(id(s), now) for s, _ in self._waiting if id(s) not in busy]
         return max(min(times) - now, 0.0) if times else None
+
+    def _after_fork(self) -> None:
+        """The parent's lanes deliver what it had in flight (and may have held the lock): the
+        child's sinks are free, its lock new."""
+        self._lock = threading.Lock()
+        self._in_flight.clear()
+
+
+_forks: weakref.WeakSet[Outbox] = weakref.WeakSet()
+
+
+def _forget_after_fork() -> None:
+    for outbox in list(_forks):
+        outbox._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
