@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 that records what alert sinks POST to it.
 
 It can answer with given statuses first, or hang (hold each request without answering until
-the block ends), to test retries and a sink that never answers.
+the block ends), to test retries and a sink that never answers. It counts the requests it holds
+at once (received, not answered yet), to test that a sink never has two deliveries at once.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)  # answered first, in order; then 200
     hang: bool = False
     release: threading.Event = field(default_factory=threading.Event)
+    open: int = 0  # requests received and not answered yet
+    most_open: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Poll (bounded) until ``count`` requests arrived; returns them."""
@@ -51,11 +55,17 @@ def receiver(*, hang: bool = False, statuses: list[int] | None = None) -> Iterat
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
-            state.requests.append(Received(self.path, dict(self.headers.items()), body))
+            with state.lock:
+                state.requests.append(Received(self.path, dict(self.headers.items()), body))
+                state.open += 1
+                state.most_open = max(state.most_open, state.open)
+                status = state.statuses.pop(0) if state.statuses else 200
             if state.hang:
                 state.release.wait(30)
+            with state.lock:  # before the answer: the client cannot have it yet
+                state.open -= 1
+            if state.hang:
                 return
-            status = state.statuses.pop(0) if state.statuses else 200
             self.send_response(status)
             self.send_header("Content-Length", "2")
             self.end_headers()

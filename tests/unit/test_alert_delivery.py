@@ -260,7 +260,7 @@ def test_a_hanging_sink_adds_nothing_to_requests_and_memory_stays_bounded() -> N
                     baseline, _ = tracemalloc.get_traced_memory()
             current, _ = tracemalloc.get_traced_memory()
             tracemalloc.stop()
-            assert hook.wait_for(1, timeout=10)  # the worker is stuck in the hanging request
+            assert hook.wait_for(1, timeout=10)  # the sink's lane is stuck in the hanging request
             assert slowest < 1.0  # far under the 30 s the sink hangs
             assert len(pipeline.alerts.outbox) <= 50
             assert pipeline.alerts.outbox.dropped >= 5900

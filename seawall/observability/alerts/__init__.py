@@ -1,5 +1,6 @@
 """Alerts without noise: rules over seawall's events, a cooldown per incident, and delivery to
-webhooks, Slack, Alertmanager or the log on one background worker per process."""
+webhooks, Slack, Alertmanager or the log off the request path: one background worker per
+process schedules, each sink delivers on its own lane, so one that hangs delays no other."""
 
 from seawall.observability.alerts.engine import Alerts
 from seawall.observability.alerts.memory import AlertMemory, MemoryAlertMemory

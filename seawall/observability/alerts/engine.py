@@ -98,13 +98,14 @@ class Alerts:
                     bus.subscribe(kind, _Listener(self, rule))
 
     def start(self) -> None:
-        """Deliver (and make shared claims) on the process's alert worker, started when this
-        app has sinks or a shared memory."""
+        """Schedule delivery (on the sinks' lanes) and make shared claims on the process's alert
+        worker, started when this app has sinks or a shared memory."""
         if self.outbox.sinks or self.shared is not None:
             worker().add(self.outbox)
 
     def close(self) -> None:
-        """Stop delivering this app's alerts (what waits is left undelivered)."""
+        """Stop delivering this app's alerts (what waits is left undelivered; a delivery in
+        flight ends on its lane, within the timeout)."""
         worker().remove(self.outbox)
 
     # RuleContext

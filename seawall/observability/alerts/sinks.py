@@ -1,7 +1,8 @@
 """Where alerts go: a signed webhook, Slack, Alertmanager's v2 API, or the log.
 
-Each sink turns a batch of (already redacted) alerts into one delivery. Sinks run only on the
-alert worker's thread, never on a request's.
+Each sink turns a batch of (already redacted) alerts into one delivery. Sinks run only on their
+own lane thread, one delivery at a time (:mod:`~seawall.observability.alerts.worker`), never on
+a request's.
 """
 
 from __future__ import annotations

@@ -1,24 +1,30 @@
-"""The process's one alert worker: a daemon thread that pumps every registered outbox.
+"""The process's one alert worker: a daemon thread that pumps every registered outbox, and
+the sinks' delivery lanes it hands the batches to.
 
-Started on the first outbox that has sinks, and again in a forked child (a pre-forking server
-builds the app in its master: the thread does not survive ``fork``, the outboxes do).
+The worker only schedules (due batches, retries, the engine's re-sends) and never waits on a
+delivery: each batch runs on a lane, a daemon thread of its sink's that lives as long as that
+delivery (the outbox gives a sink one batch at a time, so at most one lane per sink, none when
+idle). Started on the first outbox that has sinks, and again in a forked child (a pre-forking
+server builds the app in its master: threads do not survive ``fork``, the outboxes do).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
 from seawall.observability.alerts.outbox import Outbox
+from seawall.observability.alerts.sinks import Sink
 
-__all__ = ["Worker", "worker"]
+__all__ = ["Worker", "lane", "worker"]
 
 IDLE = 1.0
 """Seconds the worker sleeps at most between two looks (it re-sends firing alerts then)."""
 
 
 class Worker:
-    """Delivers for the registered outboxes, one after the other, off every request's thread."""
+    """Pumps the registered outboxes off every request's thread; their sinks deliver on lanes."""
 
     def __init__(self) -> None:
         self._outboxes: tuple[Outbox, ...] = ()
@@ -33,9 +39,11 @@ class Worker:
             if outbox not in self._outboxes:
                 self._outboxes = (*self._outboxes, outbox)
         outbox.wake = self.wake
+        outbox.dispatch = lane
         self.wake()
 
     def remove(self, outbox: Outbox) -> None:
+        """Pump ``outbox`` no more: no new batch starts; one in flight ends on its lane."""
         with self._lock:
             self._outboxes = tuple(o for o in self._outboxes if o is not outbox)
 
@@ -66,6 +74,12 @@ class Worker:
                     wait = min(wait, due)
             if wait > 0:
                 self._wakeup.wait(wait)
+
+
+def lane(sink: Sink, deliver: Callable[[], None]) -> None:
+    """Run one batch's delivery on a thread of ``sink``'s own, ending with it."""
+    name = f"seawall-alert-lane-{sink.name}"
+    threading.Thread(target=deliver, name=name, daemon=True).start()
 
 
 _WORKER = Worker()
