@@ -112,14 +112,19 @@ def _anchor_soup(seed: int) -> list[str]:
     return texts
 
 
-@pytest.mark.parametrize("padding", [0, 600], ids=["short: str.find", "long: regex"])
-def test_the_index_hands_exactly_the_anchors_that_occur(padding: int) -> None:
+@pytest.mark.parametrize(
+    ("padding", "walk"),
+    [(0, True), (0, False), (600, True)],
+    ids=["short: str.find", "short: regex", "long: regex"],
+)
+def test_the_index_hands_exactly_the_anchors_that_occur(padding: int, walk: bool) -> None:
     """Short texts find guards by ``str.find`` and the text around each, long ones by the combined
     regex: both hand each anchored detector exactly the anchors a plain substring test finds,
-    however the anchors overlap."""
+    however the anchors overlap; short texts go either way (the walk in the compiled build)."""
+    index = AnchorIndex(DETECTORS, walk=walk)
     for text in _anchor_soup(14):
         text = " " * padding + text
-        handed = dict(INDEX.selected(text, text.lower()))
+        handed = dict(index.selected(text, text.lower()))
         for detector in DETECTORS:
             if detector.case_insensitive_anchors or DIGITS in detector.anchors:
                 continue
@@ -132,14 +137,18 @@ def test_the_index_hands_exactly_the_anchors_that_occur(padding: int) -> None:
                 assert detector not in handed, (detector.name, text)
 
 
-@pytest.mark.parametrize("padding", [0, 600], ids=["short: str.find", "long: regex"])
-def test_anchors_of_every_shape_around_a_shared_guard_are_found(padding: int) -> None:
+@pytest.mark.parametrize(
+    ("padding", "walk"),
+    [(0, True), (0, False), (600, True)],
+    ids=["short: str.find", "short: regex", "long: regex"],
+)
+def test_anchors_of_every_shape_around_a_shared_guard_are_found(padding: int, walk: bool) -> None:
     """A guard shared by many anchors files them by the text around it: two characters
     before, one before, one after, or the guard alone; each shape is found where it occurs
     and nowhere else, at the text's edges too."""
     shapes = ["_", "q_", "ab_", "xab_c", "_zz", "_y", "w_v"]
     custom = Detector("shapes", re.compile(r"_"), tuple(shapes))
-    index = AnchorIndex([custom])
+    index = AnchorIndex([custom], walk=walk)
     rng = random.Random(7)
     pieces = [*shapes, "a", "b", "q", "z", "y", "w", "v", "c", "x", " "]
     for _ in range(300):
