@@ -1,0 +1,234 @@
+"""Random-looking tokens in free text: credentials without a prefix, told apart by shape alone.
+
+Many providers issue keys with no prefix (``[a-z0-9]{32}``, ``[A-Za-z0-9]{40}``, base64), so
+bare in a sentence only their randomness gives them away. A candidate is a standalone run of
+token characters (``A-Za-z0-9_-+/``, ``=`` padding) of at least 16 characters; it counts as
+random when it mixes character classes, when its characters are *surprising* (a new letter,
+digit or case run, or a pair of letters that words rarely hold, about every other character),
+when its Shannon entropy is that of random text of its length, and when it is no id: hex
+(hashes, trace, span and commit ids, UUIDs, ObjectIds) stays, as do ULIDs, Stripe-style object
+ids, integrity digests, paths and base64 of plain text. Hex and UUID secrets cannot be told
+from ids bare, so they are left to their prefix or key (``key_value``).
+
+One regex scan finds the candidates (a text without one costs just that), then each is judged
+by C-level tests first and one pass over at most :data:`WINDOW` characters: linear in the text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from bisect import bisect_left
+
+__all__ = ["MIN_LENGTH", "NAME", "WINDOW", "random_looking", "random_spans"]
+
+NAME = "high_entropy"
+"""Its name in ``redaction.detectors``; its placeholder is ``[REDACTED:high_entropy]``."""
+
+MIN_LENGTH = 16
+"""Shorter runs are too often names, codes and short ids; the shortest common keys are 16."""
+WINDOW = 256
+"""A run is judged on at most its first ``WINDOW`` characters: a random head makes a random run."""
+
+# A run starts where the character before its first one is no token character: checked after
+# that first character, so the engine skips in C to the next one that can start a run.
+_RUN = re.compile(
+    rf"[A-Za-z0-9_\-+/](?<![A-Za-z0-9_\-+/](?s:.))[A-Za-z0-9_\-+/]{{{MIN_LENGTH - 1},}}+={{0,3}}"
+)
+# What a run is read as: same-case hex segments of at least 8 characters (ids inside a name),
+# then words (capitalized, lower or upper case runs) and digit runs.
+_PIECE = re.compile(
+    r"(?<![A-Za-z0-9])(?:[0-9a-f]{8,}|[0-9A-F]{8,})(?![A-Za-z0-9])"
+    r"|[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+"
+)
+_PATH_WORD = re.compile(r"[a-z]{2,}[0-9]{0,3}|[0-9]{1,4}|v[0-9]{1,2}")
+_PATH_SEGMENT = re.compile(r"[^/]{16,}")
+# Ids that look random but are not secrets: ULIDs (Crockford base32, a timestamp first), object
+# ids of a lowercase type and an id of normal length (``cus_NffrFeUfNV2Hib``, ``in_1MtHbE…``), and
+# subresource-integrity digests (``sha384-…``).
+_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+_OBJECT_ID = re.compile(r"[a-z]{2,10}_(?:[a-z]{2,8}_)?[A-Za-z0-9]{8,24}")
+_SRI = re.compile(r"(?:sha(?:1|256|384|512)|md5)-[A-Za-z0-9+/]{16,}={0,2}")
+# A digest named just before the run (``sha256:``, ``Digest: SHA-256=``, ``md5=``).
+_DIGEST_BEFORE = re.compile(r"(?:sha-?(?:1|224|256|384|512)|md5|digest)[:=]\Z")
+_CREDENTIAL_PAIR = re.compile(r"[^\s:]{1,128}:\S{1,256}")
+_HEX = "0123456789abcdef-_"
+_DIGITS = "0123456789"
+
+_COMMON_PAIRS = frozenset(
+    """ab ac ad af ag ai ak al am an ap ar as at au av aw ax ay az ba be bi bj bl bo br bs bu by
+    ca cc ce ch ci ck cl co cr cs ct cu cy da db dd de df dg di dl do dp dr ds du dy ea eb ec ed
+    ee ef eg ei el em en eo ep eq er es et ev ew ex ey fa fe ff fi fl fo fr fs ft fu ga ge gg gh
+    gi gl gm gn go gr gs gt gu ha he hi hm ho hr hs ht ia ib ic id ie if ig il im in io ip ir is
+    it iv ix iz je jo js ke ki ks kw la ld le lf li ll lo ls lt lu ly ma mb me mi ml mm mo mp ms
+    mu na nc nd ne nf ng ni nk nl nn no np ns nt nu nv ny oa ob oc od of og oi ok ol om on oo op
+    or os ot ou ov ow pa pc pd pe ph pi pl po pp pr ps pt pu py qu ra rc rd re rf rg ri rk rl rm
+    rn ro rp rr rs rt ru rv ry sa sc se sg sh si sk sl sm sn so sp ss st su sw sy ta tc te tf th
+    ti tl tm to tp tr ts tt tu tw ty ua ub uc ud ue uf ug ui ul um un up ur us ut va ve vi vo vp
+    wa we wh wi wn wo wr ws xc xe xi xp xt yg yl yn yp ys yt yw ze zo""".split()  # noqa: SIM905
+)
+"""The 300 commonest letter pairs in the words of Python's standard library (identifiers split
+at case changes and underscores, comments and docstrings included): 98% of the pairs there,
+while a random pair of letters is one of them 44% of the time."""
+
+SURPRISE = 0.5
+"""Surprising characters per character above which a run is random: random keys of every
+common alphabet score 0.6 to 0.9, identifiers, paths and names 0.1 to 0.4."""
+SEQUENCE = 0.3
+"""Share of neighbours one apart (``abcd``, ``aAbB``, ``0123``) above which a run is a sequence."""
+
+
+def _surprise(body: str) -> float:
+    """Per character: each new word, case or digit run counts one, and so does each pair of
+    letters inside a word that words rarely hold; hex segments (ids inside a name) count
+    nothing. About 0.7 for random text, 0.2 for an identifier made of words."""
+    count = 0
+    for piece in _PIECE.findall(body):
+        first = piece[0]
+        if len(piece) >= 8 and (first in _HEX or first in "ABCDEF") and _hex(piece):
+            continue
+        count += 1
+        if not first.isdigit():
+            word = piece.lower()
+            for at in range(len(word) - 1):
+                if word[at : at + 2] not in _COMMON_PAIRS:
+                    count += 1
+    return count / len(body)
+
+
+def _hex(piece: str) -> bool:
+    return not piece.strip(_HEX) or not piece.strip("0123456789ABCDEF-_")
+
+
+def _entropy(body: str) -> float:
+    """Shannon entropy of the characters of ``body``, in bits per character."""
+    size = len(body)
+    total = 0.0
+    for char in set(body):
+        count = body.count(char)
+        total += count * math.log2(count)
+    return math.log2(size) - total / size
+
+
+def _min_entropy(size: int) -> float:
+    """Random text over a 32-character alphabet stays above this for 99.5% of draws (4 bits
+    from 48 characters on): repeated placeholders (``XXXX…1234``, ``aaaa1111bbbb2222``) fall
+    below it."""
+    return min(0.72 * math.log2(size), 4.0)
+
+
+def _sequence(body: str) -> bool:
+    """Mostly neighbours in the alphabet: a character-class listing, not a key."""
+    folded = body.lower()
+    near = 0
+    for at in range(len(folded) - 1):
+        if abs(ord(folded[at]) - ord(folded[at + 1])) <= 1:
+            near += 1
+    return near > SEQUENCE * (len(folded) - 1)
+
+
+def _plain_text_base64(body: str) -> bool:
+    """Base64 of printable text (a pagination cursor, ``This is the way``) rather than of
+    random bytes; text of the shape ``user:password`` is a credential all the same."""
+    urlsafe = "-" in body or "_" in body
+    if len(body) % 4 == 1 or (urlsafe and ("+" in body or "/" in body)):
+        return False
+    padded = body + "=" * (-len(body) % 4)
+    try:
+        if urlsafe:
+            raw = base64.urlsafe_b64decode(padded)
+        else:
+            raw = base64.b64decode(padded, validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    if not raw.isascii():
+        return False
+    text = raw.decode("ascii")
+    if not text.replace("\n", " ").replace("\r", " ").replace("\t", " ").isprintable():
+        return False
+    if _CREDENTIAL_PAIR.fullmatch(text) is not None:
+        return False
+    return not any(random_looking(match.group()) for match in _RUN.finditer(text))
+
+
+def _classes(body: str) -> int:
+    """How many of digits, lower case and upper case letters ``body`` (ASCII) holds."""
+    digit = any(char in body for char in _DIGITS)
+    return digit + (body.upper() != body) + (body.lower() != body)
+
+
+def random_looking(token: str) -> bool:
+    """Whether ``token``, one run of token characters or one segment of a path, is a random
+    credential, judged on its first :data:`WINDOW` characters.
+
+    >>> random_looking("Xk9vQ2mTz8LrP4wYbN6sHd3JcF7gA1eR"), random_looking("getUserSettingsV2")
+    (True, False)
+    """
+    body = token.rstrip("=")[:WINDOW]
+    size = len(body)
+    if size < MIN_LENGTH or _classes(body) < 2 or _hex(body):
+        return False
+    if (
+        _ULID.fullmatch(body) is not None
+        or _OBJECT_ID.fullmatch(body) is not None
+        or _SRI.fullmatch(token) is not None
+    ):
+        return False
+    if _surprise(body) < SURPRISE or _entropy(body) < _min_entropy(size) or _sequence(body):
+        return False
+    return not _plain_text_base64(body)
+
+
+def _path_like(token: str) -> bool:
+    """A run with ``/`` that reads as a path or URL path (two segments are words or small
+    numbers: ``com/org/repo/pull/407``) rather than as base64 that happens to hold ``/``."""
+    if token.startswith("/") or "//" in token:
+        return True
+    return sum(_PATH_WORD.fullmatch(part) is not None for part in token.split("/")) >= 2
+
+
+def random_spans(text: str, taken: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The spans of random-looking tokens in ``text`` that overlap none of ``taken`` (a token
+    another detector found keeps that detector's placeholder). A path is judged segment by
+    segment, so only the token inside ``/reset/<token>`` goes."""
+    first = _RUN.search(text)
+    if first is None:
+        return []
+    found: list[tuple[int, int, str]] = []
+    for match in _RUN.finditer(text, first.start()):
+        token = match.group()
+        start = match.start()
+        if "/" in token and _path_like(token):
+            for segment in _PATH_SEGMENT.finditer(token):
+                if random_looking(segment.group()):
+                    found.append((start + segment.start(), start + segment.end(), NAME))
+        elif (
+            random_looking(token)
+            and _DIGEST_BEFORE.search(text[max(0, start - 8) : start].lower()) is None
+        ):
+            found.append((start, match.end(), NAME))
+    if not found or not taken:
+        return found
+    return _outside(found, taken)
+
+
+def _outside(
+    found: list[tuple[int, int, str]], taken: list[tuple[int, int, str]]
+) -> list[tuple[int, int, str]]:
+    """The spans of ``found`` that overlap no span of ``taken``: one sort, then a binary
+    search per span against the running maximum of ends."""
+    ordered = sorted(taken)
+    starts = [start for start, _, _ in ordered]
+    reach: list[int] = []
+    furthest = -1
+    for _, end, _ in ordered:
+        furthest = max(furthest, end)
+        reach.append(furthest)
+    kept = []
+    for span in found:
+        before = bisect_left(starts, span[1])  # spans that start before this one ends
+        if before == 0 or reach[before - 1] <= span[0]:
+            kept.append(span)
+    return kept
