@@ -179,7 +179,14 @@ DETECTORS: tuple[Detector, ...] = (
 )  # fmt: skip
 """Built-in detectors, most specific first (``sk-ant-`` before ``sk-``)."""
 
-SCANNERS: tuple[str, ...] = ("url_userinfo", "key_value", "dsn_password", "query_param", "cookie", "high_entropy")
+SCANNERS: tuple[str, ...] = (
+    "url_userinfo",
+    "key_value",
+    "dsn_password",
+    "query_param",
+    "cookie",
+    "high_entropy",
+)
 """Detectors the redactor runs as scanners rather than patterns: URL userinfo (split on the
 last ``@``), sensitive ``key=value`` pairs, named for what precedes them (``?``/``&``, ``;``),
 the cookies of ``Cookie:``/``Set-Cookie:`` lines, and random-looking tokens (``entropy.py``)."""

@@ -43,13 +43,21 @@ _PIECE = re.compile(
     r"(?<![A-Za-z0-9])(?:[0-9a-f]{8,}|[0-9A-F]{8,})(?![A-Za-z0-9])"
     r"|[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+"
 )
-_PATH_WORD = re.compile(r"[a-z]{2,}[0-9]{0,3}|[0-9]{1,4}|v[0-9]{1,2}")
+_PATH_WORD = re.compile(r"[a-z]+[0-9]{0,3}(?:[_\-][a-z]+[0-9]{0,3})*|[0-9]{1,4}")
+# Three or more short parts joined by "_", "-", "+" or "/": a name of abbreviations
+# (``svn_fs_begin_txn2``, ``PKCS5_PBKDF2_HMAC_SHA1``, ``GHSA-3r5h-5jcg-gmgg``, a Debian version);
+# random keys hold long stretches.
+_SHORT_PARTS = re.compile(r"[A-Za-z0-9]{1,8}(?:[_\-+/][A-Za-z0-9]{1,8}){2,}")
 _PATH_SEGMENT = re.compile(r"[^/]{16,}")
 # Ids that look random but are not secrets: ULIDs (Crockford base32, a timestamp first), object
-# ids of a lowercase type and an id of normal length (``cus_NffrFeUfNV2Hib``, ``in_1MtHbE…``), and
-# subresource-integrity digests (``sha384-…``).
+# ids of a lowercase type and an id of normal length (``cus_NffrFeUfNV2Hib``, ``in_1MtHbE…``),
+# pod names and subresource-integrity digests (``sha384-…``).
 _ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 _OBJECT_ID = re.compile(r"[a-z]{2,10}_(?:[a-z]{2,8}_)?[A-Za-z0-9]{8,24}")
+# Kubernetes pod names: a workload name, then the ReplicaSet and pod hashes (no vowels).
+_POD = re.compile(
+    r"[a-z]+(?:-[a-z]+)*(?:-[bcdfghjklmnpqrstvwxz2456789]{6,10})?-[bcdfghjklmnpqrstvwxz2456789]{5}"
+)
 _SRI = re.compile(r"(?:sha(?:1|256|384|512)|md5)-[A-Za-z0-9+/]{16,}={0,2}")
 # A digest named just before the run (``sha256:``, ``Digest: SHA-256=``, ``md5=``).
 _DIGEST_BEFORE = re.compile(r"(?:sha-?(?:1|224|256|384|512)|md5|digest)[:=]\Z")
@@ -173,6 +181,8 @@ def random_looking(token: str) -> bool:
     if (
         _ULID.fullmatch(body) is not None
         or _OBJECT_ID.fullmatch(body) is not None
+        or _POD.fullmatch(body) is not None
+        or _SHORT_PARTS.fullmatch(body) is not None
         or _SRI.fullmatch(token) is not None
     ):
         return False
@@ -182,11 +192,12 @@ def random_looking(token: str) -> bool:
 
 
 def _path_like(token: str) -> bool:
-    """A run with ``/`` that reads as a path or URL path (two segments are words or small
-    numbers: ``com/org/repo/pull/407``) rather than as base64 that happens to hold ``/``."""
-    if token.startswith("/") or "//" in token:
-        return True
-    return sum(_PATH_WORD.fullmatch(part) is not None for part in token.split("/")) >= 2
+    """A run with ``/`` that reads as a path or URL path (at least two, and at least half, of
+    its segments are words or small numbers: ``com/org/repo/pull/407``) rather than as base64
+    that happens to hold ``/``. Read on its first :data:`WINDOW` characters."""
+    parts = [part for part in token[:WINDOW].split("/") if part]
+    words = sum(_PATH_WORD.fullmatch(part) is not None for part in parts)
+    return words >= 2 and 2 * words >= len(parts)
 
 
 def random_spans(text: str, taken: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
