@@ -140,6 +140,7 @@ LOOKALIKES = {
     "compact timestamp": "snapshot at 20261203T141522Z and 20261203141522123",
     "sequence": "alphabet abcdefghijklmnopqrstuvwxyz0123456789 and aAbBcCdDeEfFgGhH",
     "placeholder": "set it to XXXXXXXXXXXXXXXXXXXX1234 or aaaa1111bbbb2222",
+    "repeated unit": "test value Qz7wQz7wQz7wQz7wQz7w",
     "debian version": "installed 6f710f8-1+deb12u2",
 }
 
