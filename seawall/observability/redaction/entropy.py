@@ -218,6 +218,7 @@ def random_spans(text: str, taken: list[tuple[int, int, str]]) -> list[tuple[int
     if first is None:
         return []
     found: list[tuple[int, int, str]] = []
+    judged: dict[str, bool] = {}
     for match in _RUN.finditer(text, first.start()):
         token = match.group()
         start = match.start()
@@ -225,11 +226,13 @@ def random_spans(text: str, taken: list[tuple[int, int, str]]) -> list[tuple[int
             for segment in _PATH_SEGMENT.finditer(token):
                 if random_looking(segment.group()):
                     found.append((start + segment.start(), start + segment.end(), NAME))
-        elif (
-            random_looking(token)
-            and _DIGEST_BEFORE.search(text[max(0, start - 8) : start].lower()) is None
-        ):
-            found.append((start, match.end(), NAME))
+        else:
+            # A run that repeats in a text (a name in a stack trace) is judged once.
+            verdict = judged.get(token)
+            if verdict is None:
+                verdict = judged[token] = random_looking(token)
+            if verdict and _DIGEST_BEFORE.search(text[max(0, start - 8) : start].lower()) is None:
+                found.append((start, match.end(), NAME))
     if not found or not taken:
         return found
     return _outside(found, taken)
