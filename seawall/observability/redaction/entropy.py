@@ -208,8 +208,8 @@ def _path_like(token: str) -> bool:
 
 def random_spans(text: str, taken: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """The spans of random-looking tokens in ``text`` that overlap none of ``taken`` (a token
-    another detector found keeps that detector's placeholder). A path is judged segment by
-    segment, so only the token inside ``/reset/<token>`` goes."""
+    another detector found keeps that detector's placeholder, and is not judged again). A path
+    is judged segment by segment, so only the token inside ``/reset/<token>`` goes."""
     # Most texts hold no run of 16 token characters: one byte translation and one substring
     # search in C say so, several times cheaper than the regex scan.
     if _RUN_OF_16 not in text.encode("utf-8", "surrogatepass").translate(_TOKEN_BYTES):
@@ -217,32 +217,8 @@ def random_spans(text: str, taken: list[tuple[int, int, str]]) -> list[tuple[int
     first = _RUN.search(text)
     if first is None:
         return []
-    found: list[tuple[int, int, str]] = []
-    judged: dict[str, bool] = {}
-    for match in _RUN.finditer(text, first.start()):
-        token = match.group()
-        start = match.start()
-        if "/" in token and _path_like(token):
-            for segment in _PATH_SEGMENT.finditer(token):
-                if random_looking(segment.group()):
-                    found.append((start + segment.start(), start + segment.end(), NAME))
-        else:
-            # A run that repeats in a text (a name in a stack trace) is judged once.
-            verdict = judged.get(token)
-            if verdict is None:
-                verdict = judged[token] = random_looking(token)
-            if verdict and _DIGEST_BEFORE.search(text[max(0, start - 8) : start].lower()) is None:
-                found.append((start, match.end(), NAME))
-    if not found or not taken:
-        return found
-    return _outside(found, taken)
-
-
-def _outside(
-    found: list[tuple[int, int, str]], taken: list[tuple[int, int, str]]
-) -> list[tuple[int, int, str]]:
-    """The spans of ``found`` that overlap no span of ``taken``: one sort, then a binary
-    search per span against the running maximum of ends."""
+    # Spans already found, sorted, with the running maximum of their ends: whether a run
+    # overlaps one is a binary search.
     ordered = sorted(taken)
     starts = [start for start, _, _ in ordered]
     reach: list[int] = []
@@ -250,9 +226,29 @@ def _outside(
     for _, end, _ in ordered:
         furthest = max(furthest, end)
         reach.append(furthest)
-    kept = []
-    for span in found:
-        before = bisect_left(starts, span[1])  # spans that start before this one ends
-        if before == 0 or reach[before - 1] <= span[0]:
-            kept.append(span)
-    return kept
+    found: list[tuple[int, int, str]] = []
+    judged: dict[str, bool] = {}
+    for match in _RUN.finditer(text, first.start()):
+        start, end = match.span()
+        if _overlaps(starts, reach, start, end):
+            continue
+        token = match.group()
+        if "/" in token and _path_like(token):
+            for segment in _PATH_SEGMENT.finditer(token):
+                if random_looking(segment.group()):
+                    found.append((start + segment.start(), start + segment.end(), NAME))
+            continue
+        # A run that repeats in a text (a name in a stack trace) is judged once.
+        verdict = judged.get(token)
+        if verdict is None:
+            verdict = judged[token] = random_looking(token)
+        if verdict and _DIGEST_BEFORE.search(text[max(0, start - 8) : start].lower()) is None:
+            found.append((start, end, NAME))
+    return found
+
+
+def _overlaps(starts: list[int], reach: list[int], start: int, end: int) -> bool:
+    """Whether ``start:end`` overlaps a span of those whose sorted starts and running maximum
+    of ends are given."""
+    before = bisect_left(starts, end)  # the spans that start before this one ends
+    return before > 0 and reach[before - 1] > start
