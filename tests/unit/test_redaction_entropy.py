@@ -206,3 +206,16 @@ def test_a_long_run_is_judged_on_its_head_and_redacted_whole() -> None:
     token = rand(ALNUM + "+/", 8000)
     out = Redactor(Settings.from_mapping({"redaction": {"max_field_length": 20000}}).redaction)
     assert out.text(f"blob {token} end") == f"blob {PLACEHOLDER} end"
+
+
+def test_runs_are_found_alike_in_ascii_and_in_other_text() -> None:
+    """ASCII text is walked by byte search, other text by the regex: the same runs either way."""
+    from seawall.observability.redaction.entropy import _RUN, _TOKEN_BYTES, _runs
+
+    for _ in range(2000):
+        text = "".join(RNG.choice(ALNUM + "_-+/= .,:") for _ in range(RNG.randrange(200)))
+        marks = text.encode().translate(_TOKEN_BYTES)
+        assert _runs(text, marks) == [match.span() for match in _RUN.finditer(text)], text
+    token = rand(ALNUM, 32)
+    assert R.text(f"clé {token}== née") == f"clé {PLACEHOLDER} née"
+    assert R.text(f"key {token}== ok") == f"key {PLACEHOLDER} ok"

@@ -212,10 +212,8 @@ def random_spans(text: str, taken: list[tuple[int, int, str]]) -> list[tuple[int
     is judged segment by segment, so only the token inside ``/reset/<token>`` goes."""
     # Most texts hold no run of 16 token characters: one byte translation and one substring
     # search in C say so, several times cheaper than the regex scan.
-    if _RUN_OF_16 not in text.encode("utf-8", "surrogatepass").translate(_TOKEN_BYTES):
-        return []
-    first = _RUN.search(text)
-    if first is None:
+    marks = text.encode("utf-8", "surrogatepass").translate(_TOKEN_BYTES)
+    if _RUN_OF_16 not in marks:
         return []
     # Spans already found, sorted, with the running maximum of their ends: whether a run
     # overlaps one is a binary search.
@@ -228,11 +226,10 @@ def random_spans(text: str, taken: list[tuple[int, int, str]]) -> list[tuple[int
         reach.append(furthest)
     found: list[tuple[int, int, str]] = []
     judged: dict[str, bool] = {}
-    for match in _RUN.finditer(text, first.start()):
-        start, end = match.span()
+    for start, end in _runs(text, marks):
         if _overlaps(starts, reach, start, end):
             continue
-        token = match.group()
+        token = text[start:end]
         if "/" in token and _path_like(token):
             for segment in _PATH_SEGMENT.finditer(token):
                 if random_looking(segment.group()):
@@ -245,6 +242,27 @@ def random_spans(text: str, taken: list[tuple[int, int, str]]) -> list[tuple[int
         if verdict and _DIGEST_BEFORE.search(text[max(0, start - 8) : start].lower()) is None:
             found.append((start, end, NAME))
     return found
+
+
+def _runs(text: str, marks: bytes) -> list[tuple[int, int]]:
+    """Where the candidate runs of ``text`` are. In ASCII text, ``marks`` (its token bytes as
+    ``a``) has the same offsets, and ``bytes.find`` walks from run to run in C; other text is
+    scanned by the regex."""
+    if not text.isascii():
+        return [match.span() for match in _RUN.finditer(text)]
+    runs: list[tuple[int, int]] = []
+    size = len(text)
+    at = marks.find(_RUN_OF_16)
+    while at >= 0:
+        end = marks.find(b" ", at)
+        if end < 0:
+            end = size
+        stop = end
+        while stop < size and stop - end < 3 and text[stop] == "=":
+            stop += 1  # base64 padding
+        runs.append((at, stop))
+        at = marks.find(_RUN_OF_16, end)
+    return runs
 
 
 def _overlaps(starts: list[int], reach: list[int], start: int, end: int) -> bool:
