@@ -218,6 +218,16 @@ def near_matches() -> dict[str, str]:
             texts[f"{detector.name} {anchor}"] = (anchor * (1_000_000 // len(anchor)))[:1_000_000]
             unit = anchor + "Ab1" * 6 + " "
             texts[f"{detector.name} {anchor}+body"] = (unit * (1_000_000 // len(unit)))[:1_000_000]
+    # high_entropy: runs that pass its first tests and fail late (names with digits, one short,
+    # base64 of text, pods, sequences, hex), paths of random segments and one 1 MB run.
+    key = "Xk9vQ2mTz8LrP4wYbN6sHd3JcF7gA1eR"
+    for name, unit in (
+        ("camelCase", "getUserAccountSettingsV2 "), ("15 characters", key[:15] + " "),
+        ("base64 text", "b3JkZXIgc2hpcHBlZCB0byB0aGUgd2FyZWhvdXNl "), ("path", "/api/v1/" + key[:20]),
+        ("pod", "checkout-api-7c9f8d6b5x-x2k9p "), ("sequence", "abcdefghijklmnopqrstuvwxyz0123456789 "),
+        ("hex", "4bf92f3577b34da6a3ce929d0e0e4736 "), ("one run", key),
+    ):  # fmt: skip
+        texts[f"high_entropy {name}"] = (unit * (1_000_000 // len(unit) + 1))[:1_000_000]
     return texts
 
 

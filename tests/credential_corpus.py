@@ -213,6 +213,23 @@ FORMATS: tuple[Format, ...] = (
     _f("pem_openssh", "ssh", _pem("OPENSSH PRIVATE KEY")),
     _f("pgp_private", "gpg", _pgp),
     # no prefix: their text alone does not say what they are
+    # random bodies of the common unprefixed shapes, found bare only by their randomness
+    _np("asana_client_secret", "asana", "", LOWER + DIGITS, 32),
+    _np("twitch_api_token", "twitch", "", LOWER + DIGITS, 30),
+    _np("mattermost_token", "mattermost", "", LOWER + DIGITS, 26),
+    _np("etsy_access_token", "etsy", "", LOWER + DIGITS, 24),
+    _np("freshbooks_token", "freshbooks", "", LOWER + DIGITS, 64),
+    _np("travisci_token", "travisci", "", ALNUM, 22),
+    _np("sumologic_access_key", "sumologic", "", ALNUM, 64),
+    _np("zendesk_secret", "zendesk", "", ALNUM, 40),
+    _np("launchdarkly_token", "launchdarkly", "", URLSAFE, 40),
+    _np("fastly_api_token", "fastly", "", URLSAFE, 32),
+    _np("gitter_token", "gitter", "", LOWER + DIGITS + "_-", 40),
+    _np("aws_secret_key", "aws", "", B64, 40),
+    _f("azure_storage_key", "azure", lambda r: _r(r, B64, 86) + "==", prefixed=False),
+    _np("kraken_private_key", "kraken", "", B64, 88),
+    _np("totp_seed", "totp", "", UPPER + "234567", 32),
+    _np("dropbox_app_secret", "dropbox", "", LOWER + DIGITS, 15),
     _np("cohere", "cohere", "", ALNUM, 40),
     _np("sendbird", "sendbird", "", HEX, 40),
     _np("twilio_auth_token", "twilio", "", HEX, 32),
@@ -320,6 +337,30 @@ def _luhn_invalid(rng: random.Random) -> str:
     return "".join(map(str, digits))
 
 
+_WORDS = (
+    "user", "account", "settings", "payment", "request", "handler", "invoice", "order", "billing",
+    "session", "profile", "customer", "report", "export", "import", "service", "client", "server",
+    "config", "manager", "factory", "builder", "event", "message", "queue", "worker", "schedule",
+    "checkout", "cart", "inventory", "shipping", "address", "notification", "template", "render",
+    "cache", "refresh", "update", "delete", "create", "process", "validate", "parse", "format",
+)  # fmt: skip
+_K8S = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet of Kubernetes pod-name hashes
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _camel(rng: random.Random) -> str:
+    """A camelCase name of three or four words, a version digit sometimes."""
+    words = [rng.choice(_WORDS) for _ in range(rng.randrange(3, 5))]
+    name = words[0] + "".join(w.capitalize() for w in words[1:])
+    return name + (f"V{rng.randrange(2, 9)}" if rng.random() < 0.5 else "")
+
+
+def _ulid(rng: random.Random) -> str:
+    """A ULID of this decade: a 48-bit millisecond time, then 80 random bits, Crockford base32."""
+    value = (rng.randrange(1_700_000_000_000, 1_900_000_000_000) << 80) | rng.getrandbits(80)
+    return "".join(_CROCKFORD[(value >> (5 * n)) & 31] for n in reversed(range(26)))
+
+
 def lookalikes(seed: int = 15, count: int = 12) -> list[Sample]:
     """Values in non-secret contexts (ids, hashes, settings, prose) that must stay whole."""
     rng = random.Random(seed)
@@ -348,6 +389,51 @@ def lookalikes(seed: int = 15, count: int = 12) -> list[Sample]:
             ]
         ),
         lambda: f"pod web-{_r(rng, HEX, 10)}-{_r(rng, LOWER + DIGITS, 5)} restarted",
+        # names and ids a log holds that look random at a glance: they stay whole
+        lambda: f"handler {_camel(rng)} raised after {rng.randrange(2, 90)} ms",
+        lambda: f"class {_camel(rng).capitalize()}Impl loaded",
+        lambda: f"flag {'_'.join(rng.choice(_WORDS) for _ in range(4))}_v{rng.randrange(9)} is on",
+        lambda: (
+            f"at com.acme.{rng.choice(_WORDS)}.{_camel(rng).capitalize()}.{_camel(rng)}({_camel(rng).capitalize()}.java:{rng.randrange(900)})"
+        ),
+        lambda: (
+            f"goroutine in github.com/acme/{rng.choice(_WORDS)}/internal.(*{_camel(rng).capitalize()}).{_camel(rng).capitalize()}"
+        ),
+        lambda: f"pod checkout-api-{_r(rng, _K8S, 10)}-{_r(rng, _K8S, 5)} OOMKilled",
+        lambda: (
+            f"pulled registry.example.com/team/api@sha256:{_r(rng, HEX, 64)} as {_r(rng, HEX, 12)}"
+        ),
+        lambda: (
+            f"wrote s3://acme-logs/{rng.randrange(2020, 2030)}/{rng.randrange(1, 13):02d}/part-{rng.randrange(10**5):05d}-{uuid.UUID(int=rng.getrandbits(128))}.snappy.parquet"
+        ),
+        lambda: (
+            f"refund re_{_r(rng, ALNUM, 24)} for charge ch_{_r(rng, ALNUM, 24)} on price_{_r(rng, ALNUM, 24)}"
+        ),
+        lambda: f"order {_ulid(rng)} created",
+        lambda: (
+            f'<script src="/static/app.js" integrity="sha384-{base64.b64encode(rng.randbytes(48)).decode()}"></script>'
+        ),
+        lambda: f"Digest: SHA-256={base64.b64encode(rng.randbytes(32)).decode()}",
+        lambda: (
+            f"GET https://api.example.com/v2/organizations/{rng.choice(_WORDS)}/projects/{rng.choice(_WORDS)}-service/builds/{rng.randrange(10**4)}/artifacts 200"
+        ),
+        lambda: (
+            f"next page cursor {base64.urlsafe_b64encode(json.dumps({'page': rng.randrange(99), 'sort': rng.choice(_WORDS)}).encode()).decode().rstrip('=')} returned"
+        ),
+        lambda: (
+            f"payload {base64.b64encode(' '.join(rng.choice(_WORDS) for _ in range(6)).encode()).decode()} queued"
+        ),
+        lambda: (
+            f"go: downloading example.com/lib v0.0.0-{rng.randrange(2020, 2030)}1203141522-{_r(rng, HEX, 12)}"
+        ),
+        lambda: (
+            f"image ghcr.io/acme/{rng.choice(_WORDS)}-service:v{rng.randrange(9)}.{rng.randrange(30)}.{rng.randrange(9)}-alpine3.19 started"
+        ),
+        lambda: f"S3 request {_r(rng, HEX.upper(), 16)} took {rng.randrange(900)} ms",
+        lambda: f"snapshot taken at {rng.randrange(2020, 2030)}1203T{rng.randrange(10**5, 10**6)}Z",
+        lambda: (
+            f"constant MAX_{'_'.join(rng.choice(_WORDS).upper() for _ in range(3))}_SIZE reached"
+        ),
         lambda: f"customer cus_{_r(rng, ALNUM, 14)} paid invoice in_{_r(rng, ALNUM, 24)}",
         lambda: f"file /var/lib/app/{_r(rng, LOWER, 8)}/{_r(rng, HEX, 12)}.json not found",
         lambda: (

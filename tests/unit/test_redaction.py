@@ -170,9 +170,13 @@ TOKENS = [name for name in SECRETS if name not in ("slack_webhook", "email", "ca
 
 @pytest.mark.parametrize("name", TOKENS)
 def test_tokens_glued_to_a_word_are_not_tokens(name: str) -> None:
-    """A token format right after a letter, digit or underscore is part of a longer word: kept."""
+    """A token format right after a letter, digit or underscore is part of a longer word: its
+    format detector keeps it (the random run it makes is ``high_entropy``'s, switched off here)."""
+    formats_only = Redactor(
+        Settings.from_mapping({"redaction": {"detectors": {"high_entropy": False}}}).redaction
+    )
     for before in "x7_":
-        assert R.text(before + SECRETS[name]) == before + SECRETS[name]
+        assert formats_only.text(before + SECRETS[name]) == before + SECRETS[name]
 
 
 @pytest.mark.parametrize("name", ["card_plain", "ssn"])

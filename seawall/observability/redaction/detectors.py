@@ -179,10 +179,17 @@ DETECTORS: tuple[Detector, ...] = (
 )  # fmt: skip
 """Built-in detectors, most specific first (``sk-ant-`` before ``sk-``)."""
 
-SCANNERS: tuple[str, ...] = ("url_userinfo", "key_value", "dsn_password", "query_param", "cookie")
+SCANNERS: tuple[str, ...] = (
+    "url_userinfo",
+    "key_value",
+    "dsn_password",
+    "query_param",
+    "cookie",
+    "high_entropy",
+)
 """Detectors the redactor runs as scanners rather than patterns: URL userinfo (split on the
 last ``@``), sensitive ``key=value`` pairs, named for what precedes them (``?``/``&``, ``;``),
-and the cookies of ``Cookie:``/``Set-Cookie:`` lines."""
+the cookies of ``Cookie:``/``Set-Cookie:`` lines, and random-looking tokens (``entropy.py``)."""
 
 NAMES: tuple[str, ...] = (*dict.fromkeys(d.name for d in DETECTORS), *SCANNERS)
 """Every detector name, the keys ``redaction.detectors`` switches on or off."""

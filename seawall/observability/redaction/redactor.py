@@ -20,6 +20,8 @@ from seawall.errors.safe_text import safe_repr, safe_str
 from seawall.observability.redaction.anchors import AnchorIndex
 from seawall.observability.redaction.decode import ESCAPE, decoded
 from seawall.observability.redaction.detectors import DETECTORS
+from seawall.observability.redaction.entropy import NAME as HIGH_ENTROPY
+from seawall.observability.redaction.entropy import random_spans
 from seawall.observability.redaction.escape import escape
 from seawall.observability.redaction.keys import KeyMatcher
 from seawall.observability.redaction.pairs import PairReader, Span, cookie_spans, gated_value
@@ -70,6 +72,7 @@ class Redactor:
         self._any_pairs = any(self._pairs.values())
         self._pair_reader = PairReader(self.keys, self._pairs)
         self._cookies = enabled("cookie")
+        self._random = enabled(HIGH_ENTROPY)
         self._limit = settings.max_field_length
         self._hmac_key = (
             (settings.hmac_key or "").encode() if settings.placeholder == "hmac" else None
@@ -155,6 +158,8 @@ class Redactor:
             spans += self._pair_reader.spans(text)
         if self._cookies and "cookie" in lowered:
             spans += cookie_spans(text, self.keys)
+        if self._random:  # last: a token another detector names keeps that name
+            spans += random_spans(text, spans)
         return spans
 
     def _url_spans(self, text: str) -> list[Span]:
