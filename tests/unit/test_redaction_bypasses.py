@@ -484,3 +484,20 @@ def test_secret_keys_that_redact_alike_are_all_kept() -> None:
     out = redact({"ann@example.com": 1, "bob@example.com": 2, "eve@example.com": 3, "n": 4})
     assert list(out.values()) == [1, 2, 3, 4]
     assert "ann@example.com" not in str(out)
+
+
+@pytest.mark.parametrize("before", ["İ ", "İİİİİİİİ ", "Iİstanbul: ", "ǅ İ "])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Authorization: Bearer abc.def-123",
+        "Authorization: Negotiate YIIBhwYGKwYBBQUC",
+        "Cookie: theme=dark; PHPSESSID=abc123def",
+        "PASSWORD: hunter2secret",
+        "mailto:ann.smith@example.com",
+    ],
+)
+def test_letters_that_lower_to_two_do_not_shift_what_is_found(before: str, line: str) -> None:
+    # "İ".lower() is two characters: positions found in the lowered text must still fall on
+    # the secret in the original.
+    assert Redactor().redact(before + line) == before + Redactor().redact(line)

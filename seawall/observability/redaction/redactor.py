@@ -34,6 +34,7 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}://")
 _URL_END = re.compile(r"[\s\"'<>]")
 _AUTHORITY_END = re.compile(r"[/?#]")
 _MARK = "[REDACTED"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Parts of sensitive key names: the pair scanner runs only on text that holds one. The most
 # common first: the test stops at the first found ("pw" covers "pwd", "sess" "session").
 _KEY_STEMS = (
@@ -139,6 +140,10 @@ class Redactor:
 
     def _plain_spans(self, text: str) -> list[Span]:
         lowered = text.lower()
+        if len(lowered) != len(text):
+            # A few letters lower to two ("İ"): what is found in ``lowered`` is replaced at the
+            # same place in ``text``, so such a text is lowered in ASCII only, letter for letter.
+            lowered = text.translate(_ASCII_LOWER)
         spans: list[Span] = []
         for detector, anchors in self._anchors.selected(text, lowered):
             if detector.at_anchor:
