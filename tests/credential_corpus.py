@@ -291,6 +291,28 @@ _LINES = (
     '<add key="{C}ApiKey" value="{s}" />',
     "{p}_access_key: '{s}'",
     "spring.datasource.password={s}",
+    # keys followed by blanks, calls, commas, defaults, types; CLI flags; YAML and quoting
+    "{P}_TOKEN {s}",
+    "login to {p} using password {s} failed",
+    'client.set{C}ApiKey("{s}")',
+    "define('{P}_SECRET', '{s}');",
+    'token = os.getenv("{P}_TOKEN", "{s}")',
+    "ENV['{P}_SECRET_KEY'] ||= '{s}'",
+    'const key = process.env.{P}_API_KEY || "{s}";',
+    'var {p}Token string = "{s}"',
+    '{p}Token: String = "{s}"',
+    "${p}Token .= '{s}';",
+    "curl -u admin:{s} https://{p}.example.com/v1",
+    "mysql -h db -u {p} -p{s} shop",
+    "sshpass -p '{s}' ssh deploy@{p}.example.com",
+    '{p}_password = """{s}"""',
+    "{p}_token: |\n  {s}\n",
+    "{p}_secret: !!str {s}",
+    "{P}_PAT={s}",
+    '{{"name": "{P}_API_KEY", "value": "{s}"}}',
+    "<{C}Token>\n    {s}\n</{C}Token>",
+    '"{p} api key": "{s}"',
+    "# {s} is the password",
 )
 
 
@@ -363,5 +385,24 @@ def lookalikes(seed: int = 15, count: int = 12) -> list[Sample]:
         lambda: f"GET /api/v1/items/{uuid.UUID(int=rng.getrandbits(128))}?page=2 200",
         lambda: f"number {_luhn_invalid(rng)} is not a card",
         lambda: f"channel C{_r(rng, UPPER + DIGITS, 10)} archived",
+        lambda: rng.choice(
+            [
+                'get_token("github")',
+                'fields = ("username", "password", "email")',
+                "token was revoked by the admin",
+                "password for user ann expired",
+                "setToken(token)",
+                "secret manager unavailable, retrying",
+                "XSRF-TOKEN cookie set",
+                "bypass mode on, 12 tests passed",
+                "sas 12Gb/s drive attached",
+                "mysql -u root -p shop",
+                'logger.info("token", extra=fields)',
+                "PWD=/home/ann OLDPWD=/tmp",
+            ]
+        ),
+        lambda: f"docker run -u {rng.randrange(1000, 2000)}:{rng.randrange(1000, 2000)} -p 8080:80 web",
+        lambda: f"session {rng.randrange(10**7, 10**8)} closed after {rng.randrange(60)} s",
+        lambda: f"ssh -p {rng.randrange(1024, 65535)} deploy@10.0.{rng.randrange(255)}.{rng.randrange(255)}",
     ]
     return [Sample("lookalike", "lookalike", make(), "") for make in makers for _ in range(count)]

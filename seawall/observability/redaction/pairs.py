@@ -22,7 +22,10 @@ __all__ = ["PairReader", "Span", "cookie_spans", "gated_value"]
 
 Span = tuple[int, int, str]
 
-_ASSIGN = r"(?:\\?[\"'])?\]?[ \t]{0,4}(?:=>|:=|\?=|\+=|->|::|[:=])"
+_ASSIGN = (
+    r"(?:\\?[\"'])?\]?[ \t]{0,4}"
+    r"(?:=>|:::=|::=|:=|\?\?=|\?=|\+=|\|\|=|&&=|\.=|->|::|[:=])"
+)
 # What precedes an assignment, read backwards: up to four blanks, a closing bracket, a quote
 # (escaped or not), then a key: up to 64 key characters, the first of them a letter or "_".
 _KEY_BEFORE = re.compile(r"[ \t]{0,4}\]?(?:[\"']\\?)?((?:[A-Za-z0-9_.\-\[\]]{0,63}[A-Za-z_])?)")
@@ -36,7 +39,8 @@ _NEXT_LINE = re.compile(
     r"[ \t]{0,4}\r?\n[ \t]{0,32}(?:- )?([\"']?)([^\s\"':=#]{6,4096})\1[ \t]*(?=\r?\n|$)"
 )
 _XML = re.compile(
-    r"<([A-Za-z_][A-Za-z0-9_.\-:]{0,63}+)(?:[ \t][^<>\n]{0,256})?>([^<\n]{1,4096})</\1>"
+    r"<([A-Za-z_][A-Za-z0-9_.\-:]{0,63}+)(?:[ \t][^<>\n]{0,256})?>"
+    r"(?:[ \t]{0,64}\r?\n)?([^<\n]{1,4096})(?:\n[ \t]{0,64})?</\1>"
 )
 # The word boundary is checked after each name's first letter, not before it: the pattern then
 # starts with a literal, and the regex engine skips to the next "k", "n" or "i" in C.
@@ -59,6 +63,17 @@ _MARK = "[REDACTED"
 _QUOTES = frozenset("\"'`")
 _COOKIE_LABELS = frozenset({"cookie", "cookies", "set_cookie", "setcookie"})
 _TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9+/=_\-.~]{12,4096}")
+# A YAML tag before a value ("!!str v", "!vault |"), and a block scalar's header ("|", ">-",
+# "|2+"), whose value is the indented lines after it.
+_TAG = re.compile(r"!{1,2}[A-Za-z0-9_\-./:]{0,64}[ \t]{1,4}")
+_BLOCK = re.compile(r"[|>][1-9+\-]{0,2}[ \t]{0,64}(?:#[^\n]{0,256})?(?=\r?\n)")
+_KEY_QUOTES = ("\"", "'")
+# A name/value pair: the key naming the pair, and the sibling holding its value.
+_NAME_KEYS = frozenset({"name", "Name", "NAME", "key", "Key", "KEY", "id", "Id", "ID"})
+_SIBLING = re.compile(
+    r"(?<![A-Za-z0-9_])[\"']?(?:value|Value|VALUE|content|Content)[\"']?[ \t]{0,4}[:=][ \t]{0,4}"
+)
+_SPACED_KEY = re.compile(r"[A-Za-z0-9_.\- ]{1,64}")
 
 
 def _assigned_keys(text: str) -> list[tuple[int, int]]:
@@ -79,7 +94,9 @@ def _assigned_keys(text: str) -> list[tuple[int, int]]:
             at, colon = colon, text.find(":", colon + 1)
         else:
             at, equals = equals, text.find("=", equals + 1)
-        end = at - 1 if at and text[at] == "=" and text[at - 1] in ":?+" else at
+        end = at - 1 if at and text[at] == "=" and text[at - 1] in ":?+|&." else at
+        while end > last and text[end - 1] in ":?|&":  # "::=", ":::=", "??=", "||=", "&&="
+            end -= 1
         key = key_before(reverse, size - end, size - last)  # every part is optional: a match
         start_back, end_back = key.span(1) if key else (0, 0)
         if end_back > start_back:
@@ -105,6 +122,44 @@ def _quoted(text: str, at: int) -> tuple[int, int] | None:
     return None
 
 
+def _spaced_key(text: str, start: int, end: int, name: str) -> tuple[int, str]:
+    """A quoted key with blanks in it (``"api key": v``, ``'db password' = v``): its start and
+    text, or the key as read if it is not one."""
+    quote = text[end : end + 1]
+    if not quote or quote not in "\"'":
+        return start, name
+    opening = text.rfind(quote, max(0, start - 64), start)
+    if opening < 0 or _SPACED_KEY.fullmatch(text, opening + 1, end) is None:
+        return start, name
+    return opening + 1, text[opening + 1 : end]
+
+
+def _block(text: str, header_end: int, at: int) -> tuple[int, int] | None:
+    """The span of a block scalar's lines after its header at ``at``: the lines indented more
+    than the key's line, up to 64 lines or 4,096 characters."""
+    line_start = text.rfind("\n", 0, at) + 1
+    line = text[line_start:at]
+    indent = len(line) - len(line.lstrip(" \t"))
+    start = end = -1
+    position = text.find("\n", header_end) + 1
+    limit = min(len(text), position + 4096)
+    for _ in range(64):
+        if position <= 0 or position >= limit:
+            break
+        newline = text.find("\n", position, limit)
+        line_end = newline if newline >= 0 else limit
+        content = text[position:line_end].rstrip("\r")
+        stripped = content.lstrip(" \t")
+        if stripped:
+            if len(content) - len(stripped) <= indent:
+                break
+            if start < 0:
+                start = position + len(content) - len(stripped)
+            end = position + len(content)
+        position = newline + 1 if newline >= 0 else 0
+    return (start, end) if start >= 0 else None
+
+
 class PairReader:
     """Finds the spans of values under sensitive keys; ``enabled`` switches kinds on/off."""
 
@@ -124,6 +179,21 @@ class PairReader:
                 continue
             name = text[key_start:key_end]
             strong = label(name) is not None
+            if (
+                not strong
+                and key_start
+                and text[key_start - 1] == " "
+                and text[key_end : key_end + 1] in _KEY_QUOTES
+            ):
+                key_start, name = _spaced_key(text, key_start, key_end, name)
+                strong = label(name) is not None
+            if not strong and name in _NAME_KEYS:
+                named = self._named_value(text, key_end)
+                if named is not None:
+                    if self._enabled["key_value"]:
+                        spans.append((*named, "key_value"))
+                        covered = named[1]
+                    continue
             if not strong and not gated(name):
                 continue
             separator = _SEPARATOR.match(text, key_end)
@@ -148,8 +218,38 @@ class PairReader:
             spans += self._markup_spans(text)
         return spans
 
+    def _named_value(self, text: str, key_end: int) -> tuple[int, int] | None:
+        """The value of a name/value pair whose name is a sensitive key (``"name": "API_TOKEN",
+        "value": "v"``, ``- name: DB_PASSWORD`` then ``value: v``), or None."""
+        separator = _SEPARATOR.match(text, key_end)
+        if separator is None:
+            return None
+        at = separator.end()
+        found = _quoted(text, at)
+        if found is None:
+            match = _VALUE.match(text, at)
+            if match is None:
+                return None
+            found = match.span()
+        named = text[found[0] : found[1]].strip("\"'`")
+        if self._keys.label(named) is None:
+            return None
+        sibling = _SIBLING.search(text, found[1], found[1] + 256)
+        if sibling is None:
+            return None
+        return self._value(text, sibling.end(), True, named)
+
     def _value(self, text: str, at: int, strong: bool, name: str) -> tuple[int, int] | None:
         """The span of the value at ``at`` (or on the next line), or None if not one to hide."""
+        first = text[at : at + 1]
+        if first == "!" and (tag := _TAG.match(text, at)) is not None:
+            at = tag.end()  # "password: !!str v": the value after the tag
+            first = text[at : at + 1]
+        if first and first in "|>" and (block := _BLOCK.match(text, at)) is not None:
+            return _block(text, block.end(), at)
+        if text.startswith(('"""', "'''"), at):
+            close = text.find(text[at : at + 3], at + 3, at + 4099)
+            return (at + 3, close) if close > at + 3 else None
         found = _quoted(text, at)
         if found is None:
             match = _VALUE.match(text, at)
@@ -163,6 +263,8 @@ class PairReader:
         value = text[start:end]
         if value.lower() in _AUTH_SCHEMES or value.startswith(_MARK):
             return None  # "Authorization: Bearer <token>": the auth_header detector takes it
+        if value[0] in "/~" and name in ("PWD", "OLDPWD"):
+            return None  # the shell's working directory, not a password
         if not strong and not gated_value(value):
             return None
         if value[0] == "\\":

@@ -22,6 +22,7 @@ from seawall.observability.redaction.decode import ESCAPE, decoded
 from seawall.observability.redaction.detectors import DETECTORS
 from seawall.observability.redaction.escape import escape
 from seawall.observability.redaction.keys import KeyMatcher
+from seawall.observability.redaction.loose import LooseReader, cli_spans
 from seawall.observability.redaction.pairs import PairReader, Span, cookie_spans, gated_value
 from seawall.observability.redaction.pattern import Detector
 from seawall.observability.redaction.walk import KeyInfo, Walk
@@ -37,7 +38,7 @@ _MARK = "[REDACTED"
 _KEY_STEMS = (
     "key", "token", "pass", "secret", "pw", "auth", "cookie", "sess", "sid", "dsn", "sig",
     "otp", "pin", "cvv", "cvc", "card", "pan", "cred", "bearer", "conn", "url", "login",
-    "salt", "seed", "jwt", "licen", "remember",
+    "salt", "seed", "jwt", "licen", "remember", "pat", "sas",
 )  # fmt: skip
 _TRUNCATED = "...[truncated]"
 _CACHE_SIZE = 4096
@@ -69,6 +70,7 @@ class Redactor:
         }
         self._any_pairs = any(self._pairs.values())
         self._pair_reader = PairReader(self.keys, self._pairs)
+        self._loose = LooseReader(self.keys) if self._pairs["key_value"] else None
         self._cookies = enabled("cookie")
         self._limit = settings.max_field_length
         self._hmac_key = (
@@ -147,12 +149,13 @@ class Redactor:
             spans += self._url_spans(text)
         # The one-character tests first (memchr in C), the stem tests only where a pair can be;
         # "cookie" is a stem itself.
-        if (
-            self._any_pairs
-            and ("=" in text or ":" in text or "<" in text or "--" in text)
-            and _has_key_stem(lowered)
-        ):
-            spans += self._pair_reader.spans(text)
+        if self._any_pairs and _has_key_stem(lowered):
+            if "=" in text or ":" in text or "<" in text or "--" in text:
+                spans += self._pair_reader.spans(text)
+            if self._loose is not None:  # keys followed by blanks, "(", ",", "||", a type
+                spans += self._loose.spans(text, lowered)
+        if self._loose is not None and " -" in text:
+            spans += cli_spans(text)
         if self._cookies and "cookie" in lowered:
             spans += cookie_spans(text, self.keys)
         return spans
