@@ -34,6 +34,7 @@ from tests.credential_corpus import (
     bare,
     contextual,
     lookalikes,
+    reader_near_matches,
     secrets,
     under_key,
 )
@@ -218,6 +219,8 @@ def near_matches() -> dict[str, str]:
             texts[f"{detector.name} {anchor}"] = (anchor * (1_000_000 // len(anchor)))[:1_000_000]
             unit = anchor + "Ab1" * 6 + " "
             texts[f"{detector.name} {anchor}+body"] = (unit * (1_000_000 // len(unit)))[:1_000_000]
+    for text in reader_near_matches(1_000_000):  # key words, call forms, tool flags, blocks
+        texts[f"key-value reader {text[:12]!r}"] = text
     return texts
 
 
@@ -254,7 +257,7 @@ def corpus() -> None:
     for label, samples in (
         ("(a) bare in a sentence, all formats", bare(items)),
         ("(a) bare in a sentence, prefixed formats", bare(prefixed)),
-        ("(b) sample lines (26 forms)", contextual(items)),
+        (f"(b) sample lines ({len(contextual(items[:1]))} forms)", contextual(items)),
     ):
         missed: set[str] = set()
         caught = 0

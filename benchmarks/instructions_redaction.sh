@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instructions the redactor spends (valgrind's callgrind; Debian package valgrind), load-independent:
-# per credential-corpus sample (8,505 bare and sample-line texts, fresh redactor, no cache), per
+# per credential-corpus sample (its bare and sample-line texts, fresh redactor, no cache), per
 # 10 KB / 297-key event (steady state) and per 8-field structlog record. Each figure is the
 # difference of two runs of different length divided by the difference, so start-up is left out.
 # Usage: benchmarks/instructions_redaction.sh [corpus] [event] [record]   (default: all three)
@@ -14,7 +14,7 @@ count() {
 }
 declare -A low=([corpus]=1 [event]=100 [record]=2000) high=([corpus]=2 [event]=500 [record]=10000)
 declare -A unit=([corpus]="per sample (mean)" [event]="per event" [record]="per record")
-declare -A each=([corpus]=8505 [event]=1 [record]=1)
+declare -A each=([corpus]=$("$PY" benchmarks/callgrind_redaction.py count 0) [event]=1 [record]=1)
 for variant in ${*:-corpus event record}; do
     runs=$(( high[$variant] - low[$variant] ))
     per=$(( ($(count "$variant" "${high[$variant]}") - $(count "$variant" "${low[$variant]}")) / (runs * each[$variant]) ))

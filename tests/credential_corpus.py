@@ -27,6 +27,7 @@ __all__ = [
     "bare",
     "contextual",
     "lookalikes",
+    "reader_near_matches",
     "secrets",
     "under_key",
 ]
@@ -401,8 +402,54 @@ def lookalikes(seed: int = 15, count: int = 12) -> list[Sample]:
                 "PWD=/home/ann OLDPWD=/tmp",
             ]
         ),
-        lambda: f"docker run -u {rng.randrange(1000, 2000)}:{rng.randrange(1000, 2000)} -p 8080:80 web",
+        lambda: (
+            f"docker run -u {rng.randrange(1000, 2000)}:{rng.randrange(1000, 2000)} -p 8080:80 web"
+        ),
         lambda: f"session {rng.randrange(10**7, 10**8)} closed after {rng.randrange(60)} s",
-        lambda: f"ssh -p {rng.randrange(1024, 65535)} deploy@10.0.{rng.randrange(255)}.{rng.randrange(255)}",
+        lambda: (
+            f"ssh -p {rng.randrange(1024, 65535)} deploy@10.0.{rng.randrange(255)}.{rng.randrange(255)}"
+        ),
     ]
     return [Sample("lookalike", "lookalike", make(), "") for make in makers for _ in range(count)]
+
+
+_READER_NEAR_UNITS = (
+    "token ",
+    "PROV_TOKEN ",
+    "password is ",
+    "a is the password ",
+    'setToken("',
+    "'api_key', ",
+    "x.token || ",
+    "var token string ",
+    "mysql ",
+    "mysql -p",
+    "sshpass -p ",
+    "-u a:",
+    "-u ",
+    "token: |\n",
+    "token: !!str ",
+    'password = """',
+    '"name": "password", ',
+    "<a>\n",
+    "'a b c' = ",
+    'token "',
+    "token 'Ab1Ab1Ab1",
+    "password Ab1" + "x" * 5000 + " ",
+    "--user a:",
+    "smbclient -U a",
+    "lftp -u a",
+    "ldapsearch -w ",
+    "redis-cli -a ",
+    '"value": ',
+    "- name: DB_PASSWORD\n",
+    "token: |  # c\n",
+    "token: !a !b ",
+)
+
+
+def reader_near_matches(size: int) -> list[str]:
+    """Inputs of ``size`` characters the key-value readers' patterns are slowest on: stems,
+    key words and tool words glued, and forms one piece short (a block header without its
+    lines, a triple quote never closed, a flag without its value)."""
+    return [(unit * (size // len(unit) + 1))[:size] for unit in _READER_NEAR_UNITS]

@@ -50,7 +50,8 @@ _PLAIN = re.compile(r"[A-Za-z]{1,64}(?:[_\-. ][A-Za-z]{1,64}){0,8}")
 _TRAILING = ".,;:!?"
 # "v is the password": read backwards from the key, on the reversed text.
 _IS_THE = re.compile(
-    r"[ \t]{1,4}(?:(?:eht|ym|ruo|ruoy)[ \t]{1,4})?(?:si|saw)[ \t]{1,4}([^\s\"'`,;<>(){}\[\]=#]{8,256})"
+    r"[ \t]{1,4}(?:(?:eht|ym|ruo|ruoy)[ \t]{1,4})?(?:si|saw)[ \t]{1,4}"
+    r"([^\s\"'`,;<>(){}\[\]=#]{8,256})"
 )
 _ASCII_LOWER = {code: code + 32 for code in range(65, 91)}
 
@@ -91,36 +92,47 @@ class LooseReader:
         reverse = ""
         size = len(text)
         done = 0
+        is_the = " is " in text or " was " in text
         for hit in _STEM.finditer(lowered):
             at, stem_end = hit.span()
             if at < done or not _boundary(text, at, stem_end):
                 continue
-            if not reverse:
-                reverse = text[::-1]
-            start = at - len(_KEY_HEAD.match(reverse, size - at).group())
-            end = _KEY_TAIL.match(text, stem_end).end()
-            while start < at and text[start] in ".-":
-                start += 1
+            tail = _KEY_TAIL.match(text, stem_end)
+            end = tail.end() if tail is not None else stem_end
             while end > stem_end and text[end - 1] in ".-":
                 end -= 1
             done = end
+            form = _FORM.match(text, end)
+            if (
+                form is not None
+                and form.lastgroup == "blank"
+                and text[form.end() : form.end() + 1] in "=:"  # "" too: nothing follows
+            ):
+                form = None  # "token = v", "token : v": an assignment, the pair reader's
+            if form is None and not is_the:
+                continue
+            if not reverse:
+                reverse = text[::-1]
+            head = _KEY_HEAD.match(reverse, size - at)
+            start = at - (head.end() - head.start()) if head is not None else at
+            while start < at and text[start] in ".-":
+                start += 1
             name = text[start:end]
             strong = label(name) is not None
             if not strong and not gated(name):
                 continue
-            found = self._after(text, start, end, strong)
-            if found is None and strong and start and text[start - 1] == " ":
+            found = None if form is None else self._after(text, form, start, end, strong)
+            if found is None and is_the and strong and start and text[start - 1] == " ":
                 found = _before(text, reverse, start)
             if found is not None:
                 spans.append((*found, "key_value"))
         return spans
 
-    def _after(self, text: str, start: int, end: int, strong: bool) -> tuple[int, int] | None:
-        """The span of the value that follows the key at ``text[start:end]`` in one of the
-        forms, or None."""
-        form = _FORM.match(text, end)
-        if form is None:
-            return None
+    def _after(
+        self, text: str, form: re.Match[str], start: int, end: int, strong: bool
+    ) -> tuple[int, int] | None:
+        """The span of the value that follows the key at ``text[start:end]`` in ``form``, or
+        None."""
         kind = form.lastgroup
         at = form.end()
         if kind == "annotated":

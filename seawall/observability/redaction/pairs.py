@@ -67,7 +67,7 @@ _TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9+/=_\-.~]{12,4096}")
 # "|2+"), whose value is the indented lines after it.
 _TAG = re.compile(r"!{1,2}[A-Za-z0-9_\-./:]{0,64}[ \t]{1,4}")
 _BLOCK = re.compile(r"[|>][1-9+\-]{0,2}[ \t]{0,64}(?:#[^\n]{0,256})?(?=\r?\n)")
-_KEY_QUOTES = ("\"", "'")
+_KEY_QUOTES = ('"', "'")
 # A name/value pair: the key naming the pair, and the sibling holding its value.
 _NAME_KEYS = frozenset({"name", "Name", "NAME", "key", "Key", "KEY", "id", "Id", "ID"})
 _SIBLING = re.compile(
