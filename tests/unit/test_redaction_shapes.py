@@ -92,6 +92,12 @@ def test_only_the_value_is_hidden_not_the_sentence_around_it() -> None:
         f'let api_token: &str = "{TOKEN}";',
         f'API_TOKEN: Final[str] = "{TOKEN}"',
         f"apiToken,{TOKEN},",
+        f'"api_token";"{TOKEN}"',
+        f"| api_key | {TOKEN} |",
+        f"api_token -> {TOKEN}",
+        f'set_password(user, "{PASSWORD}")',
+        f'HTTPBasicAuth("ann", "{PASSWORD}")',
+        f'requests.get(url, auth=("ann", "{PASSWORD}"))',
         f'[("authorization", "Bearer {TOKEN}"), ("x-api-key", "{TOKEN}")]',
     ],
 )
@@ -177,6 +183,11 @@ def test_command_line_passwords_honour_the_key_value_switch() -> None:
     "line",
     [
         f'password = """{PASSWORD}"""',
+        f'password = r"{PASSWORD}"',
+        f"password = b'{PASSWORD}'",
+        f'password = rb"{PASSWORD}"',
+        f'string password = @"{PASSWORD}";',
+        f'password: &pw "{PASSWORD}"',
         f"password = '''{PASSWORD}'''",
         f'secret = """\n{TOKEN}\n"""',
         f"password: !!str {PASSWORD}",
@@ -277,6 +288,10 @@ def test_lookalikes_of_the_added_key_words_are_kept(key: str) -> None:
         'logger.info("token", extra=fields)',
         'raise KeyError("password")',
         "setToken(token)",
+        'cache_key("user:1:profile")',
+        'get_token("github", "default")',
+        'password_fields = ["password", "confirm"]',
+        "Token validation -> failed",
         "set_password(pw)",
         'print("secret", secret)',
         "ssh-keygen -t ed25519 -C ann",
@@ -313,14 +328,14 @@ def test_the_loose_reader_folds_text_whose_lower_case_changes_length() -> None:
 
 
 def test_every_new_pattern_is_linear_on_its_near_matches() -> None:
-    """About 100 KB of each near-match input, through each reader whole (the redactor would
-    cut it to ``max_field_length``), in bounded time (generous bound; the benchmark times
-    1 MB strings)."""
+    """30 KB of each near-match input, through each reader whole (the redactor would cut it
+    to ``max_field_length``), in bounded time: a quadratic pattern takes minutes here
+    (generous bound for a loaded machine; the benchmark times 1 MB strings)."""
     loose, pairs = LooseReader(R.keys), R._pair_reader
-    for text in reader_near_matches(100_000):
+    for text in reader_near_matches(30_000):
         started = time.perf_counter()
         loose.spans(text, text.lower())
         cli_spans(text)
         pairs.spans(text)
         R.text(text)
-        assert time.perf_counter() - started < 1.0, text[:40]
+        assert time.perf_counter() - started < 3.0, text[:40]

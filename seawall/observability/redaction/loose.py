@@ -38,16 +38,22 @@ _STRING_TYPES = (
 _FORM = re.compile(
     r"(?:\\?[\"'`])?(?:"
     r"(?P<call>\([ \t]{0,4})"
-    r"|(?P<comma>\)?[ \t]{0,4},[ \t]{0,4})"
+    r"|(?P<comma>\)?[ \t]{0,4}[,;|](?!\|)[ \t]{0,4})"
     r"|(?P<default>[\])]{0,2}[ \t]{0,4}(?:\|\||\?\?|<<-|<-|or(?= ))[ \t]{0,4})"
     r"|(?P<annotated>[ \t]{0,4}:[ \t]{0,4}" + _STRING_TYPES + r"[ \t]{0,4}=(?![=>])[ \t]{0,4})"
     r"|(?P<typed>[ \t]{1,4}" + _STRING_TYPES + r"[ \t]{0,4}=(?![=>])[ \t]{0,4})"
-    r"|(?P<blank>[ \t]{1,4}(?:(?:is|was)[ \t]{1,4})?)"
+    r"|(?P<blank>[ \t]{1,4}(?:(?:is|was|->)[ \t]{1,4})?)"
     r")"
+)
+# A call's first argument, then a quoted second one: set_password(user, "v"), login("ann", "v").
+_FIRST_ARGUMENT = re.compile(
+    r"(?:\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'|[A-Za-z_][A-Za-z0-9_.]{0,63})"
+    r"[ \t]{0,4},[ \t]{0,4}(?=[\"'])"
 )
 _BARE = re.compile(r"[^\s\"'`,;<>(){}\[\]=]{6,4096}")
 _PLAIN = re.compile(r"[A-Za-z]{1,64}(?:[_\-. ][A-Za-z]{1,64}){0,8}")
 _TRAILING = ".,;:!?"
+_QUOTES = "\"'`"
 # "v is the password": read backwards from the key, on the reversed text.
 _IS_THE = re.compile(
     r"[ \t]{1,4}(?:(?:eht|ym|ruo|ruoy)[ \t]{1,4})?(?:si|saw)[ \t]{1,4}"
@@ -143,18 +149,20 @@ class LooseReader:
             kind = "comma"  # "var apiToken string = v": read as any value after a key
         elif kind == "typed":
             return None
-        quote = text[at : at + 1]
-        if quote and quote in "\"'`":
-            close = text.find(quote, at + 1, at + 4098)
-            if close <= at + 1 or text.find("\n", at + 1, close) >= 0:
-                return None
-            value = text[at + 1 : close]
-            if _plain(value):
-                return None
-            return at + 1, close
+        found = _quoted_value(text, at, strong)
+        if found is None and kind == "call":
+            first = _FIRST_ARGUMENT.match(text, at)  # the password after the user
+            if first is not None:
+                found = _quoted_value(text, first.end(), strong)
+        if found is not None or text[at : at + 1] in _QUOTES:
+            return found
         if kind in ("call", "default"):
             return None  # an unquoted argument is a variable: setToken(token)
-        if kind == "blank" and text[start:end].lower() in _AUTH_SCHEMES:
+        if (
+            kind == "blank"
+            and not text[end:at].strip()
+            and text[start:end].lower() in _AUTH_SCHEMES
+        ):
             return None  # "Bearer <token>" in prose: the auth_header detector's
         value_match = _BARE.match(text, at)
         if value_match is None:
@@ -165,6 +173,21 @@ class LooseReader:
         value = text[at:value_end]
         shaped = credential_like(value) if strong else gated_value(value)
         return (at, value_end) if shaped else None
+
+
+def _quoted_value(text: str, at: int, strong: bool) -> tuple[int, int] | None:
+    """The span inside the quotes at ``at`` if it may be a secret: not a plain name, and for a
+    key that names a secret only sometimes, credential-shaped."""
+    quote = text[at : at + 1]
+    if not quote or quote not in _QUOTES:
+        return None
+    close = text.find(quote, at + 1, at + 4098)
+    if close <= at + 1 or text.find("\n", at + 1, close) >= 0:
+        return None
+    value = text[at + 1 : close]
+    if _plain(value) or not (strong or gated_value(value)):
+        return None
+    return at + 1, close
 
 
 def _before(text: str, reverse: str, start: int) -> tuple[int, int] | None:

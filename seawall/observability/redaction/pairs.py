@@ -68,6 +68,14 @@ _TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9+/=_\-.~]{12,4096}")
 _TAG = re.compile(r"!{1,2}[A-Za-z0-9_\-./:]{0,64}[ \t]{1,4}")
 _BLOCK = re.compile(r"[|>][1-9+\-]{0,2}[ \t]{0,64}(?:#[^\n]{0,256})?(?=\r?\n)")
 _KEY_QUOTES = ('"', "'")
+_STRING_PREFIXES = frozenset("rbufRBUF@$")
+# A tuple or list of up to four quoted strings after a key: auth=("ann", "v").
+_TUPLE_ITEM = re.compile(r"\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'")
+_TUPLE = re.compile(
+    r"[(\[][ \t]{0,4}((?:\"[^\"\n]{0,256}\"|'[^'\n]{0,256}')"
+    r"(?:[ \t]{0,4},[ \t]{0,4}(?:\"[^\"\n]{0,256}\"|'[^'\n]{0,256}')){0,3})[ \t]{0,4}[)\]]"
+)
+_PLAIN_NAME = re.compile(r"[A-Za-z]{0,64}(?:[_\-. ][A-Za-z]{1,64}){0,8}")
 # A name/value pair: the key naming the pair, and the sibling holding its value.
 _NAME_KEYS = frozenset({"name", "Name", "NAME", "key", "Key", "KEY", "id", "Id", "ID"})
 _SIBLING = re.compile(
@@ -247,6 +255,16 @@ class PairReader:
             first = text[at : at + 1]
         if first and first in "|>" and (block := _BLOCK.match(text, at)) is not None:
             return _block(text, block.end(), at)
+        if first and first in _STRING_PREFIXES:  # r"v", b'v', @"v", $"v", rb"v"
+            skip = 2 if text[at + 1 : at + 2] in _STRING_PREFIXES else 1
+            if text[at + skip : at + skip + 1] in _KEY_QUOTES:
+                at += skip
+                first = text[at]
+        if first and first in "([" and strong and (items := _TUPLE.match(text, at)) is not None:
+            values = [v.strip("\"'") for v in _TUPLE_ITEM.findall(items.group(1))]
+            if all(_PLAIN_NAME.fullmatch(v) for v in values):
+                return None  # password_fields = ["password", "confirm"]: names
+            return items.span(1)  # auth=("ann", "v"): the tuple's items
         if text.startswith(('"""', "'''"), at):
             close = text.find(text[at : at + 3], at + 3, at + 4099)
             return (at + 3, close) if close > at + 3 else None
