@@ -214,6 +214,13 @@ def test_quoting_yaml_blocks_and_name_value_pairs(line: str) -> None:
     assert TOKEN[::-1] not in out, out
 
 
+def test_a_value_that_only_looks_like_a_yaml_tag_is_the_value() -> None:
+    """``password: !Pa55w0rd # note``: nothing after the "tag" but a comment, so it is the
+    value."""
+    out = R.text("password: !Pa55w0rd  # rotated")
+    assert "Pa55w0rd" not in out, out
+
+
 def test_a_block_scalar_ends_at_the_first_line_not_indented_past_its_key() -> None:
     """The lines after the block stay."""
     out = R.text(f"app:\n  token: |\n    {TOKEN}\n  region: eu-west-1\nlevel: info")

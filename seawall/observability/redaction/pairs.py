@@ -251,8 +251,10 @@ class PairReader:
         """The span of the value at ``at`` (or on the next line), or None if not one to hide."""
         first = text[at : at + 1]
         if first == "!" and (tag := _TAG.match(text, at)) is not None:
-            at = tag.end()  # "password: !!str v": the value after the tag
-            first = text[at : at + 1]
+            after = text[tag.end() : tag.end() + 1]
+            if after and after not in "#\r\n":  # else "!Pa55 # note" is the value itself
+                at = tag.end()  # "password: !!str v": the value after the tag
+                first = after
         if first and first in "|>" and (block := _BLOCK.match(text, at)) is not None:
             return _block(text, block.end(), at)
         if first and first in _STRING_PREFIXES:  # r"v", b'v', @"v", $"v", rb"v"
