@@ -445,6 +445,9 @@ _READER_NEAR_UNITS = (
     "- name: DB_PASSWORD\n",
     "token: |  # c\n",
     "token: !a !b ",
+    "token: String = ",
+    "password = r",
+    "auth=(\"a\", ",
 )
 
 

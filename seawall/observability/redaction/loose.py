@@ -24,23 +24,30 @@ from seawall.observability.redaction.shapes import credential_like
 
 __all__ = ["LooseReader", "cli_spans"]
 
-# Longest first: at one position the first alternative that fits wins ("password", not "pass").
-_STEM = re.compile(
-    r"password|passwd|passphrase|passcode|pass|pwd|pw|secret|token|key|pat|cred|auth|jwt|sess"
-    r"|sid|dsn|sig|cookie|bearer|conn|salt|seed|sas|csrf|login|licen"
+# The key words whose keys are read without an assignment, each found at its rarest letter
+# ("k" of token and key, "w" of password and pwd, "c" of secret, cred, cookie, conn, "h" of
+# auth and passphrase, "g" of login) and checked around it: the regex engine skips in C to the
+# next of those letters, far fewer than the "p", "s", "t" a scan for the whole words stops at.
+# Keys of the other sensitive words ("pass" alone, "pat", "session") need an assignment.
+_STEMS = (
+    r"(?:k(?<=tok)(?=en)|k(?=ey)|w(?<=pw)|w(?<=passw)|c(?<=sec)(?=ret)|c(?<=passc)(?=ode)"
+    r"|c(?=red|ookie|onn)|h(?<=auth)|h(?<=passph)(?=rase)|h(?<=ssh)(?=pass)|g(?<=log)(?=in))"
+    r"[a-z0-9_.\-]{0,63}+"
 )
-_KEY_TAIL = re.compile(r"[A-Za-z0-9_.\-]{0,63}")
+_STEM = re.compile(_STEMS)
+# The same, only where one of the forms can follow the key: a key followed by an assignment
+# (the pair reader's) costs no match, so a line of such keys costs one regex call.
+_CANDIDATE = re.compile(
+    _STEMS + r"(?=(?:\\?[\"'`])?(?:\(|\)?[ \t]{0,4}[,;|]|[\])]{0,2}[ \t]{0,4}(?:\|\||\?\?|<-|or )"
+    r"|[ \t]{1,4}[^\s=:]))"
+)
 _KEY_HEAD = re.compile(r"[A-Za-z0-9_.\-]{0,63}")  # matched on the reversed text
-_STRING_TYPES = (
-    r"(?:string|String|str|&str|&'static str|\[\]byte|CharSequence|SecureString"
-    r"|(?:Optional|Final)\[str\])"
-)
+_STRING_TYPES = r"(?:string|String|str|&str|\[\]byte|CharSequence|SecureString)"
 _FORM = re.compile(
     r"(?:\\?[\"'`])?(?:"
     r"(?P<call>\([ \t]{0,4})"
     r"|(?P<comma>\)?[ \t]{0,4}[,;|](?!\|)[ \t]{0,4})"
     r"|(?P<default>[\])]{0,2}[ \t]{0,4}(?:\|\||\?\?|<<-|<-|or(?= ))[ \t]{0,4})"
-    r"|(?P<annotated>[ \t]{0,4}:[ \t]{0,4}" + _STRING_TYPES + r"[ \t]{0,4}=(?![=>])[ \t]{0,4})"
     r"|(?P<typed>[ \t]{1,4}" + _STRING_TYPES + r"[ \t]{0,4}=(?![=>])[ \t]{0,4})"
     r"|(?P<blank>[ \t]{1,4}(?:(?:is|was|->)[ \t]{1,4})?)"
     r")"
@@ -60,21 +67,6 @@ _IS_THE = re.compile(
     r"([^\s\"'`,;<>(){}\[\]=#]{8,256})"
 )
 _ASCII_LOWER = {code: code + 32 for code in range(65, 91)}
-
-
-def _boundary(text: str, at: int, end: int) -> bool:
-    """Whether the stem at ``text[at:end]`` starts or ends a word of a key (``PROV_TOKEN``,
-    ``apiKey``, ``APIKey``, ``dbpassword``), not the inside of a word (``spinner``) or of a
-    random token."""
-    if at == 0 or not text[at - 1].isalnum():
-        return True
-    first, before = text[at], text[at - 1]
-    if first.isupper() and (not before.isupper() or text[at + 1 : at + 2].islower()):
-        return True
-    if end >= len(text):
-        return True
-    after = text[end]
-    return not after.isalnum() or after.isdigit() or (after.isupper() and text[end - 1].islower())
 
 
 def _plain(value: str) -> bool:
@@ -99,22 +91,23 @@ class LooseReader:
         size = len(text)
         done = 0
         is_the = " is " in text or " was " in text
-        for hit in _STEM.finditer(lowered):
-            at, stem_end = hit.span()
-            if at < done or not _boundary(text, at, stem_end):
+        for hit in (_STEM if is_the else _CANDIDATE).finditer(lowered):
+            at, end = hit.span()
+            if at < done:
                 continue
-            tail = _KEY_TAIL.match(text, stem_end)
-            end = tail.end() if tail is not None else stem_end
-            while end > stem_end and text[end - 1] in ".-":
+            while end > at and text[end - 1] in ".-":
                 end -= 1
             done = end
+            after = text[end : end + 12].lstrip(" \t\"'`]\\")[:1]
+            if after in "=:" and not is_the:
+                continue  # "token = v", "token: v" (and "" at the end): the pair reader's
             form = _FORM.match(text, end)
             if (
                 form is not None
                 and form.lastgroup == "blank"
-                and text[form.end() : form.end() + 1] in "=:"  # "" too: nothing follows
+                and text[form.end() : form.end() + 1] in "=:"
             ):
-                form = None  # "token = v", "token : v": an assignment, the pair reader's
+                form = None
             if form is None and not is_the:
                 continue
             if not reverse:
@@ -141,9 +134,7 @@ class LooseReader:
         None."""
         kind = form.lastgroup
         at = form.end()
-        if kind == "annotated":
-            kind = "comma"  # "apiToken: String = v", "TOKEN: str = v": the value after "="
-        elif kind == "typed" and text[max(0, start - 6) : start].rstrip(" \t").endswith(
+        if kind == "typed" and text[max(0, start - 6) : start].rstrip(" \t").endswith(
             ("var", "const", "val", "let")
         ):
             kind = "comma"  # "var apiToken string = v": read as any value after a key

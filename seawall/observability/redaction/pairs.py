@@ -69,6 +69,12 @@ _TAG = re.compile(r"!{1,2}[A-Za-z0-9_\-./:]{0,64}[ \t]{1,4}")
 _BLOCK = re.compile(r"[|>][1-9+\-]{0,2}[ \t]{0,64}(?:#[^\n]{0,256})?(?=\r?\n)")
 _KEY_QUOTES = ('"', "'")
 _STRING_PREFIXES = frozenset("rbufRBUF@$")
+# A string type between a key and its "=" (``apiToken: String = v``, ``TOKEN: str = v``).
+_STRING_TYPES = frozenset(
+    {"string", "String", "str", "CharSequence", "SecureString", "Optional[str", "Final[str"}
+)
+_TYPED = re.compile(r"\]?[ \t]{0,4}=(?![=>])[ \t]{0,4}")
+_REFERENCE_TYPE = re.compile(r"&(?:'static )?str[ \t]{0,4}=(?![=>])[ \t]{0,4}")
 # A tuple or list of up to four quoted strings after a key: auth=("ann", "v").
 _TUPLE_ITEM = re.compile(r"\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'")
 _TUPLE = re.compile(
@@ -247,8 +253,11 @@ class PairReader:
             return None
         return self._value(text, sibling.end(), True, named)
 
-    def _value(self, text: str, at: int, strong: bool, name: str) -> tuple[int, int] | None:
-        """The span of the value at ``at`` (or on the next line), or None if not one to hide."""
+    def _value(
+        self, text: str, at: int, strong: bool, name: str, typed: bool = False
+    ) -> tuple[int, int] | None:
+        """The span of the value at ``at`` (or on the next line), or None if not one to hide;
+        ``typed``: ``at`` is after a string type's ``=`` already (read once, not again)."""
         first = text[at : at + 1]
         if first == "!" and (tag := _TAG.match(text, at)) is not None:
             after = text[tag.end() : tag.end() + 1]
@@ -257,6 +266,8 @@ class PairReader:
                 first = after
         if first and first in "|>" and (block := _BLOCK.match(text, at)) is not None:
             return _block(text, block.end(), at)
+        if first == "&" and not typed and (reference := _REFERENCE_TYPE.match(text, at)):
+            return self._value(text, reference.end(), strong, name, True)  # token: &str = "v"
         if first and first in _STRING_PREFIXES:  # r"v", b'v', @"v", $"v", rb"v"
             skip = 2 if text[at + 1 : at + 2] in _STRING_PREFIXES else 1
             if text[at + skip : at + skip + 1] in _KEY_QUOTES:
@@ -283,6 +294,8 @@ class PairReader:
         value = text[start:end]
         if value.lower() in _AUTH_SCHEMES or value.startswith(_MARK):
             return None  # "Authorization: Bearer <token>": the auth_header detector takes it
+        if value in _STRING_TYPES and not typed and (equals := _TYPED.match(text, end)):
+            return self._value(text, equals.end(), strong, name, True)  # token: String = "v"
         if value[0] in "/~" and name in ("PWD", "OLDPWD"):
             return None  # the shell's working directory, not a password
         if not strong and not gated_value(value):

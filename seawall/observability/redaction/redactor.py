@@ -40,6 +40,9 @@ _KEY_STEMS = (
     "otp", "pin", "cvv", "cvc", "card", "pan", "cred", "bearer", "conn", "url", "login",
     "salt", "seed", "jwt", "licen", "remember", "pat", "sas",
 )  # fmt: skip
+# The short flags cli_spans reads: a text without one skips it (most " -" are dashes or long
+# flags, read by the pair reader).
+_SHORT_FLAGS = re.compile(r" -(?:[upaPwUk]|-user|-proxy-user|-auth)")
 _TRUNCATED = "...[truncated]"
 _CACHE_SIZE = 4096
 _SCAN_MARGIN = 4096
@@ -149,12 +152,19 @@ class Redactor:
             spans += self._url_spans(text)
         # The one-character tests first (memchr in C), the stem tests only where a pair can be;
         # "cookie" is a stem itself.
-        if self._any_pairs and _has_key_stem(lowered):
-            if "=" in text or ":" in text or "<" in text or "--" in text:
-                spans += self._pair_reader.spans(text)
-            if self._loose is not None:  # keys followed by blanks, "(", ",", "||", a type
-                spans += self._loose.spans(text, lowered)
-        if self._loose is not None and " -" in text:
+        if self._any_pairs and ("=" in text or ":" in text or "<" in text or "--" in text):
+            if _has_key_stem(lowered):
+                found = self._pair_reader.spans(text)
+                spans += found
+                # Keys without an assignment (blanks, calls, commas, defaults) where the
+                # assignments hid nothing, or where a call, a list or a default may stand.
+                if self._loose is not None and (
+                    not found or "(" in text or "," in text or "|" in text or "??" in text
+                ):
+                    spans += self._loose.spans(text, lowered)
+        elif self._loose is not None:  # its one regex call is the test for a key word
+            spans += self._loose.spans(text, lowered)
+        if self._loose is not None and " -" in text and _SHORT_FLAGS.search(text) is not None:
             spans += cli_spans(text)
         if self._cookies and "cookie" in lowered:
             spans += cookie_spans(text, self.keys)
