@@ -447,7 +447,7 @@ _READER_NEAR_UNITS = (
     "token: !a !b ",
     "token: String = ",
     "password = r",
-    "auth=(\"a\", ",
+    'auth=("a", ',
 )
 
 
