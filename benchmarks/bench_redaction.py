@@ -34,6 +34,7 @@ from tests.credential_corpus import (
     bare,
     contextual,
     lookalikes,
+    reader_near_matches,
     secrets,
     under_key,
 )
@@ -228,6 +229,8 @@ def near_matches() -> dict[str, str]:
         ("hex", "4bf92f3577b34da6a3ce929d0e0e4736 "), ("one run", key),
     ):  # fmt: skip
         texts[f"high_entropy {name}"] = (unit * (1_000_000 // len(unit) + 1))[:1_000_000]
+    for text in reader_near_matches(1_000_000):  # key words, call forms, tool flags, blocks
+        texts[f"key-value reader {text[:12]!r}"] = text
     return texts
 
 
@@ -264,7 +267,7 @@ def corpus() -> None:
     for label, samples in (
         ("(a) bare in a sentence, all formats", bare(items)),
         ("(a) bare in a sentence, prefixed formats", bare(prefixed)),
-        ("(b) sample lines (26 forms)", contextual(items)),
+        (f"(b) sample lines ({len(contextual(items[:1]))} forms)", contextual(items)),
     ):
         missed: set[str] = set()
         caught = 0

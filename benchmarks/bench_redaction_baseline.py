@@ -5,7 +5,7 @@ it was filed against (8.8 µs); this host's speed swings by up to 2x within a da
 to that commit, measured side by side, carries over where a single figure does not. The
 samples are this checkout's corpus (``tests/credential_corpus.py``) in the issue's mix: per
 secret one sentence, one sample line and one dict under ``token``, then the lookalikes, each
-through ``Redactor.redact`` (``--all-forms``: every sentence and all 26 sample-line forms).
+through ``Redactor.redact`` (``--all-forms``: every sentence and every sample-line form).
 
     python benchmarks/bench_redaction_baseline.py 9551a9c --build compiled=.build/compiled
 

@@ -44,8 +44,10 @@ def main(variant: str, n: int) -> None:
         processor = RedactingProcessor(Redactor())
         for _ in range(n + 1):
             processor(None, "info", dict(RECORD))
+    elif variant == "count":
+        print(len(texts()))  # the number of corpus texts, which the per-sample figure divides by
     else:
-        raise SystemExit(f"unknown variant {variant!r}: corpus, event or record")
+        raise SystemExit(f"unknown variant {variant!r}: corpus, event, record or count")
 
 
 if __name__ == "__main__":

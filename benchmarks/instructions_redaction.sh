@@ -15,8 +15,7 @@ count() {
 declare -A low=([corpus]=1 [event]=100 [record]=2000) high=([corpus]=2 [event]=500 [record]=10000)
 declare -A unit=([corpus]="per sample (mean)" [event]="per event" [record]="per record")
 # The corpus size is read from the corpus, which grows with its formats and sample lines.
-corpus_size=$(PYTHONPATH="${PYTHONPATH:-}:benchmarks:." "$PY" -c "from callgrind_redaction import texts; print(len(texts()))")
-declare -A each=([corpus]=$corpus_size [event]=1 [record]=1)
+declare -A each=([corpus]=$("$PY" benchmarks/callgrind_redaction.py count 0) [event]=1 [record]=1)
 for variant in ${*:-corpus event record}; do
     runs=$(( high[$variant] - low[$variant] ))
     per=$(( ($(count "$variant" "${high[$variant]}") - $(count "$variant" "${low[$variant]}")) / (runs * each[$variant]) ))

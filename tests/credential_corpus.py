@@ -27,6 +27,7 @@ __all__ = [
     "bare",
     "contextual",
     "lookalikes",
+    "reader_near_matches",
     "secrets",
     "under_key",
 ]
@@ -308,6 +309,28 @@ _LINES = (
     '<add key="{C}ApiKey" value="{s}" />',
     "{p}_access_key: '{s}'",
     "spring.datasource.password={s}",
+    # keys followed by blanks, calls, commas, defaults, types; CLI flags; YAML and quoting
+    "{P}_TOKEN {s}",
+    "login to {p} using password {s} failed",
+    'client.set{C}ApiKey("{s}")',
+    "define('{P}_SECRET', '{s}');",
+    'token = os.getenv("{P}_TOKEN", "{s}")',
+    "ENV['{P}_SECRET_KEY'] ||= '{s}'",
+    'const key = process.env.{P}_API_KEY || "{s}";',
+    'var {p}Token string = "{s}"',
+    '{p}Token: String = "{s}"',
+    "${p}Token .= '{s}';",
+    "curl -u admin:{s} https://{p}.example.com/v1",
+    "mysql -h db -u {p} -p{s} shop",
+    "sshpass -p '{s}' ssh deploy@{p}.example.com",
+    '{p}_password = """{s}"""',
+    "{p}_token: |\n  {s}\n",
+    "{p}_secret: !!str {s}",
+    "{P}_PAT={s}",
+    '{{"name": "{P}_API_KEY", "value": "{s}"}}',
+    "<{C}Token>\n    {s}\n</{C}Token>",
+    '"{p} api key": "{s}"',
+    "# {s} is the password",
 )
 
 
@@ -449,5 +472,73 @@ def lookalikes(seed: int = 15, count: int = 12) -> list[Sample]:
         lambda: f"GET /api/v1/items/{uuid.UUID(int=rng.getrandbits(128))}?page=2 200",
         lambda: f"number {_luhn_invalid(rng)} is not a card",
         lambda: f"channel C{_r(rng, UPPER + DIGITS, 10)} archived",
+        lambda: rng.choice(
+            [
+                'get_token("github")',
+                'fields = ("username", "password", "email")',
+                "token was revoked by the admin",
+                "password for user ann expired",
+                "setToken(token)",
+                "secret manager unavailable, retrying",
+                "XSRF-TOKEN cookie set",
+                "bypass mode on, 12 tests passed",
+                "sas 12Gb/s drive attached",
+                "mysql -u root -p shop",
+                'logger.info("token", extra=fields)',
+                "PWD=/home/ann OLDPWD=/tmp",
+            ]
+        ),
+        lambda: (
+            f"docker run -u {rng.randrange(1000, 2000)}:{rng.randrange(1000, 2000)} -p 8080:80 web"
+        ),
+        lambda: f"session {rng.randrange(10**7, 10**8)} closed after {rng.randrange(60)} s",
+        lambda: (
+            f"ssh -p {rng.randrange(1024, 65535)} deploy@10.0.{rng.randrange(255)}.{rng.randrange(255)}"
+        ),
     ]
     return [Sample("lookalike", "lookalike", make(), "") for make in makers for _ in range(count)]
+
+
+_READER_NEAR_UNITS = (
+    "token ",
+    "PROV_TOKEN ",
+    "password is ",
+    "a is the password ",
+    'setToken("',
+    "'api_key', ",
+    "x.token || ",
+    "var token string ",
+    "mysql ",
+    "mysql -p",
+    "sshpass -p ",
+    "-u a:",
+    "-u ",
+    "token: |\n",
+    "token: !!str ",
+    'password = """',
+    '"name": "password", ',
+    "<a>\n",
+    "'a b c' = ",
+    'token "',
+    "token 'Ab1Ab1Ab1",
+    "password Ab1" + "x" * 5000 + " ",
+    "--user a:",
+    "smbclient -U a",
+    "lftp -u a",
+    "ldapsearch -w ",
+    "redis-cli -a ",
+    '"value": ',
+    "- name: DB_PASSWORD\n",
+    "token: |  # c\n",
+    "token: !a !b ",
+    "token: String = ",
+    "password = r",
+    'auth=("a", ',
+)
+
+
+def reader_near_matches(size: int) -> list[str]:
+    """Inputs of ``size`` characters the key-value readers' patterns are slowest on: stems,
+    key words and tool words glued, and forms one piece short (a block header without its
+    lines, a triple quote never closed, a flag without its value)."""
+    return [(unit * (size // len(unit) + 1))[:size] for unit in _READER_NEAR_UNITS]

@@ -37,12 +37,16 @@ DEFAULT_RULES: tuple[str, ...] = (
     # signatures and one-time codes, card data
     "signature", "sig", "otp", "totp", "pin", "cvv", "cvc", "card number", "cardnumber",
     "pan", "security code",
+    # personal access tokens, SAS tokens, credentials, tool-specific password names
+    "pat", "sas", "cred", "creds", "passcode", "auth key", "authkey", "privkey", "sshpass",
+    "storepass", "keypass", "conn string",
 )  # fmt: skip
 
 
 WEAK_RULES = frozenset(
-    {"token", "session", "pass", "auth", "sig", "pin", "pan", "otp", "sid", "pw", "jwt"}
-)
+    {"token", "session", "pass", "auth", "sig", "pin", "pan", "otp", "sid", "pw", "jwt", "pat",
+     "sas", "cred", "creds"}
+)  # fmt: skip
 """Generic words that mark a secret only as the key's last word: ``auth_token`` is one,
 ``token_count`` and ``session_length`` are not."""
 

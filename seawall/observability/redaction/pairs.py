@@ -22,7 +22,10 @@ __all__ = ["PairReader", "Span", "cookie_spans", "gated_value"]
 
 Span = tuple[int, int, str]
 
-_ASSIGN = r"(?:\\?[\"'])?\]?[ \t]{0,4}(?:=>|:=|\?=|\+=|->|::|[:=])"
+_ASSIGN = (
+    r"(?:\\?[\"'])?\]?[ \t]{0,4}"
+    r"(?:=>|:::=|::=|:=|\?\?=|\?=|\+=|\|\|=|&&=|\.=|->|::|[:=])"
+)
 # What precedes an assignment, read backwards: up to four blanks, a closing bracket, a quote
 # (escaped or not), then a key: up to 64 key characters, the first of them a letter or "_".
 _KEY_BEFORE = re.compile(r"[ \t]{0,4}\]?(?:[\"']\\?)?((?:[A-Za-z0-9_.\-\[\]]{0,63}[A-Za-z_])?)")
@@ -36,7 +39,8 @@ _NEXT_LINE = re.compile(
     r"[ \t]{0,4}\r?\n[ \t]{0,32}(?:- )?([\"']?)([^\s\"':=#]{6,4096})\1[ \t]*(?=\r?\n|$)"
 )
 _XML = re.compile(
-    r"<([A-Za-z_][A-Za-z0-9_.\-:]{0,63}+)(?:[ \t][^<>\n]{0,256})?>([^<\n]{1,4096})</\1>"
+    r"<([A-Za-z_][A-Za-z0-9_.\-:]{0,63}+)(?:[ \t][^<>\n]{0,256})?>"
+    r"(?:[ \t]{0,64}\r?\n)?([^<\n]{1,4096})(?:\n[ \t]{0,64})?</\1>"
 )
 # The word boundary is checked after each name's first letter, not before it: the pattern then
 # starts with a literal, and the regex engine skips to the next "k", "n" or "i" in C.
@@ -59,6 +63,31 @@ _MARK = "[REDACTED"
 _QUOTES = frozenset("\"'`")
 _COOKIE_LABELS = frozenset({"cookie", "cookies", "set_cookie", "setcookie"})
 _TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9+/=_\-.~]{12,4096}")
+# A YAML tag before a value ("!!str v", "!vault |"), and a block scalar's header ("|", ">-",
+# "|2+"), whose value is the indented lines after it.
+_TAG = re.compile(r"!{1,2}[A-Za-z0-9_\-./:]{0,64}[ \t]{1,4}")
+_BLOCK = re.compile(r"[|>][1-9+\-]{0,2}[ \t]{0,64}(?:#[^\n]{0,256})?(?=\r?\n)")
+_KEY_QUOTES = ('"', "'")
+_STRING_PREFIXES = frozenset("rbufRBUF@$")
+# A string type between a key and its "=" (``apiToken: String = v``, ``TOKEN: str = v``).
+_STRING_TYPES = frozenset(
+    {"string", "String", "str", "CharSequence", "SecureString", "Optional[str", "Final[str"}
+)
+_TYPED = re.compile(r"\]?[ \t]{0,4}=(?![=>])[ \t]{0,4}")
+_REFERENCE_TYPE = re.compile(r"&(?:'static )?str[ \t]{0,4}=(?![=>])[ \t]{0,4}")
+# A tuple or list of up to four quoted strings after a key: auth=("ann", "v").
+_TUPLE_ITEM = re.compile(r"\"[^\"\n]{0,256}\"|'[^'\n]{0,256}'")
+_TUPLE = re.compile(
+    r"[(\[][ \t]{0,4}((?:\"[^\"\n]{0,256}\"|'[^'\n]{0,256}')"
+    r"(?:[ \t]{0,4},[ \t]{0,4}(?:\"[^\"\n]{0,256}\"|'[^'\n]{0,256}')){0,3})[ \t]{0,4}[)\]]"
+)
+_PLAIN_NAME = re.compile(r"[A-Za-z]{0,64}(?:[_\-. ][A-Za-z]{1,64}){0,8}")
+# A name/value pair: the key naming the pair, and the sibling holding its value.
+_NAME_KEYS = frozenset({"name", "Name", "NAME", "key", "Key", "KEY", "id", "Id", "ID"})
+_SIBLING = re.compile(
+    r"(?<![A-Za-z0-9_])[\"']?(?:value|Value|VALUE|content|Content)[\"']?[ \t]{0,4}[:=][ \t]{0,4}"
+)
+_SPACED_KEY = re.compile(r"[A-Za-z0-9_.\- ]{1,64}")
 
 
 def _assigned_keys(text: str) -> list[tuple[int, int]]:
@@ -79,7 +108,9 @@ def _assigned_keys(text: str) -> list[tuple[int, int]]:
             at, colon = colon, text.find(":", colon + 1)
         else:
             at, equals = equals, text.find("=", equals + 1)
-        end = at - 1 if at and text[at] == "=" and text[at - 1] in ":?+" else at
+        end = at - 1 if at and text[at] == "=" and text[at - 1] in ":?+|&." else at
+        while end > last and text[end - 1] in ":?|&":  # "::=", ":::=", "??=", "||=", "&&="
+            end -= 1
         key = key_before(reverse, size - end, size - last)  # every part is optional: a match
         start_back, end_back = key.span(1) if key else (0, 0)
         if end_back > start_back:
@@ -105,6 +136,44 @@ def _quoted(text: str, at: int) -> tuple[int, int] | None:
     return None
 
 
+def _spaced_key(text: str, start: int, end: int, name: str) -> tuple[int, str]:
+    """A quoted key with blanks in it (``"api key": v``, ``'db password' = v``): its start and
+    text, or the key as read if it is not one."""
+    quote = text[end : end + 1]
+    if not quote or quote not in "\"'":
+        return start, name
+    opening = text.rfind(quote, max(0, start - 64), start)
+    if opening < 0 or _SPACED_KEY.fullmatch(text, opening + 1, end) is None:
+        return start, name
+    return opening + 1, text[opening + 1 : end]
+
+
+def _block(text: str, header_end: int, at: int) -> tuple[int, int] | None:
+    """The span of a block scalar's lines after its header at ``at``: the lines indented more
+    than the key's line, up to 64 lines or 4,096 characters."""
+    line_start = text.rfind("\n", 0, at) + 1
+    line = text[line_start:at]
+    indent = len(line) - len(line.lstrip(" \t"))
+    start = end = -1
+    position = text.find("\n", header_end) + 1
+    limit = min(len(text), position + 4096)
+    for _ in range(64):
+        if position <= 0 or position >= limit:
+            break
+        newline = text.find("\n", position, limit)
+        line_end = newline if newline >= 0 else limit
+        content = text[position:line_end].rstrip("\r")
+        stripped = content.lstrip(" \t")
+        if stripped:
+            if len(content) - len(stripped) <= indent:
+                break
+            if start < 0:
+                start = position + len(content) - len(stripped)
+            end = position + len(content)
+        position = newline + 1 if newline >= 0 else 0
+    return (start, end) if start >= 0 else None
+
+
 class PairReader:
     """Finds the spans of values under sensitive keys; ``enabled`` switches kinds on/off."""
 
@@ -124,6 +193,21 @@ class PairReader:
                 continue
             name = text[key_start:key_end]
             strong = label(name) is not None
+            if (
+                not strong
+                and key_start
+                and text[key_start - 1] == " "
+                and text[key_end : key_end + 1] in _KEY_QUOTES
+            ):
+                key_start, name = _spaced_key(text, key_start, key_end, name)
+                strong = label(name) is not None
+            if not strong and name in _NAME_KEYS:
+                named = self._named_value(text, key_end)
+                if named is not None:
+                    if self._enabled["key_value"]:
+                        spans.append((*named, "key_value"))
+                        covered = named[1]
+                    continue
             if not strong and not gated(name):
                 continue
             separator = _SEPARATOR.match(text, key_end)
@@ -148,8 +232,55 @@ class PairReader:
             spans += self._markup_spans(text)
         return spans
 
-    def _value(self, text: str, at: int, strong: bool, name: str) -> tuple[int, int] | None:
-        """The span of the value at ``at`` (or on the next line), or None if not one to hide."""
+    def _named_value(self, text: str, key_end: int) -> tuple[int, int] | None:
+        """The value of a name/value pair whose name is a sensitive key (``"name": "API_TOKEN",
+        "value": "v"``, ``- name: DB_PASSWORD`` then ``value: v``), or None."""
+        separator = _SEPARATOR.match(text, key_end)
+        if separator is None:
+            return None
+        at = separator.end()
+        found = _quoted(text, at)
+        if found is None:
+            match = _VALUE.match(text, at)
+            if match is None:
+                return None
+            found = match.span()
+        named = text[found[0] : found[1]].strip("\"'`")
+        if self._keys.label(named) is None:
+            return None
+        sibling = _SIBLING.search(text, found[1], found[1] + 256)
+        if sibling is None:
+            return None
+        return self._value(text, sibling.end(), True, named)
+
+    def _value(
+        self, text: str, at: int, strong: bool, name: str, typed: bool = False
+    ) -> tuple[int, int] | None:
+        """The span of the value at ``at`` (or on the next line), or None if not one to hide;
+        ``typed``: ``at`` is after a string type's ``=`` already (read once, not again)."""
+        first = text[at : at + 1]
+        if first == "!" and (tag := _TAG.match(text, at)) is not None:
+            after = text[tag.end() : tag.end() + 1]
+            if after and after not in "#\r\n":  # else "!Pa55 # note" is the value itself
+                at = tag.end()  # "password: !!str v": the value after the tag
+                first = after
+        if first and first in "|>" and (block := _BLOCK.match(text, at)) is not None:
+            return _block(text, block.end(), at)
+        if first == "&" and not typed and (reference := _REFERENCE_TYPE.match(text, at)):
+            return self._value(text, reference.end(), strong, name, True)  # token: &str = "v"
+        if first and first in _STRING_PREFIXES:  # r"v", b'v', @"v", $"v", rb"v"
+            skip = 2 if text[at + 1 : at + 2] in _STRING_PREFIXES else 1
+            if text[at + skip : at + skip + 1] in _KEY_QUOTES:
+                at += skip
+                first = text[at]
+        if first and first in "([" and strong and (items := _TUPLE.match(text, at)) is not None:
+            values = [v.strip("\"'") for v in _TUPLE_ITEM.findall(items.group(1))]
+            if all(_PLAIN_NAME.fullmatch(v) for v in values):
+                return None  # password_fields = ["password", "confirm"]: names
+            return items.span(1)  # auth=("ann", "v"): the tuple's items
+        if text.startswith(('"""', "'''"), at):
+            close = text.find(text[at : at + 3], at + 3, at + 4099)
+            return (at + 3, close) if close > at + 3 else None
         found = _quoted(text, at)
         if found is None:
             match = _VALUE.match(text, at)
@@ -163,6 +294,10 @@ class PairReader:
         value = text[start:end]
         if value.lower() in _AUTH_SCHEMES or value.startswith(_MARK):
             return None  # "Authorization: Bearer <token>": the auth_header detector takes it
+        if value in _STRING_TYPES and not typed and (equals := _TYPED.match(text, end)):
+            return self._value(text, equals.end(), strong, name, True)  # token: String = "v"
+        if value[0] in "/~" and name in ("PWD", "OLDPWD"):
+            return None  # the shell's working directory, not a password
         if not strong and not gated_value(value):
             return None
         if value[0] == "\\":

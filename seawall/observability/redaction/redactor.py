@@ -24,6 +24,7 @@ from seawall.observability.redaction.entropy import NAME as HIGH_ENTROPY
 from seawall.observability.redaction.entropy import random_spans
 from seawall.observability.redaction.escape import escape
 from seawall.observability.redaction.keys import KeyMatcher
+from seawall.observability.redaction.loose import LooseReader, cli_spans
 from seawall.observability.redaction.pairs import PairReader, Span, cookie_spans, gated_value
 from seawall.observability.redaction.pattern import Detector
 from seawall.observability.redaction.walk import KeyInfo, Walk
@@ -40,8 +41,11 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 _KEY_STEMS = (
     "key", "token", "pass", "secret", "pw", "auth", "cookie", "sess", "sid", "dsn", "sig",
     "otp", "pin", "cvv", "cvc", "card", "pan", "cred", "bearer", "conn", "url", "login",
-    "salt", "seed", "jwt", "licen", "remember",
+    "salt", "seed", "jwt", "licen", "remember", "pat", "sas",
 )  # fmt: skip
+# The short flags cli_spans reads: a text without one skips it (most " -" are dashes or long
+# flags, read by the pair reader).
+_SHORT_FLAGS = re.compile(r" -(?:[upaPwUk]|-user|-proxy-user|-auth)")
 _TRUNCATED = "...[truncated]"
 _CACHE_SIZE = 4096
 _SCAN_MARGIN = 4096
@@ -72,6 +76,7 @@ class Redactor:
         }
         self._any_pairs = any(self._pairs.values())
         self._pair_reader = PairReader(self.keys, self._pairs)
+        self._loose = LooseReader(self.keys) if self._pairs["key_value"] else None
         self._cookies = enabled("cookie")
         self._random = enabled(HIGH_ENTROPY)
         self._limit = settings.max_field_length
@@ -155,12 +160,20 @@ class Redactor:
             spans += self._url_spans(text)
         # The one-character tests first (memchr in C), the stem tests only where a pair can be;
         # "cookie" is a stem itself.
-        if (
-            self._any_pairs
-            and ("=" in text or ":" in text or "<" in text or "--" in text)
-            and _has_key_stem(lowered)
-        ):
-            spans += self._pair_reader.spans(text)
+        if self._any_pairs and ("=" in text or ":" in text or "<" in text or "--" in text):
+            if _has_key_stem(lowered):
+                found = self._pair_reader.spans(text)
+                spans += found
+                # Keys without an assignment (blanks, calls, commas, defaults) where the
+                # assignments hid nothing, or where a call, a list or a default may stand.
+                if self._loose is not None and (
+                    not found or "(" in text or "," in text or "|" in text or "??" in text
+                ):
+                    spans += self._loose.spans(text, lowered)
+        elif self._loose is not None:  # its one regex call is the test for a key word
+            spans += self._loose.spans(text, lowered)
+        if self._loose is not None and " -" in text and _SHORT_FLAGS.search(text) is not None:
+            spans += cli_spans(text)
         if self._cookies and "cookie" in lowered:
             spans += cookie_spans(text, self.keys)
         if self._random:  # last: a token another detector names keeps that name
