@@ -101,7 +101,7 @@ def test_only_the_token_inside_a_path_is_redacted() -> None:
 def test_base64_holding_slashes_is_one_token_not_a_path() -> None:
     """A base64 key with ``/`` and ``+`` inside goes whole."""
     token = "l4I2cd//YQl1s6gyl+2ggbWe5MZxxfrr4ufX0DLk"
-    assert R.text(f"key {token} rotated") == f"key {PLACEHOLDER} rotated"
+    assert R.text(f"blob {token} rotated") == f"blob {PLACEHOLDER} rotated"
 
 
 LOOKALIKES = {
@@ -169,7 +169,7 @@ def test_base64_of_credentials_is_not_plain_text() -> None:
 def test_a_named_detector_keeps_its_placeholder() -> None:
     """A random run another detector knows keeps that detector's name."""
     stripe = "sk_" + "live_" + rand(ALNUM, 32)
-    assert R.text(f"key {stripe} used") == "key [REDACTED:stripe] used"
+    assert R.text(f"got {stripe} today") == "got [REDACTED:stripe] today"
     assert R.text(f"password={rand(ALNUM, 32)}") == "password=[REDACTED:key_value]"
 
 
@@ -218,4 +218,4 @@ def test_runs_are_found_alike_in_ascii_and_in_other_text() -> None:
         assert _runs(text, marks) == [match.span() for match in _RUN.finditer(text)], text
     token = rand(ALNUM, 32)
     assert R.text(f"clé {token}== née") == f"clé {PLACEHOLDER} née"
-    assert R.text(f"key {token}== ok") == f"key {PLACEHOLDER} ok"
+    assert R.text(f"got {token}== ok") == f"got {PLACEHOLDER} ok"
