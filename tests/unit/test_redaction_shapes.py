@@ -169,7 +169,9 @@ def test_command_line_passwords_honour_the_key_value_switch() -> None:
     """The flags are read by the key-value reader: switching ``key_value`` off keeps them
     (``high_entropy``, which would take the random values too, is off as well)."""
     off = Redactor(
-        Settings.from_mapping({"redaction": {"detectors": {"key_value": False, "high_entropy": False}}}).redaction
+        Settings.from_mapping(
+            {"redaction": {"detectors": {"key_value": False, "high_entropy": False}}}
+        ).redaction
     )
     line = f"curl -u admin:{PASSWORD} https://x; PROV_TOKEN {TOKEN}"
     assert off.text(line) == line
@@ -316,7 +318,9 @@ def test_bearer_in_prose_is_left_to_the_auth_header_detector() -> None:
     that off keeps it (the blank-separated reading skips auth scheme words; ``high_entropy``,
     which would take the random token, is off as well)."""
     off = Redactor(
-        Settings.from_mapping({"redaction": {"detectors": {"auth_header": False, "high_entropy": False}}}).redaction
+        Settings.from_mapping(
+            {"redaction": {"detectors": {"auth_header": False, "high_entropy": False}}}
+        ).redaction
     )
     line = f"failed for Bearer {TOKEN} while syncing"
     assert off.text(line) == line
