@@ -4,13 +4,13 @@ rebuilds leave no alert outbox, sampler or check pool behind."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import django_settings
+from tests.polling import settle
 
 django_settings.setup()
 
@@ -41,16 +41,6 @@ def build_and_probe() -> Pipeline:
     pipeline = get_runtime().pipeline
     assert pipeline.health.checks.run()[0].status == "pass"  # the checks' pool thread
     return pipeline
-
-
-def settle(condition: Any, timeout: float = 10.0) -> bool:
-    """Closed threads finish on their own: poll, bounded."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_50_rebuilds_leave_no_thread_or_outbox_behind(

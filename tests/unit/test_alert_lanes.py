@@ -20,6 +20,7 @@ from seawall.clock import FakeClock
 from seawall.observability.alerts import Alert, AlertmanagerSink, Outbox, Sink, WebhookSink
 from seawall.observability.alerts.worker import Worker, worker
 from seawall.server.pipeline import Pipeline
+from tests.polling import settle
 from tests.receiver import Received, receiver
 
 
@@ -89,16 +90,6 @@ def alert(key: str) -> Alert:
 
 def lanes() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("seawall-alert-lane-")]
-
-
-def settle(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    """Poll, bounded: threads and servers catch up on their own time."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_a_sink_in_flight_gets_no_second_batch_and_is_not_due_meanwhile() -> None:
