@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
 from examples.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
+from tests.e2e.traffic import mismatched_ids
 from tests.fake_secrets import API_KEY, EMAIL, EXAMPLE_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -36,17 +36,7 @@ def server(
 def test_concurrent_requests_keep_their_ids(server: Server, route: str) -> None:
     """100 concurrent requests with distinct ids: 0 mismatches in header, body and log line."""
     ids = [f"e2e{route.replace('/', '-')}-{n}" for n in range(100)]
-    with (
-        httpx.Client(base_url=server.base_url, timeout=10) as client,
-        ThreadPoolExecutor(16) as pool,
-    ):
-        responses = list(
-            pool.map(lambda cid: client.get(route, headers={"X-Request-ID": cid}), ids)
-        )
-    mismatches = sum(
-        r.headers["x-request-id"] != cid or r.json()["correlation_id"] != cid
-        for r, cid in zip(responses, ids, strict=True)
-    )
+    mismatches = mismatched_ids(server, route, ids, threads=16)
     assert mismatches == 0
     wanted = set(ids)
 

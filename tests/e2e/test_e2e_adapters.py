@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
 from examples.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
-from tests.e2e.traffic import slow_and_flaky
+from tests.e2e.traffic import mismatched_ids, slow_and_flaky
 from tests.fake_secrets import EXAMPLE_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -33,15 +32,7 @@ def server(
 def test_100_concurrent_requests_never_mix_ids(server: Server) -> None:
     """Header, body and log line carry the same id for each of 100 concurrent requests."""
     ids = [f"adapter-{n}" for n in range(100)]
-    with (
-        httpx.Client(base_url=server.base_url, timeout=30) as client,
-        ThreadPoolExecutor(20) as pool,
-    ):
-        responses = list(pool.map(lambda i: client.get("/hello", headers={"X-Request-ID": i}), ids))
-    mismatches = sum(
-        r.headers["x-request-id"] != i or r.json()["correlation_id"] != i
-        for r, i in zip(responses, ids, strict=True)
-    )
+    mismatches = mismatched_ids(server, "/hello", ids, threads=20)
 
     def logged() -> set[str]:
         return {

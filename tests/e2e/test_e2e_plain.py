@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
 from examples.servers import Server, free_port, gunicorn_argv, serve, uvicorn_argv
-from tests.e2e.traffic import slow_and_flaky
+from tests.e2e.traffic import mismatched_ids, slow_and_flaky
 from tests.fake_secrets import API_KEY_BODY, EMAIL, EXAMPLE_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -33,27 +32,14 @@ def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
         yield server
 
 
-def concurrent_ids(server: Server, count: int) -> tuple[int, list[str]]:
-    ids = [f"e2e-{n}" for n in range(count)]
-    with (
-        httpx.Client(base_url=server.base_url, timeout=30) as client,
-        ThreadPoolExecutor(32) as pool,
-    ):
-        responses = list(pool.map(lambda i: client.get("/hello", headers={"X-Request-ID": i}), ids))
-    mismatches = sum(
-        r.headers["x-request-id"] != i or r.json()["correlation_id"] != i
-        for r, i in zip(responses, ids, strict=True)
-    )
-    return mismatches, ids
-
-
 @pytest.mark.parametrize("name", ["uvicorn_server", "gunicorn_server"])
 def test_300_concurrent_requests_match_header_body_and_log(
     name: str, request: pytest.FixtureRequest
 ) -> None:
     """300 concurrent requests on a real server: 0 mismatches between header, body and log."""
     server: Server = request.getfixturevalue(name)
-    mismatches, ids = concurrent_ids(server, 300)
+    ids = [f"e2e-{n}" for n in range(300)]
+    mismatches = mismatched_ids(server, "/hello", ids, threads=32)
 
     def logged() -> list[str]:
         return sorted(
